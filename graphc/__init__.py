@@ -1,0 +1,14 @@
+"""graphc: a compiled static-graph automatic-differentiation compiler for NumPy-style Python."""
+
+from . import numpy  # noqa: F401
+from .errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
+from .trace.function import function, make_graph
+
+jit = function
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError", "TracerBoolError", "function",
+    "jit", "make_graph",
+]

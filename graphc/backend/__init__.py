@@ -1,0 +1,27 @@
+"""Backends turn an optimized graph into something callable.
+
+The interface every backend implements:
+    compile(graph) -> Executable
+    Executable(*arrays) -> list of NumPy arrays (fresh, owned by the caller)
+    Executable.text(stage) -> str   for the stages the backend has (e.g. "llvm", "asm")
+    Executable.stats() -> dict
+Backends are looked up by name so a new one (a GPU backend, an ahead-of-time exporter) is one entry.
+"""
+
+from __future__ import annotations
+
+from ..errors import GraphcError
+
+_BACKENDS = {
+    "reference": "graphc.backend.reference",
+    "llvm": "graphc.backend.llvm",
+}
+
+
+def get_backend(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(_BACKENDS[name])
+    except KeyError:
+        raise GraphcError(f"unknown backend {name!r}; choose one of {sorted(_BACKENDS)}") from None

@@ -1,0 +1,12 @@
+"""The typed graph IR."""
+
+from .builder import Builder, inline
+from .graph import Graph, Literal, Node, SourceLoc, Value
+from .printer import format_graph
+from .types import TensorType
+from .verify import VerifyError, verify
+
+__all__ = [
+    "Builder", "Graph", "Literal", "Node", "SourceLoc", "TensorType", "Value", "VerifyError",
+    "format_graph", "inline", "verify",
+]

@@ -1,0 +1,125 @@
+"""The graph IR: typed SSA values, nodes that apply one primitive each, and graphs.
+
+Values are immutable and compared by identity. A node's attributes are static and hashable (arrays
+are wrapped in ``Literal``; nested graphs, e.g. loop bodies, are attribute values too). Passes build new
+graphs rather than mutating nodes in place.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .types import TensorType
+
+_ids = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLoc:
+    """Where in the user's code a node was made."""
+
+    file: str
+    line: int
+    function: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(eq=False, slots=True)
+class Value:
+    type: TensorType
+    id: int = field(default_factory=lambda: next(_ids))
+
+    @property
+    def shape(self):
+        return self.type.shape
+
+    @property
+    def dtype(self):
+        return self.type.dtype
+
+    def __repr__(self) -> str:
+        return f"Value(%{self.id}: {self.type})"
+
+
+class Literal:
+    """A constant array as a hashable attribute (hash and equality by dtype, shape and bytes)."""
+
+    __slots__ = ("array", "_key")
+
+    def __init__(self, array):
+        a = np.array(array, copy=True)
+        a.setflags(write=False)
+        self.array = a
+        self._key = (a.dtype.str, a.shape, a.tobytes())
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, Literal) and self._key == other._key
+
+    def __repr__(self) -> str:
+        a = self.array
+        if a.size <= 8:
+            text = np.array2string(a, separator=",", precision=8, floatmode="maxprec")
+            return text.replace("\n", "")
+        return f"<{a.size} elements>"
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """One application of a primitive. ``phase`` marks where it came from ("fwd" or "bwd")."""
+
+    prim: object  # ops.registry.Primitive; typed loosely to keep the IR below the registry
+    inputs: tuple[Value, ...]
+    attrs: dict
+    outputs: tuple[Value, ...]
+    loc: SourceLoc | None = None
+    phase: str = "fwd"
+
+    def attrs_key(self) -> tuple:
+        return tuple(sorted(self.attrs.items()))
+
+
+@dataclass(eq=False)
+class Graph:
+    inputs: list[Value]
+    nodes: list[Node]
+    outputs: list[Value]
+    name: str = "graph"
+
+    def __str__(self) -> str:
+        from .printer import format_graph
+
+        return format_graph(self)
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name}: {len(self.inputs)} inputs, {len(self.nodes)} nodes>"
+
+    @property
+    def in_types(self) -> list[TensorType]:
+        return [v.type for v in self.inputs]
+
+    @property
+    def out_types(self) -> list[TensorType]:
+        return [v.type for v in self.outputs]
+
+    def subgraphs(self):
+        """Nested graphs held in node attributes (one level down)."""
+        for node in self.nodes:
+            for v in node.attrs.values():
+                if isinstance(v, Graph):
+                    yield v
+                elif isinstance(v, tuple):
+                    yield from (g for g in v if isinstance(g, Graph))
+
+    def count_nodes(self, nested: bool = True) -> int:
+        n = len(self.nodes)
+        if nested:
+            n += sum(g.count_nodes() for g in self.subgraphs())
+        return n

@@ -1,0 +1,101 @@
+"""Shared helpers of the graphc.numpy namespace: operand lifting, NEP 50 promotion, axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import ShapeError
+from ..ops import elementwise as ew
+from ..ops.shape import scalar
+from ..trace.tracer import Tracer, as_array, located
+
+
+def is_tracer(x) -> bool:
+    return isinstance(x, Tracer)
+
+
+def is_python_scalar(x) -> bool:
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
+def typeof(x) -> tuple[np.dtype, bool]:
+    """``(dtype, weak)`` of an operand."""
+    if isinstance(x, Tracer):
+        return x.dtype, x.weak
+    if is_python_scalar(x):
+        return dtypes.python_scalar_dtype(x), True
+    return np.dtype(as_array(x).dtype), False
+
+
+def shape_of(x) -> tuple[int, ...]:
+    if isinstance(x, Tracer):
+        return x.shape
+    if is_python_scalar(x):
+        return ()
+    return np.shape(x)
+
+
+def lift(x):
+    """A tracer or an array (lists and NumPy scalars become arrays)."""
+    if isinstance(x, Tracer):
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(e, Tracer) for e in _walk(x)):
+        from .shapes import stack
+
+        return stack([lift(e) for e in x])
+    return as_array(x)
+
+
+def _walk(x):
+    if isinstance(x, (list, tuple)):
+        for e in x:
+            yield from _walk(e)
+    else:
+        yield x
+
+
+def cast(x, dtype):
+    """``x`` as ``dtype``: Python scalars become typed constants; others convert if needed."""
+    if is_python_scalar(x):
+        return scalar(x, dtype)
+    x = lift(x)
+    if x.dtype == dtype:
+        return x
+    return ew.convert(x, dtype=dtype)
+
+
+def promote(*xs, to_float: bool = False):
+    """Operands converted to their common dtype (NumPy 2 rules with weak Python scalars)."""
+    types = [typeof(x) for x in xs]
+    dtype, weak = dtypes.promote(*types)
+    if to_float and not dtypes.is_float(dtype):
+        dtype = dtypes.float64
+    out = [cast(x, dtype) for x in xs]
+    return out, weak
+
+
+def mark_weak(result, weak: bool):
+    if weak and isinstance(result, Tracer):
+        result.weak = True
+    return result
+
+
+def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
+    """A sorted tuple of non-negative axes from ``None``, an int or a sequence."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise located(ShapeError, f"{name}: axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise located(ShapeError, f"{name}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def normalize_axis(axis: int, ndim: int, name: str) -> int:
+    return normalize_axes(int(axis), ndim, name)[0]

@@ -1,0 +1,156 @@
+"""Contractions of graphc.numpy: dot, matmul, tensordot, outer, einsum, vdot, inner.
+All lower to the ``dot_general`` primitive."""
+
+from __future__ import annotations
+
+from ..errors import GraphcError, ShapeError
+from ..ops import reduce as rd
+from ..ops.broadcasting import broadcast_shapes
+from ..ops.linalg import dot_general
+from ..trace.tracer import located
+from ._core import normalize_axis, promote
+from .elementwise import multiply
+from .shapes import broadcast_to, ravel, reshape, transpose
+
+
+def _operands(a, b, name):
+    (a, b), _ = promote(a, b)
+    if a.dtype.kind == "b":
+        raise located(GraphcError, f"{name} of bool arrays: convert them first")
+    return a, b
+
+
+def _contract(a, b, ca, cb, name):
+    if any(a.shape[i] != b.shape[j] for i, j in zip(ca, cb, strict=True)):
+        raise located(ShapeError, f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned "
+                      f"(axes {tuple(ca)} with {tuple(cb)})")
+    return dot_general(a, b, contracting=(tuple(ca), tuple(cb)), batch=((), ()))
+
+
+def dot(a, b):
+    a, b = _operands(a, b, "dot")
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(a, b)
+    return _contract(a, b, (a.ndim - 1,), (max(b.ndim - 2, 0),), "dot")
+
+
+def matmul(a, b):
+    a, b = _operands(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise located(ShapeError, "matmul: input operand does not have enough dimensions (0-d)")
+    squeeze_a, squeeze_b = a.ndim == 1, b.ndim == 1
+    if squeeze_a:
+        a = reshape(a, (1, a.shape[0]))
+    if squeeze_b:
+        b = reshape(b, (b.shape[0], 1))
+    if a.shape[-1] != b.shape[-2]:
+        raise located(ShapeError, f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: "
+                      f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[-2]} (dim {b.ndim - 2})")
+    if b.ndim == 2:  # (..., m, k) @ (k, n): one contraction, no batch broadcasting needed
+        out = dot_general(a, b, contracting=((a.ndim - 1,), (0,)), batch=((), ()))
+    else:
+        try:
+            batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+        except ShapeError:
+            raise located(ShapeError, f"matmul: batch shapes of {tuple(a.shape)} and "
+                          f"{tuple(b.shape)} do not broadcast") from None
+        a = broadcast_to(a, batch + tuple(a.shape[-2:]))
+        b = broadcast_to(b, batch + tuple(b.shape[-2:]))
+        nb = len(batch)
+        out = dot_general(a, b, contracting=((nb + 1,), (nb,)),
+                          batch=(tuple(range(nb)), tuple(range(nb))))
+    if squeeze_a or squeeze_b:
+        shape = list(out.shape)
+        if squeeze_b:
+            shape.pop(-1)
+        if squeeze_a:
+            shape.pop(-1 if squeeze_b else -2)
+        out = reshape(out, tuple(shape))
+    return out
+
+
+def tensordot(a, b, axes=2):
+    a, b = _operands(a, b, "tensordot")
+    if isinstance(axes, int):
+        ca = tuple(range(a.ndim - axes, a.ndim))
+        cb = tuple(range(axes))
+    else:
+        xa, xb = axes
+        xa = (xa,) if isinstance(xa, int) else tuple(xa)
+        xb = (xb,) if isinstance(xb, int) else tuple(xb)
+        ca = tuple(normalize_axis(i, a.ndim, "tensordot") for i in xa)
+        cb = tuple(normalize_axis(i, b.ndim, "tensordot") for i in xb)
+    return _contract(a, b, ca, cb, "tensordot")
+
+
+def outer(a, b):
+    a, b = _operands(a, b, "outer")
+    a, b = ravel(a), ravel(b)
+    return multiply(reshape(a, (a.shape[0], 1)), reshape(b, (1, b.shape[0])))
+
+
+def inner(a, b):
+    a, b = _operands(a, b, "inner")
+    if a.ndim == 0 or b.ndim == 0:
+        return multiply(a, b)
+    return _contract(a, b, (a.ndim - 1,), (b.ndim - 1,), "inner")
+
+
+def vdot(a, b):
+    return dot(ravel(a), ravel(b))
+
+
+# --- einsum -----------------------------------------------------------------------------------------
+def einsum(subscripts, *operands):
+    """Einstein summation over any number of operands (contracted pairwise, left to right).
+    Each operand's subscripts must be distinct letters (no diagonals); ``...`` is not supported."""
+    if not isinstance(subscripts, str):
+        raise located(GraphcError, "einsum: only the string form einsum('ij,jk->ik', a, b) is supported")
+    spec = subscripts.replace(" ", "")
+    if "." in spec:
+        raise located(GraphcError, "einsum: ellipsis ('...') is not supported")
+    inputs, _, output = spec.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(operands):
+        raise located(ShapeError, f"einsum: {len(terms)} operand subscripts for {len(operands)} operands")
+    if "->" not in spec:
+        counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
+        output = "".join(sorted(c for c, n in counts.items() if n == 1))
+    ops = list(promote(*operands)[0])
+    for t, x in zip(terms, ops, strict=True):
+        if len(t) != x.ndim or len(set(t)) != len(t):
+            raise located(ShapeError, f"einsum: subscripts '{t}' do not fit an operand of shape "
+                          f"{tuple(x.shape)} (repeated letters are not supported)")
+    sizes = {}
+    for t, x in zip(terms, ops, strict=True):
+        for c, n in zip(t, x.shape, strict=True):
+            if sizes.setdefault(c, n) != n:
+                raise located(ShapeError, f"einsum: letter '{c}' has sizes {sizes[c]} and {n}")
+    cur, cur_t = _sum_unused(ops[0], terms[0], set(output) | set("".join(terms[1:])))
+    for i in range(1, len(ops)):
+        needed = set(output) | set("".join(terms[i + 1:]))
+        nxt, nxt_t = _sum_unused(ops[i], terms[i], needed | set(cur_t))
+        cur, cur_t = _pair(cur, cur_t, nxt, nxt_t, needed)
+    cur, cur_t = _sum_unused(cur, cur_t, set(output))
+    return transpose(cur, tuple(cur_t.index(c) for c in output)) if cur_t != output else cur
+
+
+def _sum_unused(x, t, needed):
+    axes = tuple(i for i, c in enumerate(t) if c not in needed)
+    if not axes:
+        return x, t
+    return rd.reduce_sum(x, axes=axes), "".join(c for c in t if c in needed)
+
+
+def _pair(a, ta, b, tb, needed):
+    shared = [c for c in ta if c in tb]
+    batch = [c for c in shared if c in needed]
+    contract = [c for c in shared if c not in needed]
+    out = dot_general(
+        a, b,
+        contracting=(tuple(ta.index(c) for c in contract), tuple(tb.index(c) for c in contract)),
+        batch=(tuple(ta.index(c) for c in batch), tuple(tb.index(c) for c in batch)),
+    )
+    out_t = "".join(batch) + "".join(c for c in ta if c not in shared) + "".join(
+        c for c in tb if c not in shared)
+    return out, out_t

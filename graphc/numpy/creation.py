@@ -1,0 +1,96 @@
+"""Array creation in graphc.numpy. Inside a trace, large regular arrays (zeros, ranges, identity
+matrices) are built from scalars, iota and broadcasts so no big constant is stored in the graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..ops import elementwise as ew
+from ..ops import shape as sh
+from ..trace.tracer import current_trace
+from ._core import cast, lift, typeof
+
+
+def _shape(shape) -> tuple[int, ...]:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+
+
+def full(shape, fill_value, dtype=None):
+    shape = _shape(shape)
+    d = dtypes.canonical(dtype) if dtype is not None else typeof(fill_value)[0]
+    value = cast(fill_value, d)
+    if tuple(value.shape) == shape:
+        return value
+    from .shapes import broadcast_to
+
+    return broadcast_to(value, shape)
+
+
+def zeros(shape, dtype=None):
+    return full(shape, 0, dtype or dtypes.float64)
+
+
+def ones(shape, dtype=None):
+    return full(shape, 1, dtype or dtypes.float64)
+
+
+def full_like(x, fill_value, dtype=None, shape=None):
+    x = lift(x)
+    return full(x.shape if shape is None else shape, fill_value, dtype or x.dtype)
+
+
+def zeros_like(x, dtype=None, shape=None):
+    return full_like(x, 0, dtype, shape)
+
+
+def ones_like(x, dtype=None, shape=None):
+    return full_like(x, 1, dtype, shape)
+
+
+def array(obj, dtype=None, copy=True):
+    out = lift(obj)
+    if current_trace() is None and isinstance(out, np.ndarray):
+        out = np.array(out, dtype=dtype, copy=copy)
+        return out
+    return cast(out, dtypes.canonical(dtype)) if dtype is not None else out
+
+
+def asarray(obj, dtype=None):
+    return array(obj, dtype=dtype, copy=False)
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    if stop is None:
+        start, stop = 0, start
+    ref = np.arange(start, stop, step, dtype=dtype)
+    d = dtypes.canonical(ref.dtype)
+    if current_trace() is None:
+        return ref.astype(d)
+    idx = sh.iota(shape=(ref.size,), dtype=d, dimension=0)
+    return ew.add(ew.mul(idx, sh.scalar(step, d)), sh.scalar(start, d))
+
+
+def linspace(start, stop, num=50, endpoint=True, dtype=None):
+    d = dtypes.canonical(dtype) if dtype is not None else dtypes.float64
+    if current_trace() is None:
+        return np.linspace(start, stop, num, endpoint=endpoint, dtype=d)
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div if div > 0 else 0.0
+    idx = sh.iota(shape=(num,), dtype=dtypes.float64, dimension=0)
+    out = ew.add(ew.mul(idx, sh.scalar(step, dtypes.float64)), sh.scalar(start, dtypes.float64))
+    if endpoint and num > 1:  # NumPy sets the last element to exactly ``stop``
+        last = ew.equal(idx, sh.scalar(num - 1, dtypes.float64))
+        out = ew.select(last, sh.scalar(stop, dtypes.float64), out)
+    return cast(out, d)
+
+
+def eye(N, M=None, k=0, dtype=None):
+    M = N if M is None else M
+    d = dtypes.canonical(dtype) if dtype is not None else dtypes.float64
+    if current_trace() is None:
+        return np.eye(N, M, k, dtype=d)
+    rows = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=0)
+    cols = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=1)
+    on = ew.equal(ew.add(rows, sh.scalar(k, dtypes.int64)), cols)
+    return ew.convert(on, dtype=d)

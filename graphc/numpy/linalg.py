@@ -1,0 +1,48 @@
+"""graphc.numpy.linalg: ``norm``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import GraphcError
+from ..trace.tracer import located
+from ._core import cast, lift, normalize_axes
+from .elementwise import abs, equal, power, sqrt, where
+from .reductions import max, min, sum
+
+
+def safe_sqrt(s):
+    """sqrt(s) whose derivative at s == 0 is 0 instead of inf*0 = NaN (the subgradient convention
+    for norms and standard deviations); elsewhere it is sqrt's."""
+    zero = equal(s, cast(0, s.dtype))
+    return where(zero, cast(0, s.dtype), sqrt(where(zero, cast(1, s.dtype), s)))
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Vector norms (ord None/2, 1, inf, -inf, 0, any p) and the Frobenius matrix norm.
+    The gradient of the 2-norm at x == 0 is 0 (a subgradient), not NaN."""
+    x = lift(x)
+    x = cast(x, x.dtype if x.dtype.kind == "f" else np.dtype(np.float64))
+    if axis is None and ord is not None and x.ndim == 2:
+        axes = (0, 1)
+    else:
+        axes = normalize_axes(axis, x.ndim, "norm")
+    if len(axes) == 2:
+        if ord not in (None, "fro"):
+            raise located(GraphcError, f"norm: matrix norm ord={ord!r} is not supported (only 'fro')")
+        return safe_sqrt(sum(x * x, axis=axes, keepdims=keepdims))
+    if len(axes) > 2 and ord is not None:
+        raise located(GraphcError, "norm: ord needs a vector (one axis) or a matrix (two axes)")
+    if ord is None or ord == 2:
+        return safe_sqrt(sum(x * x, axis=axes, keepdims=keepdims))
+    if ord == np.inf:
+        return max(abs(x), axis=axes, keepdims=keepdims)
+    if ord == -np.inf:
+        return min(abs(x), axis=axes, keepdims=keepdims)
+    if ord == 0:
+        return sum(cast(x != 0, x.dtype), axis=axes, keepdims=keepdims)
+    if ord == 1:
+        return sum(abs(x), axis=axes, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise located(GraphcError, f"norm: unsupported ord {ord!r} for a vector")
+    return power(sum(power(abs(x), float(ord)), axis=axes, keepdims=keepdims), 1.0 / ord)

@@ -1,0 +1,205 @@
+"""Shape functions of graphc.numpy, and static indexing (``x[1:, None, ::-1, 2]``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import GraphcError, ShapeError
+from ..ops import shape as sh
+from ..ops.broadcasting import broadcast_shapes
+from ..trace.tracer import Tracer, located
+from ._core import lift, normalize_axes, normalize_axis, promote
+
+
+def reshape(x, newshape=None, order="C", *, shape=None):
+    x = lift(x)
+    newshape = shape if shape is not None else newshape
+    if order != "C":
+        raise located(GraphcError, f"reshape: only order='C' is supported, got {order!r}")
+    if isinstance(newshape, (int, np.integer)):
+        newshape = (int(newshape),)
+    newshape = [int(n) for n in newshape]
+    if newshape.count(-1) > 1:
+        raise located(ShapeError, "reshape: can only specify one unknown dimension (-1)")
+    if -1 in newshape:
+        known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
+        if known == 0 or x.size % known:
+            raise located(ShapeError, f"cannot reshape array of shape {x.shape} into shape {tuple(newshape)}")
+        newshape[newshape.index(-1)] = x.size // known
+    newshape = tuple(newshape)
+    if newshape == tuple(x.shape):
+        return x
+    return sh.reshape(x, shape=newshape)
+
+
+def ravel(x, order="C"):
+    return reshape(x, (-1,), order)
+
+
+def transpose(x, axes=None):
+    x = lift(x)
+    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(
+        normalize_axis(a, x.ndim, "transpose") for a in axes)
+    if sorted(perm) != list(range(x.ndim)):
+        raise located(ShapeError, f"transpose: axes {axes} do not match an array of shape {x.shape}")
+    return x if perm == tuple(range(x.ndim)) else sh.transpose(x, perm=perm)
+
+
+def swapaxes(x, axis1, axis2):
+    x = lift(x)
+    perm = list(range(x.ndim))
+    a, b = normalize_axis(axis1, x.ndim, "swapaxes"), normalize_axis(axis2, x.ndim, "swapaxes")
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+def moveaxis(x, source, destination):
+    x = lift(x)
+    src = normalize_axis(source, x.ndim, "moveaxis")
+    dst = normalize_axis(destination, x.ndim, "moveaxis")
+    perm = [i for i in range(x.ndim) if i != src]
+    perm.insert(dst, src)
+    return transpose(x, perm)
+
+
+def expand_dims(x, axis):
+    x = lift(x)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = x.ndim + len(axes)
+    axes = normalize_axes(axes, ndim, "expand_dims")
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return reshape(x, tuple(shape))
+
+
+def squeeze(x, axis=None):
+    x = lift(x)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = normalize_axes(axis, x.ndim, "squeeze")
+        for a in axes:
+            if x.shape[a] != 1:
+                raise located(ShapeError, f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def broadcast_to(x, shape):
+    x = lift(x)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    try:
+        if broadcast_shapes(tuple(x.shape), shape) != shape:
+            raise ShapeError("")
+    except ShapeError:
+        raise located(ShapeError, f"cannot broadcast shape {tuple(x.shape)} to {shape}") from None
+    if tuple(x.shape) == shape:
+        return x
+    lead = len(shape) - x.ndim
+    return sh.broadcast_in_dim(x, shape=shape, dims=tuple(range(lead, len(shape))))
+
+
+def broadcast_arrays(*xs):
+    xs = [lift(x) for x in xs]
+    shape = broadcast_shapes(*(tuple(x.shape) for x in xs))
+    return [broadcast_to(x, shape) for x in xs]
+
+
+def concatenate(arrays, axis=0):
+    arrays, _ = promote(*arrays)
+    if axis is None:
+        arrays, axis = [ravel(a) for a in arrays], 0
+    if not arrays:
+        raise located(ValueError, "need at least one array to concatenate")
+    if any(a.ndim == 0 for a in arrays):
+        raise located(ShapeError, "zero-dimensional arrays cannot be concatenated")
+    axis = normalize_axis(axis, arrays[0].ndim, "concatenate")
+    return arrays[0] if len(arrays) == 1 else sh.concatenate(*arrays, axis=axis)
+
+
+def stack(arrays, axis=0):
+    arrays = [lift(a) for a in arrays]
+    if not arrays:
+        raise located(ValueError, "need at least one array to stack")
+    shapes = {tuple(a.shape) for a in arrays}
+    if len(shapes) > 1:
+        raise located(ShapeError, f"all input arrays must have the same shape to stack, got {sorted(shapes)}")
+    axis = normalize_axis(axis, arrays[0].ndim + 1, "stack")
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    x = lift(x)
+    axis = normalize_axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise located(ShapeError, f"array split does not result in an equal division: {n} into {k}")
+        bounds = [i * (n // k) for i in range(k + 1)]
+    else:
+        bounds = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        hi = max(lo, hi)
+        out.append(_slice_axis(x, axis, lo, hi, 1))
+    return out
+
+
+def _slice_axis(x, axis, start, limit, step):
+    if (start, limit, step) == (0, x.shape[axis], 1):
+        return x
+    starts = [0] * x.ndim
+    limits = list(x.shape)
+    strides = [1] * x.ndim
+    starts[axis], limits[axis], strides[axis] = start, limit, step
+    return sh.slice_(x, start=tuple(starts), limit=tuple(limits), strides=tuple(strides))
+
+
+def getitem(x, index):
+    """Static NumPy basic indexing: ints, slices (any step), None, Ellipsis."""
+    x = lift(x)
+    index = index if isinstance(index, tuple) else (index,)
+    for i in index:
+        if isinstance(i, Tracer):
+            raise located(GraphcError, "indexing with a traced value is not supported: indices must be "
+                          "static Python ints and slices (use gc.numpy.where or a mask instead)")
+        if not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
+            raise located(GraphcError, f"unsupported index {i!r}: graphc supports static ints, slices, "
+                          "None and Ellipsis")
+    n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
+    if n_real > x.ndim:
+        raise located(ShapeError, f"too many indices for an array of shape {x.shape}")
+    if Ellipsis in index:
+        pos = index.index(Ellipsis)
+        index = index[:pos] + (slice(None),) * (x.ndim - n_real) + index[pos + 1:]
+    else:
+        index = index + (slice(None),) * (x.ndim - n_real)
+    out_shape, axis = [], 0
+    for i in index:
+        if i is None:
+            out_shape.append(1)
+            continue
+        n = x.shape[axis]
+        if isinstance(i, slice):
+            x = _index_slice(x, axis, i)
+            out_shape.append(x.shape[axis])
+        else:
+            k = int(i)
+            if not -n <= k < n:
+                raise located(ShapeError, f"index {k} is out of bounds for axis {axis} with size {n}")
+            x = _slice_axis(x, axis, k % n, k % n + 1, 1)
+        axis += 1
+    return reshape(x, tuple(out_shape))
+
+
+def _index_slice(x, axis, s):
+    n = x.shape[axis]
+    start, stop, step = s.indices(n)
+    picked = range(start, stop, step)
+    if len(picked) == 0:
+        return _slice_axis(x, axis, 0, 0, 1)
+    if step > 0:
+        return _slice_axis(x, axis, start, picked[-1] + 1, step)
+    out = _slice_axis(x, axis, picked[-1], picked[0] + 1, -step)
+    return sh.rev(out, axes=(axis,))

@@ -1,0 +1,205 @@
+"""Elementwise primitives: unary and binary math, comparisons, logic, select, convert.
+
+Binary primitives broadcast their operands NumPy-style but require one dtype (the numpy layer
+promotes first); their reverse rules sum cotangents back through ``unbroadcast``. Derivative
+conventions follow JAX: ``abs'(0) = 0``; ``max``/``min`` split the gradient evenly at ties.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import DTypeError
+from ..ir import TensorType
+from .broadcasting import broadcast_shapes, unbroadcast
+from .registry import define
+from .shape import scalar
+
+
+def _check_kinds(name, types, kinds):
+    for t in types:
+        if t.dtype.kind not in kinds:
+            allowed = {"f": "floating", "i": "integer", "b": "bool"}
+            want = " or ".join(allowed[k] for k in kinds)
+            raise DTypeError(f"{name} needs {want} operands, got {t.dtype}")
+    if len({t.dtype for t in types}) > 1:
+        raise DTypeError(f"{name}: operand dtypes differ: {', '.join(str(t.dtype) for t in types)}")
+
+
+def _infer(name, kinds, out_dtype=None):
+    def infer(types):
+        _check_kinds(name, types, kinds)
+        shape = broadcast_shapes(*(t.shape for t in types))
+        return [TensorType(shape, out_dtype or types[0].dtype)]
+
+    return infer
+
+
+def _impl(fn):
+    return lambda *args: np.asarray(fn(*args))
+
+
+def unary(name, fn, deriv=None, kinds="f", linear=None, nondifferentiable=False):
+    """A unary primitive whose derivative is ``deriv(x, out)`` (or linear map ``linear(t)``)."""
+    if linear is not None:
+        jvp = lambda p, t, o: None if t[0] is None else linear(t[0])  # noqa: E731
+        vjp = lambda ct, p, o: [linear(ct)]  # noqa: E731
+    elif deriv is not None:
+        jvp = lambda p, t, o: None if t[0] is None else mul(t[0], deriv(p[0], o[0]))  # noqa: E731
+        vjp = lambda ct, p, o: [mul(ct, deriv(p[0], o[0]))]  # noqa: E731
+    else:
+        jvp = vjp = None
+    return define(name, infer=_infer(name, kinds), impl=_impl(fn), jvp=jvp, vjp=vjp,
+                  elementwise=True, nondifferentiable=nondifferentiable)
+
+
+def binary(name, fn, partials=None, kinds="fi", commutative=False, out_dtype=None,
+           nondifferentiable=False):
+    """A broadcasting binary primitive; ``partials(x, y, out)`` gives (d/dx, d/dy) factors, or a
+    pair of linear maps ``(ct -> ct_x, ct -> ct_y)`` when it is a dict with key ``linear``."""
+
+    def jvp(p, t, o):
+        terms = []
+        for i, ti in enumerate(t):
+            if ti is not None:
+                terms.append(_apply_partial(partials, i, ti, p, o[0]))
+        return _sum_terms(terms)
+
+    def vjp(ct, p, o):
+        return [unbroadcast(_apply_partial(partials, i, ct, p, o[0]), p[i].shape)
+                for i in range(2)]
+
+    differentiable = partials is not None
+    return define(name, infer=_infer(name, kinds, out_dtype), impl=_impl(fn),
+                  jvp=jvp if differentiable else None, vjp=vjp if differentiable else None,
+                  elementwise=True, commutative=commutative, nondifferentiable=nondifferentiable)
+
+
+def _apply_partial(partials, i, g, p, out):
+    if isinstance(partials, dict):
+        return partials["linear"][i](g)
+    return mul(g, partials(p[0], p[1], out)[i])
+
+
+def _sum_terms(terms):
+    if not terms:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = add(total, t)
+    return total
+
+
+def _one(x):
+    return scalar(1, x.dtype)
+
+
+def _tie_split(x, y, out):
+    """JAX's balanced-eq convention: the gradient goes to the operand that is the result, half each
+    at ties."""
+    half = scalar(0.5, out.dtype)
+    zero = scalar(0, out.dtype)
+    one = _one(out)
+    x_is = select(equal(x, out), one, zero)
+    y_is = select(equal(y, out), one, zero)
+    both = mul(x_is, y_is)
+    return (sub(x_is, mul(both, half)), sub(y_is, mul(both, half)))
+
+
+# --- unary ------------------------------------------------------------------------------------------
+neg = unary("neg", np.negative, kinds="fi", linear=lambda t: neg(t))
+abs_ = unary("abs", np.abs, kinds="fi", deriv=lambda x, o: sign(x))
+sign = unary("sign", np.sign, kinds="fi", nondifferentiable=True)
+exp = unary("exp", np.exp, deriv=lambda x, o: o)
+expm1 = unary("expm1", np.expm1, deriv=lambda x, o: add(o, _one(o)))
+log = unary("log", np.log, deriv=lambda x, o: div(_one(x), x))
+log1p = unary("log1p", np.log1p, deriv=lambda x, o: div(_one(x), add(x, _one(x))))
+sqrt = unary("sqrt", np.sqrt, deriv=lambda x, o: div(scalar(0.5, o.dtype), o))
+sin = unary("sin", np.sin, deriv=lambda x, o: cos(x))
+cos = unary("cos", np.cos, deriv=lambda x, o: neg(sin(x)))
+tanh = unary("tanh", np.tanh, deriv=lambda x, o: sub(_one(o), mul(o, o)))
+logical_not = unary("not", np.logical_not, kinds="b", nondifferentiable=True)
+
+# --- binary -----------------------------------------------------------------------------------------
+add = binary("add", np.add, {"linear": (lambda g: g, lambda g: g)}, commutative=True)
+sub = binary("sub", np.subtract, {"linear": (lambda g: g, lambda g: neg(g))})
+mul = binary("mul", np.multiply, lambda x, y, o: (y, x), commutative=True)
+div = binary("div", np.true_divide, lambda x, y, o: (div(_one(y), y), neg(div(o, y))), kinds="f")
+maximum = binary("max", np.maximum, _tie_split, commutative=True)
+minimum = binary("min", np.minimum, _tie_split, commutative=True)
+
+
+def _pow_partials(x, y, out):
+    """d/dx = y*x**(y-1), taken as 0 where y == 0; d/dy = log(x)*out, taken as 0 where x == 0 (JAX)."""
+    zero = scalar(0, x.dtype)
+    dx = select(equal(y, zero), zero, mul(y, pow_(x, sub(y, _one(y)))))
+    safe_x = select(equal(x, zero), _one(x), x)
+    dy = select(equal(x, zero), zero, mul(log(safe_x), out))
+    return dx, dy
+
+
+def _atan2_partials(y, x, out):
+    denom = add(mul(x, x), mul(y, y))
+    return div(x, denom), neg(div(y, denom))
+
+
+pow_ = binary("pow", np.power, _pow_partials, kinds="f")
+atan2 = binary("atan2", np.arctan2, _atan2_partials, kinds="f")
+
+_compare = dict(kinds="fib", out_dtype=dtypes.bool_, nondifferentiable=True)
+equal = binary("eq", np.equal, commutative=True, **_compare)
+not_equal = binary("ne", np.not_equal, commutative=True, **_compare)
+less = binary("lt", np.less, **_compare)
+less_equal = binary("le", np.less_equal, **_compare)
+greater = binary("gt", np.greater, **_compare)
+greater_equal = binary("ge", np.greater_equal, **_compare)
+logical_and = binary("and", np.logical_and, kinds="b", commutative=True, nondifferentiable=True)
+logical_or = binary("or", np.logical_or, kinds="b", commutative=True, nondifferentiable=True)
+
+
+# --- select -----------------------------------------------------------------------------------------
+def _select_infer(types):
+    pred, a, b = types
+    if pred.dtype != dtypes.bool_:
+        raise DTypeError(f"select needs a bool predicate, got {pred.dtype}")
+    _check_kinds("select", [a, b], "fib")
+    return [TensorType(broadcast_shapes(pred.shape, a.shape, b.shape), a.dtype)]
+
+
+def _select_jvp(p, t, o):
+    if t[1] is None and t[2] is None:
+        return None
+    zero = scalar(0, o[0].dtype)
+    return select(p[0], zero if t[1] is None else t[1], zero if t[2] is None else t[2])
+
+
+def _select_vjp(ct, p, o):
+    zero = scalar(0, ct.dtype)
+    return [None, unbroadcast(select(p[0], ct, zero), p[1].shape),
+            unbroadcast(select(p[0], zero, ct), p[2].shape)]
+
+
+select = define("select", infer=_select_infer, impl=lambda c, a, b: np.asarray(np.where(c, a, b)),
+                jvp=_select_jvp, vjp=_select_vjp, elementwise=True)
+
+
+# --- convert ----------------------------------------------------------------------------------------
+def _convert_infer(types, dtype):
+    return [TensorType(types[0].shape, dtypes.canonical(dtype))]
+
+
+def _both_float(x_dtype, dtype):
+    return dtypes.is_float(x_dtype) and dtypes.is_float(np.dtype(dtype))
+
+
+convert = define(
+    "convert",
+    infer=_convert_infer,
+    impl=lambda x, dtype: np.asarray(x).astype(dtype),
+    jvp=lambda p, t, o, dtype: convert(t[0], dtype=dtype)
+    if t[0] is not None and _both_float(p[0].dtype, dtype) else None,
+    vjp=lambda ct, p, o, dtype: [convert(ct, dtype=p[0].dtype)
+                                 if _both_float(p[0].dtype, dtype) else None],
+    elementwise=True,
+)

@@ -1,0 +1,121 @@
+"""Reductions over static axes, and cumulative sums."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
+from ..ir import TensorType
+from .registry import define
+
+
+def _reduce_infer(name):
+    def infer(types, axes):
+        (x,) = types
+        if len(set(axes)) != len(axes) or any(not 0 <= a < x.ndim for a in axes):
+            raise ShapeError(f"{name}: axes {axes} out of range or repeated for shape {x.shape}")
+        if x.dtype.kind == "b" and name != "reduce_max" and name != "reduce_min":
+            raise DTypeError(f"{name} of bool values: convert them first")
+        return [TensorType(tuple(n for i, n in enumerate(x.shape) if i not in axes), x.dtype)]
+
+    return infer
+
+
+def _expand(ct, x_shape, axes):
+    """Broadcast a reduced value back over the reduced axes."""
+    from .shape import broadcast_in_dim
+
+    kept = tuple(i for i in range(len(x_shape)) if i not in axes)
+    return broadcast_in_dim(ct, shape=tuple(x_shape), dims=kept)
+
+
+def _impl(fn):
+    return lambda x, axes: np.asarray(fn(x, axis=tuple(axes)), dtype=x.dtype)
+
+
+reduce_sum = define(
+    "reduce_sum", infer=_reduce_infer("reduce_sum"), impl=_impl(np.sum),
+    jvp=lambda p, t, o, axes: None if t[0] is None else reduce_sum(t[0], axes=axes),
+    vjp=lambda ct, p, o, axes: [_expand(ct, p[0].shape, axes)],
+)
+
+
+def _extremum_vjp(ct, p, o, axes):
+    """Cotangent shared evenly among the positions that attain the extremum (JAX's convention)."""
+    from .elementwise import convert, div, equal, mul
+
+    x = p[0]
+    hit = convert(equal(x, _expand(o[0], x.shape, axes)), dtype=ct.dtype)
+    count = reduce_sum(hit, axes=axes)
+    return [mul(hit, _expand(div(ct, count), x.shape, axes))]
+
+
+def _extremum_jvp(p, t, o, axes):
+    from .elementwise import convert, div, equal, mul
+
+    if t[0] is None:
+        return None
+    x = p[0]
+    hit = convert(equal(x, _expand(o[0], x.shape, axes)), dtype=t[0].dtype)
+    return div(reduce_sum(mul(hit, t[0]), axes=axes), reduce_sum(hit, axes=axes))
+
+
+reduce_max = define("reduce_max", infer=_reduce_infer("reduce_max"), impl=_impl(np.max),
+                    jvp=_extremum_jvp, vjp=_extremum_vjp)
+reduce_min = define("reduce_min", infer=_reduce_infer("reduce_min"), impl=_impl(np.min),
+                    jvp=_extremum_jvp, vjp=_extremum_vjp)
+
+
+def _prod_partial(x, axes):
+    """d prod / d x_i = product of the other elements, exact when some elements are zero."""
+    from .elementwise import (div, equal, logical_and, mul, select)
+    from .shape import scalar
+
+    zero, one = scalar(0, x.dtype), scalar(1, x.dtype)
+    is_zero = equal(x, zero)
+    nonzero_prod = _expand(reduce_prod(select(is_zero, one, x), axes=axes), x.shape, axes)
+    zeros = _expand(reduce_sum(select(is_zero, one, zero), axes=axes), x.shape, axes)
+    safe_x = select(is_zero, one, x)
+    no_zero = div(nonzero_prod, safe_x)
+    only_this_zero = logical_and(equal(zeros, one), is_zero)
+    return select(equal(zeros, zero), no_zero, select(only_this_zero, nonzero_prod, zero))
+
+
+def _prod_jvp(p, t, o, axes):
+    from .elementwise import mul
+
+    return None if t[0] is None else reduce_sum(mul(t[0], _prod_partial(p[0], axes)), axes=axes)
+
+
+def _prod_vjp(ct, p, o, axes):
+    from .elementwise import mul
+
+    return [mul(_expand(ct, p[0].shape, axes), _prod_partial(p[0], axes))]
+
+
+reduce_prod = define("reduce_prod", infer=_reduce_infer("reduce_prod"), impl=_impl(np.prod),
+                     jvp=_prod_jvp, vjp=_prod_vjp)
+
+
+# --- cumulative sum ---------------------------------------------------------------------------------
+def _cumsum_infer(types, axis, reverse):
+    (x,) = types
+    if not 0 <= axis < x.ndim:
+        raise ShapeError(f"cumsum axis {axis} out of range for shape {x.shape}")
+    if x.dtype.kind == "b":
+        raise DTypeError("cumsum of bool values: convert them first")
+    return [x]
+
+
+def _cumsum_impl(x, axis, reverse):
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+cumsum = define(
+    "cumsum", infer=_cumsum_infer, impl=_cumsum_impl,
+    jvp=lambda p, t, o, axis, reverse: None if t[0] is None
+    else cumsum(t[0], axis=axis, reverse=reverse),
+    vjp=lambda ct, p, o, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
+)

@@ -1,0 +1,57 @@
+"""The primitive registry: each primitive is one named object that carries all of its rules.
+
+A primitive is defined once, in the module of its family, with
+  - ``infer(in_types, **attrs) -> [TensorType]``: the shape/dtype rule (raises ShapeError/DTypeError);
+  - ``impl(*arrays, **attrs) -> array | tuple``: the NumPy evaluation (the reference semantics);
+  - ``jvp(primals, tangents, outs, **attrs) -> tangent(s)``: forward-mode rule; tangents that are
+    symbolically zero arrive as ``None`` and a zero result may be returned as ``None``;
+  - ``vjp(ct, primals, outs, **attrs) -> [cotangent | None per input]``: reverse-mode rule.
+Rules are written with graphc's own primitives (calling a primitive binds it into the current trace),
+so derivatives are ordinary graphs that passes optimize and that can be differentiated again.
+Backends keep their lowering in tables keyed by the primitive (only the backend may import llvmlite);
+``tests/ops/test_registry.py`` fails when any primitive lacks a rule or a test row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+REGISTRY: dict[str, "Primitive"] = {}
+
+
+@dataclass(eq=False)
+class Primitive:
+    name: str
+    infer: Callable
+    impl: Callable
+    jvp: Callable | None = None
+    vjp: Callable | None = None
+    #: Applies independently per element, with NumPy broadcasting of its operands.
+    elementwise: bool = False
+    #: Operands may be swapped (CSE canonicalizes their order).
+    commutative: bool = False
+    #: No side effects: may be removed when unused, merged with a twin, folded on constants.
+    pure: bool = True
+    #: Outputs are always zero-gradient (comparisons, iota, ...): no rules needed.
+    nondifferentiable: bool = False
+    #: Returns several outputs (impl returns a tuple; jvp returns a list).
+    multiple_results: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def __call__(self, *args, **attrs):
+        from ..trace.tracer import bind
+
+        return bind(self, args, attrs)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def define(name: str, **kwargs) -> Primitive:
+    """Create and register a primitive; names are unique."""
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name!r} defined twice")
+    prim = Primitive(name, **kwargs)
+    REGISTRY[name] = prim
+    return prim

@@ -1,0 +1,1 @@
+"""Tracing: tracers and NumPy dispatch, pytrees, the signature cache."""

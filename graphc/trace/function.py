@@ -1,0 +1,247 @@
+"""``gc.function`` / ``gc.jit``: trace once per input signature, optimize, compile, cache, run.
+
+Choices (where API.md is silent):
+  - Called inside another trace, a ``gc.function`` is inlined into the enclosing graph (like a nested
+    ``jax.jit``), so the optimizer sees the whole computation.
+  - Outputs are fresh NumPy arrays; a Python scalar result comes back as a 0-d array.
+  - A retrace is logged on the ``graphc`` logger at DEBUG level with the argument that changed; the
+    ninth trace of one function warns once (TensorFlow's excessive-retracing warning).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+import warnings
+
+import numpy as np
+
+from .. import config
+from ..errors import GraphcError
+from ..ir import Graph, TensorType, verify
+from . import pytree
+from .signature import describe_change, leaf_signature
+from .tracer import current_trace, new_trace
+
+log = logging.getLogger("graphc")
+
+
+def _normalize_argnums(argnums, n_params):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    return tuple(sorted(a % n_params if n_params and a < 0 else a for a in nums))
+
+
+class Function:
+    """A traced-and-compiled function; see ``gc.function``."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), autograph=True, backend=None,
+                 optimize=True):
+        if not callable(fun):
+            raise GraphcError(f"gc.function needs a callable, got {type(fun).__name__}")
+        functools.update_wrapper(self, fun, updated=())
+        self.fun = fun
+        try:
+            self._params = list(inspect.signature(fun).parameters)
+        except (TypeError, ValueError):
+            self._params = []
+        self.static_argnums = _normalize_argnums(static_argnums, len(self._params))
+        names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+        # a static name also makes its position static, and the other way round (as in JAX)
+        self.static_argnames = frozenset(names) | {
+            self._params[i] for i in self.static_argnums if i < len(self._params)
+        }
+        self.static_argnums = tuple(sorted(set(self.static_argnums) | {
+            i for i, p in enumerate(self._params) if p in self.static_argnames
+        }))
+        self.autograph = autograph
+        self.backend = backend or config.default_backend
+        self.optimize = optimize
+        self._cache: dict = {}
+        self._last_key = None
+        self._warned = False
+
+    # --- calling ------------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if current_trace() is not None:
+            return self.fun(*args, **kwargs)
+        key, leaves = self._signature(args, kwargs)
+        concrete = self._cache.get(key)
+        if concrete is None:
+            concrete = self._build(args, kwargs, key)
+        return concrete.run(leaves)
+
+    def concrete(self, *args, **kwargs) -> "Concrete":
+        """The compiled artefact for these arguments' signature (built if needed, not run)."""
+        key, _ = self._signature(args, kwargs)
+        return self._cache.get(key) or self._build(args, kwargs, key)
+
+    def _split(self, args, kwargs):
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+        static_args = tuple((i, a) for i, a in enumerate(args) if i in self.static_argnums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        return (dyn_args, dyn_kwargs), (static_args, static_kwargs)
+
+    def _signature(self, args, kwargs):
+        dynamic, static = self._split(args, kwargs)
+        leaves, treedef = pytree.flatten(dynamic)
+        try:
+            hash(static)
+        except TypeError:
+            raise GraphcError(
+                f"{self.__name__}: static arguments must be hashable, got {static!r}"
+            ) from None
+        try:
+            sigs = tuple(leaf_signature(x, "argument") for x in leaves)
+        except GraphcError as e:
+            raise self._locate_leaf_error(treedef, leaves, e) from None
+        return (treedef, sigs, static), leaves
+
+    def _locate_leaf_error(self, treedef, leaves, err):
+        from .signature import leaf_paths
+
+        for path, x in zip(leaf_paths(treedef), leaves, strict=True):
+            try:
+                leaf_signature(x, path)
+            except GraphcError as e:
+                return type(err)(f"{self.__name__}: {self._arg_name(path)}: {str(e).split(': ', 1)[1]}")
+        return err
+
+    def _arg_name(self, path):
+        from .signature import _name
+
+        dyn_params = [p for i, p in enumerate(self._params) if i not in self.static_argnums]
+        return _name(path, dyn_params)
+
+    # --- building -----------------------------------------------------------------------------------
+    def _build(self, args, kwargs, key) -> "Concrete":
+        if self._cache:
+            dyn_params = [p for i, p in enumerate(self._params) if i not in self.static_argnums]
+            log.debug("retracing %s: %s", self.__name__, describe_change(self._last_key, key, dyn_params))
+        if len(self._cache) >= config.retrace_warn_limit and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"{self.__name__} has been traced {len(self._cache) + 1} times; each new input "
+                "signature (shapes, dtypes, static values, pytree structure) costs a trace and a "
+                "compile. Pass arrays of fixed shapes, or mark Python values static.",
+                stacklevel=3,
+            )
+        concrete = Concrete.build(self, args, kwargs, key)
+        self._cache[key] = concrete
+        self._last_key = key
+        return concrete
+
+    def trace(self, args, kwargs, key) -> tuple[Graph, tuple]:
+        """Trace ``fun`` for the signature ``key``; returns the graph and the output treedef."""
+        treedef, sigs, _ = key
+        with new_trace(self.__name__) as trace:
+            tracers = [trace.new_input(TensorType(tuple(s), d), weak) for s, d, weak in sigs]
+            dyn_args, dyn_kwargs = pytree.unflatten(treedef, tracers)
+            call_args = list(dyn_args)
+            for i, a in enumerate(args):
+                if i in self.static_argnums:
+                    call_args.insert(i, a)
+            call_kwargs = dict(dyn_kwargs)
+            call_kwargs.update((k, v) for k, v in kwargs.items() if k in self.static_argnames)
+            out = self.fun(*call_args, **call_kwargs)
+            out_leaves, out_tree = pytree.flatten(out)
+            graph, captured = trace.graph(out_leaves)
+        assert not captured, "a top-level trace cannot capture outer values"
+        return graph, out_tree
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<graphc.function {self.__name__}>"
+
+
+class Concrete:
+    """The compiled artefact for one signature: graphs of each stage, the executable, statistics."""
+
+    def __init__(self, traced: Graph, optimized: Graph, executable, out_tree, sigs, stats):
+        self.traced = traced
+        self.graph = optimized
+        self.executable = executable
+        self.out_tree = out_tree
+        self.sigs = sigs
+        self._stats = stats
+
+    @classmethod
+    def build(cls, function: Function, args, kwargs, key) -> "Concrete":
+        from ..backend import get_backend
+        from ..passes import optimize
+
+        t0 = time.perf_counter()
+        traced, out_tree = function.trace(args, kwargs, key)
+        t1 = time.perf_counter()
+        if config.verify_ir:
+            verify(traced)
+        optimized, pass_stats = optimize(traced) if function.optimize else (traced, [])
+        t2 = time.perf_counter()
+        executable = get_backend(function.backend).compile(optimized)
+        t3 = time.perf_counter()
+        stats = {
+            "nodes": {"traced": traced.count_nodes(), "optimized": optimized.count_nodes()},
+            "passes": pass_stats,
+            "trace_ms": (t1 - t0) * 1e3,
+            "optimize_ms": (t2 - t1) * 1e3,
+            "compile_ms": (t3 - t2) * 1e3,
+        }
+        return cls(traced, optimized, executable, out_tree, key[1], stats)
+
+    def run(self, leaves):
+        arrays = []
+        for x, (shape, d, _) in zip(leaves, self.sigs, strict=True):
+            arrays.append(x if type(x) is np.ndarray else np.asarray(x, dtype=d))
+        outs = self.executable(*arrays)
+        return pytree.unflatten(self.out_tree, outs)
+
+    def __call__(self, *args, **kwargs):
+        leaves = pytree.flatten((args, kwargs))[0]
+        return self.run(leaves)
+
+    def ir(self, stage: str = "optimized") -> str:
+        if stage == "traced":
+            return str(self.traced)
+        if stage == "optimized":
+            return str(self.graph)
+        return self.executable.text(stage)
+
+    def llvm_ir(self) -> str:
+        return self.executable.text("llvm")
+
+    def asm(self) -> str:
+        return self.executable.text("asm")
+
+    def stats(self) -> dict:
+        return {**self._stats, **self.executable.stats()}
+
+
+def function(fun=None, *, static_argnums=(), static_argnames=(), autograph=True, backend=None):
+    """Trace, optimize and compile ``fun`` once per input signature (usable bare or with options).
+
+    ``backend="reference"`` runs the NumPy reference evaluator instead of native code (debugging);
+    the default is ``config.default_backend``.
+    """
+    if fun is None:
+        return functools.partial(function, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, autograph=autograph,
+                                 backend=backend)
+    return Function(fun, static_argnums, static_argnames, autograph, backend)
+
+
+def make_graph(fun, static_argnums=(), static_argnames=()):
+    """Like ``jax.make_jaxpr``: returns a function that traces ``fun`` and returns the graph."""
+
+    def traced(*args, **kwargs):
+        f = Function(fun, static_argnums, static_argnames, backend="reference", optimize=False)
+        key, _ = f._signature(args, kwargs)
+        graph, _ = f.trace(args, kwargs, key)
+        if config.verify_ir:
+            verify(graph)
+        return graph
+
+    return traced

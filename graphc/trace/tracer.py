@@ -1,0 +1,346 @@
+"""Tracing core: the stack of active traces, tracer objects, and ``bind``.
+
+Calling a primitive binds it: with a trace active, a node is appended to that trace's graph and
+tracers of its outputs are returned; with no trace active and concrete operands, the primitive's NumPy
+``impl`` runs at once (so ``graphc.numpy`` also works eagerly, as a reference).
+
+A tracer of an enclosing trace used inside a nested one (a closure seen by ``grad`` inside a traced
+function) is *captured*: the nested graph gets an extra input for it, and the caller passes the outer
+value in when it inlines the nested graph.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import GraphcError, LeakedTracerError, TracerBoolError
+from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
+
+_GRAPHC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SKIP_DIRS = (_GRAPHC_DIR + os.sep, os.path.dirname(np.__file__) + os.sep)
+
+
+def user_location() -> SourceLoc | None:
+    """The innermost frame of the user's code (outside graphc and numpy)."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not fn.startswith(_SKIP_DIRS) and not fn.startswith("<frozen"):
+            return SourceLoc(os.path.basename(fn), f.f_lineno, f.f_code.co_name)
+        f = f.f_back
+    return None
+
+
+def located(err_class, message: str) -> GraphcError:
+    """An error of ``err_class`` whose message starts with the user's file:line."""
+    loc = user_location()
+    err = err_class(f"{loc}: {message}" if loc else message)
+    err._graphc_located = True
+    return err
+
+
+class Trace:
+    """One graph under construction, with the outer values it captured."""
+
+    def __init__(self, name: str, parent: "Trace | None"):
+        self.builder = Builder(name)
+        self.parent = parent
+        self.captured: dict[Value, tuple["Tracer", Value]] = {}
+        self.explicit_inputs = 0
+
+    def new_input(self, type_: TensorType, weak: bool = False) -> "Tracer":
+        self.explicit_inputs += 1
+        return Tracer(self.builder.add_input(type_), self, weak)
+
+    def to_value(self, x) -> Value:
+        """The value of ``x`` in this trace: own tracers as they are, outer tracers captured,
+        NumPy arrays and Python scalars as constant nodes."""
+        if isinstance(x, Tracer):
+            if x._trace is self:
+                return x.value
+            return self._capture(x)
+        return self.constant(x)[0]
+
+    def constant(self, x) -> tuple[Value, bool]:
+        from ..ops.shape import constant
+
+        if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+            dt, weak = dtypes.python_scalar_dtype(x), True
+            arr = np.asarray(x, dtype=dt)
+        else:
+            arr = as_array(x)
+            weak = False
+        return self.builder.emit(constant, (), {"value": Literal(arr)}, None)[0], weak
+
+    def _capture(self, t: "Tracer") -> Value:
+        if not t._trace.is_active_ancestor_of(self):
+            raise LeakedTracerError(
+                f"a traced value {t.value.type} from a finished trace was used here; values made "
+                "inside a traced function cannot be kept and used in a later trace (return them)"
+            )
+        if t.value not in self.captured:
+            self.captured[t.value] = (t, self.builder.add_input(t.value.type))
+        return self.captured[t.value][1]
+
+    def is_active_ancestor_of(self, other: "Trace") -> bool:
+        t = other.parent
+        while t is not None:
+            if t is self:
+                return t in _state().stack
+            t = t.parent
+        return False
+
+    def graph(self, outputs) -> tuple[Graph, list["Tracer"]]:
+        """Finish the graph; returns it and the outer tracers to pass for its captured inputs."""
+        outs = [self.to_value(o) for o in outputs]
+        return self.builder.build(outs), [t for t, _ in self.captured.values()]
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.stack: list[Trace] = []
+
+
+_STATE = _State()
+
+
+def _state() -> _State:
+    return _STATE
+
+
+def current_trace() -> Trace | None:
+    stack = _STATE.stack
+    return stack[-1] if stack else None
+
+
+class new_trace:
+    """Context manager: ``with new_trace(name) as trace:`` makes ``trace`` the active one."""
+
+    def __init__(self, name: str = "graph"):
+        self.trace = Trace(name, current_trace())
+
+    def __enter__(self) -> Trace:
+        _STATE.stack.append(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc):
+        popped = _STATE.stack.pop()
+        assert popped is self.trace
+
+
+def as_array(x) -> np.ndarray:
+    """A NumPy array of a supported dtype from an argument, or a GraphcError saying what is wrong."""
+    if isinstance(x, Tracer):
+        raise TypeError("internal: as_array on a tracer")
+    if isinstance(x, (str, bytes)) or x is None:
+        raise GraphcError(f"cannot use {type(x).__name__} {x!r} as an array")
+    try:
+        arr = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise GraphcError(f"cannot convert {type(x).__name__} to an array: {e}") from e
+    if arr.dtype.kind in "OUSV" or arr.dtype not in dtypes.SHORT_NAMES:
+        if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in "iu" and arr.dtype not in dtypes.SHORT_NAMES:
+            arr = arr.astype(np.int64)
+        else:
+            raise GraphcError(
+                f"cannot use {type(x).__name__} of dtype {arr.dtype} as an array: graphc supports "
+                "float32, float64, int32, int64, bool"
+            )
+    return arr
+
+
+def bind(prim, args, attrs):
+    """Apply ``prim`` to ``args`` in the active trace (or eagerly when none is active)."""
+    trace = current_trace()
+    if trace is None:
+        if any(isinstance(a, Tracer) for a in args):
+            raise LeakedTracerError(
+                f"{prim.name} applied to a traced value outside of any trace (a value escaped "
+                "the traced function that made it)"
+            )
+        from ..errors import GraphcError as _E
+
+        arrays = [as_array(a) for a in args]
+        try:
+            prim.infer([TensorType.of(a) for a in arrays], **attrs)
+        except _E as e:
+            loc = user_location()
+            raise type(e)(f"{loc}: in {prim.name}: {e}" if loc else str(e)) from None
+        return prim.impl(*arrays, **attrs)
+    values = [trace.to_value(a) for a in args]
+    weak = bool(args) and all(_is_weak(a) for a in args)
+    outs = trace.builder.emit(prim, values, attrs, user_location())
+    if prim.multiple_results:
+        return [Tracer(v, trace, False) for v in outs]
+    return Tracer(outs[0], trace, weak)
+
+
+def _is_weak(x) -> bool:
+    if isinstance(x, Tracer):
+        return x.weak
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
+class Tracer:
+    """A value in the graph being traced, with the array interface users' NumPy code expects."""
+
+    __slots__ = ("value", "_trace", "weak")
+    __array_priority__ = 1000
+
+    def __init__(self, value: Value, trace: Trace, weak: bool = False):
+        self.value = value
+        self._trace = trace
+        self.weak = weak
+
+    # --- static facts -------------------------------------------------------------------------
+    shape = property(lambda self: self.value.type.shape)
+    dtype = property(lambda self: self.value.type.dtype)
+    ndim = property(lambda self: len(self.value.type.shape))
+    size = property(lambda self: self.value.type.size)
+    aval = property(lambda self: self.value.type)
+
+    def __repr__(self) -> str:
+        return f"Tracer<{self.value.type}{' weak' if self.weak else ''}>"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced value")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced value")
+        return (self[i] for i in range(self.shape[0]))
+
+    # --- values Python would need concretely ---------------------------------------------------
+    def _concrete(self, what: str):
+        raise located(
+            TracerBoolError,
+            f"{what} of a traced value {self.value.type} is not known while tracing. Use "
+            "gc.cond / gc.where / gc.while_loop for data-dependent control flow, or pass the "
+            "value as a static argument (static_argnums)",
+        )
+
+    def __bool__(self):
+        self._concrete("the truth value")
+
+    def __int__(self):
+        self._concrete("int()")
+
+    def __float__(self):
+        self._concrete("float()")
+
+    def __index__(self):
+        self._concrete("use as an index")
+
+    def __array__(self, dtype=None, copy=None):
+        raise located(
+            TracerBoolError,
+            f"cannot turn a traced value {self.value.type} into a NumPy array while tracing "
+            "(np.asarray / np.array on a tracer); use graphc.numpy functions or plain NumPy "
+            "functions that dispatch (np.sin, np.sum, ...) instead",
+        )
+
+    __hash__ = None  # traced values compare elementwise, so they are not hashable
+
+
+# --- operators and methods: each forwards to the graphc.numpy function of the same meaning ----------
+_gnp = None
+
+
+def _np():
+    global _gnp
+    if _gnp is None:
+        from .. import numpy as gnp
+
+        _gnp = gnp
+    return _gnp
+
+
+def _binary(name: str, reflected: bool = False):
+    def method(self, other):
+        f = getattr(_np(), name)
+        return f(other, self) if reflected else f(self, other)
+
+    method.__name__ = name
+    return method
+
+
+def _forward(name: str):
+    def method(self, *args, **kwargs):
+        return getattr(_np(), name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _op, _fn in [
+    ("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
+    ("pow", "power"), ("matmul", "matmul"), ("and", "logical_and"), ("or", "logical_or"),
+]:
+    setattr(Tracer, f"__{_op}__", _binary(_fn))
+    setattr(Tracer, f"__r{_op}__", _binary(_fn, reflected=True))
+for _op, _fn in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
+                 ("eq", "equal"), ("ne", "not_equal")]:
+    setattr(Tracer, f"__{_op}__", _binary(_fn))
+for _op, _fn in [("neg", "negative"), ("abs", "abs"), ("invert", "logical_not")]:
+    setattr(Tracer, f"__{_op}__", _forward(_fn))
+for _name in ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "std", "cumsum",
+              "clip", "squeeze", "swapaxes", "dot", "astype", "ravel"]:
+    setattr(Tracer, _name, _forward(_name))
+Tracer.__pos__ = lambda self: self
+Tracer.T = property(lambda self: _np().transpose(self))
+Tracer.flatten = Tracer.ravel
+
+
+def _reshape(self, *shape, **kwargs):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return _np().reshape(self, tuple(shape), **kwargs)
+
+
+def _transpose(self, *axes):
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = axes[0]
+    return _np().transpose(self, tuple(axes) if axes else None)
+
+
+Tracer.reshape = _reshape
+Tracer.transpose = _transpose
+Tracer.__getitem__ = lambda self, idx: _np().getitem(self, idx)
+Tracer.detach = lambda self: _np().stop_gradient(self)
+
+_UFUNC_ALIASES = {"absolute": "abs", "conjugate": "positive", "bitwise_not": "logical_not",
+                  "invert": "logical_not"}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
+    fn = getattr(_np(), name, None)
+    if method != "__call__" or fn is None or kwargs.get("out") is not None:
+        raise located(
+            GraphcError,
+            f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} with "
+            f"{', '.join(kwargs) or 'these arguments'} is not supported on traced values",
+        )
+    kwargs.pop("out", None)
+    return fn(*inputs, **kwargs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    module = _np().linalg if func.__module__.endswith("linalg") else _np()
+    fn = getattr(module, func.__name__, None)
+    if fn is None:
+        raise located(GraphcError, f"np.{func.__name__} is not supported on traced values")
+    return fn(*args, **kwargs)
+
+
+Tracer.__array_ufunc__ = _array_ufunc
+Tracer.__array_function__ = _array_function
