@@ -3,6 +3,10 @@
 from . import numpy  # noqa: F401
 from .errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
 from .trace.function import function, make_graph
+from .autodiff import (  # noqa: F401  (differentiation API)
+    GradientTape, custom_gradient, custom_vjp, grad, hessian, jacfwd, jacobian, jvp, stop_gradient,
+    value_and_grad, vjp,
+)
 
 jit = function
 
@@ -11,4 +15,6 @@ __version__ = "0.1.0"
 __all__ = [
     "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError", "TracerBoolError", "function",
     "jit", "make_graph",
+    "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
+    "stop_gradient", "value_and_grad", "vjp",
 ]

@@ -15,3 +15,16 @@ verify_ir = _flag("GRAPHC_VERIFY", False)
 retrace_warn_limit = int(os.environ.get("GRAPHC_RETRACE_WARN", "8"))
 #: Backend used by gc.function when none is named: "llvm" (native code) or "reference" (NumPy).
 default_backend = os.environ.get("GRAPHC_BACKEND", "reference")
+#: LLVM middle-end pipeline level (new pass manager: 1, 2 or 3); see graphc/backend/llvm/jit.py.
+llvm_opt_level = int(os.environ.get("GRAPHC_LLVM_OPT", "2"))
+#: LLVM code generation level (0-3); 2 by default, see graphc/backend/llvm/jit.py for why.
+llvm_codegen_opt = int(os.environ.get("GRAPHC_LLVM_CODEGEN_OPT", "2"))
+#: On-disk cache of compiled code (see graphc/backend/llvm/cache.py): on unless GRAPHC_CACHE=0.
+disk_cache = _flag("GRAPHC_CACHE", True)
+#: The cache folder; default $XDG_CACHE_HOME/graphc or ~/.cache/graphc.
+cache_dir = os.environ.get("GRAPHC_CACHE_DIR") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "graphc")
+#: Let the optimizer use rewrites that are not IEEE-exact (x*0 -> 0, x-x -> 0, x+0.0 -> x,
+#: exp(log x) -> x, ...; the list is in graphc/passes/simplify.py). Off: results are bit-identical
+#: to the unoptimized graph's.
+fast_math = _flag("GRAPHC_FAST_MATH", False)

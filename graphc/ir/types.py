@@ -12,6 +12,14 @@ class TensorType:
     shape: tuple[int, ...]
     dtype: np.dtype
 
+    def __post_init__(self):
+        # NOTE: types key caches and print by dtype name, so ``np.float32`` (a type) or a shape of
+        # NumPy integers must not make a second, unequal-hashing spelling of the same type.
+        if not isinstance(self.dtype, np.dtype):
+            object.__setattr__(self, "dtype", dtypes.canonical(self.dtype))
+        if type(self.shape) is not tuple or not all(type(n) is int for n in self.shape):
+            object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+
     @property
     def ndim(self) -> int:
         return len(self.shape)

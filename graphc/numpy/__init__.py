@@ -1,20 +1,24 @@
 """graphc.numpy: a jax.numpy-like namespace. Every function is composed from graphc primitives;
 inside a traced function it adds nodes to the graph, outside one it computes with NumPy at once.
 
-Where NumPy and this namespace differ, it says so in the function's docstring: arithmetic on bool
-arrays is refused, ``where`` needs three arguments, indices must be static.
+Where NumPy and this namespace differ, it says so in the function's docstring: bool ``subtract`` and
+``negative`` are refused (as in NumPy), ``where`` needs three arguments, indices must be static.
 """
 
 from . import linalg
 from .contract import dot, einsum, inner, matmul, outer, tensordot, vdot
 from .creation import arange, array, asarray, eye, full, full_like, linspace, ones, ones_like, zeros, zeros_like
 from .elementwise import (
-    abs, absolute, add, arccos, arcsin, arctan, arctan2, astype, clip, cos, cosh, divide, equal, exp,
-    expm1, greater, greater_equal, isnan, less, less_equal, log, log1p, log2, logical_and, logical_not,
-    logical_or, maximum, minimum, multiply, negative, not_equal, positive, power, reciprocal, sign,
-    sin, sinh, sqrt, square, stop_gradient, subtract, tan, tanh, true_divide, where,
+    abs, absolute, add, arccos, arcsin, arctan, arctan2, astype, bitwise_and, bitwise_not, bitwise_or,
+    bitwise_xor, clip, cos, cosh, divide, equal, exp, expm1, greater, greater_equal, invert, isnan,
+    less, less_equal, log, log1p, log2, logical_and, logical_not, logical_or, logical_xor, maximum,
+    minimum, multiply, negative, not_equal, positive, power, reciprocal, sign, sin, sinh, sqrt,
+    square, stop_gradient, subtract, tan, tanh, true_divide, where,
 )
-from .reductions import amax, amin, argmax, argmin, cumsum, logsumexp, max, mean, min, prod, std, sum, var
+from .reductions import (
+    all_ as all, amax, amin, any_ as any, argmax, argmin, cumsum, logsumexp, max, mean, min, prod, std,
+    sum, var,
+)
 from .shapes import (
     broadcast_arrays, broadcast_to, concatenate, expand_dims, getitem, moveaxis, ravel, reshape,
     split, squeeze, stack, swapaxes, transpose,

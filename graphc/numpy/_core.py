@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..trace.tracer import Tracer, as_array, located
@@ -58,11 +58,27 @@ def _walk(x):
 def cast(x, dtype):
     """``x`` as ``dtype``: Python scalars become typed constants; others convert if needed."""
     if is_python_scalar(x):
+        if dtype.kind == "i" and type(x) is int and not _fits(x, dtype):
+            raise located(DTypeError, f"Python integer {x} is out of bounds for {dtype} "
+                          "(NumPy 2 raises OverflowError); use an int64 or float operand")
         return scalar(x, dtype)
     x = lift(x)
     if x.dtype == dtype:
         return x
     return ew.convert(x, dtype=dtype)
+
+
+def canonical_dtype(dtype, name: str = "") -> np.dtype:
+    """``dtypes.canonical`` with the user's line in its error (dtype arguments of the namespace)."""
+    try:
+        return dtypes.canonical(dtype, f"{name}: " if name else "")
+    except DTypeError as e:
+        raise located(DTypeError, str(e)) from None
+
+
+def _fits(x: int, dtype) -> bool:
+    info = np.iinfo(dtype)
+    return int(info.min) <= x <= int(info.max)
 
 
 def promote(*xs, to_float: bool = False):

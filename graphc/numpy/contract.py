@@ -3,7 +3,7 @@ All lower to the ``dot_general`` primitive."""
 
 from __future__ import annotations
 
-from ..errors import GraphcError, ShapeError
+from ..errors import DTypeError, GraphcError, ShapeError
 from ..ops import reduce as rd
 from ..ops.broadcasting import broadcast_shapes
 from ..ops.linalg import dot_general
@@ -16,7 +16,7 @@ from .shapes import broadcast_to, ravel, reshape, transpose
 def _operands(a, b, name):
     (a, b), _ = promote(a, b)
     if a.dtype.kind == "b":
-        raise located(GraphcError, f"{name} of bool arrays: convert them first")
+        raise located(DTypeError, f"{name} of bool arrays: convert them first (.astype)")
     return a, b
 
 

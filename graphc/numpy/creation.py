@@ -9,7 +9,7 @@ from .. import dtypes
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace.tracer import current_trace
-from ._core import cast, lift, typeof
+from ._core import canonical_dtype, cast, lift, typeof
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -18,7 +18,7 @@ def _shape(shape) -> tuple[int, ...]:
 
 def full(shape, fill_value, dtype=None):
     shape = _shape(shape)
-    d = dtypes.canonical(dtype) if dtype is not None else typeof(fill_value)[0]
+    d = canonical_dtype(dtype) if dtype is not None else typeof(fill_value)[0]
     value = cast(fill_value, d)
     if tuple(value.shape) == shape:
         return value
@@ -53,7 +53,7 @@ def array(obj, dtype=None, copy=True):
     if current_trace() is None and isinstance(out, np.ndarray):
         out = np.array(out, dtype=dtype, copy=copy)
         return out
-    return cast(out, dtypes.canonical(dtype)) if dtype is not None else out
+    return cast(out, canonical_dtype(dtype)) if dtype is not None else out
 
 
 def asarray(obj, dtype=None):
@@ -64,7 +64,7 @@ def arange(start, stop=None, step=1, dtype=None):
     if stop is None:
         start, stop = 0, start
     ref = np.arange(start, stop, step, dtype=dtype)
-    d = dtypes.canonical(ref.dtype)
+    d = canonical_dtype(ref.dtype)
     if current_trace() is None:
         return ref.astype(d)
     idx = sh.iota(shape=(ref.size,), dtype=d, dimension=0)
@@ -72,22 +72,34 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):
-    d = dtypes.canonical(dtype) if dtype is not None else dtypes.float64
+    """NumPy's linspace for static ``start``/``stop``: computed in float64 (or float32 when the
+    endpoints are float32 scalars) and, for an integer ``dtype``, rounded toward -inf as NumPy 2 does."""
+    d = canonical_dtype(dtype if dtype is not None else np.result_type(start, stop, 1.0))
     if current_trace() is None:
         return np.linspace(start, stop, num, endpoint=endpoint, dtype=d)
+    f = dtypes.float64
     div = (num - 1) if endpoint else num
     step = (stop - start) / div if div > 0 else 0.0
-    idx = sh.iota(shape=(num,), dtype=dtypes.float64, dimension=0)
-    out = ew.add(ew.mul(idx, sh.scalar(step, dtypes.float64)), sh.scalar(start, dtypes.float64))
+    idx = sh.iota(shape=(num,), dtype=f, dimension=0)
+    out = ew.add(ew.mul(idx, sh.scalar(step, f)), sh.scalar(start, f))
     if endpoint and num > 1:  # NumPy sets the last element to exactly ``stop``
-        last = ew.equal(idx, sh.scalar(num - 1, dtypes.float64))
-        out = ew.select(last, sh.scalar(stop, dtypes.float64), out)
+        last = ew.equal(idx, sh.scalar(num - 1, f))
+        out = ew.select(last, sh.scalar(stop, f), out)
+    if d.kind in "ib":
+        return cast(_floor(out), d)
     return cast(out, d)
+
+
+def _floor(x):
+    """floor(x) for float64 ``x`` from truncation: trunc(x) - (trunc(x) > x)."""
+    f = x.dtype
+    t = ew.convert(ew.convert(x, dtype=dtypes.int64), dtype=f)
+    return ew.sub(t, ew.convert(ew.greater(t, x), dtype=f))
 
 
 def eye(N, M=None, k=0, dtype=None):
     M = N if M is None else M
-    d = dtypes.canonical(dtype) if dtype is not None else dtypes.float64
+    d = canonical_dtype(dtype) if dtype is not None else dtypes.float64
     if current_trace() is None:
         return np.eye(N, M, k, dtype=d)
     rows = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=0)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .. import dtypes
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..ops.shape import stop_gradient as _stop_gradient
 from ..trace.tracer import located
-from ._core import cast, is_python_scalar, lift, mark_weak, promote, typeof
+from ._core import canonical_dtype, cast, is_python_scalar, lift, mark_weak, promote, typeof
 
 
 def _binary(prim, to_float=False):
@@ -31,28 +31,33 @@ def _unary_float(prim):
 
 def _no_bool(name, x):
     if typeof(x)[0] == dtypes.bool_:
-        raise located(DTypeError, f"{name} is not defined for bool operands (NumPy also refuses "
-                      "or treats them as logic); convert with .astype")
+        raise located(DTypeError, f"{name} is not defined for bool operands (NumPy refuses it too); "
+                      "convert with .astype or use logical_xor / logical_not")
 
 
-def _arith(prim):
-    inner = _binary(prim)
+def _with_bool(prim, bool_prim):
+    """A binary function that promotes like NumPy; when both operands are bool it applies
+    ``bool_prim`` instead (NumPy's bool ``add``/``maximum`` are logical or, ``multiply``/``minimum``
+    logical and) or, when that is None, raises DTypeError (NumPy refuses bool ``subtract``)."""
 
     def fn(x, y):
-        _no_bool(prim.name, x)
-        _no_bool(prim.name, y)
-        return inner(x, y)
+        (a, b), weak = promote(x, y)
+        if a.dtype != dtypes.bool_:
+            return mark_weak(prim(a, b), weak)
+        if bool_prim is None:
+            _no_bool(prim.name, a)
+        return mark_weak(bool_prim(a, b), weak)
 
     fn.__name__ = prim.name
     return fn
 
 
-add = _arith(ew.add)
-subtract = _arith(ew.sub)
-multiply = _arith(ew.mul)
+add = _with_bool(ew.add, ew.logical_or)
+subtract = _with_bool(ew.sub, None)
+multiply = _with_bool(ew.mul, ew.logical_and)
 divide = true_divide = _binary(ew.div, to_float=True)
-maximum = _binary(ew.maximum)
-minimum = _binary(ew.minimum)
+maximum = _with_bool(ew.maximum, ew.logical_or)
+minimum = _with_bool(ew.minimum, ew.logical_and)
 arctan2 = _binary(ew.atan2, to_float=True)
 greater = _binary(ew.greater)
 greater_equal = _binary(ew.greater_equal)
@@ -85,6 +90,33 @@ def logical_or(x, y):
 
 def logical_not(x):
     return ew.logical_not(_as_bool(x))
+
+
+def logical_xor(x, y):
+    return ew.not_equal(_as_bool(x), _as_bool(y))
+
+
+def _bool_only(name, logical):
+    """``&``, ``|``, ``^``, ``~`` act on bool values (where bitwise and logical agree); NumPy's
+    integer bitwise meaning has no primitive, so integers are refused rather than silently
+    treated as truth values."""
+
+    def fn(*xs):
+        for x in xs:
+            d = typeof(x)[0]
+            if d != dtypes.bool_:
+                raise located(DTypeError, f"{name} of {d} values is not supported (graphc has no "
+                              "integer bitwise operations); use it on bool values")
+        return logical(*xs)
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bool_only("bitwise_and", logical_and)
+bitwise_or = _bool_only("bitwise_or", logical_or)
+bitwise_xor = _bool_only("bitwise_xor", logical_xor)
+invert = bitwise_not = _bool_only("invert", logical_not)
 
 
 def negative(x):
@@ -176,7 +208,8 @@ def _int_power(x, n: int):
     (a,), weak = promote(x)
     if n < 0:
         if not dtypes.is_float(a.dtype):
-            raise located(ValueError, "integers to negative integer powers are not allowed")
+            raise located(DTypeError, "integers to negative integer powers are not allowed (as in "
+                          "NumPy); convert the base to float")
         return divide(1, _int_power(a, -n))
     if n == 0:
         from .creation import ones_like
@@ -194,7 +227,7 @@ def _int_power(x, n: int):
 
 def where(condition, x=None, y=None):
     if x is None or y is None:
-        raise located(ValueError, "where(condition) with one argument has a data-dependent shape; "
+        raise located(ShapeError, "where(condition) with one argument has a data-dependent shape; "
                       "pass where(condition, x, y)")
     (a, b), weak = promote(x, y)
     return mark_weak(ew.select(_as_bool(condition), a, b), weak)
@@ -211,7 +244,7 @@ def clip(x, a_min=None, a_max=None):
 
 
 def astype(x, dtype):
-    return cast(x, dtypes.canonical(dtype, "astype: "))
+    return cast(x, canonical_dtype(dtype, "astype"))
 
 
 def stop_gradient(x):

@@ -5,12 +5,12 @@ variances and standard deviations of integers give float64)."""
 from __future__ import annotations
 
 from .. import dtypes
-from ..errors import ShapeError
+from ..errors import GraphcError, ShapeError
 from ..ops import elementwise as ew
 from ..ops import reduce as rd
 from ..ops import shape as sh
 from ..trace.tracer import located
-from ._core import cast, lift, normalize_axes, normalize_axis
+from ._core import canonical_dtype, cast, lift, normalize_axes, normalize_axis
 from .elementwise import divide, exp, isnan, log, multiply, subtract, where
 from .shapes import ravel, reshape
 
@@ -24,7 +24,7 @@ def _keep(out, x_shape, axes, keepdims):
 def _reduce(prim, x, axis, keepdims, dtype=None, name=""):
     x = lift(x)
     if dtype is not None:
-        x = cast(x, dtypes.canonical(dtype, f"{name}: "))
+        x = cast(x, canonical_dtype(dtype, name))
     axes = normalize_axes(axis, x.ndim, name)
     if not axes:
         return x
@@ -34,7 +34,7 @@ def _reduce(prim, x, axis, keepdims, dtype=None, name=""):
 def _accumulating(x, dtype):
     """NumPy's accumulator dtype for sum/prod: int64 for bool and integers narrower than it."""
     if dtype is not None:
-        return dtypes.canonical(dtype)
+        return canonical_dtype(dtype)
     d = lift(x).dtype
     return dtypes.int64 if d.kind in "bi" else d
 
@@ -81,7 +81,7 @@ def _count(x_shape, axes) -> int:
 def mean(x, axis=None, dtype=None, keepdims=False, **unsupported):
     _reject(unsupported, "mean")
     x = lift(x)
-    out_dtype = dtypes.canonical(dtype) if dtype is not None else dtypes.float_of(x.dtype)
+    out_dtype = canonical_dtype(dtype) if dtype is not None else dtypes.float_of(x.dtype)
     axes = normalize_axes(axis, x.ndim, "mean")
     total = sum(cast(x, out_dtype), axis=axes, keepdims=keepdims)
     return divide(total, cast(float(_count(x.shape, axes)), out_dtype))
@@ -90,7 +90,7 @@ def mean(x, axis=None, dtype=None, keepdims=False, **unsupported):
 def var(x, axis=None, dtype=None, ddof=0, keepdims=False, **unsupported):
     _reject(unsupported, "var")
     x = lift(x)
-    out_dtype = dtypes.canonical(dtype) if dtype is not None else dtypes.float_of(x.dtype)
+    out_dtype = canonical_dtype(dtype) if dtype is not None else dtypes.float_of(x.dtype)
     x = cast(x, out_dtype)
     axes = normalize_axes(axis, x.ndim, "var")
     centered = subtract(x, mean(x, axis=axes, keepdims=True))
@@ -132,6 +132,18 @@ def argmin(x, axis=None, keepdims=False):
     return _arg_extremum(x, axis, keepdims, min, "argmin")
 
 
+def any_(x, axis=None, keepdims=False, **unsupported):
+    """True where some element along ``axis`` is nonzero (a max over bool values)."""
+    _reject(unsupported, "any")
+    return _reduce(rd.reduce_max, cast(lift(x), dtypes.bool_), axis, keepdims, name="any")
+
+
+def all_(x, axis=None, keepdims=False, **unsupported):
+    """True where every element along ``axis`` is nonzero (a min over bool values)."""
+    _reject(unsupported, "all")
+    return _reduce(rd.reduce_min, cast(lift(x), dtypes.bool_), axis, keepdims, name="all")
+
+
 def cumsum(x, axis=None, dtype=None):
     x = lift(x)
     if axis is None:
@@ -157,4 +169,4 @@ def logsumexp(x, axis=None, keepdims=False):
 def _reject(unsupported, name):
     unsupported = {k: v for k, v in unsupported.items() if v is not None}
     if unsupported:
-        raise located(TypeError, f"{name}: unsupported arguments {sorted(unsupported)}")
+        raise located(GraphcError, f"{name}: unsupported arguments {sorted(unsupported)}")

@@ -106,11 +106,11 @@ def broadcast_arrays(*xs):
 
 
 def concatenate(arrays, axis=0):
+    if not len(arrays):
+        raise located(ShapeError, "need at least one array to concatenate")
     arrays, _ = promote(*arrays)
     if axis is None:
         arrays, axis = [ravel(a) for a in arrays], 0
-    if not arrays:
-        raise located(ValueError, "need at least one array to concatenate")
     if any(a.ndim == 0 for a in arrays):
         raise located(ShapeError, "zero-dimensional arrays cannot be concatenated")
     axis = normalize_axis(axis, arrays[0].ndim, "concatenate")
@@ -120,7 +120,7 @@ def concatenate(arrays, axis=0):
 def stack(arrays, axis=0):
     arrays = [lift(a) for a in arrays]
     if not arrays:
-        raise located(ValueError, "need at least one array to stack")
+        raise located(ShapeError, "need at least one array to stack")
     shapes = {tuple(a.shape) for a in arrays}
     if len(shapes) > 1:
         raise located(ShapeError, f"all input arrays must have the same shape to stack, got {sorted(shapes)}")

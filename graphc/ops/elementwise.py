@@ -64,7 +64,7 @@ def binary(name, fn, partials=None, kinds="fi", commutative=False, out_dtype=Non
         for i, ti in enumerate(t):
             if ti is not None:
                 terms.append(_apply_partial(partials, i, ti, p, o[0]))
-        return _sum_terms(terms)
+        return _broadcast_to(_sum_terms(terms), o[0].shape)
 
     def vjp(ct, p, o):
         return [unbroadcast(_apply_partial(partials, i, ct, p, o[0]), p[i].shape)
@@ -80,6 +80,16 @@ def _apply_partial(partials, i, g, p, out):
     if isinstance(partials, dict):
         return partials["linear"][i](g)
     return mul(g, partials(p[0], p[1], out)[i])
+
+
+def _broadcast_to(t, shape):
+    """A tangent of a broadcast operand, spread to the output's shape."""
+    from .shape import broadcast_in_dim
+
+    if t is None or tuple(t.shape) == tuple(shape):
+        return t
+    lead = len(shape) - len(t.shape)
+    return broadcast_in_dim(t, shape=tuple(shape), dims=tuple(range(lead, len(shape))))
 
 
 def _sum_terms(terms):
@@ -171,7 +181,8 @@ def _select_jvp(p, t, o):
     if t[1] is None and t[2] is None:
         return None
     zero = scalar(0, o[0].dtype)
-    return select(p[0], zero if t[1] is None else t[1], zero if t[2] is None else t[2])
+    out = select(p[0], zero if t[1] is None else t[1], zero if t[2] is None else t[2])
+    return _broadcast_to(out, o[0].shape)
 
 
 def _select_vjp(ct, p, o):

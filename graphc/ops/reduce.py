@@ -16,6 +16,8 @@ def _reduce_infer(name):
             raise ShapeError(f"{name}: axes {axes} out of range or repeated for shape {x.shape}")
         if x.dtype.kind == "b" and name != "reduce_max" and name != "reduce_min":
             raise DTypeError(f"{name} of bool values: convert them first")
+        if name in ("reduce_max", "reduce_min") and any(x.shape[a] == 0 for a in axes):
+            raise ShapeError(f"{name} over an empty axis of shape {x.shape} has no identity")
         return [TensorType(tuple(n for i, n in enumerate(x.shape) if i not in axes), x.dtype)]
 
     return infer

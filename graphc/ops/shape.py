@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import GraphcError, ShapeError
+from ..errors import DTypeError, ShapeError
 from ..ir import Literal, TensorType
 from .registry import define
 
@@ -194,10 +194,12 @@ pad = define(
 
 # --- concatenate ------------------------------------------------------------------------------------
 def _concat_infer(types, axis):
+    if not types:
+        raise ShapeError("concatenate needs at least one operand")
     first = types[0]
     for t in types:
         if t.dtype != first.dtype:
-            raise GraphcError(f"concatenate: dtypes differ ({first.dtype}, {t.dtype})")
+            raise DTypeError(f"concatenate: dtypes differ ({first.dtype}, {t.dtype})")
         if t.ndim != first.ndim or not 0 <= axis < t.ndim or any(
             a != b for i, (a, b) in enumerate(zip(t.shape, first.shape, strict=True)) if i != axis
         ):

@@ -1,5 +1,5 @@
-"""Graph-to-graph optimization passes and the pass manager."""
+"""Graph-to-graph optimization passes and the pass manager (see ``manager.py`` for the pipeline)."""
 
-from .manager import optimize
+from .manager import PIPELINE, optimize, optimize_stages
 
-__all__ = ["optimize"]
+__all__ = ["PIPELINE", "optimize", "optimize_stages"]

@@ -1,10 +1,98 @@
-"""The pass manager (the pass pipeline arrives with the optimization-passes issue)."""
+"""The pass manager: one explicit, ordered list of passes, run to a fixed point.
+
+Every pass is a pure function ``pass(graph, options) -> graph`` that builds a new graph (sharing the
+nodes it did not change) and returns the very graph it was given when it changed nothing. The order:
+
+  fold      constant inputs -> constants (creates the 1s and 0s that simplify looks for)
+  simplify  algebraic identities and canonical forms (may expose new constants and twins)
+  cse       merge nodes that compute the same thing (needs canonical forms to find them)
+  dce       drop what the rewrites left unused
+
+One round rarely reaches the fixed point (a simplification can make two nodes equal, a merge can
+make a product's operands both negations, ...), so the list runs again while some pass changed the
+graph, at most ``MAX_ROUNDS`` times: each round costs one walk of the graph per pass, and in practice
+round 3 finds nothing. With ``graphc.config.verify_ir`` on (the tests turn it on) the IR verifier
+runs after every pass, so a broken rewrite is caught at the pass that made it.
+"""
 
 from __future__ import annotations
 
-from ..ir import Graph
+import time
+from dataclasses import dataclass
+
+from .. import config
+from ..ir import Graph, verify
+from .cse import cse
+from .dce import dce
+from .fold import fold
+from .simplify import simplify
+
+#: The pipeline, in order: (name, pass). ``graphc dump --after NAME`` uses these names.
+PIPELINE = (
+    ("fold", fold),
+    ("simplify", simplify),
+    ("cse", cse),
+    ("dce", dce),
+)
+#: Passes whose changes cannot give the other passes new work: removing unused nodes changes no
+#: live node's inputs, and every rewrite looks only at a node and the nodes making its inputs.
+_ENABLES_NOTHING = frozenset({"dce"})
+#: At most this many runs of the whole pipeline (it stops earlier at a fixed point).
+MAX_ROUNDS = 4
 
 
-def optimize(graph: Graph) -> tuple[Graph, list]:
-    """Run the pass pipeline; returns the optimized graph and per-pass statistics."""
-    return graph, []
+@dataclass(frozen=True)
+class Options:
+    """What passes may assume. ``fast_math``: allow the rewrites that are not IEEE-exact (see
+    ``graphc.passes.simplify``)."""
+
+    fast_math: bool = False
+
+
+def _options(fast_math) -> Options:
+    return Options(fast_math=config.fast_math if fast_math is None else bool(fast_math))
+
+
+def _run(graph: Graph, options: Options):
+    """Yield ``(name, graph_after, stats)`` for every pass run. The passes run in ``PIPELINE`` order,
+    round after round; a pass is skipped when the graph has not changed (in a way that can matter to
+    it) since it last ran, and the loop ends when every pass has seen the final graph or after
+    ``MAX_ROUNDS`` rounds."""
+    stale = {name for name, _ in PIPELINE}  # passes that have not seen the current graph
+    count = graph.count_nodes()
+    for round_ in range(1, MAX_ROUNDS + 1):
+        for name, pass_ in PIPELINE:
+            if name not in stale:
+                continue
+            t0 = time.perf_counter()
+            new = pass_(graph, options)
+            ms = (time.perf_counter() - t0) * 1e3
+            stale.discard(name)
+            before = count
+            if new is not graph:
+                if config.verify_ir:
+                    verify(new)
+                count = new.count_nodes()
+                if name not in _ENABLES_NOTHING:
+                    stale = {other for other, _ in PIPELINE if other != name}
+            graph = new
+            yield name, graph, {"pass": name, "round": round_, "nodes_before": before,
+                                "nodes_after": count, "ms": ms}
+        if not stale:
+            return
+
+
+def optimize(graph: Graph, fast_math: bool | None = None) -> tuple[Graph, list[dict]]:
+    """Run the pipeline to its fixed point; returns the optimized graph and one statistics dict per
+    pass run (``pass``, ``round``, ``nodes_before``, ``nodes_after``, ``ms``), which
+    ``Concrete.stats()["passes"]`` reports. ``fast_math=None`` means ``graphc.config.fast_math``."""
+    stats = []
+    for _, graph, s in _run(graph, _options(fast_math)):
+        stats.append(s)
+    return graph, stats
+
+
+def optimize_stages(graph: Graph, fast_math: bool | None = None) -> list[tuple[str, Graph]]:
+    """The graph after each pass run, in order, as ``(pass name, graph)`` (for ``graphc dump --stage
+    all`` and ``--after PASS``). A pass name repeats once per round of the fixed-point loop."""
+    return [(name, g) for name, g, _ in _run(graph, _options(fast_math))]

@@ -14,6 +14,7 @@ import functools
 import inspect
 import logging
 import time
+import types
 import warnings
 
 import numpy as np
@@ -22,10 +23,20 @@ from .. import config
 from ..errors import GraphcError
 from ..ir import Graph, TensorType, verify
 from . import pytree
-from .signature import describe_change, leaf_signature
-from .tracer import current_trace, new_trace
+from .signature import arg_name, describe_change, leaf_paths, leaf_signature
+from .tracer import Tracer, as_array, current_trace, new_trace
 
 log = logging.getLogger("graphc")
+
+
+def _positional_names(fun) -> list[str]:
+    """Names of the parameters that positional arguments bind to (``*args`` and later excluded)."""
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in params if p.kind in kinds]
 
 
 def _normalize_argnums(argnums, n_params):
@@ -42,10 +53,7 @@ class Function:
             raise GraphcError(f"gc.function needs a callable, got {type(fun).__name__}")
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
-        try:
-            self._params = list(inspect.signature(fun).parameters)
-        except (TypeError, ValueError):
-            self._params = []
+        self._params = _positional_names(fun)
         self.static_argnums = _normalize_argnums(static_argnums, len(self._params))
         names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
         # a static name also makes its position static, and the other way round (as in JAX)
@@ -61,9 +69,12 @@ class Function:
         self._cache: dict = {}
         self._last_key = None
         self._warned = False
+        self._hosts: list = []  # (object, its generic __call__) routed like self, see route_calls
+        self._fast_make = None
 
     # --- calling ------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        # the generic path; _install_fast may route calls to native code first (see there)
         if current_trace() is not None:
             return self.fun(*args, **kwargs)
         key, leaves = self._signature(args, kwargs)
@@ -87,39 +98,46 @@ class Function:
     def _signature(self, args, kwargs):
         dynamic, static = self._split(args, kwargs)
         leaves, treedef = pytree.flatten(dynamic)
-        try:
-            hash(static)
-        except TypeError:
-            raise GraphcError(
-                f"{self.__name__}: static arguments must be hashable, got {static!r}"
-            ) from None
+        self._check_hashable(static)
         try:
             sigs = tuple(leaf_signature(x, "argument") for x in leaves)
         except GraphcError as e:
             raise self._locate_leaf_error(treedef, leaves, e) from None
         return (treedef, sigs, static), leaves
 
-    def _locate_leaf_error(self, treedef, leaves, err):
-        from .signature import leaf_paths
+    def _check_hashable(self, static):
+        """Static values key the cache, so each must be hashable (as in JAX); name the culprit."""
+        named = [(self._params[i] if i < len(self._params) else f"args[{i}]", v) for i, v in static[0]]
+        for name, value in named + list(static[1]):
+            try:
+                hash(value)
+            except TypeError:
+                raise GraphcError(
+                    f"{self.__name__}: static argument {name} must be hashable (it keys the trace "
+                    f"cache), got an unhashable {type(value).__name__}; pass a tuple or a frozen "
+                    "dataclass, or make it a dynamic argument"
+                ) from None
 
+    def _locate_leaf_error(self, treedef, leaves, err):
         for path, x in zip(leaf_paths(treedef), leaves, strict=True):
             try:
-                leaf_signature(x, path)
+                leaf_signature(x, "")
             except GraphcError as e:
-                return type(err)(f"{self.__name__}: {self._arg_name(path)}: {str(e).split(': ', 1)[1]}")
+                detail = str(e).removeprefix(": ")
+                return type(err)(f"{self.__name__}: argument {self._arg_name(path)}: {detail}")
         return err
 
-    def _arg_name(self, path):
-        from .signature import _name
+    def _dyn_params(self):
+        return [p for i, p in enumerate(self._params) if i not in self.static_argnums]
 
-        dyn_params = [p for i, p in enumerate(self._params) if i not in self.static_argnums]
-        return _name(path, dyn_params)
+    def _arg_name(self, path):
+        return arg_name(path, self._dyn_params())
 
     # --- building -----------------------------------------------------------------------------------
     def _build(self, args, kwargs, key) -> "Concrete":
         if self._cache:
-            dyn_params = [p for i, p in enumerate(self._params) if i not in self.static_argnums]
-            log.debug("retracing %s: %s", self.__name__, describe_change(self._last_key, key, dyn_params))
+            why = describe_change(self._last_key, key, self._dyn_params(), self._params)
+            log.debug("retracing %s: %s", self.__name__, why)
         if len(self._cache) >= config.retrace_warn_limit and not self._warned:
             self._warned = True
             warnings.warn(
@@ -131,6 +149,7 @@ class Function:
         concrete = Concrete.build(self, args, kwargs, key)
         self._cache[key] = concrete
         self._last_key = key
+        _install_fast(self, concrete, key)
         return concrete
 
     def trace(self, args, kwargs, key) -> tuple[Graph, tuple]:
@@ -147,15 +166,76 @@ class Function:
             call_kwargs.update((k, v) for k, v in kwargs.items() if k in self.static_argnames)
             out = self.fun(*call_args, **call_kwargs)
             out_leaves, out_tree = pytree.flatten(out)
+            self._check_outputs(out_leaves, out_tree)
             graph, captured = trace.graph(out_leaves)
         assert not captured, "a top-level trace cannot capture outer values"
         return graph, out_tree
+
+    def _check_outputs(self, leaves, tree):
+        """Every returned leaf must be a traced value or become an array (a Python scalar comes
+        back as a 0-d array); anything else is named by its position in the output."""
+        for path, leaf in zip(leaf_paths(tree), leaves, strict=True):
+            if isinstance(leaf, Tracer):
+                continue
+            try:
+                as_array(leaf)
+            except GraphcError as e:
+                detail = str(e).split(": ", 1)[-1]
+                raise type(e)(f"{self.__name__} returned an unsupported value at output{path} "
+                              f"({type(leaf).__name__}): {detail}") from None
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 
     def __repr__(self) -> str:
         return f"<graphc.function {self.__name__}>"
+
+
+def _install_fast(function: Function, concrete: "Concrete", key) -> None:
+    """Make calls of ``function`` enter native code directly when the signature allows it.
+
+    Eligible: every argument a positional array (no static arguments, pytrees or Python scalars)
+    and the result one array or a flat tuple of arrays. The backend's native entry checks each
+    argument's type, dtype, shape and layout in machine code, runs the compiled code and returns
+    what ``Concrete.run`` would; on any mismatch (another signature, keywords, tracers, a
+    non-contiguous array) it calls the generic ``Function.__call__``. It becomes ``__call__`` of a
+    class made for this one instance: a builtin as a class's ``__call__`` is called without
+    ``self``, so a call costs no Python frame at all (~0.3 us saved per call). The latest eligible
+    signature owns the entry. Called inside another trace with concrete arrays, the fast path
+    computes the (constant) result natively instead of inlining it; the value is the same.
+    """
+    make = getattr(concrete.executable, "entry_with_fallback", None)
+    treedef, sigs, static = key
+    n, nout, tree = len(sigs), len(concrete.graph.outputs), concrete.out_tree
+    if make is None or static != ((), ()) or any(weak for _, _, weak in sigs):
+        return
+    if treedef != (tuple, ((tuple, ("*",) * n), (dict, (), ()))):
+        return
+    if not ((nout == 1 and tree == "*") or (nout != 1 and tree == (tuple, ("*",) * nout))):
+        return
+    function._fast_make = make
+    for host, generic in [(function, Function.__call__), *function._hosts]:
+        _route(host, make(types.MethodType(generic, host)))
+
+
+def _route(host, entry) -> None:
+    if entry is None:
+        return
+    cls = type(host)
+    if not cls.__dict__.get("_one_instance", False):
+        cls = type(cls.__name__, (cls,), {"_one_instance": True, "__module__": cls.__module__,
+                                          "__qualname__": cls.__qualname__})
+        host.__class__ = cls
+    cls.__call__ = entry
+
+
+def route_calls(host, generic_call, function: Function) -> None:
+    """Let calls of ``host`` take ``function``'s native fast path too: for objects such as
+    ``gc.grad(f)`` whose ``generic_call`` (their class's ``__call__``) compiles and runs through
+    ``function`` outside a trace. Mismatches fall back to ``generic_call(host, ...)``."""
+    function._hosts.append((host, generic_call))
+    if function._fast_make is not None:
+        _route(host, function._fast_make(types.MethodType(generic_call, host)))
 
 
 class Concrete:

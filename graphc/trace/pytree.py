@@ -1,10 +1,13 @@
 """Pytrees: nested tuples, lists, dicts, namedtuples and None, flattened to leaves and back.
 
 A treedef is a hashable nested tuple, so it can be part of a signature cache key. Dict keys are
-sorted (as in JAX), so ``{'b':.., 'a':..}`` and ``{'a':.., 'b':..}`` have one structure.
+sorted (as in JAX), so ``{'b':.., 'a':..}`` and ``{'a':.., 'b':..}`` have one structure; an
+``OrderedDict`` keeps its insertion order, which is part of its meaning (JAX does the same).
 """
 
 from __future__ import annotations
+
+from ..errors import GraphcError
 
 _LEAF = "*"
 
@@ -23,24 +26,32 @@ def _flatten(x, leaves):
     if t is tuple or t is list:
         return (t, tuple(_flatten(c, leaves) for c in x))
     if t is dict:
-        keys = sorted(x)
+        keys = _sorted_keys(x)
         return (dict, tuple(keys), tuple(_flatten(x[k], leaves) for k in keys))
     if x is None:
         return (None,)
     if _is_namedtuple(x):
         return (t, tuple(_flatten(c, leaves) for c in x))
-    if isinstance(x, dict):  # dict subclasses (OrderedDict, ...) keep their type
-        keys = sorted(x)
+    if isinstance(x, dict):  # dict subclasses (OrderedDict, ...) keep their type and key order
+        keys = list(x)
         return (t, tuple(keys), tuple(_flatten(x[k], leaves) for k in keys))
     leaves.append(x)
     return _LEAF
+
+
+def _sorted_keys(d) -> list:
+    """Sorted keys; keys of mixed types (``{1: .., 'a': ..}``) sort by type name, then value."""
+    try:
+        return sorted(d)
+    except TypeError:
+        return sorted(d, key=lambda k: (type(k).__name__, repr(k)))
 
 
 def unflatten(treedef, leaves):
     it = iter(leaves)
     out = _unflatten(treedef, it)
     if next(it, _END) is not _END:
-        raise ValueError("too many leaves for tree structure")
+        raise GraphcError("too many leaves for tree structure")
     return out
 
 

@@ -57,41 +57,77 @@ def _short(x) -> str:
 
 
 def leaf_paths(treedef, prefix: str = "") -> list[str]:
-    """Readable paths of a structure's leaves (``args[0]['w']``), for messages."""
+    """Readable paths of a structure's leaves (``[0]['w']``, ``[1].b`` for a namedtuple field)."""
     if treedef == "*":
         return [prefix]
     t = treedef[0]
     if t is None:
         return []
     if len(treedef) == 3:
-        return [p for k, c in zip(treedef[1], treedef[2]) for p in leaf_paths(c, f"{prefix}[{k!r}]")]
-    return [p for i, c in enumerate(treedef[1]) for p in leaf_paths(c, f"{prefix}[{i}]")]
+        return [p for k, c in zip(treedef[1], treedef[2], strict=True)
+                for p in leaf_paths(c, f"{prefix}[{k!r}]")]
+    fields = getattr(t, "_fields", None)
+    parts = [f".{f}" for f in fields] if fields else [f"[{i}]" for i in range(len(treedef[1]))]
+    return [p for part, c in zip(parts, treedef[1], strict=True) for p in leaf_paths(c, prefix + part)]
 
 
-def describe_change(old_key, new_key, arg_names) -> str:
-    """Why a retrace happened: the first argument whose signature differs."""
+def arg_name(path: str, arg_names) -> str:
+    """The user's name for an argument path of ``flatten((args, kwargs))``: ``[0][1]['w']`` becomes
+    ``params['w']`` when the second positional parameter is ``params``; ``[1]['scale']`` becomes
+    ``scale``. Positions past the named parameters (``*args``) read ``args[i]``."""
+    if path.startswith("[0]["):
+        idx_text, _, tail = path[4:].partition("]")
+        idx = int(idx_text)
+        name = arg_names[idx] if idx < len(arg_names) else f"args[{idx}]"
+        return f"{name}{tail}"
+    if path.startswith("[1]["):
+        key_text, _, tail = path[4:].partition("]")
+        return f"{key_text.strip(chr(39))}{tail}"
+    return path
+
+
+def _top_level(tree) -> list[tuple[str, object]]:
+    """``(path, subtree)`` of each top-level argument in a ``(args, kwargs)`` treedef."""
+    (_, arg_defs), kw_def = tree[1]
+    out = [(f"[0][{i}]", d) for i, d in enumerate(arg_defs)]
+    return out + [(f"[1][{k!r}]", d) for k, d in zip(kw_def[1], kw_def[2], strict=True)]
+
+
+def describe_change(old_key, new_key, arg_names, all_names) -> str:
+    """Why a retrace happened: the first argument whose signature differs, by the user's name
+    (``arg_names``: the dynamic positional parameters; ``all_names``: all positional ones)."""
     old_tree, old_leaves, old_static = old_key
     new_tree, new_leaves, new_static = new_key
     if old_tree != new_tree:
-        return f"argument structure changed from {pytree.describe(old_tree)} to {pytree.describe(new_tree)}"
+        old_args, new_args = dict(_top_level(old_tree)), dict(_top_level(new_tree))
+        for path in sorted(set(old_args) | set(new_args)):
+            a, b = old_args.get(path), new_args.get(path)
+            if a != b:
+                was = "absent" if a is None else pytree.describe(a)
+                now = "absent" if b is None else pytree.describe(b)
+                return f"argument {arg_name(path, arg_names)} changed structure from {was} to {now}"
     if old_static != new_static:
-        return f"static arguments changed from {old_static!r} to {new_static!r}"
-    paths = leaf_paths(new_tree)
-    for path, a, b in zip(paths, old_leaves, new_leaves, strict=True):
+        return describe_static_change(old_static, new_static, all_names)
+    for path, a, b in zip(leaf_paths(new_tree), old_leaves, new_leaves, strict=True):
         if a != b:
-            return f"argument {_name(path, arg_names)} changed from {format_leaf(a)} to {format_leaf(b)}"
+            return (f"argument {arg_name(path, arg_names)} changed from {format_leaf(a)} to "
+                    f"{format_leaf(b)}")
     return "unknown"
 
 
-def _name(path: str, arg_names) -> str:
-    # paths start with [0] for positional args or [1] for keyword args
-    if path.startswith("[0]["):
-        rest = path[4:]
-        idx = int(rest.split("]")[0])
-        tail = rest[len(str(idx)) + 1:]
-        name = arg_names[idx] if idx < len(arg_names) else f"args[{idx}]"
-        return f"{name}{tail}"
-    return path[3:].lstrip("[").replace("']", "", 1).replace("'", "", 1) if path.startswith("[1]") else path
+def describe_static_change(old_static, new_static, all_names) -> str:
+    """The first static argument (by position, then by name) whose value differs."""
+    old = {**{i: v for i, v in old_static[0]}, **dict(old_static[1])}
+    new = {**{i: v for i, v in new_static[0]}, **dict(new_static[1])}
+    for k in sorted(set(old) | set(new), key=str):
+        if old.get(k, _ABSENT) != new.get(k, _ABSENT):
+            name = all_names[k] if isinstance(k, int) and k < len(all_names) else k
+            return (f"static argument {name} changed from {old.get(k, 'absent')!r} to "
+                    f"{new.get(k, 'absent')!r}")
+    return "static arguments changed"
+
+
+_ABSENT = object()
 
 
 def format_leaf(sig) -> str:

@@ -11,6 +11,7 @@ value in when it inlines the nested graph.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import threading
@@ -18,11 +19,13 @@ import threading
 import numpy as np
 
 from .. import dtypes
-from ..errors import GraphcError, LeakedTracerError, TracerBoolError
+from ..errors import DTypeError, GraphcError, ShapeError, LeakedTracerError, TracerBoolError
 from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
 
 _GRAPHC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SKIP_DIRS = (_GRAPHC_DIR + os.sep, os.path.dirname(np.__file__) + os.sep)
+# the example programs shipped inside graphc (``graphc demo``) are user code: locations point into them
+_USER_DIRS = (os.path.join(_GRAPHC_DIR, "examples") + os.sep,)
 
 
 def user_location() -> SourceLoc | None:
@@ -30,7 +33,7 @@ def user_location() -> SourceLoc | None:
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if not fn.startswith(_SKIP_DIRS) and not fn.startswith("<frozen"):
+        if (not fn.startswith(_SKIP_DIRS) or fn.startswith(_USER_DIRS)) and not fn.startswith("<frozen"):
             return SourceLoc(os.path.basename(fn), f.f_lineno, f.f_code.co_name)
         f = f.f_back
     return None
@@ -79,7 +82,8 @@ class Trace:
 
     def _capture(self, t: "Tracer") -> Value:
         if not t._trace.is_active_ancestor_of(self):
-            raise LeakedTracerError(
+            raise located(
+                LeakedTracerError,
                 f"a traced value {t.value.type} from a finished trace was used here; values made "
                 "inside a traced function cannot be kept and used in a later trace (return them)"
             )
@@ -138,18 +142,19 @@ def as_array(x) -> np.ndarray:
     if isinstance(x, Tracer):
         raise TypeError("internal: as_array on a tracer")
     if isinstance(x, (str, bytes)) or x is None:
-        raise GraphcError(f"cannot use {type(x).__name__} {x!r} as an array")
+        raise located(GraphcError, f"cannot use {type(x).__name__} {x!r} as an array operand")
     try:
         arr = np.asarray(x)
     except Exception as e:  # ragged lists and the like
-        raise GraphcError(f"cannot convert {type(x).__name__} to an array: {e}") from e
+        raise located(GraphcError, f"cannot convert {type(x).__name__} to an array: {e}") from e
     if arr.dtype.kind in "OUSV" or arr.dtype not in dtypes.SHORT_NAMES:
         if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
             arr = arr.astype(np.float32)
         elif arr.dtype.kind in "iu" and arr.dtype not in dtypes.SHORT_NAMES:
             arr = arr.astype(np.int64)
         else:
-            raise GraphcError(
+            raise located(
+                DTypeError,
                 f"cannot use {type(x).__name__} of dtype {arr.dtype} as an array: graphc supports "
                 "float32, float64, int32, int64, bool"
             )
@@ -161,7 +166,8 @@ def bind(prim, args, attrs):
     trace = current_trace()
     if trace is None:
         if any(isinstance(a, Tracer) for a in args):
-            raise LeakedTracerError(
+            raise located(
+                LeakedTracerError,
                 f"{prim.name} applied to a traced value outside of any trace (a value escaped "
                 "the traced function that made it)"
             )
@@ -173,13 +179,20 @@ def bind(prim, args, attrs):
         except _E as e:
             loc = user_location()
             raise type(e)(f"{loc}: in {prim.name}: {e}" if loc else str(e)) from None
-        return prim.impl(*arrays, **attrs)
+        res = prim.impl(*arrays, **attrs)
+        return [_owned(r) for r in res] if prim.multiple_results else _owned(res)
     values = [trace.to_value(a) for a in args]
     weak = bool(args) and all(_is_weak(a) for a in args)
     outs = trace.builder.emit(prim, values, attrs, user_location())
     if prim.multiple_results:
         return [Tracer(v, trace, False) for v in outs]
     return Tracer(outs[0], trace, weak)
+
+
+def _owned(r) -> np.ndarray:
+    """Eager results are writable arrays the caller owns (impls may return broadcast views)."""
+    r = np.asarray(r)
+    return r if r.flags.writeable else r.copy()
 
 
 def _is_weak(x) -> bool:
@@ -211,12 +224,12 @@ class Tracer:
 
     def __len__(self) -> int:
         if not self.shape:
-            raise TypeError("len() of a 0-d traced value")
+            raise located(ShapeError, "len() of a 0-d traced value")
         return self.shape[0]
 
     def __iter__(self):
         if not self.shape:
-            raise TypeError("iteration over a 0-d traced value")
+            raise located(ShapeError, "iteration over a 0-d traced value")
         return (self[i] for i in range(self.shape[0]))
 
     # --- values Python would need concretely ---------------------------------------------------
@@ -247,6 +260,12 @@ class Tracer:
             "(np.asarray / np.array on a tracer); use graphc.numpy functions or plain NumPy "
             "functions that dispatch (np.sin, np.sum, ...) instead",
         )
+
+    def item(self, *args):
+        self._concrete(".item()")
+
+    def tolist(self):
+        self._concrete(".tolist()")
 
     __hash__ = None  # traced values compare elementwise, so they are not hashable
 
@@ -283,17 +302,18 @@ def _forward(name: str):
 
 for _op, _fn in [
     ("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
-    ("pow", "power"), ("matmul", "matmul"), ("and", "logical_and"), ("or", "logical_or"),
+    ("pow", "power"), ("matmul", "matmul"), ("and", "bitwise_and"), ("or", "bitwise_or"),
+    ("xor", "bitwise_xor"),
 ]:
     setattr(Tracer, f"__{_op}__", _binary(_fn))
     setattr(Tracer, f"__r{_op}__", _binary(_fn, reflected=True))
 for _op, _fn in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
                  ("eq", "equal"), ("ne", "not_equal")]:
     setattr(Tracer, f"__{_op}__", _binary(_fn))
-for _op, _fn in [("neg", "negative"), ("abs", "abs"), ("invert", "logical_not")]:
+for _op, _fn in [("neg", "negative"), ("abs", "abs"), ("invert", "invert")]:
     setattr(Tracer, f"__{_op}__", _forward(_fn))
 for _name in ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "std", "cumsum",
-              "clip", "squeeze", "swapaxes", "dot", "astype", "ravel"]:
+              "clip", "squeeze", "swapaxes", "dot", "astype", "ravel", "any", "all"]:
     setattr(Tracer, _name, _forward(_name))
 Tracer.__pos__ = lambda self: self
 Tracer.T = property(lambda self: _np().transpose(self))
@@ -317,21 +337,24 @@ Tracer.transpose = _transpose
 Tracer.__getitem__ = lambda self, idx: _np().getitem(self, idx)
 Tracer.detach = lambda self: _np().stop_gradient(self)
 
-_UFUNC_ALIASES = {"absolute": "abs", "conjugate": "positive", "bitwise_not": "logical_not",
-                  "invert": "logical_not"}
+_UFUNC_ALIASES = {"absolute": "abs", "conjugate": "positive"}
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """``np.exp(t)``, ``np.add(t, 1)``, ``array + t``: the graphc.numpy function of the same name.
+    Reductions such as ``np.add.reduce`` and keyword arguments (``out=``, ``where=``, ``dtype=``)
+    are refused with a clear error rather than ignored."""
     name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
     fn = getattr(_np(), name, None)
-    if method != "__call__" or fn is None or kwargs.get("out") is not None:
-        raise located(
-            GraphcError,
-            f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} with "
-            f"{', '.join(kwargs) or 'these arguments'} is not supported on traced values",
-        )
-    kwargs.pop("out", None)
-    return fn(*inputs, **kwargs)
+    if kwargs.get("out", None) is None:
+        kwargs.pop("out", None)
+    what = f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method}"
+    if fn is None or method != "__call__":
+        raise located(GraphcError, f"{what} is not supported on traced values")
+    if kwargs:
+        raise located(GraphcError, f"{what} with the keyword arguments {sorted(kwargs)} is not "
+                      "supported on traced values")
+    return fn(*inputs)
 
 
 def _array_function(self, func, types, args, kwargs):
@@ -339,6 +362,10 @@ def _array_function(self, func, types, args, kwargs):
     fn = getattr(module, func.__name__, None)
     if fn is None:
         raise located(GraphcError, f"np.{func.__name__} is not supported on traced values")
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as e:  # a NumPy argument graphc.numpy does not take (out=, order=, ...)
+        raise located(GraphcError, f"np.{func.__name__} on traced values: {e}") from None
     return fn(*args, **kwargs)
 
 

@@ -1,0 +1,224 @@
+"""The user-facing differentiation API: grad, value_and_grad, vjp, jvp, jacobian, jacfwd, hessian.
+
+Each transformation works by tracing the user's function into a nested graph and emitting its
+forward nodes and its gradient (or tangent) nodes into the *caller's* trace, so inside a
+``gc.function`` one graph holds the whole computation. Called with no trace active, a
+transformation wraps itself in ``gc.function`` (once, cached on the object), so ``gc.grad(f)(x)``
+traces, compiles and caches like ``gc.function`` does.
+
+Choices where API.md is silent (JAX's, unless said otherwise):
+  - keyword arguments are passed through and never differentiated;
+  - ``vjp(..., has_aux=True)`` returns ``(out, vjp_fn, aux)``;
+  - gradients and tangents of integer or bool values are zeros of that dtype (JAX's ``float0``
+    has no equivalent here); asking ``grad`` for them is an error;
+  - ``jacobian``/``jacfwd`` emit one backward (forward) pass per output (input) element, since
+    graphc has no ``vmap``; they are meant for small Jacobians. The result for an output leaf of
+    shape ``S`` and an input leaf of shape ``T`` has shape ``S + T``.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+from ..ops import elementwise as ew
+from ..ops import shape as sh
+from ..trace import pytree
+from ..trace.function import Function, route_calls
+from ..trace.tracer import Tracer, current_trace, located
+from .forward import LinearizedForward
+from .nested import check_argnums, check_float_inputs, fun_name, trace_function
+from .reverse import DifferentiationError, Linearized, as_tracer
+
+
+class Transformed:
+    """A transformed function: runs ``impl`` inside an active trace, or compiles itself with
+    ``gc.function`` (cached) when called from plain Python."""
+
+    def __init__(self, fun, impl, kind: str):
+        if not callable(fun):
+            raise located(DifferentiationError, f"{kind} needs a callable, got {type(fun).__name__}")
+        self.fun = fun
+        self._impl = impl
+        self.kind = kind
+        self.__name__ = f"{kind}_{fun_name(fun)}"
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self._function = None
+
+    def __call__(self, *args, **kwargs):
+        if current_trace() is not None:
+            return self._impl(*args, **kwargs)
+        if self._function is None:
+            self._function = Function(self)
+            route_calls(self, Transformed.__call__, self._function)  # native fast path for calls
+        return self._function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<graphc.{self.kind} of {fun_name(self.fun)}>"
+
+
+def _linearize(fun, args, kwargs, argnums, has_aux, who):
+    traced = trace_function(fun, args, kwargs, argnums, has_aux, who)
+    check_float_inputs(traced, argnums, who)
+    wrt = [True] * traced.n_in + [False] * len(traced.captured)
+    return traced, Linearized(traced.graph, traced.graph_args(), wrt)
+
+
+def _scalar_output(traced, who, fun):
+    types = traced.main_types()
+    if len(types) != 1 or types[0].shape != () or types[0].dtype.kind != "f":
+        got = ", ".join(str(t) for t in types) or "nothing"
+        if len(types) == 1 and types[0].shape == ():
+            hint = " (convert it with .astype(float))"
+        else:
+            hint = "; for other outputs use gc.vjp or gc.jacobian"
+        raise located(DifferentiationError,
+                      f"{who}: {fun_name(fun)} must return a scalar (a 0-d floating-point value), "
+                      f"but it returned {got}{hint}")
+    return types[0]
+
+
+def _grads(traced, cts, argnums):
+    per_arg = traced.split_inputs(traced.zeros_for_none(cts))
+    return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """``(value, grad)`` of a scalar function, or ``((value, aux), grad)`` with ``has_aux``."""
+
+    def impl(*args, **kwargs):
+        nums = check_argnums(argnums, len(args), "grad")
+        traced, lin = _linearize(fun, args, kwargs, nums, has_aux, "grad")
+        out_type = _scalar_output(traced, "grad", fun)
+        with current_trace().builder.in_phase("bwd"):
+            seed = sh.scalar(1, out_type.dtype)
+        cts = lin.backward([seed] + [None] * (len(lin.outs) - 1))
+        value, aux = traced.restore_outputs(lin.outs)
+        g = _grads(traced, cts, argnums)
+        return ((value, aux), g) if has_aux else (value, g)
+
+    return Transformed(fun, impl, "value_and_grad")
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """The gradient of a scalar function with respect to ``argnums`` (same pytree, shapes and
+    dtypes as the argument); ``(grad, aux)`` with ``has_aux``."""
+    vg = value_and_grad(fun, argnums, has_aux)
+
+    def impl(*args, **kwargs):
+        result = vg._impl(*args, **kwargs)
+        if has_aux:
+            (_, aux), g = result
+            return g, aux
+        return result[1]
+
+    return Transformed(fun, impl, "grad")
+
+
+# --- vjp ---------------------------------------------------------------------------------------------
+def _check_like(kind, given, types, what):
+    """Cotangents/tangents given by the user: one per value, of its shape; cast to its dtype."""
+    leaves, _ = pytree.flatten(given)
+    if len(leaves) != len(types):
+        raise located(DifferentiationError,
+                      f"{kind}: expected {len(types)} {what} (one per {'output' if kind == 'vjp' else 'input'} "
+                      f"array), got {len(leaves)}")
+    out = []
+    trace = current_trace()
+    for i, (x, t) in enumerate(zip(leaves, types, strict=True)):
+        x = as_tracer(x, trace)
+        if tuple(x.shape) != tuple(t.shape):
+            raise located(DifferentiationError,
+                          f"{kind}: {what} {i} has shape {tuple(x.shape)}, expected {tuple(t.shape)}")
+        if t.dtype.kind != "f":
+            out.append(None)
+            continue
+        out.append(x if x.dtype == t.dtype else ew.convert(x, dtype=t.dtype))
+    return out
+
+
+def _vjp_in_trace(fun, primals, has_aux):
+    nums = tuple(range(len(primals)))
+    traced = trace_function(fun, primals, {}, nums, has_aux, "vjp")
+    wrt = [True] * traced.n_in + [False] * len(traced.captured)
+    lin = Linearized(traced.graph, traced.graph_args(), wrt)
+    out, aux = traced.restore_outputs(lin.outs)
+    types = traced.main_types()
+
+    def vjp_fn(cotangent):
+        cts = _check_like("vjp", cotangent, types, "cotangents")
+        in_cts = lin.backward(cts + [None] * (len(lin.outs) - len(cts)))
+        return tuple(traced.split_inputs(traced.zeros_for_none(in_cts)))
+
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+_TOP_LEVEL: "weakref.WeakKeyDictionary | dict" = weakref.WeakKeyDictionary()
+
+
+def _top_level(fun, key, make):
+    """A compiled helper for a transformation called from plain Python, cached per function."""
+    try:
+        table = _TOP_LEVEL.setdefault(fun, {})
+    except TypeError:  # not weak-referenceable: no cache
+        return Function(make())
+    if key not in table:
+        table[key] = Function(make())
+    return table[key]
+
+
+def vjp(fun, *primals, has_aux=False):
+    """``(out, vjp_fn)``: ``vjp_fn(ct)`` returns one cotangent per primal (PyTorch's
+    ``y.backward(gradient=ct)``). From plain Python, ``out`` and each ``vjp_fn`` call are compiled
+    functions (the forward part is recomputed inside ``vjp_fn``'s graph)."""
+    if current_trace() is not None:
+        return _vjp_in_trace(fun, primals, has_aux)
+    forward = _top_level(fun, ("vjp_out", has_aux), lambda: _named(fun, "vjp_out", fun))
+    result = forward(*primals)
+    out, aux = result if has_aux else (result, None)
+    backward = _top_level(fun, ("vjp_bwd", has_aux), lambda: _named(
+        fun, "vjp", lambda ps, ct: _vjp_in_trace(fun, ps, has_aux)[1](ct)))
+
+    def vjp_fn(cotangent):
+        return tuple(backward(tuple(primals), cotangent))
+
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _named(fun, kind, f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    wrapper.__name__ = f"{kind}_{fun_name(fun)}"
+    return wrapper
+
+
+# --- jvp ---------------------------------------------------------------------------------------------
+def _jvp_in_trace(fun, primals, tangents):
+    nums = tuple(range(len(primals)))
+    traced = trace_function(fun, primals, {}, nums, False, "jvp")
+    in_types = [v.type for v in traced.graph.inputs[: traced.n_in]]
+    tans = _check_like("jvp", tangents, in_types, "tangents")
+    if pytree.flatten(tuple(tangents))[1] != pytree.flatten(tuple(primals))[1]:
+        raise located(DifferentiationError, "jvp: tangents must have the same structure as primals")
+    fwd = LinearizedForward(traced.graph, traced.graph_args())
+    out_t = fwd.push(tans + [None] * len(traced.captured))
+    out, _ = traced.restore_outputs(fwd.outs)
+    out_t = [sh.zeros(v.shape, v.dtype) if t is None else t
+             for v, t in zip(traced.graph.outputs, out_t, strict=True)]
+    return out, pytree.unflatten(traced.out_tree, out_t)
+
+
+def jvp(fun, primals, tangents):
+    """Forward mode: ``(fun(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise located(DifferentiationError, "jvp: primals and tangents must be tuples (one entry "
+                      "per argument of the function)")
+    if len(primals) != len(tangents):
+        raise located(DifferentiationError, f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    if current_trace() is not None:
+        return _jvp_in_trace(fun, tuple(primals), tuple(tangents))
+    compiled = _top_level(fun, "jvp", lambda: _named(
+        fun, "jvp", lambda ps, ts: _jvp_in_trace(fun, ps, ts)))
+    return compiled(tuple(primals), tuple(tangents))

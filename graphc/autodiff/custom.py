@@ -1,0 +1,229 @@
+"""User-defined derivative rules: ``custom_gradient`` (TensorFlow-style) and ``custom_vjp``
+(JAX-style, ``.defvjp(fwd, bwd)``).
+
+Design: a call of a custom function becomes one ``custom_vjp_call`` node whose attributes hold two
+closed graphs: ``fwd`` (the primal computation; outputs: the results, then the *residuals* the
+backward function uses) and ``bwd`` (cotangents of the results and the residuals -> the inputs'
+gradients). The user's backward function is traced once, when the call is traced, in a trace
+nested inside the forward one, so values it closes over (TensorFlow's usual style) become
+residual outputs of ``fwd``. The primitive's ``vjp`` rule inlines ``bwd``; its ``jvp`` rule
+differentiates ``fwd`` in forward mode (JAX refuses forward mode here; the exact derivative of the
+forward computation is more useful than an error, e.g. for ``hessian``).
+
+Why a primitive rather than inlining the forward nodes and remembering the rule on the side: the
+rule must survive being inlined into other graphs (``grad(grad(f))`` inlines a traced graph into
+the caller), and a node that owns its rule is copied with it; side tables keyed by node are not.
+The forward graph stays hidden in the node until differentiation is over, so the optimizer and
+backends should call ``inline_custom_calls`` first (the reference backend evaluates the node).
+
+Values closed over by a custom function are treated as constants by its rule (their gradient
+through the call is zero), as in TensorFlow's ``custom_gradient`` without ``variables``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..backend.reference import evaluate
+from ..errors import GraphcError
+from ..ir import Builder, Graph, inline
+from ..ops import elementwise as ew
+from ..ops.registry import define
+from ..ops.shape import zeros
+from ..trace import pytree
+from ..trace.tracer import Tracer, current_trace, located, new_trace
+from .forward import tangents
+from .nested import fun_name, leaf_type
+from .reverse import DifferentiationError, Linearized, inline_graph, path_nodes
+
+
+def _infer(types, fwd, bwd, n_out, bwd_mask):
+    if list(types) != fwd.in_types:
+        raise GraphcError(f"custom_vjp_call: operands {types} do not match {fwd.in_types}")
+    return fwd.out_types
+
+
+def _impl(*args, fwd, bwd, n_out, bwd_mask):
+    return tuple(evaluate(fwd, args))
+
+
+def _vjp(cts, primals, outs, fwd, bwd, n_out, bwd_mask):
+    cts_y = [zeros(o.shape, o.dtype) if c is None else c for c, o in zip(cts[:n_out], outs[:n_out],
+                                                                         strict=True)]
+    _, grads = inline_graph(bwd, cts_y + list(outs[n_out:]))
+    it = iter(grads)
+    per_input = [next(it) if present else None for present in bwd_mask]
+    per_input += [None] * (len(primals) - len(bwd_mask))
+    res_cts = list(cts[n_out:])
+    if any(c is not None for c in res_cts):
+        # residuals used by an outer derivative (grad of grad): they get the ordinary derivative
+        # of the forward computation that made them, as in JAX
+        lin = Linearized(fwd, primals, [True] * len(primals))
+        extra = lin.backward([None] * n_out + res_cts)
+        per_input = [a if b is None else b if a is None else ew.add(a, b)
+                     for a, b in zip(per_input, extra, strict=True)]
+    return per_input
+
+
+def _jvp(primals, tans, outs, fwd, bwd, n_out, bwd_mask):
+    env, _ = inline_graph(fwd, primals)
+    t = {v: ti for v, ti in zip(fwd.inputs, tans, strict=True) if ti is not None}
+    path, _ = path_nodes(fwd.nodes, list(t), fwd.outputs)
+    tangents(path, env, t)
+    return [t.get(v) for v in fwd.outputs]
+
+
+#: ``extra["inline_graph"]`` names the attribute holding the graph this node computes, so a pass
+#: can replace the node by that graph once differentiation is over without importing autodiff.
+custom_vjp_call = define("custom_vjp_call", infer=_infer, impl=_impl, jvp=_jvp, vjp=_vjp,
+                         multiple_results=True, extra={"inline_graph": "fwd"})
+
+
+def inline_custom_calls(graph: Graph) -> Graph:
+    """``graph`` with every node whose primitive names an ``extra["inline_graph"]`` attribute (such
+    as ``custom_vjp_call``) replaced by that graph's nodes, recursively. For after differentiation:
+    the optimizer and the compiled backends should see plain primitives."""
+    if not any(n.prim.extra.get("inline_graph") for n in graph.nodes):
+        return graph
+    b = Builder(graph.name)
+    env = {v: b.add_input(v.type) for v in graph.inputs}
+    for node in graph.nodes:
+        ins = [env[v] for v in node.inputs]
+        key = node.prim.extra.get("inline_graph")
+        with b.in_phase(node.phase):
+            if key:
+                outs = inline(b, inline_custom_calls(node.attrs[key]), ins)
+            else:
+                outs = b.emit(node.prim, ins, node.attrs, node.loc)
+        env.update(zip(node.outputs, outs, strict=True))
+    return b.build([env[v] for v in graph.outputs])
+
+
+# --- tracing a custom call ---------------------------------------------------------------------------
+def _per_arg_grads(dx, args, tuple_per_arg: bool, who: str):
+    """The backward function's result as one entry per argument (TensorFlow allows a bare value
+    for a single input; JAX always returns a tuple)."""
+    if not tuple_per_arg and len(args) == 1 and not (isinstance(dx, (tuple, list)) and len(dx) == 1
+                                                     and not isinstance(args[0], (tuple, list))):
+        dx = (dx,)
+    if not isinstance(dx, (tuple, list)) or len(dx) != len(args):
+        n = len(dx) if isinstance(dx, (tuple, list)) else 1
+        raise located(DifferentiationError,
+                      f"{who}: the backward function must return one gradient per input "
+                      f"({len(args)}), as a tuple; it returned {n}")
+    return list(dx)
+
+
+def _flat_grads(per_arg, args, inputs, who):
+    """Flat list of gradient tracers (or None), one per input leaf, checked against the inputs."""
+    flat = []
+    for i, (g, a) in enumerate(zip(per_arg, args, strict=True)):
+        leaves, tree = pytree.flatten(a)
+        if g is None:
+            flat.extend([None] * len(leaves))
+        else:
+            g_leaves, g_tree = pytree.flatten(g)
+            if g_tree != tree:
+                raise located(DifferentiationError,
+                              f"{who}: gradient {i} has structure {pytree.describe(g_tree)}, but "
+                              f"input {i} has {pytree.describe(tree)}")
+            flat.extend(g_leaves)
+    out = []
+    trace = current_trace()
+    for k, g in enumerate(flat):
+        x = inputs[k]
+        if g is None or x.dtype.kind != "f":
+            out.append(None)
+            continue
+        g = g if isinstance(g, Tracer) and g._trace is trace else _lift(g, trace)
+        if tuple(g.shape) != tuple(x.shape):
+            raise located(DifferentiationError,
+                          f"{who}: the gradient for input leaf {k} has shape {tuple(g.shape)}, "
+                          f"expected {tuple(x.shape)}")
+        out.append(g if g.dtype == x.dtype else ew.convert(g, dtype=x.dtype))
+    return out
+
+
+def _lift(g, trace):
+    from .reverse import as_tracer
+
+    return as_tracer(g, trace)
+
+
+def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
+    """Trace ``fwd_fun(*args) -> (y, grad_fn)`` and ``grad_fn`` and emit one ``custom_vjp_call``
+    node in the caller's trace; returns ``y`` (tracers of the caller's trace)."""
+    leaves, tree = pytree.flatten(tuple(args))
+    with new_trace(name) as tf:
+        inputs = [tf.new_input(*leaf_type(x)) for x in leaves]
+        y, grad_fn = fwd_fun(*pytree.unflatten(tree, inputs))
+        y_leaves, y_tree = pytree.flatten(y)
+        y_tracers = [Tracer(tf.to_value(o), tf) for o in y_leaves]
+        with new_trace(name + "_bwd") as tb:
+            cts = [tb.new_input(t.aval) for t in y_tracers]
+            ct = pytree.unflatten(y_tree, cts)
+            dx = grad_fn(*ct) if isinstance(y, (tuple, list)) and not tuple_per_arg else grad_fn(ct)
+            grads = _flat_grads(_per_arg_grads(dx, args, tuple_per_arg, who), args, inputs, who)
+            bwd, residuals = tb.graph([g for g in grads if g is not None])
+        res = [Tracer(tf.to_value(r), tf) for r in residuals]
+        fwd, captured = tf.graph(y_tracers + res)
+    outs = custom_vjp_call(*leaves, *captured, fwd=fwd, bwd=bwd, n_out=len(y_tracers),
+                           bwd_mask=tuple(g is not None for g in grads))
+    for o, t in zip(outs, y_tracers, strict=False):
+        o.weak = t.weak
+    return pytree.unflatten(y_tree, outs[: len(y_tracers)])
+
+
+def custom_gradient(f):
+    """TensorFlow-style: ``f(*xs)`` returns ``(y, grad_fn)``; ``grad_fn(dy)`` (or
+    ``grad_fn(*dys)`` when ``y`` is a tuple) returns the gradient of each input (a bare value for a
+    single input; ``None`` for zero). Called outside any trace, ``f`` runs eagerly and returns ``y``."""
+
+    @functools.wraps(f)
+    def wrapper(*args):
+        if current_trace() is None:
+            return f(*args)[0]
+        return call_with_rule(fun_name(f), f, args, False, "custom_gradient")
+
+    return wrapper
+
+
+class custom_vjp:  # noqa: N801  (JAX's name)
+    """JAX-style: decorate ``f``, then ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (y, res)`` and
+    ``bwd(*nondiff_args, res, g) -> tuple`` of one gradient per differentiable argument (``None``
+    for zero). ``nondiff_argnums`` are passed through unchanged (not traced)."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = self.bwd = None
+        self._in_fwd = False
+
+    def defvjp(self, fwd, bwd):
+        self.fwd, self.bwd = fwd, bwd
+        return self
+
+    def __call__(self, *args):
+        if current_trace() is None or self._in_fwd:
+            # eager, or ``fwd`` calling ``f`` for its primal value (the usual JAX idiom)
+            return self.fun(*args)
+        if self.fwd is None:
+            raise located(DifferentiationError,
+                          f"custom_vjp {fun_name(self.fun)}: call .defvjp(fwd, bwd) before using it")
+        nondiff = [args[i] for i in self.nondiff_argnums]
+        diff_pos = [i for i in range(len(args)) if i not in self.nondiff_argnums]
+
+        def fwd_fun(*diff_args):
+            full = list(args)
+            for i, a in zip(diff_pos, diff_args, strict=True):
+                full[i] = a
+            self._in_fwd = True
+            try:
+                y, res = self.fwd(*full)
+            finally:
+                self._in_fwd = False
+            return y, lambda g: self.bwd(*nondiff, res, g)
+
+        return call_with_rule(fun_name(self.fun), fwd_fun, [args[i] for i in diff_pos], True,
+                              "custom_vjp")

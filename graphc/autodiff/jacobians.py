@@ -1,0 +1,127 @@
+"""Full Jacobians and Hessians: ``jacobian`` (reverse mode, one backward pass per output element),
+``jacfwd`` (forward mode, one tangent pass per input element) and ``hessian`` (``jacfwd`` of
+``jacobian``, as in JAX). graphc has no ``vmap``, so the passes are unrolled in the graph: fine for
+the small Jacobians these are meant for; the forward part is emitted once and shared.
+
+The result for output leaf ``o`` (shape ``S``) and input leaf ``x`` (shape ``T``) has shape
+``S + T``; the nesting is the output's pytree outside, the arguments' pytree(s) inside (JAX's).
+"""
+
+from __future__ import annotations
+
+from .. import dtypes
+from .. import numpy as gnp
+from ..ops import elementwise as ew
+from ..ops import shape as sh
+from ..trace import pytree
+from ..trace.tracer import located
+from .api import Transformed
+from .forward import LinearizedForward
+from .nested import check_argnums, check_float_inputs, fun_name, trace_function
+from .reverse import DifferentiationError, Linearized
+
+
+def _basis(i: int, shape, dtype):
+    """The ``i``-th one-hot array of ``shape`` (built from iota: no large constant)."""
+    if not shape:
+        return sh.scalar(1, dtype)
+    n = 1
+    for d in shape:
+        n *= d
+    hot = ew.equal(sh.iota(shape=(n,), dtype=dtypes.int64, dimension=0), sh.scalar(i, dtypes.int64))
+    return gnp.reshape(ew.convert(hot, dtype=dtype), tuple(shape))
+
+
+def _assemble(blocks, lead_shape, tail_shape, dtype, axis_first: bool):
+    """Stack per-element results into an array of shape ``lead + tail``."""
+    if not blocks:  # an empty output or input: the Jacobian has no elements
+        return _zeros(tuple(lead_shape) + tuple(tail_shape), dtype)
+    stacked = gnp.stack(blocks, axis=0 if axis_first else -1)
+    return gnp.reshape(stacked, tuple(lead_shape) + tuple(tail_shape))
+
+
+def _check_outputs(traced, fun, who):
+    for t in traced.main_types():
+        if t.dtype.kind != "f":
+            raise located(DifferentiationError,
+                          f"{who}: {fun_name(fun)} returned a {t} value; Jacobians need "
+                          "floating-point outputs")
+
+
+def _result(traced, table, argnums):
+    """``table[k][j]``: block for output leaf k and input leaf j -> the nested result."""
+    per_out = []
+    for row in table:
+        per_arg = traced.split_inputs(row)
+        per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+    return pytree.unflatten(traced.out_tree, per_out)
+
+
+def _zeros(shape, dtype):
+    return sh.zeros(tuple(shape), dtype)
+
+
+def jacobian(fun, argnums=0, has_aux=False):
+    """Reverse-mode Jacobian (``jax.jacrev``)."""
+
+    def impl(*args, **kwargs):
+        nums = check_argnums(argnums, len(args), "jacobian")
+        traced = trace_function(fun, args, kwargs, nums, has_aux, "jacobian")
+        check_float_inputs(traced, nums, "jacobian")
+        _check_outputs(traced, fun, "jacobian")
+        lin = Linearized(traced.graph, traced.graph_args(),
+                         [True] * traced.n_in + [False] * len(traced.captured))
+        ins = traced.graph.inputs[: traced.n_in]
+        table = []
+        for k, out_t in enumerate(traced.main_types()):
+            rows = [[] for _ in ins]
+            for i in range(out_t.size):
+                seeds = [None] * len(lin.outs)
+                seeds[k] = _basis(i, out_t.shape, out_t.dtype)
+                for r, c, v in zip(rows, lin.backward(seeds), ins, strict=True):
+                    r.append(c if c is not None else _zeros(v.shape, v.dtype))
+            table.append([_assemble(r, out_t.shape, v.shape, v.dtype, True)
+                          for r, v in zip(rows, ins, strict=True)])
+        jac = _result(traced, table, argnums)
+        if has_aux:
+            return jac, traced.restore_outputs(lin.outs)[1]
+        return jac
+
+    return Transformed(fun, impl, "jacobian")
+
+
+jacrev = jacobian
+
+
+def jacfwd(fun, argnums=0, has_aux=False):
+    """Forward-mode Jacobian (``jax.jacfwd``): cheaper than ``jacobian`` for few inputs."""
+
+    def impl(*args, **kwargs):
+        nums = check_argnums(argnums, len(args), "jacfwd")
+        traced = trace_function(fun, args, kwargs, nums, has_aux, "jacfwd")
+        check_float_inputs(traced, nums, "jacfwd")
+        _check_outputs(traced, fun, "jacfwd")
+        fwd = LinearizedForward(traced.graph, traced.graph_args())
+        ins = traced.graph.inputs[: traced.n_in]
+        outs = traced.main_types()
+        table = [[None] * len(ins) for _ in outs]
+        for j, v in enumerate(ins):
+            cols = [[] for _ in outs]
+            for i in range(v.type.size):
+                seeds = [None] * len(traced.graph.inputs)
+                seeds[j] = _basis(i, v.shape, v.dtype)
+                for col, t, o in zip(cols, fwd.push(seeds)[: traced.n_main], outs, strict=True):
+                    col.append(t if t is not None else _zeros(o.shape, o.dtype))
+            for k, o in enumerate(outs):
+                table[k][j] = _assemble(cols[k], o.shape, v.shape, o.dtype, False)
+        jac = _result(traced, table, argnums)
+        if has_aux:
+            return jac, traced.restore_outputs(fwd.outs)[1]
+        return jac
+
+    return Transformed(fun, impl, "jacfwd")
+
+
+def hessian(fun, argnums=0):
+    """``jacfwd(jacobian(fun))``: the matrix of second derivatives of a scalar function."""
+    return jacfwd(jacobian(fun, argnums), argnums)

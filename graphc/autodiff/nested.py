@@ -1,0 +1,168 @@
+"""Tracing a user function into a nested graph for a transformation, and the bookkeeping around it:
+which argument leaves became graph inputs, which outputs are graph outputs, and turning cotangents
+or tangents back into the arguments' pytree structure.
+
+Arguments that are not differentiated are passed to the function unchanged (tracers of the caller
+are captured, arrays and Python values stay as they are), as ``jax.grad`` does with ``argnums``;
+so a Python int that the function uses for control flow keeps working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import dtypes
+from ..ir import Graph, TensorType
+from ..ops.shape import zeros
+from ..trace import pytree
+from ..trace.tracer import Tracer, as_array, located, new_trace
+from .reverse import DifferentiationError
+
+
+def leaf_type(x) -> tuple[TensorType, bool]:
+    """The type and weakness a graph input for the argument leaf ``x`` gets."""
+    if isinstance(x, Tracer):
+        return x.aval, x.weak
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return TensorType((), dtypes.python_scalar_dtype(x)), True
+    return TensorType.of(as_array(x)), False
+
+
+def fun_name(fun) -> str:
+    return getattr(fun, "__name__", type(fun).__name__)
+
+
+def check_argnums(argnums, n_args: int, who: str) -> tuple[int, ...]:
+    """``argnums`` as a tuple of non-negative positions, or an error naming what is wrong."""
+    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
+    if not isinstance(nums, (tuple, list)) or not nums or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums):
+        raise located(DifferentiationError,
+                      f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    out = []
+    for a in nums:
+        if not -n_args <= a < n_args:
+            raise located(DifferentiationError,
+                          f"{who}: argnums {int(a)} is out of range: the function was called with "
+                          f"{n_args} positional argument{'s' if n_args != 1 else ''}")
+        out.append(int(a) % n_args)
+    if len(set(out)) != len(out):
+        raise located(DifferentiationError, f"{who}: argnums {argnums!r} repeats an argument")
+    return tuple(out)
+
+
+@dataclass
+class Traced:
+    """A user function traced into ``graph``. Graph inputs: the leaves of the chosen arguments
+    (``in_leaves``, in order), then ``captured`` outer tracers. Graph outputs: the ``n_main``
+    leaves of the main result, then the aux leaves that were traced values."""
+
+    graph: Graph
+    captured: list
+    in_leaves: list
+    in_trees: list
+    out_tree: tuple
+    n_main: int
+    aux_leaves: list
+    aux_tree: tuple | None
+    aux_slots: list
+    out_weak: list
+
+    @property
+    def n_in(self) -> int:
+        return len(self.in_leaves)
+
+    def graph_args(self) -> list:
+        return list(self.in_leaves) + list(self.captured)
+
+    def main(self, outs) -> list:
+        return outs[: self.n_main]
+
+    def main_types(self) -> list[TensorType]:
+        return [v.type for v in self.graph.outputs[: self.n_main]]
+
+    def restore_outputs(self, outs):
+        """(main result, aux) in the caller's trace from the inlined graph's output tracers."""
+        for t, weak in zip(outs, self.out_weak, strict=True):
+            t.weak = weak
+        main = pytree.unflatten(self.out_tree, outs[: self.n_main])
+        if self.aux_tree is None:
+            return main, None
+        aux = list(self.aux_leaves)
+        for k, slot in enumerate(self.aux_slots):
+            aux[slot] = outs[self.n_main + k]
+        return main, pytree.unflatten(self.aux_tree, aux)
+
+    def split_inputs(self, flat) -> list:
+        """One pytree per chosen argument from a flat list (one entry per input leaf)."""
+        out, i = [], 0
+        for tree in self.in_trees:
+            n = pytree.num_leaves(tree)
+            out.append(pytree.unflatten(tree, flat[i: i + n]))
+            i += n
+        return out
+
+    def zeros_for_none(self, flat) -> list:
+        """Entries of ``flat`` (one per input leaf) with None replaced by zeros of the input's type."""
+        return [zeros(v.shape, v.dtype) if c is None else c
+                for v, c in zip(self.graph.inputs[: self.n_in], flat, strict=True)]
+
+
+def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Traced:
+    """Trace ``fun(*args, **kwargs)`` in a nested trace, with the leaves of ``args[i]`` for ``i`` in
+    ``argnums`` as graph inputs."""
+    in_leaves, in_trees = [], []
+    for i in argnums:
+        leaves, tree = pytree.flatten(args[i])
+        in_leaves.extend(leaves)
+        in_trees.append(tree)
+    with new_trace(fun_name(fun)) as trace:
+        inputs = [trace.new_input(*leaf_type(x)) for x in in_leaves]
+        call_args = list(args)
+        j = 0
+        for i, tree in zip(argnums, in_trees, strict=True):
+            n = pytree.num_leaves(tree)
+            call_args[i] = pytree.unflatten(tree, inputs[j: j + n])
+            j += n
+        result = fun(*call_args, **kwargs)
+        main, aux = _split_aux(result, has_aux, fun, who)
+        main_leaves, out_tree = pytree.flatten(main)
+        aux_leaves, aux_tree = pytree.flatten(aux) if has_aux else ([], None)
+        aux_slots = [k for k, a in enumerate(aux_leaves)
+                     if isinstance(a, Tracer) and a._trace is trace]
+        outputs = main_leaves + [aux_leaves[k] for k in aux_slots]
+        out_weak = [o.weak if isinstance(o, Tracer) else leaf_type(o)[1] for o in outputs]
+        graph, captured = trace.graph(outputs)
+    return Traced(graph, captured, in_leaves, in_trees, out_tree, len(main_leaves), aux_leaves,
+                  aux_tree, aux_slots, out_weak)
+
+
+def _split_aux(result, has_aux, fun, who):
+    if not has_aux:
+        return result, None
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        got = (f"a {type(result).__name__} of length {len(result)}"
+               if isinstance(result, (tuple, list)) else f"a {type(result).__name__}")
+        raise located(DifferentiationError,
+                      f"{who}(..., has_aux=True): {fun_name(fun)} must return a pair "
+                      f"(output, aux), but it returned {got}")
+    return result[0], result[1]
+
+
+def check_float_inputs(traced: Traced, argnums, who: str) -> None:
+    """Differentiated argument leaves must be floating point."""
+    from ..trace.signature import leaf_paths
+
+    i = 0
+    for num, tree in zip(argnums, traced.in_trees, strict=True):
+        for path in leaf_paths(tree, f"argument {num}"):
+            t = traced.graph.inputs[i].type
+            if t.dtype.kind != "f":
+                raise located(
+                    DifferentiationError,
+                    f"{who}: cannot differentiate with respect to {path}, which has dtype "
+                    f"{t.dtype}; only floating-point arguments have gradients (convert it with "
+                    ".astype(float), or leave it out of argnums)")
+            i += 1

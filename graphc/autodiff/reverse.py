@@ -1,0 +1,170 @@
+"""Reverse mode as a graph-to-graph transformation: the gradient subgraph is emitted into the
+*current* trace, right after the forward nodes it differentiates, so one graph holds both.
+
+The pieces, used by ``api.py`` (nested graphs traced from user functions), by ``tape.py`` (nodes
+already in the current trace) and by control-flow rules:
+
+  - ``inline_nodes(nodes, env)`` copies nodes into the current trace, mapping each graph ``Value``
+    to a tracer of the current trace in ``env``;
+  - ``path_nodes(nodes, sources, targets)`` keeps only the nodes on a differentiable path from a
+    source to a target, so the backward pass is linear in the size of the forward graph and does
+    not visit (or emit anything for) parts that cannot carry a gradient;
+  - ``backward(nodes, env, cts)`` walks those nodes backwards calling each primitive's ``vjp``
+    rule and accumulating cotangents per value.
+
+Cotangents are tracers or ``None`` (a symbolic zero: nothing is emitted for it). Integer and bool
+values never carry one. Backward nodes are emitted in the builder's ``bwd`` phase (the printer
+marks them) and carry the source location of the forward node they differentiate.
+"""
+
+from __future__ import annotations
+
+from ..errors import GraphcError
+from ..ir import Graph, Value
+from ..ops import elementwise as ew
+from ..ops.shape import zeros
+from ..trace.tracer import Tracer, current_trace, user_location
+
+
+class DifferentiationError(GraphcError, TypeError):
+    """A function or argument cannot be differentiated as asked (the message says why)."""
+
+
+def is_float(v) -> bool:
+    return v.dtype.kind == "f"
+
+
+def as_tracer(x, trace) -> Tracer:
+    """``x`` (a tracer of any active trace, an array or a Python scalar) as a tracer of ``trace``."""
+    if isinstance(x, Tracer):
+        if x._trace is trace:
+            return x
+        return Tracer(trace.to_value(x), trace, x.weak)
+    value, weak = trace.constant(x)
+    return Tracer(value, trace, weak)
+
+
+def inline_nodes(nodes, env: dict) -> None:
+    """Emit ``nodes`` into the current trace; ``env`` maps every input Value to a current tracer and
+    receives the outputs. A node keeps its phase when it is not ``fwd`` (so a gradient graph that
+    is inlined again, e.g. for second derivatives, still shows which part was the gradient)."""
+    trace = current_trace()
+    builder = trace.builder
+    for node in nodes:
+        phase = node.phase if node.phase != "fwd" else builder.phase
+        with builder.in_phase(phase):
+            outs = builder.emit(node.prim, [env[v].value for v in node.inputs], node.attrs,
+                                node.loc)
+        env.update((v, Tracer(o, trace)) for v, o in zip(node.outputs, outs, strict=True))
+
+
+def inline_graph(graph: Graph, args, trace=None) -> tuple[dict, list[Tracer]]:
+    """Inline ``graph`` with ``args`` bound to its inputs; returns the env and the output tracers."""
+    trace = trace or current_trace()
+    env = {v: as_tracer(a, trace) for v, a in zip(graph.inputs, args, strict=True)}
+    inline_nodes(graph.nodes, env)
+    return env, [env[v] for v in graph.outputs]
+
+
+def carries_derivative(node) -> bool:
+    return not node.prim.nondifferentiable
+
+
+def active_values(nodes, sources) -> set:
+    """Floating values that depend differentiably on a source."""
+    active = {v for v in sources if is_float(v)}
+    for node in nodes:
+        if carries_derivative(node) and any(v in active for v in node.inputs):
+            active.update(v for v in node.outputs if is_float(v))
+    return active
+
+
+def path_nodes(nodes, sources, targets) -> tuple[list, set]:
+    """The nodes on a differentiable path from ``sources`` to ``targets`` (in order), and the
+    active values; everything else is skipped by both modes."""
+    active = active_values(nodes, sources)
+    needed = {v for v in targets if v in active}
+    path = []
+    for node in reversed(nodes):
+        if any(v in needed for v in node.outputs):
+            path.append(node)
+            needed.update(v for v in node.inputs if v in active)
+    path.reverse()
+    return path, active
+
+
+def accumulate(cts: dict, value: Value, ct, node=None) -> None:
+    """Add ``ct`` into the cotangent of ``value`` (None is a zero and adds nothing)."""
+    if ct is None or not is_float(value):
+        return
+    if tuple(ct.shape) != tuple(value.shape) or ct.dtype != value.dtype:
+        where = f" from the vjp rule of {node.prim.name}" if node is not None else ""
+        raise GraphcError(
+            f"internal: cotangent {ct.aval}{where} does not match its value {value.type}")
+    old = cts.get(value)
+    cts[value] = ct if old is None else ew.add(old, ct)
+
+
+def backward(nodes, env: dict, cts: dict, active: set) -> dict:
+    """Walk ``nodes`` (a ``path_nodes`` result) backwards, emitting each rule into the current
+    trace; ``cts`` maps output values to their cotangents and receives the inputs' ones."""
+    builder = current_trace().builder
+    here = user_location()  # the line that asked for the gradient: what bind() records
+    with builder.in_phase("bwd"):
+        for node in reversed(nodes):
+            outs_ct = [cts.get(v) for v in node.outputs]
+            if all(c is None for c in outs_ct):
+                continue
+            rule = node.prim.vjp
+            if rule is None:
+                raise DifferentiationError(
+                    f"{node.loc or 'here'}: primitive {node.prim.name} has no reverse-mode rule")
+            start = len(builder.nodes)
+            ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
+            in_cts = rule(ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
+                          **node.attrs)
+            for v, c in zip(node.inputs, in_cts, strict=True):
+                if v in active:
+                    accumulate(cts, v, c, node)
+            _relocate(builder.nodes, start, node.loc, here)
+    return cts
+
+
+def _relocate(nodes, start, loc, here) -> None:
+    """Gradient nodes made by a rule point at the user's line of the forward node they came from
+    (instead of the line that called ``grad``); nodes inlined from a nested graph, such as a
+    custom gradient's, keep their own lines."""
+    if loc is not None:
+        for n in nodes[start:]:
+            if n.loc == here:
+                n.loc = loc
+
+
+def zeros_like_value(v):
+    return zeros(v.shape, v.dtype)
+
+
+class Linearized:
+    """A graph inlined into the current trace, ready for any number of backward passes (``vjp``
+    may be applied more than once; each call emits one more reverse pass)."""
+
+    def __init__(self, graph: Graph, args, wrt):
+        self.graph = graph
+        self.trace = current_trace()
+        self.env, self.outs = inline_graph(graph, args, self.trace)
+        self.sources = [v for v, w in zip(graph.inputs, wrt, strict=True) if w]
+
+    def backward(self, out_cts) -> list:
+        """Cotangents (tracers, or None for zero) of the differentiated inputs, given one
+        cotangent (tracer or None) per graph output."""
+        if current_trace() is not self.trace:
+            raise GraphcError("a vjp function must be called in the trace where vjp was called")
+        cts: dict = {}
+        targets = []
+        for v, c in zip(self.graph.outputs, out_cts, strict=True):
+            if c is not None and is_float(v):
+                accumulate(cts, v, c)
+                targets.append(v)
+        path, active = path_nodes(self.graph.nodes, self.sources, targets)
+        backward(path, self.env, cts, active)
+        return [cts.get(v) for v in self.sources]

@@ -1,0 +1,57 @@
+"""The LLVM backend: optimized graph -> (fusion) -> LLVM IR -> native code -> ``Executable``.
+
+``compile(graph)`` runs the fusion pass (``graphc.passes.fuse``) when present, lowers the graph to
+one module whose ``graphc_main(ptr args)`` follows the native ABI (inputs, outputs, workspace),
+appends the native Python entry (``entry.py``) when this process supports it, compiles through
+the disk cache (``cache.py``) and wraps the result (``abi.Executable``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+from ...ir import Graph
+from . import cache, entry, jit
+from .abi import Executable
+
+__all__ = ["Executable", "compile", "compile_lowered"]
+
+
+def _fuse(graph: Graph) -> Graph:
+    try:
+        fuse = importlib.import_module("graphc.passes.fuse").fuse
+    except (ImportError, AttributeError):
+        return graph
+    out = fuse(graph)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def compile(graph: Graph) -> Executable:  # noqa: A001  (the backend interface's name)
+    from .lower import lower_graph
+
+    return compile_lowered(graph, lower_graph(_fuse(graph)))
+
+
+def compile_lowered(graph: Graph, lowered) -> Executable:
+    """Compile an already-lowered module (``lowered.ir``, ``.workspace_bytes``, ``.kernels``) whose
+    ``graphc_main`` implements ``graph``'s signature."""
+    t0 = time.perf_counter()
+    in_types = [v.type for v in graph.inputs]
+    out_types = [v.type for v in graph.outputs]
+    use_entry = entry.available()
+    text = lowered.ir
+    if use_entry:
+        io_bytes = sum(t.size * t.dtype.itemsize for t in in_types + out_types)
+        release = io_bytes + lowered.workspace_bytes >= entry.GIL_RELEASE_BYTES
+        text += "\n" + entry.entry_ir(in_types, out_types, lowered.workspace_bytes, release)
+    module = cache.compile_cached(text, graph.name)
+    address = module.address("graphc_entry") if use_entry else None
+    ms = (time.perf_counter() - t0) * 1e3
+    return Executable(graph, lowered, module, entry_address=address, compile_ms=ms,
+                      from_cache=module.from_cache)
+
+
+def host() -> dict:
+    """The CPU and toolchain code is compiled for (for reports and cache keys)."""
+    return jit.host()

@@ -1,0 +1,167 @@
+"""A small builder for LLVM IR text: fresh SSA names, basic blocks, counted loops, typed constants.
+
+The lowering writes IR as text (no llvmlite.binding calls) so it can be golden-tested and hashed for
+the compile cache. Loops have static trip counts and are emitted in do-while form (the trip count is
+known to be at least one), the shape LLVM's loop vectorizer handles best.
+"""
+
+from __future__ import annotations
+
+import struct
+from contextlib import contextmanager
+
+import numpy as np
+
+from ... import dtypes
+
+#: Register types: bool values are i1 in registers and i8 (0/1) in memory.
+REG = {dtypes.float32: "float", dtypes.float64: "double", dtypes.int32: "i32",
+       dtypes.int64: "i64", dtypes.bool_: "i1"}
+MEM = {**REG, dtypes.bool_: "i8"}
+SUFFIX = {dtypes.float32: "f32", dtypes.float64: "f64", dtypes.int32: "i32", dtypes.int64: "i64"}
+
+
+def const(value, dtype: np.dtype) -> str:
+    """``value`` as an IR literal of ``dtype``'s register type (floats as exact hex doubles)."""
+    if dtypes.is_float(dtype):
+        v = float(np.asarray(value, dtype=dtype))  # round to the target precision first
+        return "0x%016X" % struct.unpack("<Q", struct.pack("<d", v))[0]
+    if dtypes.is_bool(dtype):
+        return "true" if bool(value) else "false"
+    return str(int(value))
+
+
+def mem_const(value, dtype: np.dtype) -> str:
+    """``value`` as an IR literal of the in-memory type (bool as i8)."""
+    return str(int(bool(value))) if dtypes.is_bool(dtype) else const(value, dtype)
+
+
+class Loop:
+    """An open counted loop: its index, the phis of its carried values, and where to patch them."""
+
+    def __init__(self, index, head, phis, phi_lines, n, carried):
+        self.index, self.head, self.phis = index, head, phis
+        self.phi_lines, self.n, self.carried = phi_lines, n, carried
+
+
+class Func:
+    """One function's body as text lines."""
+
+    def __init__(self, name: str, params: list[str], linkage: str = "internal",
+                 attrs: str = "nounwind"):
+        self.name = name
+        self.header = f"define {linkage} void @{name}({', '.join(params)}) {attrs} {{"
+        self.lines: list[str] = []
+        self.allocas: list[str] = []
+        self.block = "entry"
+        self._n = 0
+
+    def fresh(self, stem: str = "t") -> str:
+        self._n += 1
+        return f"{stem}{self._n}"
+
+    def op(self, text: str, stem: str = "t") -> str:
+        """Emit ``%name = text`` and return ``%name``."""
+        name = f"%{self.fresh(stem)}"
+        self.lines.append(f"  {name} = {text}")
+        return name
+
+    def do(self, text: str) -> None:
+        self.lines.append(f"  {text}")
+
+    def alloca(self, ty: str) -> str:
+        name = f"%{self.fresh('slot')}"
+        self.allocas.append(f"  {name} = alloca {ty}, align 64")
+        return name
+
+    def start_block(self, label: str) -> None:
+        self.lines.append(f"{label}:")
+        self.block = label
+
+    def branch_to_new(self, stem: str) -> str:
+        label = self.fresh(stem)
+        self.do(f"br label %{label}")
+        self.start_block(label)
+        return label
+
+    # --- counted loops ------------------------------------------------------------------------
+    def loop_begin(self, n: int, carried=(), stem: str = "L") -> Loop:
+        """Open ``for i in range(n)`` (n >= 1); ``carried`` is a list of (type, initial value)."""
+        assert n >= 1
+        pred = self.block
+        head = self.fresh(stem)
+        self.do(f"br label %{head}")
+        self.start_block(head)
+        index = f"%{head}.i"
+        lines = [len(self.lines)]
+        self.lines.append(f"  {index} = phi i64 [ 0, %{pred} ], [ {index}.next, %LATCH ]")
+        phis = []
+        for k, (ty, init) in enumerate(carried):
+            phi = f"%{head}.c{k}"
+            lines.append(len(self.lines))
+            self.lines.append(f"  {phi} = phi {ty} [ {init}, %{pred} ], [ NEXT, %LATCH ]")
+            phis.append(phi)
+        return Loop(index, head, phis, lines, n, list(carried))
+
+    def loop_end(self, loop: Loop, nexts=()) -> list[str]:
+        """Close ``loop``; ``nexts`` are the carried values' next values. Returns their final values."""
+        latch = self.block
+        for k, line in enumerate(loop.phi_lines):
+            text = self.lines[line].replace("%LATCH", f"%{latch}")
+            if k:
+                text = text.replace("NEXT", nexts[k - 1])
+            self.lines[line] = text
+        self.do(f"{loop.index}.next = add nuw nsw i64 {loop.index}, 1")
+        done = self.op(f"icmp eq i64 {loop.index}.next, {loop.n}")
+        exit_label = f"{loop.head}.exit"
+        self.do(f"br i1 {done}, label %{exit_label}, label %{loop.head}")
+        self.start_block(exit_label)
+        return list(nexts)
+
+    @contextmanager
+    def loop(self, n: int, stem: str = "L"):
+        """``for i in range(n)`` with nothing carried; yields the index (the literal 0 when n == 1)."""
+        if n == 1:
+            yield "0"
+            return
+        lp = self.loop_begin(n, stem=stem)
+        yield lp.index
+        self.loop_end(lp)
+
+    def text(self) -> str:
+        body = ["entry:", *self.allocas]
+        lines = self.lines
+        if lines and lines[0] == "entry:":
+            lines = lines[1:]
+        return "\n".join([self.header, *body, *lines, "  ret void", "}"])
+
+    # --- index arithmetic with literal folding -------------------------------------------------
+    def mul(self, a: str, k: int) -> str:
+        if k == 0 or a == "0":
+            return "0"
+        if k == 1:
+            return a
+        if a.lstrip("-").isdigit():
+            return str(int(a) * k)
+        return self.op(f"mul nuw nsw i64 {a}, {k}")
+
+    def add(self, a: str, b: str) -> str:
+        if a == "0":
+            return b
+        if b == "0":
+            return a
+        if a.lstrip("-").isdigit() and b.lstrip("-").isdigit():
+            return str(int(a) + int(b))
+        return self.op(f"add nsw i64 {a}, {b}")
+
+    def linear(self, terms) -> str:
+        """Sum of ``index * stride`` terms."""
+        total = "0"
+        for idx, stride in terms:
+            total = self.add(total, self.mul(idx, stride))
+        return total
+
+    def gep(self, ty: str, base: str, offset: str) -> str:
+        if offset == "0":
+            return base
+        return self.op(f"getelementptr inbounds {ty}, ptr {base}, i64 {offset}")

@@ -1,0 +1,261 @@
+"""Loop nests: elementwise regions, reductions (blocked pairwise sums), cumulative sums.
+
+Reductions. Float sums and products use blocked pairwise summation: the reduced range (flattened to
+one linear index) is cut into blocks of ``BLOCK`` = 128 elements; inside a block the adds carry the
+``reassoc`` flag so the vectorizer keeps several partial sums in vector lanes; block results are
+combined pairwise with a binary-counter stack (the block count's popcount entries deep). The result
+is the exact sum of the ``x_i`` perturbed by at most
+    (BLOCK - 1 + ceil(log2(ceil(n / BLOCK)))) * u * sum|x_i|      (u = 2**-24 for f32, 2**-53 for f64)
+for any association the vectorizer picks inside a block; with its usual VF*UF = 64 lanes the block
+term is ~log2(64) + 128/64, below NumPy's pairwise bound (~16 + log2(n / 128)). Integer sums wrap and
+are exact in any order; max/min are exact and propagate NaN like ``np.max``.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import numpy as np
+
+from ... import dtypes
+from ...ops import reduce as red
+from .irtext import REG, const
+from .region import Emitter, Index, LoweringError, delinearize, row_major
+from .scalar import SCALAR
+from ...ops import elementwise as ew
+
+BLOCK = 128
+#: reduction primitive -> (combine kind, identity of the accumulator)
+REDUCERS = {red.reduce_sum: "sum", red.reduce_prod: "prod", red.reduce_max: "max",
+            red.reduce_min: "min"}
+
+
+def _identity(kind, d, inner=True):
+    if kind == "sum":
+        return const(-0.0 if inner else 0.0, d) if dtypes.is_float(d) else const(0, d)
+    if kind == "prod":
+        return const(1, d)
+    big = {"max": -np.inf, "min": np.inf}[kind]
+    if dtypes.is_float(d):
+        return const(big, d)
+    if dtypes.is_bool(d):
+        return const(kind == "min", d)
+    info = np.iinfo(d)
+    return const(info.min if kind == "max" else info.max, d)
+
+
+class _Pair:
+    """A stand-in node for the scalar max/min rules (they read only the operand dtype)."""
+
+    def __init__(self, d):
+        self.inputs = (_Typed(d), _Typed(d))
+
+
+class _Typed:
+    def __init__(self, d):
+        self.dtype = d
+
+
+def combine(cx, kind, d, a, b, reassoc=False):
+    t = REG[d]
+    if kind in ("sum", "prod"):
+        if dtypes.is_float(d):
+            flag = " reassoc" if reassoc else ""
+            return cx.f.op(f"{'fadd' if kind == 'sum' else 'fmul'}{flag} {t} {a}, {b}")
+        return cx.f.op(f"{'add' if kind == 'sum' else 'mul'} {t} {a}, {b}")
+    rule = SCALAR[ew.maximum if kind == "max" else ew.minimum]
+    return rule(cx, _Pair(d), [a, b])
+
+
+def _accumulate(cx, n, kind, d, body, offset="0"):
+    """Fold ``body(r)`` for r in [offset, offset + n), reassociating sums and products inside."""
+    f, t = cx.f, REG[d]
+    reassoc = kind in ("sum", "prod")
+    lp = f.loop_begin(n, carried=[(t, _identity(kind, d))], stem="R")
+    v = body(f.add(offset, lp.index))
+    return f.loop_end(lp, [combine(cx, kind, d, lp.phis[0], v, reassoc)])[0]
+
+
+def reduce_linear(cx, n, kind, d, body) -> str:
+    """The reduction of ``body(r)`` over r in [0, n), n >= 1 (blocked pairwise for float sum/prod)."""
+    blocked = dtypes.is_float(d) and kind in ("sum", "prod")
+    if not blocked or n <= BLOCK:
+        return _accumulate(cx, n, kind, d, body)
+    f, t = cx.f, REG[d]
+    full, tail = divmod(n, BLOCK)
+    stack = f.alloca(f"[64 x {t}]")
+    lp = f.loop_begin(full, stem="B")
+    s = _accumulate(cx, BLOCK, kind, d, body, offset=f.mul(lp.index, BLOCK))
+    _push(cx, stack, lp.index, s, kind, d)
+    f.loop_end(lp)
+    if tail:  # NOTE: a separate loop (not a masked block) keeps the full blocks' loads contiguous
+        s = _accumulate(cx, tail, kind, d, body, offset=str(full * BLOCK))
+        _push(cx, stack, str(full), s, kind, d)
+    depth = bin(full + (tail > 0)).count("1")
+    acc = None
+    for level in range(depth - 1, -1, -1):
+        v = f.op(f"load {t}, ptr {f.gep(t, stack, str(level))}")
+        acc = v if acc is None else combine(cx, kind, d, v, acc)
+    return acc
+
+
+def _push(cx, stack, blk, s, kind, d):
+    """Push block sum ``s`` (block number ``blk``) merging equal-sized partial sums, like a binary
+    counter: the stack holds popcount(blk) sums of decreasing power-of-two block counts."""
+    f, t = cx.f, REG[d]
+    merges = f.op(f"call i64 @llvm.cttz.i64(i64 {f.op(f'xor i64 {blk}, -1')}, i1 false)")
+    top = f.op(f"call i64 @llvm.ctpop.i64(i64 {blk})")
+    pred = f.block
+    head, body, done = f.fresh("M"), f.fresh("Mb"), f.fresh("Mx")
+    f.do(f"br label %{head}")
+    f.start_block(head)
+    j = f.op(f"phi i64 [ 0, %{pred} ], [ %{body}.j, %{body} ]")
+    sv = f.op(f"phi {t} [ {s}, %{pred} ], [ %{body}.s, %{body} ]")
+    more = f.op(f"icmp ult i64 {j}, {merges}")
+    f.do(f"br i1 {more}, label %{body}, label %{done}")
+    f.start_block(body)
+    pos = f.op(f"sub i64 {f.op(f'sub i64 {top}, 1')}, {j}")
+    older = f.op(f"load {t}, ptr {f.gep(t, stack, pos)}")
+    merged = combine(cx, kind, d, older, sv)
+    f.do(f"%{body}.s = {_retag(f, merged)}")
+    f.do(f"%{body}.j = add i64 {j}, 1")
+    f.do(f"br label %{head}")
+    f.start_block(done)
+    dst = f.op(f"sub i64 {top}, {merges}")
+    f.do(f"store {t} {sv}, ptr {f.gep(t, stack, dst)}")
+
+
+def _retag(f, name):
+    """Move the last emitted instruction (which defined ``name``) under a fixed name; returns its text."""
+    line = f.lines.pop()
+    assert line.startswith(f"  {name} = ")
+    return line.split(" = ", 1)[1]
+
+
+# --- elementwise and reduction regions --------------------------------------------------------------
+def _flat(nodes_by_value, outputs, shape) -> bool:
+    """True when every value reachable from ``outputs`` is elementwise over ``shape`` with operands
+    of the same shape or of one element, so one linear loop (no per-axis index) suffices."""
+    seen, stack = set(), list(outputs)
+    while stack:
+        v = stack.pop()
+        node = nodes_by_value.get(v)
+        if node is None or v in seen:
+            continue
+        seen.add(v)
+        if node.prim not in SCALAR and not (node.prim.name in ("constant", "broadcast_in_dim")):
+            return False
+        if node.prim.name == "constant" and node.outputs[0].type.size not in (1, int(np.prod(shape))):
+            return False
+        for x in node.inputs:
+            if tuple(x.shape) != tuple(shape) and x.type.size != 1:
+                return False
+            stack.append(x)
+    return True
+
+
+def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
+    """Emit one loop nest computing ``outputs`` (list of (Value, Buf)); returns a kernel description."""
+    producers = {o: n for n in nodes for o in n.outputs}
+    em = Emitter(f, module, leaves, producers)
+    reduce_nodes = {producers[v] for v, _ in outputs
+                    if v in producers and producers[v].prim in REDUCERS}
+    if len(reduce_nodes) > 1:
+        raise LoweringError("a region may end in at most one reduction")
+    if reduce_nodes:
+        return _emit_reduce(em, reduce_nodes.pop(), outputs)
+    shape = tuple(outputs[0][0].shape)
+    for v, _ in outputs:
+        if tuple(v.shape) != shape:
+            raise LoweringError(f"region outputs of different shapes {shape} and {v.shape}")
+    size = int(np.prod(shape, dtype=np.int64))
+    if size == 0:
+        return f"elementwise {shape} (empty)"
+    flat = _flat(producers, [v for v, _ in outputs], shape)
+    with ExitStack() as stack:
+        if flat:
+            idx = Index(shape, linear=stack.enter_context(f.loop(size)))
+        else:
+            axes = tuple(stack.enter_context(f.loop(n)) for n in shape)
+            idx = Index(shape, axes=axes)
+        em.reset()
+        for v, buf in outputs:
+            em.store(buf, idx, em.value(v, idx))
+    return f"elementwise {shape}{' flat' if flat else ''}, {len(outputs)} out"
+
+
+def _full_index(f, shape, kept, reduced, kept_axes, r):
+    """The domain index from the kept axes' indices and the linear reduced index ``r``."""
+    red_shape = [shape[a] for a in reduced]
+    if not kept:
+        return Index(shape, linear=r)
+    axes = [None] * len(shape)
+    for a, i in zip(kept, kept_axes, strict=True):
+        axes[a] = i
+    if sum(n > 1 for n in red_shape) <= 1:
+        for a in reduced:
+            axes[a] = r if shape[a] > 1 else "0"
+        return Index(shape, axes=tuple(axes))
+    if reduced == list(range(len(kept), len(shape))):
+        kept_lin = f.linear(zip(kept_axes, row_major([shape[a] for a in kept]), strict=True))
+        n = int(np.prod(red_shape))
+        return Index(shape, linear=f.add(f.mul(kept_lin, n), r))
+    for a, i in zip(reduced, delinearize(f, r, red_shape), strict=True):
+        axes[a] = i
+    return Index(shape, axes=tuple(axes))
+
+
+def _emit_reduce(em, node, outputs) -> str:
+    f = em.f
+    (x,) = node.inputs
+    shape, d, kind = tuple(x.shape), x.dtype, REDUCERS[node.prim]
+    reduced = sorted(node.attrs["axes"])
+    kept = [a for a in range(len(shape)) if a not in reduced]
+    out_shape = tuple(shape[a] for a in kept)
+    n = int(np.prod([shape[a] for a in reduced], dtype=np.int64))
+    result_buf = next(b for v, b in outputs if v is node.outputs[0])
+    others = [(v, b) for v, b in outputs if v is not node.outputs[0]]
+    for v, _ in others:
+        if tuple(v.shape) != shape:
+            raise LoweringError(f"a reduction region's other outputs must have shape {shape}")
+    if int(np.prod(out_shape, dtype=np.int64)) == 0:
+        return f"reduce_{kind} {shape} (empty)"
+
+    def body(r):
+        em.reset()
+        idx = _full_index(f, shape, kept, reduced, kept_axes, r)
+        for v, b in others:
+            em.store(b, idx, em.value(v, idx))
+        return em.value(x, idx)
+
+    with ExitStack() as stack:
+        kept_axes = tuple(stack.enter_context(f.loop(shape[a])) for a in kept)
+        out_idx = Index(out_shape, axes=kept_axes)
+        if n == 0:
+            acc = _identity(kind, d, inner=False)
+        else:
+            acc = reduce_linear(em, n, kind, d, body)
+        em.store(result_buf, out_idx, acc)
+    return f"reduce_{kind} {shape} over {tuple(reduced)}, {len(outputs)} out"
+
+
+def emit_cumsum(module, f, node, x_buf, out_buf) -> str:
+    """Sequential running sum along one axis (NumPy's order, so float results match it exactly)."""
+    (x,) = node.inputs
+    shape, d = tuple(x.shape), x.dtype
+    axis, reverse = node.attrs["axis"], node.attrs["reverse"]
+    if int(np.prod(shape, dtype=np.int64)) == 0:
+        return f"cumsum {shape} (empty)"
+    em = Emitter(f, module, {x: x_buf}, {})
+    n, t = shape[axis], REG[d]
+    with ExitStack() as stack:
+        outer = [stack.enter_context(f.loop(m)) if a != axis else None for a, m in enumerate(shape)]
+        lp = f.loop_begin(n, carried=[(t, _identity("sum", d))], stem="S")
+        pos = f.op(f"sub nsw i64 {n - 1}, {lp.index}") if reverse else lp.index
+        axes = tuple(pos if a == axis else i for a, i in enumerate(outer))
+        idx = Index(shape, axes=axes)
+        em.reset()
+        acc = combine(em, "sum", d, lp.phis[0], em.load(x_buf, idx))
+        em.store(out_buf, idx, acc)
+        f.loop_end(lp, [acc])
+    return f"cumsum {shape} axis {axis}"

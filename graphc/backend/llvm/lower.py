@@ -1,0 +1,306 @@
+"""Graph -> one LLVM IR module (text). Pure: no llvmlite calls, so the text can be golden-tested.
+
+The module's entry is ``void @graphc_main(ptr %args)``: ``args[i]`` points at the graph's inputs in
+order, then its outputs, then the workspace (null when it is 0 bytes). Buffers are C-contiguous with
+the graph's shapes and dtypes (bool as one byte 0/1). Each top-level node becomes one kernel
+function (a loop nest): a ``fused`` node's whole body, any elementwise/shape node or reduction on its
+own, ``dot_general`` and ``cumsum``. ``reshape`` and ``stop_gradient`` at top level are views (no
+code); constants are private read-only globals. There is no mutable global state, so calls with
+separate workspaces may run concurrently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ... import dtypes
+from ...ir import Graph, TensorType
+from ...ops import REGISTRY
+from ...ops import reduce as red
+from ...ops import shape as sh
+from ...ops.linalg import dot_general
+from ...passes.fuse import fused
+from . import memory
+from .irtext import MEM, REG, SUFFIX, Func, mem_const
+from .kernels import REDUCERS, emit_cumsum, emit_region
+from .matmul import DotPlan, emit_dot, emit_pack
+from .region import RULES, Buf, Emitter, LoweringError, node_context
+
+ENTRY = "graphc_main"
+#: Top-level primitives that are views of their operand's bytes (no kernel).
+VIEWS = {sh.reshape, sh.stop_gradient}
+#: Math functions LLVM has intrinsics for (the fallback when mathlib lacks a function).
+_INTRINSIC_MATH = {"sqrt", "exp", "log", "sin", "cos", "pow"}
+
+
+@dataclass
+class Lowered:
+    ir: str
+    workspace_bytes: int
+    kernels: list[str] = field(default_factory=list)
+    entry: str = ENTRY
+
+
+def _mathlib():
+    try:
+        from . import mathlib
+    except ImportError:
+        return None
+    return mathlib
+
+
+class Module:
+    """The functions, read-only globals and math functions of the module being built."""
+
+    def __init__(self, vector_bits: int):
+        self.vector_bits = vector_bits
+        self.functions: list[str] = []
+        self.globals: list[str] = []
+        self._global_ids: dict = {}
+        self.math_names: set[str] = set()
+        self.mathlib = _mathlib()
+
+    def math_call(self, f, fn, d, args) -> str:
+        t, sfx = REG[d], SUFFIX[d]
+        own = f"gc_{fn}_{sfx}"
+        if fn == "sqrt":
+            name = f"llvm.sqrt.{sfx}"
+        elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()):
+            self.math_names.add(own)
+            name = own
+        elif fn in _INTRINSIC_MATH:
+            name = f"llvm.{fn}.{sfx}"
+        else:  # the C library (expm1, log1p, tanh, atan2), resolved by the JIT
+            name = fn + ("f" if d == dtypes.float32 else "")
+        operands = ", ".join(f"{t} {a}" for a in args)
+        return f.op(f"call {t} @{name}({operands})")
+
+    def global_array(self, arr: np.ndarray) -> Buf:
+        """A private constant global holding ``arr`` (deduplicated by content)."""
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
+        name = self._global_ids.get(key)
+        if name is None:
+            name = f"@const{len(self._global_ids)}"
+            self._global_ids[key] = name
+            d = arr.dtype
+            flat = np.ascontiguousarray(arr).reshape(-1)
+            if flat.size == 0:
+                body = f"[1 x i8] zeroinitializer"
+            else:
+                elems = ", ".join(f"{MEM[d]} {mem_const(x, d)}" for x in flat)
+                body = f"[{flat.size} x {MEM[d]}] [{elems}]"
+            self.globals.append(f"{name} = private unnamed_addr constant {body}, align 64")
+        return Buf(name, TensorType(tuple(arr.shape), np.dtype(arr.dtype)))
+
+    def text(self) -> str:
+        parts = [*self.globals, *self.functions]
+        if self.math_names:
+            parts.append(self.mathlib.definitions(sorted(self.math_names)))
+        body = "\n\n".join(parts)
+        return "\n\n".join([*_declarations(body), body]) + "\n"
+
+
+_CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
+_DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.M)
+
+
+def _declarations(body: str) -> list[str]:
+    """``declare`` lines for every called C library function (expm1f, atan2, ...), derived from the
+    call sites. Intrinsics need none: LLVM's parser declares them on first use."""
+    defined = set(_DEFINED.findall(body))
+    decls = {}
+    for ret, name, args in _CALL.findall(body):
+        if name in defined or name in decls or name.startswith("llvm."):
+            continue
+        types = [a.rsplit(" ", 1)[0] for a in _split_args(args)]
+        decls[name] = f"declare {ret} @{name}({', '.join(types)})"
+    return [decls[k] for k in sorted(decls)]
+
+
+def _split_args(args: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in args:
+        if ch in "<[":
+            depth += 1
+        elif ch in ">]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+# --- storage and steps ------------------------------------------------------------------------------
+class Storage:
+    """Where a value's bytes live: an argument slot, the workspace, or a constant global."""
+
+    def __init__(self, kind: str, nbytes: int, slot: int | None = None, ptr: str | None = None):
+        self.kind, self.nbytes, self.slot, self.ptr = kind, nbytes, slot, ptr
+
+
+def _nbytes(t: TensorType) -> int:
+    return t.size * t.dtype.itemsize
+
+
+@dataclass
+class Step:
+    node: object | None        # the node this kernel computes (None for an output copy)
+    reads: list                # values read
+    writes: list               # values written
+    temps: list = field(default_factory=list)  # (Storage, TensorType) scratch panels
+    copy_to: Storage | None = None             # for output copies: the destination
+
+
+def lower_graph(graph: Graph, vector_bits: int = 256) -> Lowered:
+    """Lower ``graph`` (typically after ``passes.fuse``) to a module; see the module docstring."""
+    module = Module(vector_bits)
+    n_in, n_out = len(graph.inputs), len(graph.outputs)
+    storage: dict = {}
+    for i, v in enumerate(graph.inputs):
+        storage.setdefault(v, Storage("arg", _nbytes(v.type), slot=i))
+    steps: list[Step] = []
+    for node in graph.nodes:
+        with node_context(node):
+            _assign(node, storage, steps, module)
+    claimed = set()
+    for j, v in enumerate(graph.outputs):
+        st = storage[v]
+        if st.kind == "ws" and id(st) not in claimed:
+            claimed.add(id(st))
+            st.kind, st.slot = "arg", n_in + j
+        else:
+            dst = Storage("arg", _nbytes(v.type), slot=n_in + j)
+            steps.append(Step(None, [v], [v], copy_to=dst))
+    offsets, ws_bytes = _plan(steps, storage)
+    main = Func(ENTRY, ["ptr %args"], linkage="", attrs="nounwind")
+    ptrs = _arg_pointers(main, n_in + n_out)
+    kernels = []
+    for k, step in enumerate(steps):
+        kernels.append(_emit_step(module, main, k, step, storage, offsets, ptrs))
+    module.functions.append(main.text())
+    return Lowered(module.text(), ws_bytes, kernels)
+
+
+def _assign(node, storage, steps, module):
+    if node.prim in VIEWS:
+        storage[node.outputs[0]] = storage[node.inputs[0]]
+        return
+    if node.prim is sh.constant:
+        buf = module.global_array(node.attrs["value"].array)
+        storage[node.outputs[0]] = Storage("global", _nbytes(node.outputs[0].type), ptr=buf.ptr)
+        return
+    if node.prim not in KERNEL_PRIMS and node.prim not in RULES:
+        raise LoweringError(f"no LLVM lowering for primitive {node.prim.name!r}")
+    for v in node.outputs:
+        storage[v] = Storage("ws", _nbytes(v.type))
+    temps = []
+    if node.prim is dot_general:
+        plan = DotPlan(node, module.vector_bits)
+        for side in ("lhs", "rhs"):
+            if plan.pack[side]:
+                t = TensorType(plan.panel_shape(side), plan.d)
+                temps.append((Storage("ws", _nbytes(t)), t))
+    steps.append(Step(node, list(node.inputs), list(node.outputs), temps))
+
+
+def _plan(steps, storage):
+    plan_steps, sizes = [], {}
+    for step in steps:
+        ws = lambda vs: [storage[v] for v in vs if storage[v].kind == "ws"]  # noqa: E731
+        temps = [s for s, _ in step.temps]
+        defs = [] if step.copy_to is not None else ws(step.writes)
+        plan_steps.append((defs, ws(step.reads), temps))
+        for s in (*defs, *ws(step.reads), *temps):
+            sizes[s] = s.nbytes
+    return memory.plan(plan_steps, sizes)
+
+
+def _arg_pointers(main, n):
+    ptrs = []
+    for i in range(n + 1):
+        slot = main.gep("ptr", "%args", str(i))
+        ptrs.append(main.op(f"load ptr, ptr {slot}, align 8", stem="arg"))
+    return ptrs
+
+
+def _pointer(main, st: Storage, offsets, ptrs) -> str:
+    if st.kind == "arg":
+        return ptrs[st.slot]
+    if st.kind == "global":
+        return st.ptr
+    return main.gep("i8", ptrs[-1], str(offsets[st]))
+
+
+def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
+    """Emit step ``k``'s kernel function and its call from ``main``; returns its description."""
+    stores = list(dict.fromkeys(
+        [storage[v] for v in step.reads] + [step.copy_to or storage[v] for v in step.writes]
+        + [s for s, _ in step.temps]))
+    params = {s: f"%p{i}" for i, s in enumerate(stores) if s.kind != "global"}
+    params.update({s: s.ptr for s in stores if s.kind == "global"})
+    name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
+    # NOTE: x86 legalizes 512-bit vector types only in functions that allow them; the matmul
+    # microkernel's explicit <16 x float> accumulators need it (the vectorizer's choice is unaffected).
+    attrs = f'nounwind "min-legal-vector-width"="{module.vector_bits}"'
+    f = Func(name, [f"ptr noalias {params[s]}" for s in stores if s.kind != "global"], attrs=attrs)
+    reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}
+    if step.copy_to is not None:
+        v = step.reads[0]
+        desc = emit_region(module, f, reads, [], [(v, Buf(params[step.copy_to], v.type))])
+    else:
+        writes = [(v, Buf(params[storage[v]], v.type)) for v in step.writes]
+        temps = [Buf(params[s], t) for s, t in step.temps]
+        with node_context(step.node):
+            desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
+                module, f, step.node, reads, writes, temps)
+    module.functions.append(f.text())
+    args = ", ".join(f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores if s.kind != "global")
+    main.do(f"call void @{name}({args})")
+    return f"{name}: {desc}"
+
+
+# --- kernel rules: one signature (module, f, node, reads, writes, temps) -> description -------------
+def _region_kernel(module, f, node, reads, writes, temps):
+    if node.prim is fused:
+        body = node.attrs["body"]
+        leaves = {bv: reads[v] for bv, v in zip(body.inputs, node.inputs, strict=True)}
+        outs = [(bv, buf) for bv, (_, buf) in zip(body.outputs, writes, strict=True)]
+        return "fused " + emit_region(module, f, leaves, body.nodes, outs)
+    return emit_region(module, f, reads, [node], writes)
+
+
+def _dot_kernel(module, f, node, reads, writes, temps):
+    plan = DotPlan(node, module.vector_bits)
+    em = Emitter(f, module, {}, {})
+    ptrs, panels = [], iter(temps)
+    for side, v in zip(("lhs", "rhs"), node.inputs, strict=True):
+        if plan.pack[side]:
+            panel = next(panels)
+            emit_pack(em, plan, side, reads[v], panel)
+            ptrs.append(panel.ptr)
+        else:
+            ptrs.append(reads[v].ptr)
+    return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr)
+
+
+def _cumsum_kernel(module, f, node, reads, writes, temps):
+    return emit_cumsum(module, f, node, reads[node.inputs[0]], writes[0][1])
+
+
+#: Primitives lowered as whole kernels rather than at an index of a loop body. Reductions, region
+#: primitives and ``fused`` share ``_region_kernel``.
+KERNEL_PRIMS = {dot_general: _dot_kernel, red.cumsum: _cumsum_kernel}
+KERNEL_PRIMS.update({p: _region_kernel for p in (*REDUCERS, fused)})
+
+
+def missing_lowerings() -> list[str]:
+    """Primitives in the registry with no lowering (a test keeps this empty)."""
+    known = set(RULES) | set(KERNEL_PRIMS) | VIEWS
+    return sorted(p.name for p in REGISTRY.values() if p not in known)

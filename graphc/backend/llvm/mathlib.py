@@ -1,0 +1,523 @@
+"""Vectorizable transcendental functions, written as LLVM IR text.
+
+Why: LLVM lowers ``llvm.exp``/``llvm.sin``/... to *scalar* libm calls, so a loop calling them never vectorizes.
+The functions here are branch-free (``select`` instead of branches) and call only intrinsics that have vector
+forms (``llvm.fma``, ``llvm.fabs``, ``llvm.rint``, ``llvm.floor``, ``llvm.copysign``), so once the caller's
+loop inlines them (they are ``alwaysinline``) the loop vectorizer turns them into SIMD code.
+
+Contract: ``definitions(names)`` returns IR text (LLVM >= 20 syntax, opaque pointers) defining every requested
+``@gc_<fn>_<f32|f64>`` as ``define internal <ty> @gc_<fn>_<sfx>(<ty> %x[, <ty> %y])``. Intrinsics are *not*
+declared: LLVM's parser declares them on first use, and not declaring them means the text never clashes with the
+caller's own declarations. Pass every name a module needs in one call (each definition appears once).
+``NAMES`` lists what exists. sqrt is ``llvm.sqrt`` (correctly rounded); tan, sinh, cosh, arcsin, arccos and arctan
+are composed from these in graphc.numpy.
+
+Algorithms (own implementations; polynomial coefficients are weighted-minimax (Remez) fits made with mpmath):
+  exp    n = rint(x/ln2), r = x - n*ln2 (Cody-Waite, two fma steps), e^r = 1 + r + r^2 P(r), scaled by
+         2^floor(n/2) * 2^(n - floor(n/2)) so the overflow edge and subnormal results round once.
+  expm1  same reduction, em = r + r^2 P(r), result 2*(em*2^(n-1) + (2^(n-1) - 1/2)) (exact except one rounding).
+  log    x = 2^e (1+f), sqrt(1/2) <= 1+f < sqrt(2) (subnormals prescaled), s = f/(2+f),
+         log(1+f) = f - (f^2/2 - s (f^2/2 + s^2 P(s^2))), plus e*ln2 with one fma.
+  log1p  u = 1+x with its exact rounding error c (TwoSum); log(u) + c/u.
+  sin/cos j = rint(x*2/pi), r = x - j*pi/2 in three fma steps, odd/even polynomials, quadrant by select.
+  tanh   t = expm1(-2|x|), copysign(-t/(t+2), x).
+  atan2  reduce to u in [-tan(pi/8), tan(pi/8)] with one division, odd polynomial, result m*pi/4 +- atan(u)
+         with one rounding (m in 0..4).
+  pow    f64: log|x| in double-double (~2^-65 relative), y*log|x| in double-double, exp of that with the low part
+         folded into the reduced argument; f32: the same formula evaluated in float64 and rounded once.
+         Special cases follow C99 Annex F (pow(x, 0) = pow(1, y) = 1 even for NaN, 0**negative = inf,
+         negative x with odd integer y keeps the sign, negative finite x with non-integer y is NaN, ...).
+
+Special values follow C99: NaN in -> NaN out; exp(-inf) = 0, exp(+inf) = inf; log(0) = -inf, log(x<0) = NaN;
+sin/tanh/expm1/log1p/atan2 keep the sign of zero; sin/cos(inf) = NaN; subnormal inputs and results are exact
+to the bounds below (no flush to zero).
+
+Measured maximum error in ulps (tests/backend/test_mathlib.py; 2e5-2e6 random samples per range plus the hard
+cases; f32 against float64 NumPy rounded, f64 against long-double NumPy):
+            f32    f64    range where the bound holds
+  exp       0.51   0.51   whole range (subnormal results included)
+  expm1     0.81   0.82   whole range
+  log       0.51   0.52   whole range (subnormals included)
+  log1p     0.79   0.78   whole range
+  sin/cos   0.58   0.54   |x| <= 1e5 (f32), |x| <= 1e9 (f64)
+  tanh      1.71   1.68   whole range
+  atan2     1.31   1.44   whole plane
+  pow       0.50   0.83   whole domain (including results near overflow and subnormal results)
+Outside the sin/cos range the reduction loses accuracy (no Payne-Hanek); beyond |x| ~ 2^22 (f32) / 2^51 (f64)
+the result is still in [-1, 1] but no longer related to sin(x).
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import GraphcError
+
+_FUNCS = ("exp", "expm1", "log", "log1p", "sin", "cos", "tanh", "atan2", "pow")
+_BINARY = {"atan2", "pow"}
+NAMES = frozenset(f"gc_{fn}_{sfx}" for fn in _FUNCS for sfx in ("f32", "f64"))
+
+
+@dataclass(frozen=True)
+class _Ty:
+    """One float type: the LLVM names and the IEEE layout constants the bit tricks need."""
+
+    fty: str
+    ity: str
+    sfx: str
+    mant: int
+    bias: int
+    np_type: type
+
+    def lit(self, v: float) -> str:
+        """A float literal (LLVM writes float constants as the hex of the equal double)."""
+        v = float(self.np_type(v))
+        return "0x%016X" % struct.unpack("<Q", struct.pack("<d", v))[0]
+
+    def ilit(self, v: int) -> str:
+        bits = 32 if self.ity == "i32" else 64
+        return str(v - (1 << bits) if v >= 1 << (bits - 1) else v)
+
+
+F32 = _Ty("float", "i32", "f32", 23, 127, np.float32)
+F64 = _Ty("double", "i64", "f64", 52, 1023, np.float64)
+_H = float.fromhex
+
+
+def _coefs(*hexes: str) -> tuple[float, ...]:
+    return tuple(_H(h) for h in hexes)
+
+
+# Polynomial coefficients (lowest degree first), per type: see the module docstring for the forms.
+_EXP_P = {  # (e^r - 1 - r)/r^2 on |r| <= 1.02*ln2/2
+    F32: _coefs("0x1p-1", "0x1.55555578110d2p-3", "0x1.5554e01e337b3p-5", "0x1.1110a3147e271p-7",
+                "0x1.6d4f40107e8bfp-10", "0x1.a18c619321a23p-13"),
+    F64: _coefs("0x1p-1", "0x1.5555555555557p-3", "0x1.5555555555558p-5", "0x1.111111110fe17p-7",
+                "0x1.6c16c16c14d81p-10", "0x1.a01a01ad63811p-13", "0x1.a01a01ae9b231p-16",
+                "0x1.71ddfd960c0d6p-19", "0x1.27e4c8f3a2c2cp-22", "0x1.af574fab9fbcfp-26",
+                "0x1.1f91af8590a11p-29"),
+}
+_LOG_P = {  # (2 atanh(s)/s - 2)/s^2 as a polynomial in z = s^2, z <= 1.01*0.1716^2
+    F32: _coefs("0x1.55555bc43aa6dp-1", "0x1.997b6b9dc50a3p-2", "0x1.2f06daa0bbcc3p-2"),
+    F64: _coefs("0x1.5555555555558p-1", "0x1.9999999994db5p-2", "0x1.2492492e80824p-2", "0x1.c71c62327bb4bp-3",
+                "0x1.7462e6bf26a25p-3", "0x1.39f7f8c72ccffp-3", "0x1.2ba66583ac4f5p-3"),
+}
+_POW_Q = _coefs(  # (2 atanh(s)/s - 2 - 2 s^2/3)/s^4 in z = s^2 (the double-double log of f64 pow)
+    "0x1.999999999999ap-2", "0x1.249249249252dp-2", "0x1.c71c71c6e71bbp-3", "0x1.745d177da6018p-3",
+    "0x1.3b13948ff7a94p-3", "0x1.11190b61cd8a9p-3", "0x1.df6ed7b23e30ap-4", "0x1.e0be8e7305485p-4")
+_SIN_S = {  # (sin r - r)/r^3 in z = r^2, |r| <= 1.01*pi/4
+    F32: _coefs("-0x1.555555544a229p-3", "0x1.11110dbef1ed1p-7", "-0x1.a01366d0d8047p-13",
+                "0x1.6da930c54d422p-19"),
+    F64: _coefs("-0x1.5555555555555p-3", "0x1.1111111111110p-7", "-0x1.a01a01a019881p-13",
+                "0x1.71de3a544a86fp-19", "-0x1.ae6453ecd348ap-26", "0x1.61216142a6742p-33",
+                "-0x1.ab06708631920p-41"),
+}
+_COS_C = {  # (cos r - 1 + r^2/2)/r^4 in z = r^2
+    F32: _coefs("0x1.555554313d01ep-5", "-0x1.6c12ab510e72cp-10", "0x1.9bc344cc49c82p-16"),
+    F64: _coefs("0x1.5555555555555p-5", "-0x1.6c16c16c16920p-10", "0x1.a01a019f3df99p-16",
+                "-0x1.27e4fa02609ecp-22", "0x1.1eeb52bddfc04p-29", "-0x1.906dd10aa150bp-37"),
+}
+_ATAN_A = {  # (atan(u)/u - 1)/u^2 in z = u^2, |u| <= 1.01*tan(pi/8)
+    F32: _coefs("-0x1.55555440adf86p-2", "0x1.99971e130d6b1p-3", "-0x1.241d0d6110bbdp-3", "0x1.b7c2d1e8dcf37p-4",
+                "-0x1.072f2703e3a89p-4"),
+    F64: _coefs("-0x1.5555555555555p-2", "0x1.9999999999278p-3", "-0x1.249249242aecep-3", "0x1.c71c717e01238p-4",
+                "-0x1.745d09fc50978p-4", "0x1.3b124751451c1p-4", "-0x1.10f8ec71dbda2p-4", "0x1.dfcb3411cc75cp-5",
+                "-0x1.a00adcd869bd1p-5", "0x1.3fc438f293e24p-5", "-0x1.3636cfef730ccp-6"),
+}
+# Constants split into a type-precision head and tail (the tail is what the head misses).
+_LN2 = {F32: (_H("0x1.62e43p-1"), _H("-0x1.05c61p-29")), F64: (_H("0x1.62e42fefa39efp-1"), _H("0x1.abc9e3b39803fp-56"))}
+_PIO2 = {F32: (_H("0x1.921fb6p+0"), _H("-0x1.777a5cp-25"), _H("-0x1.ee59dap-50")),
+         F64: (_H("0x1.921fb54442d18p+0"), _H("0x1.1a62633145c07p-54"), _H("-0x1.f1976b7ed8fbcp-110"))}
+_PIO4 = {F32: (_H("0x1.921fb6p-1"), _H("-0x1.777a5cp-26")), F64: (_H("0x1.921fb54442d18p-1"), _H("0x1.1a62633145c07p-55"))}
+_TWO_THIRDS = (_H("0x1.5555555555555p-1"), _H("0x1.5555555555555p-55"))
+_LOG2E, _TWO_OVER_PI, _TAN_PI8 = 1.4426950408889634, 0.6366197723675814, 0.41421356237309503
+_INF, _NAN = float("inf"), float("nan")
+
+
+class _Body:
+    """The instruction list of one function being emitted (SSA names %t0, %t1, ...)."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def emit(self, rhs: str) -> str:
+        name = f"%t{len(self.lines)}"
+        self.lines.append(f"  {name} = {rhs}")
+        return name
+
+
+class _V:
+    """Typed emitter: float operands are SSA names (str) or Python numbers (become literals of this type)."""
+
+    def __init__(self, body: _Body, t: _Ty):
+        self.body, self.t = body, t
+
+    def c(self, a) -> str:
+        return a if isinstance(a, str) else self.t.lit(a)
+
+    def i(self, a) -> str:
+        return a if isinstance(a, str) else self.t.ilit(a)
+
+    def _e(self, rhs: str) -> str:
+        return self.body.emit(rhs)
+
+    def _bin(self, op, a, b):
+        return self._e(f"{op} {self.t.fty} {self.c(a)}, {self.c(b)}")
+
+    def add(self, a, b): return self._bin("fadd", a, b)
+    def sub(self, a, b): return self._bin("fsub", a, b)
+    def mul(self, a, b): return self._bin("fmul", a, b)
+    def div(self, a, b): return self._bin("fdiv", a, b)
+    def neg(self, a): return self._e(f"fneg {self.t.fty} {self.c(a)}")
+
+    def call(self, intrinsic, *args):
+        ops = ", ".join(f"{self.t.fty} {self.c(a)}" for a in args)
+        return self._e(f"call {self.t.fty} @llvm.{intrinsic}.{self.t.sfx}({ops})")
+
+    def fma(self, a, b, c): return self.call("fma", a, b, c)
+    def abs(self, a): return self.call("fabs", a)
+
+    def cmp(self, pred, a, b): return self._bin(f"fcmp {pred}", a, b)
+    def sel(self, cond, a, b): return self._e(f"select i1 {cond}, {self.t.fty} {self.c(a)}, {self.t.fty} {self.c(b)}")
+    def isel(self, cond, a, b): return self._e(f"select i1 {cond}, {self.t.ity} {self.i(a)}, {self.t.ity} {self.i(b)}")
+    def both(self, a, b): return self._e(f"and i1 {a}, {b}")
+    def either(self, a, b): return self._e(f"or i1 {a}, {b}")
+    def differ(self, a, b): return self._e(f"xor i1 {a}, {b}")
+
+    def bits(self, a): return self._e(f"bitcast {self.t.fty} {self.c(a)} to {self.t.ity}")
+    def from_bits(self, a): return self._e(f"bitcast {self.t.ity} {self.i(a)} to {self.t.fty}")
+    def iop(self, op, a, b): return self._e(f"{op} {self.t.ity} {self.i(a)}, {self.i(b)}")
+    def icmp(self, pred, a, b): return self.iop(f"icmp {pred}", a, b)
+
+    def poly(self, x, coefs):
+        """Horner's rule with fma, lowest-degree coefficient first."""
+        acc = coefs[-1]
+        for c in reversed(coefs[:-1]):
+            acc = self.fma(acc, x, c)
+        return acc
+
+    def signbit(self, a):
+        return self.icmp("slt", self.bits(a), 0)
+
+    def pow2(self, k):
+        """2**k for an integral float k with a normal result, by building the exponent field (no int<->float
+        conversion: those do not vectorize for 64-bit lanes on AVX2). k + 1.5*2^mant puts k in the low bits."""
+        shifted = self.bits(self.add(k, 1.5 * 2.0 ** self.t.mant))
+        return self.from_bits(self.iop("shl", self.iop("add", shifted, self.t.bias), self.t.mant))
+
+    def two_sum(self, a, b):
+        """(s, err) with s + err == a + b exactly."""
+        s = self.add(a, b)
+        bb = self.sub(s, a)
+        return s, self.add(self.sub(a, self.sub(s, bb)), self.sub(b, bb))
+
+
+# ---------------------------------------------------------------------------------------------- exp family
+
+
+def _two_prod(v: _V, a, b):
+    p = v.mul(a, b)
+    return p, v.fma(a, b, v.neg(p))
+
+
+
+
+def _reduce_ln2(v: _V, x, lims, lo=None):
+    """Clamp x to lims (NaN goes to the upper limit; callers restore it) and split x (+ lo) = n*ln2 + r1 + c:
+    n integral, r1 = x - n*ln2_hi exact (one fma), c the small rest. Keeping r1 and c apart is what makes
+    the results below 0.6 ulp instead of 1."""
+    t = v.t
+    xc = v.sel(v.cmp("olt", x, lims[1]), x, lims[1])
+    xc = v.sel(v.cmp("ogt", xc, lims[0]), xc, lims[0])
+    n = v.call("rint", v.mul(xc, _LOG2E))
+    r1 = v.fma(v.neg(n), _LN2[t][0], xc)
+    c = v.mul(v.neg(n), _LN2[t][1])
+    if lo is not None:
+        c = v.add(c, v.sel(v.cmp("oeq", xc, x), lo, 0.0))
+    return n, r1, c
+
+
+def _expm1_small(v: _V, r1, c):
+    """e**(r1 + c) - 1 as an unevaluated sum (hi, lo), |r1 + c| <= ln2/2, |c| << |r1| (r1 exact).
+    r1 + r1^2/2 is summed exactly (the r^2/2 term is too big to round alone); the rest is small."""
+    r = v.add(r1, c)
+    sq, sq_lo = _two_prod(v, r1, r1)
+    half = v.mul(sq, 0.5)
+    small = v.fma(v.mul(v.mul(r, r), r), v.poly(r, _EXP_P[v.t][1:]), v.fma(r1, c, v.fma(sq_lo, 0.5, c)))
+    s = v.add(r1, half)
+    t = v.add(v.sub(half, v.sub(s, r1)), small)
+    hi = v.add(s, t)
+    return hi, v.sub(t, v.sub(hi, s))
+
+
+def _exp(v: _V, x, lo=None):
+    """e**(x + lo); lo is an optional low-order part (|lo| << ulp(x)) used by pow."""
+    lims = (-104.0, 89.0) if v.t is F32 else (-746.0, 710.0)
+    n, r1, c = _reduce_ln2(v, x, lims, lo)
+    hi, lo = _expm1_small(v, r1, c)
+    s = v.add(hi, 1.0)
+    p = v.add(s, v.add(v.add(v.sub(1.0, s), hi), lo))  # 1 + hi + lo, rounded once
+    n1 = v.call("floor", v.mul(n, 0.5))
+    res = v.mul(v.mul(p, v.pow2(n1)), v.pow2(v.sub(n, n1)))
+    return v.sel(v.cmp("uno", x, x), x, res)
+
+
+def _expm1_dd(v: _V, x):
+    """expm1(x) as (hi, lo): 2**n (1 + em) - 1 = 2 (em h + (h - 1/2)) with h = 2**(n-1), summed exactly."""
+    lims = (-18.0, 89.0) if v.t is F32 else (-40.0, 710.0)
+    n, r1, c = _reduce_ln2(v, x, lims)
+    em, em_lo = _expm1_small(v, r1, c)
+    h = v.pow2(v.sub(n, 1.0))
+    b, b_lo = v.two_sum(h, -0.5)  # h - 1/2 is inexact once n exceeds the precision
+    s, err = v.two_sum(v.mul(em, h), b)
+    return v.mul(s, 2.0), v.mul(v.fma(em_lo, h, v.add(err, b_lo)), 2.0)
+
+
+def _expm1(v: _V, x):
+    hi, lo = _expm1_dd(v, x)
+    tiny = v.cmp("ult", v.abs(x), 2.0 ** -(v.t.mant + 2))  # expm1(x) rounds to x (keeps -0, passes NaN)
+    return v.sel(tiny, x, v.add(hi, lo))
+
+
+def _tanh(v: _V, x):
+    """tanh|x| = -t/(t+2) with t = expm1(-2|x|) in double-double and a corrected quotient."""
+    t, t_lo = _expm1_dd(v, v.mul(v.abs(x), -2.0))
+    d = v.add(t, 2.0)
+    d_lo = v.add(v.sub(2.0, d), t)
+    q = v.div(v.neg(t), d)
+    q_lo = v.div(v.sub(v.sub(v.fma(v.neg(q), d, v.neg(t)), t_lo), v.mul(q, d_lo)), d)
+    res = v.call("copysign", v.add(q, q_lo), x)
+    return v.sel(v.cmp("uno", x, x), x, res)
+
+
+# ---------------------------------------------------------------------------------------------- log family
+
+
+def _log_parts(v: _V, x):
+    """(e, f) with x = 2**e * (1 + f), sqrt(1/2) <= 1 + f < sqrt(2), for positive finite x (subnormals too)."""
+    t = v.t
+    sub = v.cmp("olt", x, 2.0 ** (1 - t.bias))
+    xs = v.sel(sub, v.mul(x, 2.0 ** (t.mant + 2)), x)
+    sqrt_half = _bits_of(t, 0.7071067811865476)
+    u = v.iop("add", v.bits(xs), _bits_of(t, 1.0) - sqrt_half)
+    m = v.from_bits(v.iop("add", v.iop("and", u, (1 << t.mant) - 1), sqrt_half))
+    eb = v.iop("lshr", u, t.mant)  # biased exponent, 0..2*bias+1: exact as a float via the 2^mant trick
+    e = v.sub(v.from_bits(v.iop("or", eb, _bits_of(t, 2.0 ** t.mant))), 2.0 ** t.mant + t.bias)
+    e = v.sub(e, v.sel(sub, float(t.mant + 2), 0.0))
+    return e, v.sub(m, 1.0)
+
+
+def _bits_of(t: _Ty, value: float) -> int:
+    if t is F32:
+        return struct.unpack("<I", struct.pack("<f", value))[0]
+    return struct.unpack("<Q", struct.pack("<d", value))[0]
+
+
+def _log1pf(v: _V, e, f, corr=None):
+    """e*ln2 + log(1 + f) (+ corr, a tiny additive correction)."""
+    t = v.t
+    s = v.div(f, v.add(f, 2.0))
+    z = v.mul(s, s)
+    hfsq = v.mul(v.mul(f, f), 0.5)
+    tail = v.mul(s, v.fma(z, v.poly(z, _LOG_P[t]), hfsq))
+    tail = v.fma(e, _LN2[t][1], tail if corr is None else v.add(tail, corr))
+    return v.fma(e, _LN2[t][0], v.sub(f, v.sub(hfsq, tail)))
+
+
+def _log_specials(v: _V, x, res, zero_at):
+    """inf -> inf, zero_at -> -inf, below zero_at -> NaN, NaN -> NaN."""
+    res = v.sel(v.cmp("oeq", x, _INF), _INF, res)
+    res = v.sel(v.cmp("oeq", x, zero_at), -_INF, res)
+    res = v.sel(v.cmp("olt", x, zero_at), _NAN, res)
+    return v.sel(v.cmp("uno", x, x), x, res)
+
+
+def _log(v: _V, x):
+    e, f = _log_parts(v, x)
+    return _log_specials(v, x, _log1pf(v, e, f), 0.0)
+
+
+def _log1p(v: _V, x):
+    u, c = v.two_sum(1.0, x)
+    e, f = _log_parts(v, u)
+    res = _log_specials(v, x, _log1pf(v, e, f, v.div(c, u)), -1.0)
+    tiny = v.cmp("olt", v.abs(x), 2.0 ** -(v.t.mant + 2))
+    return v.sel(tiny, x, res)
+
+
+# ---------------------------------------------------------------------------------------------- trigonometric
+
+
+def _reduce_pio2(v: _V, x):
+    """(j, r, r_lo): x = j*pi/2 + r + r_lo, with pi/2 in three parts (Cody-Waite with fma: the first step is
+    exact, the second's rounding error is recovered exactly)."""
+    p1, p2, p3 = _PIO2[v.t]
+    j = v.call("rint", v.mul(x, _TWO_OVER_PI))
+    nj = v.neg(j)
+    r1 = v.fma(nj, p1, x)
+    t2 = v.mul(nj, p2)
+    r, r_lo = v.two_sum(r1, t2)
+    r_lo = v.add(r_lo, v.fma(nj, p3, v.fma(nj, p2, v.neg(t2))))
+    # beyond the accurate range r is garbage: keep it where the polynomials stay bounded
+    wild = v.cmp("ogt", v.abs(r), 0.8)
+    return j, v.sel(wild, v.call("copysign", 0.8, r), r), v.sel(wild, 0.0, r_lo)
+
+
+def _sincos(v: _V, x, is_cos: bool):
+    t = v.t
+    j, r, r_lo = _reduce_pio2(v, x)
+    quadrant = v.bits(v.add(j, 1.5 * 2.0 ** t.mant))  # low bits hold j (two's complement)
+    z = v.mul(r, r)
+    hz = v.mul(z, 0.5)
+    sin_r = v.add(r, v.fma(v.mul(r, z), v.poly(z, _SIN_S[t]), v.fma(v.neg(hz), r_lo, r_lo)))
+    w = v.sub(1.0, hz)  # cos r = w + ((1 - w) - hz + z^2 C(z)), keeping the rounding error of 1 - z/2
+    cos_tail = v.fma(v.mul(z, z), v.poly(z, _COS_C[t]), v.mul(v.neg(r), r_lo))
+    cos_r = v.add(w, v.add(v.sub(v.sub(1.0, w), hz), cos_tail))
+    odd = v.icmp("ne", v.iop("and", quadrant, 1), 0)
+    val = v.sel(odd, sin_r, cos_r) if is_cos else v.sel(odd, cos_r, sin_r)
+    if is_cos:  # cos(r + j pi/2) is negative for j = 1, 2 (mod 4)
+        quadrant = v.iop("add", quadrant, 1)
+    negate = v.icmp("ne", v.iop("and", quadrant, 2), 0)
+    res = v.sel(negate, v.neg(val), val)
+    return res if is_cos else v.sel(v.cmp("oeq", x, 0.0), x, res)
+
+
+def _atan_reduced(v: _V, num, den):
+    """For 0 <= num <= den: (m, u, u_tail) with atan(num/den) = m*pi/4 + u + u_tail, m in {0, 1}.
+    u = num/den, or (num-den)/(num+den) above tan(pi/8); the quotient's rounding error is carried in u_tail."""
+    big = v.both(v.cmp("oge", num, v.mul(den, _TAN_PI8)), v.cmp("ogt", den, 0.0))
+    s = v.add(num, den)
+    s_lo = v.sub(num, v.sub(s, den))
+    n, d, d_lo = v.sel(big, v.sub(num, den), num), v.sel(big, s, den), v.sel(big, s_lo, 0.0)
+    u = v.div(n, d)
+    u_lo = v.div(v.sub(v.fma(v.neg(u), d, n), v.mul(u, d_lo)), d)
+    u = v.sel(v.cmp("uno", u, u), 0.0, u)  # 0/0 and inf/inf: the angle is then m*pi/4 exactly
+    u_lo = v.sel(v.cmp("uno", u_lo, u_lo), 0.0, u_lo)
+    z = v.mul(u, u)
+    tail = v.fma(v.mul(u, z), v.poly(z, _ATAN_A[v.t]), v.fma(v.neg(z), u_lo, u_lo))
+    return v.sel(big, 1.0, 0.0), u, tail
+
+
+def _atan2(v: _V, y, x):
+    """atan2(y, x) = copysign(K +- atan(min/max), y), K = m*pi/4 (m = 0..4), summed with one rounding."""
+    t = v.t
+    ay, ax = v.abs(y), v.abs(x)
+    swap = v.cmp("ogt", ay, ax)
+    num, den = v.sel(swap, ax, ay), v.sel(swap, ay, ax)
+    scale = v.sel(v.cmp("ogt", den, 2.0 ** (t.bias - 2)), 0.25, 1.0)  # keeps num + den finite
+    m, u, tail = _atan_reduced(v, v.mul(num, scale), v.mul(den, scale))
+    xneg = v.signbit(x)
+    m = v.sel(swap, v.sub(2.0, m), m)
+    m = v.sel(xneg, v.sub(4.0, m), m)
+    flip = v.differ(swap, xneg)
+    u, tail = v.sel(flip, v.neg(u), u), v.sel(flip, v.neg(tail), tail)
+    k = v.mul(m, _PIO4[t][0])
+    k_lo = v.fma(m, _PIO4[t][1], v.fma(m, _PIO4[t][0], v.neg(k)))
+    hi, err = v.two_sum(k, u)
+    theta = v.add(hi, v.add(err, v.add(k_lo, tail)))
+    res = v.call("copysign", theta, y)
+    return v.sel(v.cmp("uno", x, y), v.add(x, y), res)
+
+
+# ---------------------------------------------------------------------------------------------- pow
+
+
+def _log_dd(v: _V, x):
+    """log(x) as (hi, lo) with about 2^-65 relative error, for positive finite x (float64 only)."""
+    e, f = _log_parts(v, x)
+    d = v.add(f, 2.0)
+    d_lo = v.add(v.sub(2.0, d), f)
+    s = v.div(f, d)
+    s_lo = v.div(v.sub(v.fma(v.neg(s), d, f), v.mul(s, d_lo)), d)
+    z, z_lo = _two_prod(v, s, s)
+    z_lo = v.fma(v.mul(s, 2.0), s_lo, z_lo)
+    c, c_lo = _TWO_THIRDS  # w = (2/3) s^2 + s^4 Q(s^2) in double-double
+    w, w_lo = _two_prod(v, z, c)
+    w_lo = v.add(w_lo, v.fma(z_lo, c, v.mul(z, c_lo)))
+    w_lo = v.fma(v.mul(z, z), v.poly(z, _POW_Q), w_lo)
+    p, p_lo = _two_prod(v, s, w)  # log(1+f) = 2 s + s w
+    p_lo = v.fma(s_lo, w, v.fma(s, w_lo, p_lo))
+    hi, lo = v.two_sum(v.mul(s, 2.0), p)
+    lo = v.add(lo, v.fma(s_lo, 2.0, p_lo))
+    eh, el = _two_prod(v, e, _LN2[F64][0])
+    el = v.fma(e, _LN2[F64][1], el)
+    hi, err = v.two_sum(eh, hi)
+    lo = v.add(err, v.add(lo, el))
+    return v.add(hi, lo), v.sub(lo, v.sub(v.add(hi, lo), hi))
+
+
+def _pow_main(v: _V, ax, y, precise: bool):
+    """|x|**y for finite positive ax and finite y (both already sanitized)."""
+    if not precise:
+        return _exp(v, v.mul(y, _log1pf(v, *_log_parts(v, ax))))
+    hi, lo = _log_dd(v, ax)
+    ph, pl = _two_prod(v, y, hi)
+    return _exp(v, ph, v.fma(y, lo, pl))
+
+
+def _pow(v: _V, x, y, precise=True):
+    """C99 pow. The generic path runs on sanitized inputs; selects then apply the special cases."""
+    ax, ay = v.abs(x), v.abs(y)
+    regular_x = v.both(v.cmp("ogt", ax, 0.0), v.cmp("olt", ax, _INF))
+    finite_y = v.cmp("olt", ay, _INF)
+    res = _pow_main(v, v.sel(regular_x, ax, 1.0), v.sel(finite_y, y, 0.0), precise)
+    y_neg = v.cmp("olt", y, 0.0)
+    edge = v.sel(v.differ(v.cmp("oeq", ax, _INF), y_neg), _INF, 0.0)  # x = +-0 or +-inf
+    res = v.sel(regular_x, res, edge)
+    y_int = v.cmp("oeq", v.call("floor", y), y)
+    half = v.mul(y, 0.5)
+    y_odd = v.both(y_int, v.cmp("one", v.call("floor", half), half))
+    x_neg = v.signbit(x)
+    res = v.sel(v.both(x_neg, y_odd), v.neg(res), res)
+    neg_finite = v.both(v.cmp("olt", x, 0.0), v.cmp("olt", ax, _INF))
+    res = v.sel(v.both(neg_finite, v.both(finite_y, v.cmp("une", v.call("floor", y), y))), _NAN, res)
+    inf_y = v.sel(v.differ(v.cmp("olt", ax, 1.0), y_neg), 0.0, _INF)
+    inf_y = v.sel(v.cmp("oeq", ax, 1.0), 1.0, inf_y)
+    res = v.sel(v.cmp("oeq", ay, _INF), inf_y, res)
+    res = v.sel(v.cmp("uno", x, y), v.add(x, y), res)
+    return v.sel(v.either(v.cmp("oeq", y, 0.0), v.cmp("oeq", x, 1.0)), 1.0, res)
+
+
+def _pow_f32(v: _V, x, y):
+    """float32 pow: fpext, the float64 formula without double-double (its error ~2^-45 is far below f32's
+    half ulp), one final rounding."""
+    d = _V(v.body, F64)
+    xd = v._e(f"fpext float {x} to double")
+    yd = v._e(f"fpext float {y} to double")
+    return v._e(f"fptrunc double {_pow(d, xd, yd, precise=False)} to float")
+
+
+_BUILDERS = {
+    "exp": _exp, "expm1": _expm1, "log": _log, "log1p": _log1p, "tanh": _tanh, "atan2": _atan2,
+    "sin": lambda v, x: _sincos(v, x, False), "cos": lambda v, x: _sincos(v, x, True),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _define(name: str) -> str:
+    _, fn, sfx = name.split("_")
+    t = F32 if sfx == "f32" else F64
+    body = _Body()
+    v = _V(body, t)
+    args = ["%a", "%b"] if fn in _BINARY else ["%a"]  # pow(a, b) = a**b, atan2(a, b) = atan(a/b)
+    if fn == "pow":
+        res = (_pow_f32 if t is F32 else _pow)(v, *args)
+    else:
+        res = _BUILDERS[fn](v, *args)
+    params = ", ".join(f"{t.fty} {a}" for a in args)
+    attrs = "alwaysinline nounwind willreturn nosync nofree memory(none)"
+    return (f"define internal {t.fty} @{name}({params}) {attrs} {{\n" + "\n".join(body.lines)
+            + f"\n  ret {t.fty} {res}\n}}\n")
+
+
+def definitions(names) -> str:
+    """IR text defining each requested function once (order-independent, duplicates ignored)."""
+    wanted = sorted(set(names))
+    unknown = [n for n in wanted if n not in NAMES]
+    if unknown:
+        raise GraphcError(f"mathlib has no function(s) {unknown}; available: {sorted(NAMES)}")
+    return "\n".join(_define(n) for n in wanted)

@@ -1,0 +1,195 @@
+"""``dot_general`` as a register-blocked vector kernel.
+
+The operands' axes are grouped (batch, free, contracting) and each group is flattened to one strided
+axis when its memory layout allows it (any order of the lhs, e.g. a transposed lhs, needs no copy);
+otherwise the operand is first copied into a workspace panel. Two strategies:
+  - ``gemm`` (N >= one vector): the rhs must have unit stride along N (else it is packed, an O(K*N)
+    copy); an MR x (2 vectors) block of C lives in registers while k runs, each step loading two
+    vectors of B, broadcasting MR elements of A and issuing 2*MR fused multiply-adds. Edge rows and
+    columns use the same microkernel with fewer rows, one vector, or scalar "vectors".
+  - ``dot`` (narrow N, e.g. matrix-vector): every output element is a blocked pairwise reduction
+    over k (see kernels.py), vectorized along k.
+Accumulation along k is sequential per element in ``gemm`` (error <= K u sum|a||b|) and blocked in
+``dot``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtypes
+from .irtext import REG, SUFFIX, const
+from .kernels import reduce_linear
+from .region import Index, delinearize, row_major
+
+MR = 6
+
+
+def _free(ndim, *groups):
+    used = {a for g in groups for a in g}
+    return [a for a in range(ndim) if a not in used]
+
+
+def group_stride(shape, strides, axes):
+    """The single stride of ``axes`` flattened in this order, or None when they do not flatten."""
+    live = [a for a in axes if shape[a] != 1]
+    for a, b in zip(live, live[1:]):
+        if strides[a] != strides[b] * shape[b]:
+            return None
+    return strides[live[-1]] if live else 0
+
+
+class DotPlan:
+    """Sizes, groups and strides of one dot_general; which operands need packing."""
+
+    def __init__(self, node, vector_bits=256):
+        lhs, rhs = node.inputs
+        (lc, rc), (lb, rb) = node.attrs["contracting"], node.attrs["batch"]
+        self.d = lhs.dtype
+        self.groups = {
+            "lhs": (list(lb), _free(lhs.type.ndim, lc, lb), list(lc)),
+            "rhs": (list(rb), list(rc), _free(rhs.type.ndim, rc, rb)),
+        }
+        self.shapes = {"lhs": tuple(lhs.shape), "rhs": tuple(rhs.shape)}
+        size = lambda s, g: int(np.prod([s[a] for a in g], dtype=np.int64))  # noqa: E731
+        bl, fl, cl = self.groups["lhs"]
+        self.B, self.M, self.K = (size(lhs.shape, g) for g in (bl, fl, cl))
+        self.N = size(rhs.shape, self.groups["rhs"][2])
+        self.width = max(1, vector_bits // 8 // self.d.itemsize)
+        self.strategy = "gemm" if self.N >= self.width else "dot"
+        self.strides = {}
+        self.pack = {}
+        for side in ("lhs", "rhs"):
+            st = [group_stride(self.shapes[side], row_major(self.shapes[side]), g)
+                  for g in self.groups[side]]
+            need = any(s is None for s in st)
+            if side == "rhs" and self.strategy == "gemm" and st[2] not in (1, 0):
+                need = True
+            self.pack[side] = need
+            if need:  # packed panel laid out (batch, group1, group2) row-major
+                dims = [self.B, *(size(self.shapes[side], g) for g in self.groups[side][1:])]
+                st = list(row_major(dims))
+            self.strides[side] = st
+
+    def panel_shape(self, side):
+        g1, g2 = self.groups[side][1:]
+        s = self.shapes[side]
+        return (self.B, int(np.prod([s[a] for a in g1])), int(np.prod([s[a] for a in g2])))
+
+
+def emit_pack(em, plan, side, src_buf, panel_buf):
+    """Copy an operand into its (batch, group1, group2) panel."""
+    f = em.f
+    shape = plan.shapes[side]
+    groups = plan.groups[side]
+    dims = plan.panel_shape(side)
+    if 0 in dims:
+        return
+    with f.loop(dims[0]) as b, f.loop(dims[1]) as i, f.loop(dims[2]) as j:
+        axes = [None] * len(shape)
+        for g, lin in zip(groups, (b, i, j), strict=True):
+            for a, v in zip(g, delinearize(f, lin, [shape[a] for a in g]) if g else (), strict=True):
+                axes[a] = v
+        idx = Index(shape, axes=tuple(axes))
+        panel_idx = Index(dims, axes=(b, i, j))
+        em.store(panel_buf, panel_idx, em.load(src_buf, idx))
+
+
+def emit_dot(em, plan, a_ptr, b_ptr, c_ptr) -> str:
+    f = em.f
+    if plan.B * plan.M * plan.N == 0:
+        return "dot_general (empty)"
+    if plan.K == 0:
+        zero = const(0, plan.d)
+        with f.loop(plan.B * plan.M * plan.N) as i:
+            f.do(f"store {REG[plan.d]} {zero}, ptr {f.gep(REG[plan.d], c_ptr, i)}")
+        return "dot_general (K=0 fill)"
+    sab, sam, sak = plan.strides["lhs"]
+    sbb, sbk, sbn = plan.strides["rhs"]
+    with f.loop(plan.B) as b:
+        a0 = f.gep(REG[plan.d], a_ptr, f.mul(b, sab))
+        b0 = f.gep(REG[plan.d], b_ptr, f.mul(b, sbb))
+        c0 = f.gep(REG[plan.d], c_ptr, f.mul(b, plan.M * plan.N))
+        if plan.strategy == "gemm":
+            _gemm(em, plan, a0, b0, c0, (sam, sak, sbk))
+        else:
+            _dot(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))
+    return (f"dot_general {plan.strategy} B={plan.B} M={plan.M} N={plan.N} K={plan.K}"
+            f"{' pack-lhs' if plan.pack['lhs'] else ''}{' pack-rhs' if plan.pack['rhs'] else ''}")
+
+
+def _dot(em, plan, a0, b0, c0, strides):
+    f, t = em.f, REG[plan.d]
+    sam, sak, sbk, sbn = strides
+    with f.loop(plan.M) as m, f.loop(plan.N) as n:
+        arow = f.gep(t, a0, f.mul(m, sam))
+        bcol = f.gep(t, b0, f.mul(n, sbn))
+
+        def body(k):
+            x = f.op(f"load {t}, ptr {f.gep(t, arow, f.mul(k, sak))}")
+            y = f.op(f"load {t}, ptr {f.gep(t, bcol, f.mul(k, sbk))}")
+            return f.op(f"{'fmul' if dtypes.is_float(plan.d) else 'mul'} {t} {x}, {y}")
+
+        acc = reduce_linear(em, plan.K, "sum", plan.d, body)
+        f.do(f"store {t} {acc}, ptr {f.gep(t, c0, f.add(f.mul(m, plan.N), n))}")
+
+
+def _gemm(em, plan, a0, b0, c0, strides):
+    """C[M, N] (row-major) = A[M, K] @ B[K, N] with B unit-stride along N."""
+    f, w = em.f, plan.width
+    M, N = plan.M, plan.N
+    col_blocks = [(2 * w, N // (2 * w), 0)]
+    done = (N // (2 * w)) * 2 * w
+    if N - done >= w:
+        col_blocks.append((w, 1, done))
+        done += w
+    if N > done:
+        col_blocks.append((1, N - done, done))
+    for cols, count, start in col_blocks:
+        if count == 0:
+            continue
+        nvec, width = (2, w) if cols == 2 * w else (1, cols)
+        with f.loop(count) as jb:
+            col = f.add(str(start), f.mul(jb, cols))
+            if M // MR:
+                with f.loop(M // MR) as ib:
+                    _micro(em, plan, a0, b0, c0, strides, f.mul(ib, MR), MR, col, nvec, width)
+            if M % MR:
+                _micro(em, plan, a0, b0, c0, strides, str(M - M % MR), M % MR, col, nvec, width)
+
+
+def _micro(em, plan, a0, b0, c0, strides, row, rows, col, nvec, width):
+    """``rows`` x ``nvec`` accumulators of ``width`` lanes over the whole k range."""
+    f, d, t = em.f, plan.d, REG[plan.d]
+    sam, sak, sbk = strides
+    vt = f"<{width} x {t}>" if width > 1 else t
+    zero = "zeroinitializer" if width > 1 else const(0, d)
+    lp = f.loop_begin(plan.K, carried=[(vt, zero)] * (rows * nvec), stem="K")
+    k = lp.index
+    brow = f.gep(t, b0, f.add(f.mul(k, sbk), col))
+    bv = [f.op(f"load {vt}, ptr {f.gep(t, brow, str(v * width))}, align {d.itemsize}")
+          for v in range(nvec)]
+    nexts = []
+    for r in range(rows):
+        aoff = f.add(f.mul(f.add(row, str(r)), sam), f.mul(k, sak))
+        a = f.op(f"load {t}, ptr {f.gep(t, a0, aoff)}, align {d.itemsize}")
+        if width > 1:
+            ins = f.op(f"insertelement {vt} poison, {t} {a}, i64 0")
+            a = f.op(f"shufflevector {vt} {ins}, {vt} poison, <{width} x i32> zeroinitializer")
+        for v in range(nvec):
+            acc = lp.phis[r * nvec + v]
+            nexts.append(_fma(f, d, vt, width, a, bv[v], acc))
+    final = f.loop_end(lp, nexts)
+    for r in range(rows):
+        crow = f.gep(t, c0, f.add(f.mul(f.add(row, str(r)), plan.N), col))
+        for v in range(nvec):
+            dst = f.gep(t, crow, str(v * width))
+            f.do(f"store {vt} {final[r * nvec + v]}, ptr {dst}, align {d.itemsize}")
+
+
+def _fma(f, d, vt, width, a, b, acc):
+    if dtypes.is_float(d):
+        mangle = f"v{width}{SUFFIX[d]}" if width > 1 else SUFFIX[d]
+        return f.op(f"call {vt} @llvm.fmuladd.{mangle}({vt} {a}, {vt} {b}, {vt} {acc})")
+    prod = f.op(f"mul {vt} {a}, {b}")
+    return f.op(f"add {vt} {acc}, {prod}")

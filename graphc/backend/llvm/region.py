@@ -1,0 +1,296 @@
+"""Values computed inside a loop body: every elementwise and index-remapping primitive, emitted on
+demand at a multi-index.
+
+A region (a ``fused`` node's body, or one node on its own) is lowered by asking the ``Emitter`` for
+each output's value at the loop's index. Each primitive's rule ``rule(em, node, idx) -> ssa`` maps the
+index to its operands' indices (broadcasting, transposing, slicing...) and combines their values, so
+a chain of such ops becomes one loop body with no intermediate arrays. Values are memoised per index
+inside one loop body, so a value used twice at the same point is computed once.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from ... import dtypes
+from ...errors import GraphcError
+from ...ir import TensorType
+from ...ops import elementwise as ew
+from ...ops import shape as sh
+from .irtext import MEM, REG, const
+from .scalar import SCALAR, convert_value
+
+
+class LoweringError(GraphcError):
+    """A node could not be lowered to LLVM IR (names the node and the user's line)."""
+
+
+@contextmanager
+def node_context(node):
+    """Re-raise any failure while lowering ``node`` as a LoweringError naming it and its line."""
+    try:
+        yield
+    except LoweringError as e:
+        if getattr(e, "_located", False):
+            raise
+        raise _located(node, str(e)) from e
+    except Exception as e:  # noqa: BLE001 - any bug while lowering is reported with its node
+        raise _located(node, f"{type(e).__name__}: {e}") from e
+
+
+def _located(node, msg):
+    where = f"{node.loc}: " if node.loc else ""
+    err = LoweringError(f"{where}lowering {node.prim.name}: {msg}")
+    err._located = True
+    return err
+
+
+def row_major(shape) -> tuple[int, ...]:
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= n
+    return tuple(reversed(strides))
+
+
+class Buf:
+    """A C-contiguous array reachable through the pointer ``ptr`` (a kernel parameter or a global)."""
+
+    def __init__(self, ptr: str, type_: TensorType):
+        self.ptr, self.type = ptr, type_
+        self.strides = row_major(type_.shape)
+
+
+class Index:
+    """A point of ``shape``: per-axis indices and/or the row-major linear index (each made on demand).
+
+    Entries are SSA names or integer literals as text ("0" for size-1 axes)."""
+
+    def __init__(self, shape, axes=None, linear=None):
+        self.shape, self.axes, self.linear = tuple(shape), axes, linear
+        if axes is not None:
+            self.axes = tuple("0" if n == 1 else a for a, n in zip(axes, self.shape, strict=True))
+
+    def key(self):
+        return (self.shape, self.axes, self.linear)
+
+    def get_linear(self, f) -> str:
+        if self.linear is None:
+            self.linear = f.linear(zip(self.axes, row_major(self.shape), strict=True))
+        return self.linear
+
+    def get_axes(self, f) -> tuple[str, ...]:
+        if self.axes is None:
+            self.axes = delinearize(f, self.linear, self.shape)
+        return self.axes
+
+
+def delinearize(f, linear: str, shape) -> tuple[str, ...]:
+    """Per-axis indices of a row-major linear index (udiv/urem by constants)."""
+    out, outer = [], False
+    for n, stride in zip(shape, row_major(shape), strict=True):
+        if n == 1:
+            out.append("0")
+            continue
+        q = linear if stride == 1 else f.op(f"udiv i64 {linear}, {stride}")
+        out.append(f.op(f"urem i64 {q}, {n}") if outer else q)
+        outer = True
+    return tuple(out)
+
+
+class Emitter:
+    """Emits region values at indices into the function ``f``; ``leaves`` maps external values to
+    buffers, ``producers`` maps region values to their nodes."""
+
+    def __init__(self, f, module, leaves: dict, producers: dict):
+        self.f, self.module = f, module
+        self.leaves, self.producers = leaves, producers
+        self.memo: dict = {}
+
+    def math(self, fn, dtype, args):
+        return self.module.math_call(self.f, fn, dtype, args)
+
+    def reset(self):
+        """Forget memoised values (their definitions do not dominate a new loop body)."""
+        self.memo.clear()
+
+    def value(self, v, idx: Index) -> str:
+        key = (v, idx.key())
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        if v in self.leaves:
+            out = self.load(self.leaves[v], idx)
+        else:
+            node = self.producers.get(v)
+            if node is None:
+                raise LoweringError(f"value {v} has no producer in this region")
+            rule = RULES.get(node.prim)
+            with node_context(node):
+                if rule is None:
+                    raise LoweringError(f"{node.prim.name} cannot be computed inside a loop body")
+                out = rule(self, node, idx)
+        self.memo[key] = out
+        return out
+
+    def address(self, buf: Buf, idx: Index) -> str:
+        return self.f.gep(MEM[buf.type.dtype], buf.ptr, idx.get_linear(self.f))
+
+    def load(self, buf: Buf, idx: Index) -> str:
+        d = buf.type.dtype
+        raw = self.f.op(f"load {MEM[d]}, ptr {self.address(buf, idx)}, align {d.itemsize}")
+        return self.f.op(f"icmp ne i8 {raw}, 0") if dtypes.is_bool(d) else raw
+
+    def store(self, buf: Buf, idx: Index, val: str) -> None:
+        d = buf.type.dtype
+        if dtypes.is_bool(d):
+            val = self.f.op(f"zext i1 {val} to i8")
+        self.f.do(f"store {MEM[d]} {val}, ptr {self.address(buf, idx)}, align {d.itemsize}")
+
+    def clamp(self, i: str, n: int) -> str:
+        """``i`` limited to [0, n-1] (used where a select discards the loaded value)."""
+        f = self.f
+        hi = f.op(f"icmp slt i64 {i}, {n - 1}")
+        i = f.op(f"select i1 {hi}, i64 {i}, i64 {n - 1}")
+        pos = f.op(f"icmp sgt i64 {i}, 0")
+        return f.op(f"select i1 {pos}, i64 {i}, i64 0")
+
+
+# --- index rules ------------------------------------------------------------------------------------
+def operand_index(idx: Index, out_shape, in_shape, f) -> Index:
+    """Index into a NumPy-broadcast operand of shape ``in_shape``."""
+    if tuple(in_shape) == tuple(out_shape):
+        return idx
+    if int(np.prod(in_shape, dtype=np.int64)) == 1:
+        return Index(in_shape, axes=("0",) * len(in_shape), linear="0")
+    axes = idx.get_axes(f)
+    lead = len(out_shape) - len(in_shape)
+    return Index(in_shape, axes=tuple("0" if n == 1 else axes[lead + i] for i, n in enumerate(in_shape)))
+
+
+def _elementwise(em, node, idx):
+    out_shape = node.outputs[0].shape
+    args = [em.value(v, operand_index(idx, out_shape, v.shape, em.f)) for v in node.inputs]
+    return SCALAR[node.prim](em, node, args)
+
+
+def _broadcast(em, node, idx, shape, dims):
+    (x,) = node.inputs
+    if tuple(x.shape) == tuple(shape):
+        return em.value(x, idx)
+    if x.type.size == 1:
+        return em.value(x, Index(x.shape, axes=("0",) * x.type.ndim, linear="0"))
+    axes = idx.get_axes(em.f)
+    return em.value(x, Index(x.shape, axes=tuple(axes[d] for d in dims)))
+
+
+def _transpose(em, node, idx, perm):
+    axes = idx.get_axes(em.f)
+    inv = [0] * len(perm)
+    for k, p in enumerate(perm):
+        inv[p] = axes[k]
+    return em.value(node.inputs[0], Index(node.inputs[0].shape, axes=tuple(inv)))
+
+
+def _rev(em, node, idx, axes):
+    f, shape = em.f, node.inputs[0].shape
+    out = list(idx.get_axes(f))
+    for a in axes:
+        if shape[a] > 1:
+            out[a] = f.op(f"sub nsw i64 {shape[a] - 1}, {out[a]}")
+    return em.value(node.inputs[0], Index(shape, axes=tuple(out)))
+
+
+def _slice(em, node, idx, start, limit, strides):
+    f = em.f
+    axes = idx.get_axes(f)
+    src = tuple(f.add(str(s), f.mul(a, st)) for a, s, st in zip(axes, start, strides, strict=True))
+    return em.value(node.inputs[0], Index(node.inputs[0].shape, axes=src))
+
+
+def _pad(em, node, idx, lo, hi, interior, value):
+    f, x = em.f, node.inputs[0]
+    t, d = REG[x.dtype], x.dtype
+    ok, src = "true", []
+    for a, n, l_, k in zip(idx.get_axes(f), x.shape, lo, interior, strict=True):
+        j = f.op(f"sub nsw i64 {a}, {l_}") if l_ else a
+        step = k + 1
+        q = f.op(f"sdiv i64 {j}, {step}") if step > 1 else j
+        conds = [f.op(f"icmp sge i64 {j}, 0"), f.op(f"icmp slt i64 {q}, {n}")]
+        if step > 1:
+            conds.append(f.op(f"icmp eq i64 {f.op(f'srem i64 {j}, {step}')}, 0"))
+        for c in conds:
+            ok = c if ok == "true" else f.op(f"and i1 {ok}, {c}")
+        src.append(em.clamp(q, n) if n > 0 else "0")
+    if x.type.size == 0:
+        return const(value, d)
+    inner = em.value(x, Index(x.shape, axes=tuple(src)))
+    return f.op(f"select i1 {ok}, {t} {inner}, {t} {const(value, d)}")
+
+
+def _concatenate(em, node, idx, axis):
+    f = em.f
+    axes = idx.get_axes(f)
+    t = REG[node.outputs[0].dtype]
+    result, offset = None, 0
+    for x in node.inputs:
+        n = x.shape[axis]
+        if n == 0:
+            continue
+        local = f.op(f"sub nsw i64 {axes[axis]}, {offset}") if offset else axes[axis]
+        src = list(axes)
+        src[axis] = em.clamp(local, n)
+        val = em.value(x, Index(x.shape, axes=tuple(src)))
+        if result is None:
+            result = val
+        else:
+            inside = f.op(f"icmp sge i64 {axes[axis]}, {offset}")
+            result = f.op(f"select i1 {inside}, {t} {val}, {t} {result}")
+        offset += n
+    return result
+
+
+def _iota(em, node, idx, shape, dtype, dimension):
+    i = idx.get_axes(em.f)[dimension]
+    return convert_value(em, i, dtypes.int64, node.outputs[0].dtype)
+
+
+def _constant(em, node, idx, value):
+    arr = value.array
+    if arr.size == 1:
+        return const(arr.reshape(-1)[0], arr.dtype)
+    buf = em.module.global_array(arr)
+    return em.load(buf, idx)
+
+
+def _reshape(em, node, idx, shape):
+    x = node.inputs[0]
+    return em.value(x, Index(x.shape, linear=idx.get_linear(em.f)))
+
+
+def _same(em, node, idx, **_):
+    return em.value(node.inputs[0], idx)
+
+
+#: How each primitive is computed at one index of a loop body.
+RULES = {prim: _elementwise for prim in SCALAR}
+RULES.update({
+    sh.broadcast_in_dim: _broadcast,
+    sh.transpose: _transpose,
+    sh.rev: _rev,
+    sh.slice_: _slice,
+    sh.pad: _pad,
+    sh.concatenate: _concatenate,
+    sh.iota: _iota,
+    sh.constant: _constant,
+    sh.reshape: _reshape,
+    sh.stop_gradient: _same,
+})
+# rules taking attrs as keywords
+for _p, _r in list(RULES.items()):
+    if _r is not _elementwise:
+        RULES[_p] = (lambda r: lambda em, node, idx: r(em, node, idx, **node.attrs))(_r)
+del _p, _r
+assert ew.select in RULES

@@ -1,0 +1,181 @@
+"""Per-element semantics of every elementwise primitive, as LLVM IR on scalar registers.
+
+Each rule is ``rule(cx, node, args) -> ssa`` where ``args`` are the operands' register values at one
+element; ``cx.f`` is the function being built and ``cx.math(fn, dtype, args)`` calls the math library.
+The semantics are NumPy's, bit for bit for exact operations:
+  - no fast-math flags (the loop vectorizer needs none for elementwise loops);
+  - integers wrap in two's complement (no ``nsw``); ``abs(INT_MIN) == INT_MIN``;
+  - ``max``/``min`` follow ``np.maximum``: ``a > b or isnan(a) ? a : b`` (NaN propagates; equal
+    operands give the second, so ``maximum(-0.0, 0.0) == 0.0`` as NumPy's SIMD loops do);
+  - comparisons are ordered except ``!=`` (NaN != NaN); ``sign(NaN) = NaN``, ``sign(-0.0) = 0.0``;
+  - float -> int conversion truncates like a C cast; values outside the target range (and NaN), where
+    C is undefined, give INT_MIN as x86's cvtt instructions (and so NumPy on x86) do -- never poison;
+  - bool is an ``i1`` in registers.
+"""
+
+from __future__ import annotations
+
+from ... import dtypes
+from ...ops import elementwise as ew
+from .irtext import REG, SUFFIX, const
+
+
+def _ty(v) -> str:
+    return REG[v.dtype]
+
+
+def _arith(fop, iop, bop=None):
+    def rule(cx, node, args):
+        d = node.inputs[0].dtype
+        opcode = fop if dtypes.is_float(d) else (bop if dtypes.is_bool(d) else iop)
+        return cx.f.op(f"{opcode} {REG[d]} {args[0]}, {args[1]}")
+    return rule
+
+
+def _neg(cx, node, args):
+    d = node.inputs[0].dtype
+    if dtypes.is_float(d):
+        return cx.f.op(f"fneg {REG[d]} {args[0]}")
+    return cx.f.op(f"sub {REG[d]} 0, {args[0]}")
+
+
+def _abs(cx, node, args):
+    d = node.inputs[0].dtype
+    t = REG[d]
+    if dtypes.is_float(d):
+        return cx.f.op(f"call {t} @llvm.fabs.{SUFFIX[d]}({t} {args[0]})")
+    return cx.f.op(f"call {t} @llvm.abs.{SUFFIX[d]}({t} {args[0]}, i1 false)")
+
+
+def _sign(cx, node, args):
+    d = node.inputs[0].dtype
+    t, x, f = REG[d], args[0], cx.f
+    if dtypes.is_float(d):
+        pos = f.op(f"fcmp ogt {t} {x}, {const(0, d)}")
+        neg = f.op(f"fcmp olt {t} {x}, {const(0, d)}")
+        zero = f.op(f"fcmp oeq {t} {x}, {const(0, d)}")
+        z_or_nan = f.op(f"select i1 {zero}, {t} {const(0, d)}, {t} {x}")
+        n_or = f.op(f"select i1 {neg}, {t} {const(-1, d)}, {t} {z_or_nan}")
+        return f.op(f"select i1 {pos}, {t} {const(1, d)}, {t} {n_or}")
+    pos = f.op(f"icmp sgt {t} {x}, 0")
+    neg = f.op(f"icmp slt {t} {x}, 0")
+    p = f.op(f"zext i1 {pos} to {t}")
+    n = f.op(f"zext i1 {neg} to {t}")
+    return f.op(f"sub {t} {p}, {n}")
+
+
+def _extremum(fcmp, icmp):
+    """np.maximum / np.minimum: ``a OP b or isnan(a) ? a : b``."""
+    def rule(cx, node, args):
+        d = node.inputs[0].dtype
+        t, (a, b), f = REG[d], args, cx.f
+        if dtypes.is_float(d):
+            better = f.op(f"fcmp {fcmp} {t} {a}, {b}")
+            nan = f.op(f"fcmp uno {t} {a}, {const(0, d)}")
+            better = f.op(f"or i1 {better}, {nan}")
+        else:
+            better = f.op(f"icmp {icmp if not dtypes.is_bool(d) else 'u' + icmp[1:]} {t} {a}, {b}")
+        return f.op(f"select i1 {better}, {t} {a}, {t} {b}")
+    return rule
+
+
+def _compare(fcmp, icmp):
+    def rule(cx, node, args):
+        d = node.inputs[0].dtype
+        if dtypes.is_float(d):
+            return cx.f.op(f"fcmp {fcmp} {REG[d]} {args[0]}, {args[1]}")
+        if dtypes.is_bool(d) and icmp[0] == "s":
+            icmp_ = "u" + icmp[1:]
+        else:
+            icmp_ = icmp
+        return cx.f.op(f"icmp {icmp_} {REG[d]} {args[0]}, {args[1]}")
+    return rule
+
+
+def _math(fn):
+    def rule(cx, node, args):
+        return cx.math(fn, node.outputs[0].dtype, args)
+    return rule
+
+
+def _not(cx, node, args):
+    return cx.f.op(f"xor i1 {args[0]}, true")
+
+
+def _select(cx, node, args):
+    t = REG[node.outputs[0].dtype]
+    return cx.f.op(f"select i1 {args[0]}, {t} {args[1]}, {t} {args[2]}")
+
+
+def _float_to_int(cx, x, src, dst):
+    """C truncation; out of range or NaN gives INT_MIN (x86 and NumPy on x86), never poison."""
+    f, ts, td = cx.f, REG[src], REG[dst]
+    bits = dst.itemsize * 8
+    lo = f.op(f"fcmp oge {ts} {x}, {const(-(2.0 ** (bits - 1)), src)}")
+    hi = f.op(f"fcmp olt {ts} {x}, {const(2.0 ** (bits - 1), src)}")
+    ok = f.op(f"and i1 {lo}, {hi}")
+    raw = f.op(f"fptosi {ts} {x} to {td}")
+    safe = f.op(f"freeze {td} {raw}")
+    return f.op(f"select i1 {ok}, {td} {safe}, {td} {-(2 ** (bits - 1))}")
+
+
+def convert_value(cx, x, src, dst) -> str:
+    """Convert a register value from dtype ``src`` to ``dst`` as NumPy's ``astype`` does."""
+    f, ts, td = cx.f, REG[src], REG[dst]
+    if src == dst:
+        return x
+    if dtypes.is_bool(dst):
+        if dtypes.is_float(src):
+            return f.op(f"fcmp une {ts} {x}, {const(0, src)}")
+        return f.op(f"icmp ne {ts} {x}, 0")
+    if dtypes.is_float(dst):
+        if dtypes.is_float(src):
+            kind = "fpext" if dst.itemsize > src.itemsize else "fptrunc"
+        else:
+            kind = "uitofp" if dtypes.is_bool(src) else "sitofp"
+        return f.op(f"{kind} {ts} {x} to {td}")
+    if dtypes.is_float(src):
+        return _float_to_int(cx, x, src, dst)
+    if dtypes.is_bool(src):
+        return f.op(f"zext i1 {x} to {td}")
+    kind = "sext" if dst.itemsize > src.itemsize else "trunc"
+    return f.op(f"{kind} {ts} {x} to {td}")
+
+
+def _convert(cx, node, args):
+    return convert_value(cx, args[0], node.inputs[0].dtype, node.outputs[0].dtype)
+
+
+#: The scalar rule of every elementwise primitive.
+SCALAR = {
+    ew.neg: _neg,
+    ew.abs_: _abs,
+    ew.sign: _sign,
+    ew.exp: _math("exp"),
+    ew.expm1: _math("expm1"),
+    ew.log: _math("log"),
+    ew.log1p: _math("log1p"),
+    ew.sqrt: _math("sqrt"),
+    ew.sin: _math("sin"),
+    ew.cos: _math("cos"),
+    ew.tanh: _math("tanh"),
+    ew.logical_not: _not,
+    ew.add: _arith("fadd", "add"),
+    ew.sub: _arith("fsub", "sub"),
+    ew.mul: _arith("fmul", "mul"),
+    ew.div: _arith("fdiv", None),
+    ew.maximum: _extremum("ogt", "sgt"),
+    ew.minimum: _extremum("olt", "slt"),
+    ew.pow_: _math("pow"),
+    ew.atan2: _math("atan2"),
+    ew.equal: _compare("oeq", "eq"),
+    ew.not_equal: _compare("une", "ne"),
+    ew.less: _compare("olt", "slt"),
+    ew.less_equal: _compare("ole", "sle"),
+    ew.greater: _compare("ogt", "sgt"),
+    ew.greater_equal: _compare("oge", "sge"),
+    ew.logical_and: _arith(None, None, "and"),
+    ew.logical_or: _arith(None, None, "or"),
+    ew.select: _select,
+    ew.convert: _convert,
+}

@@ -1,0 +1,299 @@
+"""The ``graphc`` command line: ``graphc dump`` (a function's IR at any stage) and ``graphc demo``.
+
+``graphc dump FILE.py:FUNC --arg f32[2,3] --arg i32[] [--grad 0,2] [--stage STAGE] [--after PASS]``
+loads FILE as a module, takes FUNC from it (a plain function or a ``gc.function``), and traces it on
+arguments of the given shapes and dtypes. Stages: ``traced`` (default), ``optimized``, ``llvm``,
+``asm``, and ``all`` (the graph after every pass, with node counts; ``--after PASS``: one pass).
+
+Every failure (a bad spec, a missing file or function, an error while tracing) ends the command with
+exit status 1 (2 for a malformed command line) and one line on stderr, ``graphc: error: ...``, that
+names the user's file and line when the error comes from user code; ``--verbose`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import traceback
+
+import numpy as np
+
+from .errors import GraphcError
+
+STAGES = ("traced", "optimized", "llvm", "asm", "all")
+_SPEC_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*([0-9\s,]*)\]\s*$")
+
+
+class UsageError(GraphcError):
+    """The command line names something that does not exist or cannot be parsed (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a malformed command line is one ``graphc: error:`` line (exit 2) too."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --- argument specs -------------------------------------------------------------------------------
+def parse_spec(spec: str) -> np.ndarray:
+    """``f32[2,3]`` -> a zero array of that dtype and shape (tracing only reads shape and dtype).
+
+    Short names are graphc's (f32 f64 i32 i64 bool); NumPy's long names (float32, ...) work too.
+    """
+    from . import dtypes
+
+    m = _SPEC_RE.match(spec)
+    if m is None:
+        raise UsageError(f"bad --arg spec {spec!r}: expected DTYPE[SHAPE], e.g. f32[2,3] or i64[]")
+    name, dims = m.groups()
+    dtype = dtypes.FROM_SHORT.get(name)
+    if dtype is None:
+        try:
+            dtype = dtypes.canonical(name)
+        except GraphcError:
+            raise UsageError(
+                f"bad --arg spec {spec!r}: unknown dtype {name!r}; "
+                "use one of f32, f64, i32, i64, bool"
+            ) from None
+    parts = [p.strip() for p in dims.split(",")] if dims.strip() else []
+    if any(not p.isdigit() for p in parts):
+        raise UsageError(f"bad --arg spec {spec!r}: the shape must be sizes separated by commas")
+    return np.zeros(tuple(int(p) for p in parts), dtype=dtype)
+
+
+def parse_argnums(text: str) -> int | tuple[int, ...]:
+    """``0`` -> 0 and ``0,2`` -> (0, 2), the ``argnums`` of ``gc.value_and_grad``."""
+    try:
+        nums = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise UsageError(
+            f"bad --grad {text!r}: expected argument positions like 0 or 0,2"
+        ) from None
+    return nums[0] if len(nums) == 1 and "," not in text else nums
+
+
+# --- loading the user's function ------------------------------------------------------------------
+def load_target(target: str):
+    """``path/to/file.py:func`` (or ``file.py:Class.method``) -> the callable it names.
+
+    The file runs as a fresh module with its own folder on ``sys.path`` (as ``python file.py``
+    would), so it can import its neighbours. A ``gc.function`` is unwrapped to the plain function:
+    the CLI builds its own pipeline around it.
+    """
+    path, sep, attr = target.rpartition(":")
+    if not sep or not path or not attr:
+        raise UsageError(
+            f"bad target {target!r}: expected FILE.py:FUNCTION, e.g. examples/loss.py:loss"
+        )
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    module = _load_module(path)
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            defined = sorted(
+                n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+            )
+            raise UsageError(
+                f"{path} has no function {attr!r} (it defines: {', '.join(defined) or 'none'})"
+            )
+        obj = getattr(obj, part)
+    fun = getattr(obj, "fun", obj)
+    if not callable(fun):
+        raise UsageError(f"{path}:{attr} is a {type(fun).__name__}, not a function")
+    return fun
+
+
+def _load_module(path: str):
+    folder = os.path.dirname(os.path.abspath(path))
+    name = "_graphc_user_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot load {path}: not a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses, pickle and typing look their module up there
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        del sys.modules[name]
+        raise GraphcError(f"cannot load {path}: {_describe(e)}") from e
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+def _check_arity(fun, args) -> None:
+    """Say ``loss(x, y) takes ...`` before tracing, rather than a TypeError from deep inside."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(*args)
+    except TypeError as e:
+        name = getattr(fun, "__name__", "function")
+        raise UsageError(f"{name}{sig}: {len(args)} --arg given; {e}") from None
+
+
+# --- graphc dump ----------------------------------------------------------------------------------
+def _dump(ns, out) -> None:
+    import graphc as gc
+
+    fun = load_target(ns.target)
+    args = [parse_spec(s) for s in ns.arg]
+    _check_arity(fun, args)
+    if ns.grad is not None:
+        fun = _with_grad(gc, fun, parse_argnums(ns.grad), len(args))
+    stage = ns.stage or ("all" if ns.after else "traced")
+    if ns.after and stage != "all":
+        raise UsageError(
+            f"--after shows one pass of the pipeline; it does not combine with --stage {stage}"
+        )
+    if stage == "traced":
+        text = str(gc.make_graph(fun)(*args))
+    elif stage == "all":
+        text = _all_stages(gc.make_graph(fun)(*args), ns.after)
+    elif stage == "optimized":
+        text = gc.function(fun).concrete(*args).ir("optimized")
+    else:
+        concrete = gc.function(fun, backend=_native_backend()).concrete(*args)
+        text = concrete.llvm_ir() if stage == "llvm" else concrete.asm()
+    out.write(text.rstrip("\n") + "\n")
+
+
+def _with_grad(gc, fun, argnums, n_args):
+    """``--grad`` differentiates with ``gc.value_and_grad``: the output is (value, gradients)."""
+    for a in (argnums,) if isinstance(argnums, int) else argnums:
+        if not -n_args <= a < n_args:
+            raise UsageError(f"--grad {a}: the function has {n_args} argument(s)")
+    value_and_grad = getattr(gc, "value_and_grad", None)
+    if value_and_grad is None:
+        raise GraphcError("--grad needs gc.value_and_grad, which this build of graphc does not have")
+    return value_and_grad(fun, argnums=argnums)
+
+
+def _native_backend() -> str | None:
+    """The LLVM backend when it is built, else the default (whose error says what is missing)."""
+    try:
+        from .backend import get_backend
+
+        return "llvm" if hasattr(get_backend("llvm"), "compile") else None
+    except ImportError:
+        return None
+
+
+def _all_stages(graph, after: str | None) -> str:
+    """The traced graph, then the graph after each pass with its node count (``--stage all``)."""
+    try:
+        from .passes.manager import optimize_stages
+    except ImportError:
+        raise GraphcError(
+            "--stage all / --after need graphc.passes.manager.optimize_stages, which this build of "
+            "graphc does not have"
+        ) from None
+    stages = list(optimize_stages(graph))
+    blocks = [] if after else [(f"traced: {graph.count_nodes()} nodes", graph)]
+    for i, (name, g) in enumerate(stages, start=1):
+        if after is None or name == after:
+            blocks.append((f"pass {i} ({name}): {g.count_nodes()} nodes", g))
+    if after and not blocks:
+        names = sorted({name for name, _ in stages})
+        raise UsageError(f"--after {after!r}: no such pass; the pipeline runs {', '.join(names)}")
+    return "\n\n".join(f"=== {title} ===\n{g}" for title, g in blocks)
+
+
+# --- errors ---------------------------------------------------------------------------------------
+def _describe(err: BaseException) -> str:
+    """One line for an error: GraphcErrors already name the user's line; others get it added."""
+    msg = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    if isinstance(err, GraphcError):
+        return msg or type(err).__name__
+    where = _user_frame(err)
+    text = f"{type(err).__name__}: {msg}" if msg else type(err).__name__
+    return f"{where}: {text}" if where else text
+
+
+def _user_frame(err: BaseException) -> str | None:
+    """``file.py:line`` of the innermost traceback frame outside graphc, NumPy and the stdlib."""
+    skip = (
+        os.path.dirname(os.path.abspath(__file__)),
+        os.path.dirname(np.__file__),
+        os.path.dirname(os.__file__),
+    )
+    frames = traceback.extract_tb(err.__traceback__)
+    if isinstance(err, SyntaxError) and err.filename:
+        return f"{os.path.basename(err.filename)}:{err.lineno}"
+    for fr in reversed(frames):
+        if not os.path.abspath(fr.filename).startswith(skip) and not fr.filename.startswith("<"):
+            return f"{os.path.basename(fr.filename)}:{fr.lineno}"
+    return None
+
+
+# --- the parser and the entry point ---------------------------------------------------------------
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="graphc", description="graphc: a compiled static-graph autodiff compiler."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    dump = sub.add_parser(
+        "dump",
+        help="print the IR of a function at a stage of the pipeline",
+        description="Trace FUNC from FILE on arguments of the given types and print its IR.",
+    )
+    dump.add_argument("target", metavar="FILE.py:FUNC", help="the function to trace")
+    dump.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="one argument's dtype and shape, e.g. f32[2,3] or i64[]; repeat per argument",
+    )
+    dump.add_argument(
+        "--grad",
+        metavar="ARGNUMS",
+        help="differentiate w.r.t. these argument positions (e.g. 0 or 0,2) with gc.value_and_grad",
+    )
+    dump.add_argument("--stage", choices=STAGES, help="which stage to print (default: traced)")
+    dump.add_argument(
+        "--after", metavar="PASS", help="print the graph after this optimization pass"
+    )
+    dump.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
+    demo = sub.add_parser(
+        "demo", help="fit a linear model with compiled gradient steps, showing the IR"
+    )
+    demo.add_argument("--steps", type=int, default=100, help="gradient-descent steps (default 100)")
+    demo.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``graphc`` command; returns the exit status (the console script exits with it)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in argv or "-v" in argv
+    try:
+        parser = _build_parser()
+        ns = parser.parse_args(argv)
+        if ns.command == "dump":
+            _dump(ns, sys.stdout)
+        elif ns.command == "demo":
+            from .examples.linear_regression import run
+
+            run(steps=ns.steps, out=sys.stdout)
+        else:
+            parser.print_help(sys.stderr)
+            return 2
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
+    except Exception as e:  # noqa: BLE001  (the CLI's job: any error becomes one clear line)
+        if verbose:
+            traceback.print_exc()
+        print(f"graphc: error: {_describe(e)}", file=sys.stderr)
+        return 2 if isinstance(e, UsageError) else 1
+    return 0

@@ -1,0 +1,45 @@
+"""Common-subexpression elimination by structural hashing.
+
+Two pure nodes compute the same thing when they apply the same primitive, with equal attributes, to
+the same input values; the later one is replaced by the earlier one. Operands of commutative
+primitives are put in a canonical order for the key (``a*b`` is ``b*a``), so the forward and the
+gradient parts of a graph share their work. Constants merge when their ``Literal`` values are equal
+(same dtype, shape and bytes: ``0.0`` and ``-0.0`` stay apart). Walking in order makes the merge
+transitive: once two values are merged, the nodes using them become equal too. Nested graphs get
+their own CSE (they cannot see the enclosing graph's values: they take everything as inputs).
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph, Node
+from .rewrite import Rewriter, rewrite_graph
+
+
+def node_key(node: Node, inputs: tuple, attrs: dict):
+    """The structural key of a node: equal keys compute equal values. None when not hashable."""
+    if node.prim.commutative:
+        inputs = tuple(sorted(inputs, key=lambda v: v.id))
+    key = (node.prim, tuple(sorted(attrs.items())), inputs)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def cse(graph: Graph, options=None) -> Graph:
+    seen: dict = {}
+
+    def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):
+        if not node.prim.pure:
+            return None
+        key = node_key(node, inputs, attrs)
+        if key is None:
+            return None
+        twin = seen.get(key)
+        if twin is not None:
+            return twin
+        seen[key] = node.outputs
+        return None
+
+    return rewrite_graph(graph, rule, nested=lambda g: cse(g, options))

@@ -1,0 +1,35 @@
+"""Dead-code elimination: drop pure nodes none of whose outputs is used.
+
+Liveness flows backwards from the graph's outputs. A node whose primitive is not ``pure`` (it has
+effects) always stays. A node with several outputs stays when any of them is used. Nested graphs
+(loop bodies, branches) are cleaned inside, but their inputs and outputs are left as they are: they
+are the interface their enclosing node relies on.
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph, Node
+from .rewrite import has_nested, map_nested
+
+
+def dce(graph: Graph, options=None) -> Graph:
+    live = set(graph.outputs)
+    kept = []
+    for node in reversed(graph.nodes):
+        if node.prim.pure and not any(v in live for v in node.outputs):
+            continue
+        kept.append(node)
+        live.update(node.inputs)
+    kept.reverse()
+    changed = len(kept) != len(graph.nodes)
+    nodes = []
+    for node in kept:
+        if has_nested(node):
+            attrs = map_nested(node.attrs, lambda g: dce(g, options))
+            if attrs is not node.attrs:
+                node = Node(node.prim, node.inputs, attrs, node.outputs, node.loc, node.phase)
+                changed = True
+        nodes.append(node)
+    if not changed:
+        return graph
+    return Graph(list(graph.inputs), nodes, list(graph.outputs), graph.name)

@@ -1,0 +1,114 @@
+"""Compile mathlib functions inside a vectorizable loop and call them on NumPy arrays.
+
+The loop is what graphc's lowering emits for an elementwise op: `void k(ptr a, ptr b, ptr out, i64 n)`,
+optimized at O3 with the loop vectorizer for the host CPU, so the tests measure the code users get.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+
+import llvmlite.binding as llvm
+import numpy as np
+
+from graphc.backend.llvm import mathlib
+
+_TY = {"f32": ("float", np.float32), "f64": ("double", np.float64)}
+
+
+def _kernel(name: str) -> str:
+    fty = _TY[name.rsplit("_", 1)[1]][0]
+    binary = name.split("_")[1] in ("atan2", "pow")
+    args = f"{fty} %xa, {fty} %xb" if binary else f"{fty} %xa"
+    return f"""
+define void @k_{name}(ptr noalias readonly %a, ptr noalias readonly %b, ptr noalias %o, i64 %n) {{
+entry:
+  %nonempty = icmp sgt i64 %n, 0
+  br i1 %nonempty, label %loop, label %exit
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %loop ]
+  %pa = getelementptr inbounds {fty}, ptr %a, i64 %i
+  %xa = load {fty}, ptr %pa
+  %pb = getelementptr inbounds {fty}, ptr %b, i64 %i
+  %xb = load {fty}, ptr %pb
+  %r = call {fty} @{name}({args})
+  %po = getelementptr inbounds {fty}, ptr %o, i64 %i
+  store {fty} %r, ptr %po
+  %i1 = add nuw nsw i64 %i, 1
+  %done = icmp eq i64 %i1, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}}
+"""
+
+
+class Compiled:
+    """All requested kernels in one JIT module; `call(name, a, b=None)` returns a fresh output array."""
+
+    def __init__(self, names):
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        names = sorted(names)
+        text = mathlib.definitions(names) + "".join(_kernel(n) for n in names)
+        mod = llvm.parse_assembly(text)
+        mod.verify()
+        target = llvm.Target.from_triple(llvm.get_process_triple())
+        self.tm = target.create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3)
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pto.loop_vectorization = True
+        pto.slp_vectorization = True
+        pb = llvm.create_pass_builder(self.tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+        self.optimized_ir = str(mod)
+        self.engine = llvm.create_mcjit_compiler(mod, self.tm)
+        self.engine.finalize_object()
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+        self.funcs = {n: proto(self.engine.get_function_address(f"k_{n}")) for n in names}
+
+    def call(self, name, a, b=None, out=None):
+        dt = _TY[name.rsplit("_", 1)[1]][1]
+        a = np.ascontiguousarray(a, dtype=dt)
+        b = a if b is None else np.ascontiguousarray(np.broadcast_to(b, a.shape), dtype=dt)
+        out = np.empty_like(a) if out is None else out
+        self.funcs[name](a.ctypes.data, b.ctypes.data, out.ctypes.data, a.size)
+        return out
+
+    def kernel_ir(self, name: str) -> str:
+        """The optimized IR of one kernel (after inlining and vectorization)."""
+        start = self.optimized_ir.index(f"@k_{name}(")
+        return self.optimized_ir[start:self.optimized_ir.index("\n}\n", start)]
+
+
+def ulp_error(got, ref, dtype) -> np.ndarray:
+    """|got - ref| in units of the last place of `dtype` at ref (ref is more precise than dtype).
+
+    Both NaN (or equal infinities) count as 0; a NaN/inf mismatch counts as inf. The ulp below the smallest
+    normal is the subnormal spacing, so errors on subnormal results are measured in absolute spacing."""
+    info = np.finfo(dtype)
+    ref = np.asarray(ref, dtype=np.longdouble)
+    with np.errstate(over="ignore"):  # beyond the type's range the correct result is +-inf
+        ref = np.where(np.isinf(ref.astype(dtype)), ref.astype(dtype), ref)
+    got = np.asarray(got, dtype=np.longdouble)
+    mag = np.maximum(np.abs(ref), np.longdouble(info.smallest_normal))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        exp = np.floor(np.log2(mag.astype(np.float64)))
+        # log2 in float64 may round up at exact powers of two; fix with an exact comparison
+        exp = np.where(np.ldexp(np.longdouble(1), exp.astype(int)) > mag, exp - 1, exp)
+        ulp = np.ldexp(np.longdouble(1), (exp - info.nmant).astype(int))
+        err = np.abs(got - ref) / ulp
+    same = (np.isnan(got) & np.isnan(ref)) | (got == ref)
+    err = np.where(same, 0.0, err)
+    return np.where(np.isnan(err) | (np.isinf(got) != np.isinf(ref)) & ~same, np.inf, err).astype(np.float64)
+
+
+def throughput(fn, x, repeats=7) -> float:
+    """Median elements per nanosecond of fn(x) (fn writes into a preallocated output)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        fn(x)
+        times.append(time.perf_counter_ns() - t0)
+    return x.size / float(np.median(times))

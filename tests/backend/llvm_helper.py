@@ -1,0 +1,36 @@
+"""Run a lowered graph: H5b's ``graphc.backend.llvm.compile`` when present, else a minimal MCJIT
+harness (used only by the tests of the lowering)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from graphc.backend.llvm.lower import lower_graph
+from graphc.passes.fuse import fuse
+
+_engines = []
+
+
+def _jit(ir: str):
+    from graphc.backend.llvm.jit import compile_ir
+
+    module = compile_ir(ir, "test")
+    _engines.append(module)
+    return module.address("graphc_main")
+
+
+def run_graph(graph, args, do_fuse=True):
+    """Lower (after fusion unless told not to), JIT and run ``graph`` on ``args``."""
+    g = fuse(graph) if do_fuse else graph
+    lowered = lower_graph(g)
+    addr = _jit(lowered.ir)
+    fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(addr)
+    ins = [np.ascontiguousarray(np.asarray(a, dtype=v.dtype)) for a, v in zip(args, graph.inputs, strict=True)]
+    outs = [np.empty(v.shape, v.dtype) for v in graph.outputs]
+    ws = np.empty(max(lowered.workspace_bytes, 1) + 64, np.uint8)
+    ptrs = [a.ctypes.data for a in ins] + [o.ctypes.data for o in outs] + [ws.ctypes.data]
+    arr = (ctypes.c_void_p * len(ptrs))(*ptrs)
+    fn(arr)
+    return outs, lowered

@@ -1,0 +1,180 @@
+"""The Executable and the native entry: argument checks, copies, outputs, workspace, threads."""
+
+import threading
+
+import numpy as np
+import pytest
+from _handir import axpy_exe, install_hand_backend, w1_exe
+
+import graphc as gc
+from graphc.backend.llvm import entry
+from graphc.errors import DTypeError, GraphcError, ShapeError
+
+pytestmark = pytest.mark.skipif(not entry.available(), reason="native entry unavailable here")
+
+
+def _xy(shape=(3,), dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype))
+
+
+def test_w1_outputs_are_correct_fresh_and_typed():
+    exe = w1_exe()
+    x, y = _xy()
+    v, g = exe(x, y)
+    assert v.shape == () and v.dtype == np.float32 and g.shape == (3,) and g.dtype == np.float32
+    np.testing.assert_allclose(v, ((x - y) ** 2).sum(), rtol=1e-6)
+    np.testing.assert_allclose(g, 2 * (x - y), rtol=1e-6)
+    v2, g2 = exe(x, y)
+    assert not np.shares_memory(g, g2) and g.flags.writeable and g.flags.owndata
+    assert exe.entry(x, y)[1] is not g
+
+
+def test_entry_declines_anything_but_the_exact_signature():
+    exe = w1_exe()
+    x, y = _xy()
+    bad = [(x,), (x, y, y), (x, y.astype(np.float64)), (x, np.ones(4, np.float32)),
+           (x, np.ones((3, 1), np.float32)), (x, 1.0), (x, [1.0, 2.0, 3.0]),
+           (x, np.repeat(y, 2)[::2]), (x, y.astype(">f4")), (x, np.ma.asarray(y))]
+    for args in bad:
+        assert exe.entry(*args) is NotImplemented, args
+    assert exe.entry(x, y=y) is NotImplemented
+    assert exe.entry(x, y) is not NotImplemented
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: np.asfortranarray(a),
+    lambda a: np.repeat(a, 2, axis=1)[:, ::2],
+    lambda a: a[::-1],
+    lambda a: a.astype(a.dtype.newbyteorder(">")),
+    lambda a: np.frombuffer(b"\0" + a.tobytes(), a.dtype, offset=1).reshape(a.shape),  # unaligned
+    lambda a: a.tolist(),
+    lambda a: np.ma.asarray(a),
+], ids=["fortran", "strided", "reversed", "byteswapped", "unaligned", "list", "subclass"])
+def test_awkward_inputs_are_copied_and_give_right_numbers(make):
+    exe = axpy_exe((4, 5), np.float64)
+    x, y = _xy((4, 5), np.float64)
+    (out,) = exe(make(x), y)
+    np.testing.assert_array_equal(out, 2 * np.asarray(make(x), np.float64) + y)
+
+
+def test_read_only_inputs_are_read_not_copied_and_never_written():
+    exe = axpy_exe((6,), np.int64)
+    x, y = np.arange(6, dtype=np.int64), np.full(6, 7, np.int64)
+    x.setflags(write=False)
+    keep = y.copy()
+    (out,) = exe(x, y)
+    np.testing.assert_array_equal(out, 2 * x + y)
+    np.testing.assert_array_equal(y, keep)
+    assert exe.entry(x, y) is not NotImplemented  # read-only is fine for inputs
+
+
+def test_bad_arguments_raise_clear_errors():
+    exe = axpy_exe((3,), np.float32)
+    x, y = _xy()
+    with pytest.raises(DTypeError, match=r"argument 1: expected f32\[3\].*float64"):
+        exe(x, y.astype(np.float64))
+    with pytest.raises(ShapeError, match=r"argument 0: expected shape \(3,\).*\(4,\)"):
+        exe(np.ones(4, np.float32), y)
+    with pytest.raises(DTypeError, match="object"):
+        exe(np.array([1.0, None, 2.0], dtype=object), y)
+    with pytest.raises(GraphcError, match="takes 2 arrays, got 1"):
+        exe(x)
+
+
+def test_int64_alias_dtype_is_accepted():
+    exe = axpy_exe((5,), np.int64)
+    x = np.arange(5, dtype=np.longlong)  # == int64, but may carry another type number
+    (out,) = exe(x, x)
+    np.testing.assert_array_equal(out, 3 * x)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (3, 0), (1, 1, 1), (17, 3)])
+def test_edge_shapes(shape):
+    exe = axpy_exe(shape, np.float32)
+    x, y = _xy(shape)
+    (out,) = exe(x, y)
+    assert out.shape == shape
+    np.testing.assert_array_equal(out, 2 * x + y)
+
+
+def test_ctypes_path_agrees_with_native_entry():
+    exe = axpy_exe((9,), np.float64, workspace=True)
+    x, y = _xy((9,), np.float64)
+    np.testing.assert_array_equal(exe.call_ctypes([x, y])[0], exe(x, y)[0])
+
+
+@pytest.mark.parametrize("workspace", [False, True])
+@pytest.mark.parametrize("n", [64, 200_000])  # below and above the GIL-release threshold
+def test_threads_calling_one_function_get_their_own_results(workspace, n):
+    exe = axpy_exe((n,), np.float64, workspace=workspace)
+    errors = []
+
+    def work(seed):
+        x, y = _xy((n,), np.float64, seed)
+        for _ in range(30 if n > 1000 else 300):
+            (out,) = exe(x, y)
+            if not np.array_equal(out, 2 * x + y):
+                errors.append(seed)
+                return
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_gil_is_released_only_for_large_work():
+    small, large = axpy_exe((8,), np.float32), axpy_exe((100_000,), np.float32)
+    assert "graphc_rt_SaveThread()" not in small.text("llvm-unoptimized").split("define ptr")[1]
+    assert "call ptr @graphc_rt_SaveThread()" in large.text("llvm-unoptimized")
+
+
+def test_text_stages_and_stats():
+    exe = axpy_exe((100,), np.float32, workspace=True)
+    assert "define void @graphc_main" in exe.text("llvm")
+    assert "graphc_entry:" in exe.text("asm")
+    with pytest.raises(GraphcError, match="no stage 'ptx'"):
+        exe.text("ptx")
+    stats = exe.stats()
+    assert stats["workspace_bytes"] == 400 and stats["kernels"] == ["axpy"]
+    assert stats["native_entry"] and stats["llvm_compile_ms"] > 0
+
+
+# --- gc.function's native fast path -----------------------------------------------------------
+
+
+def _axpy(x, y):
+    return 2 * x + y
+
+
+def test_function_fast_path_runs_native_and_falls_back(monkeypatch):
+    f = gc.function(_axpy, backend=install_hand_backend(monkeypatch))
+    x, y = _xy((4,), np.float32)
+    np.testing.assert_array_equal(f(x, y), 2 * x + y)
+    assert type(type(f).__dict__["__call__"]).__name__ == "builtin_function_or_method"
+    np.testing.assert_array_equal(f(x, y=y), 2 * x + y)  # keywords: the generic path
+    np.testing.assert_array_equal(f(np.repeat(x, 2)[::2], y), 2 * x + y)  # copied
+    xd, yd = x.astype(np.float64), y.astype(np.float64)
+    np.testing.assert_array_equal(f(xd, yd), 2 * xd + yd)  # retraced for float64
+    assert len(f._cache) == 3  # (x, y), (x, y=y), float64
+    np.testing.assert_array_equal(f(x, y), 2 * x + y)  # the float32 signature still works
+    assert len(f._cache) == 3  # (x, y), (x, y=y), float64
+
+
+def test_function_fast_path_inside_a_trace_inlines(monkeypatch):
+    inner = gc.function(_axpy, backend=install_hand_backend(monkeypatch))
+    x, y = _xy((4,), np.float32)
+    inner(x, y)  # installs the native entry
+    graph = gc.make_graph(lambda a, b: inner(a, b) * 3)(x, y)
+    assert "mul" in str(graph)
+
+
+def test_function_wrong_count_and_scalars_take_the_generic_path(monkeypatch):
+    f = gc.function(_axpy, backend=install_hand_backend(monkeypatch))
+    x, y = _xy((4,), np.float32)
+    f(x, y)
+    with pytest.raises(TypeError):
+        f(x)

@@ -1,0 +1,70 @@
+"""Static indexing and slicing of traced values against NumPy: ints, negative ints, slices with any
+step (negative included), None, Ellipsis, and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphc as gc
+import graphc.numpy as gnp
+from gnp_check import assert_same, rand, traced
+
+INDICES = [
+    1, -1, 0, (1, 2), (-1, -3), slice(1, 3), slice(None, None, -1), slice(None, None, -2),
+    slice(3, 0, -2), slice(-10, 10), slice(3, 1), slice(None, None, 3), (slice(None), 2),
+    (slice(None), slice(None, None, -1)), None, (None, 1), (slice(1, None), None, slice(None, None, -3)),
+    Ellipsis, (Ellipsis, 1), (1, Ellipsis), (Ellipsis, None), (0, Ellipsis, None, 2), (),
+    (slice(None), None, Ellipsis), (np.int64(2), np.int32(-1)), (1, 2, 3), (slice(2, 2), 0),
+    (slice(None, None, -1), slice(None, None, -1), slice(None, None, -1)),
+]
+
+
+@pytest.mark.parametrize("index", INDICES, ids=repr)
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_static_indexing(index, dtype):
+    x = rand((4, 5, 6), dtype)
+    expected = x[index]
+    assert_same(gnp.getitem(x, index), expected)
+    assert_same(traced(lambda t: t[index])(x), expected)
+
+
+def test_indexing_0d_and_size_1():
+    x = np.float64(3.0) * np.ones(())
+    for index in [(), None, Ellipsis, (None, None)]:
+        assert_same(traced(lambda t: t[index])(x), x[index])
+    y = rand((1, 3), "float32")
+    for index in [0, (0, slice(None, None, -1)), (slice(None), None, 2), -1]:
+        assert_same(traced(lambda t: t[index])(y), y[index])
+
+
+def test_iteration_over_first_axis():
+    theta = rand((2, 3), "float32")
+    f = traced(lambda theta: [w * 2 for w in theta])
+    assert_same(f(theta), [theta[0] * 2, theta[1] * 2])
+
+    def unpack(theta):
+        w, b = theta
+        return w - b
+
+    assert_same(traced(unpack)(theta), theta[0] - theta[1])
+
+
+@pytest.mark.parametrize("index,err", [
+    (5, gc.ShapeError), (-6, gc.ShapeError), ((0, 0, 0, 0), gc.ShapeError),
+    ([0, 1], gc.GraphcError), (1.5, gc.GraphcError), ("a", gc.GraphcError),
+])
+def test_bad_indices(index, err):
+    x = rand((5, 2, 3), "float32")
+    with pytest.raises(err):
+        traced(lambda t: t[index])(x)
+    with pytest.raises(err):
+        gnp.getitem(x, index)
+
+
+def test_traced_index_is_refused_with_a_clear_error():
+    def f(x, i):
+        return x[i]
+
+    with pytest.raises(gc.GraphcError, match="static"):
+        traced(f)(np.ones(3), np.int64(1))
