@@ -2,13 +2,15 @@
 
 ``graphc dump FILE.py:FUNC --arg f32[2,3] --arg i32[] [--grad 0,2] [--stage STAGE] [--after PASS]``
 loads FILE as a module, takes FUNC from it (a plain function or a ``gc.function``), and traces it on
-arguments of the given shapes and dtypes. Stages: ``traced`` (default), ``optimized``, ``llvm``,
-``asm``, and ``all`` (the graph after every pass, with node counts; ``--after PASS``: one pass).
+arguments of the given shapes and dtypes. Stages: ``traced`` (default); ``optimized`` (after the
+pass pipeline); ``llvm`` and ``asm`` (the LLVM backend's module and machine code); ``all`` (the
+graph after every pass with its node count, ending with the backend's fusion; ``--after PASS``
+shows one pass).
 
-Every failure (a bad spec, a missing file or function, an error while tracing) ends the command with
-exit status 1 (2 for a malformed command line) and one line on stderr, ``graphc: error: ...``, that
-names the user's file and line when the error comes from user code; ``--verbose`` adds the
-traceback.
+Every failure ends the command with one line on stderr, ``graphc: error: ...``, naming the user's
+file and line when the error comes from user code (``--verbose`` adds the traceback). Exit status
+2: the command line is wrong (malformed, a bad spec, no such file or function); 1: loading,
+tracing or compiling the function failed.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def _dump(ns, out) -> None:
     elif stage == "optimized":
         text = gc.function(fun).concrete(*args).ir("optimized")
     else:
-        concrete = gc.function(fun, backend=_native_backend()).concrete(*args)
+        concrete = gc.function(fun, backend="llvm").concrete(*args)
         text = concrete.llvm_ir() if stage == "llvm" else concrete.asm()
     out.write(text.rstrip("\n") + "\n")
 
@@ -173,32 +175,21 @@ def _with_grad(gc, fun, argnums, n_args):
     for a in (argnums,) if isinstance(argnums, int) else argnums:
         if not -n_args <= a < n_args:
             raise UsageError(f"--grad {a}: the function has {n_args} argument(s)")
-    value_and_grad = getattr(gc, "value_and_grad", None)
-    if value_and_grad is None:
-        raise GraphcError("--grad needs gc.value_and_grad, which this build of graphc does not have")
-    return value_and_grad(fun, argnums=argnums)
-
-
-def _native_backend() -> str | None:
-    """The LLVM backend when it is built, else the default (whose error says what is missing)."""
-    try:
-        from .backend import get_backend
-
-        return "llvm" if hasattr(get_backend("llvm"), "compile") else None
-    except ImportError:
-        return None
+    return gc.value_and_grad(fun, argnums=argnums)
 
 
 def _all_stages(graph, after: str | None) -> str:
-    """The traced graph, then the graph after each pass with its node count (``--stage all``)."""
-    try:
-        from .passes.manager import optimize_stages
-    except ImportError:
-        raise GraphcError(
-            "--stage all / --after need graphc.passes.manager.optimize_stages, which this build of "
-            "graphc does not have"
-        ) from None
+    """The traced graph, then the graph after each pass with its node count (``--stage all``).
+
+    The last stage is fusion, which the LLVM backend runs when it compiles the optimized graph, so
+    the reader sees the loop nests (``fused`` nodes) the machine code is made of.
+    """
+    from .passes.fuse import fuse
+    from .passes.manager import optimize_stages
+
     stages = list(optimize_stages(graph))
+    if all(name != "fuse" for name, _ in stages):
+        stages.append(("fuse", fuse(stages[-1][1] if stages else graph)))
     blocks = [] if after else [(f"traced: {graph.count_nodes()} nodes", graph)]
     for i, (name, g) in enumerate(stages, start=1):
         if after is None or name == after:

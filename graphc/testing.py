@@ -35,7 +35,8 @@ def _is_float(x) -> bool:
 def _random_like(tree, rng):
     """A random normal array for each floating leaf, zeros of the leaf's type for the others."""
     return pytree.tree_map(
-        lambda x: rng.standard_normal(np.shape(x)) if _is_float(x) else np.zeros_like(x), tree)
+        lambda x: rng.standard_normal(np.shape(x)) if _is_float(x) else np.zeros_like(x), tree
+    )
 
 
 def _axpy(a, u, x):
@@ -43,17 +44,22 @@ def _axpy(a, u, x):
 
 
 def _inner(a, b) -> float:
-    return float(sum(np.vdot(np.asarray(x, np.float64), np.asarray(y, np.float64))
-                     for x, y in zip(pytree.flatten(a)[0], pytree.flatten(b)[0], strict=True)
-                     if _is_float(x) and _is_float(y)))
+    return float(
+        sum(
+            np.vdot(np.asarray(x, np.float64), np.asarray(y, np.float64))
+            for x, y in zip(pytree.flatten(a)[0], pytree.flatten(b)[0], strict=True)
+            if _is_float(x) and _is_float(y)
+        )
+    )
 
 
 def _close(actual, expected, atol, rtol, what):
     for a, e in zip(pytree.flatten(actual)[0], pytree.flatten(expected)[0], strict=True):
         if not _is_float(e):
             continue
-        np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(e, np.float64),
-                                   atol=atol, rtol=rtol, err_msg=what)
+        np.testing.assert_allclose(
+            np.asarray(a, np.float64), np.asarray(e, np.float64), atol=atol, rtol=rtol, err_msg=what
+        )
 
 
 class _Checker:
@@ -73,7 +79,9 @@ class _Checker:
         minus = f_c(*_axpy(-self.eps, u, args))
         return pytree.tree_map(
             lambda p, m: (np.asarray(p, np.float64) - m) / (2 * self.eps) if _is_float(p) else p,
-            plus, minus)
+            plus,
+            minus,
+        )
 
     def check_jvp(self, f, args, u):
         from .autodiff import jvp
@@ -81,8 +89,13 @@ class _Checker:
         f_c = self.compile(f)
         out, t_out = self.compile(lambda a, t: jvp(f, a, t))(args, u)
         _close(out, f_c(*args), self.atol, self.rtol, "jvp: primal output differs from f")
-        _close(t_out, self.numeric_jvp(f_c, args, u), self.atol, self.rtol,
-               "jvp differs from central differences")
+        _close(
+            t_out,
+            self.numeric_jvp(f_c, args, u),
+            self.atol,
+            self.rtol,
+            "jvp differs from central differences",
+        )
 
     def check_vjp(self, f, args, u):
         from .autodiff import vjp
@@ -93,8 +106,13 @@ class _Checker:
         ct = self.compile(lambda a, v: vjp(f, *a)[1](v))(args, v)
         ip = _inner(ct, u)
         expected = _inner(v, self.numeric_jvp(f_c, args, u))
-        np.testing.assert_allclose(ip, expected, atol=self.atol, rtol=self.rtol,
-                                   err_msg="vjp fails the adjoint identity <vjp(v), u> = <v, J u>")
+        np.testing.assert_allclose(
+            ip,
+            expected,
+            atol=self.atol,
+            rtol=self.rtol,
+            err_msg="vjp fails the adjoint identity <vjp(v), u> = <v, J u>",
+        )
         return v
 
     def check(self, f, args, order, modes):
@@ -111,8 +129,18 @@ class _Checker:
                 self.check(lambda *a: vjp(f, *a)[1](v), args, order - 1, modes)
 
 
-def check_grads(f, args, order=1, modes=("fwd", "rev"), eps=1e-4, atol=1e-5, rtol=1e-5, seed=0,
-                backend="reference", optimize=False):
+def check_grads(
+    f,
+    args,
+    order=1,
+    modes=("fwd", "rev"),
+    eps=1e-4,
+    atol=1e-5,
+    rtol=1e-5,
+    seed=0,
+    backend="reference",
+    optimize=False,
+):
     """Raise AssertionError unless ``f``'s derivatives up to ``order`` match numerical ones.
 
     ``f`` takes ``*args`` (arrays, Python scalars or pytrees of them) and returns arrays or a
@@ -120,8 +148,10 @@ def check_grads(f, args, order=1, modes=("fwd", "rev"), eps=1e-4, atol=1e-5, rto
     """
     bad = set(modes) - {"fwd", "rev"}
     if bad or order < 1:
-        raise ValueError(f"check_grads: modes must be within ('fwd', 'rev') and order >= 1; got "
-                         f"modes={modes!r}, order={order!r}")
+        raise ValueError(
+            f"check_grads: modes must be within ('fwd', 'rev') and order >= 1; got "
+            f"modes={modes!r}, order={order!r}"
+        )
     args = tuple(pytree.tree_map(_to_f64, a) for a in args)
     rng = np.random.default_rng(seed)
     _Checker(eps, atol, rtol, rng, backend, optimize).check(f, args, order, tuple(modes))

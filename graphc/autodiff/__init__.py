@@ -12,7 +12,19 @@ from .reverse import DifferentiationError
 from .tape import GradientTape, TapeError
 
 __all__ = [
-    "DifferentiationError", "GradientTape", "TapeError", "custom_gradient", "custom_vjp", "grad",
-    "hessian", "inline_custom_calls", "jacfwd", "jacobian", "jacrev", "jvp", "stop_gradient",
-    "value_and_grad", "vjp",
+    "DifferentiationError",
+    "GradientTape",
+    "TapeError",
+    "custom_gradient",
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "inline_custom_calls",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "stop_gradient",
+    "value_and_grad",
+    "vjp",
 ]

@@ -25,7 +25,7 @@ from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
 from ..trace.function import Function, route_calls
-from ..trace.tracer import Tracer, current_trace, located
+from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward
 from .nested import check_argnums, check_float_inputs, fun_name, trace_function
 from .reverse import DifferentiationError, Linearized, as_tracer
@@ -37,7 +37,9 @@ class Transformed:
 
     def __init__(self, fun, impl, kind: str):
         if not callable(fun):
-            raise located(DifferentiationError, f"{kind} needs a callable, got {type(fun).__name__}")
+            raise located(
+                DifferentiationError, f"{kind} needs a callable, got {type(fun).__name__}"
+            )
         self.fun = fun
         self._impl = impl
         self.kind = kind
@@ -72,9 +74,11 @@ def _scalar_output(traced, who, fun):
             hint = " (convert it with .astype(float))"
         else:
             hint = "; for other outputs use gc.vjp or gc.jacobian"
-        raise located(DifferentiationError,
-                      f"{who}: {fun_name(fun)} must return a scalar (a 0-d floating-point value), "
-                      f"but it returned {got}{hint}")
+        raise located(
+            DifferentiationError,
+            f"{who}: {fun_name(fun)} must return a scalar (a 0-d floating-point value), "
+            f"but it returned {got}{hint}",
+        )
     return types[0]
 
 
@@ -115,21 +119,25 @@ def grad(fun, argnums=0, has_aux=False):
     return Transformed(fun, impl, "grad")
 
 
-# --- vjp ---------------------------------------------------------------------------------------------
+# --- vjp ------------------------------------------------------------------------------------------
 def _check_like(kind, given, types, what):
     """Cotangents/tangents given by the user: one per value, of its shape; cast to its dtype."""
     leaves, _ = pytree.flatten(given)
+    per = "output" if kind == "vjp" else "input"
     if len(leaves) != len(types):
-        raise located(DifferentiationError,
-                      f"{kind}: expected {len(types)} {what} (one per {'output' if kind == 'vjp' else 'input'} "
-                      f"array), got {len(leaves)}")
+        raise located(
+            DifferentiationError,
+            f"{kind}: expected {len(types)} {what} (one per {per} array), got {len(leaves)}",
+        )
     out = []
     trace = current_trace()
     for i, (x, t) in enumerate(zip(leaves, types, strict=True)):
         x = as_tracer(x, trace)
         if tuple(x.shape) != tuple(t.shape):
-            raise located(DifferentiationError,
-                          f"{kind}: {what} {i} has shape {tuple(x.shape)}, expected {tuple(t.shape)}")
+            raise located(
+                DifferentiationError,
+                f"{kind}: {what} {i} has shape {tuple(x.shape)}, expected {tuple(t.shape)}",
+            )
         if t.dtype.kind != "f":
             out.append(None)
             continue
@@ -153,7 +161,7 @@ def _vjp_in_trace(fun, primals, has_aux):
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
-_TOP_LEVEL: "weakref.WeakKeyDictionary | dict" = weakref.WeakKeyDictionary()
+_TOP_LEVEL: weakref.WeakKeyDictionary | dict = weakref.WeakKeyDictionary()
 
 
 def _top_level(fun, key, make):
@@ -176,8 +184,11 @@ def vjp(fun, *primals, has_aux=False):
     forward = _top_level(fun, ("vjp_out", has_aux), lambda: _named(fun, "vjp_out", fun))
     result = forward(*primals)
     out, aux = result if has_aux else (result, None)
-    backward = _top_level(fun, ("vjp_bwd", has_aux), lambda: _named(
-        fun, "vjp", lambda ps, ct: _vjp_in_trace(fun, ps, has_aux)[1](ct)))
+    backward = _top_level(
+        fun,
+        ("vjp_bwd", has_aux),
+        lambda: _named(fun, "vjp", lambda ps, ct: _vjp_in_trace(fun, ps, has_aux)[1](ct)),
+    )
 
     def vjp_fn(cotangent):
         return tuple(backward(tuple(primals), cotangent))
@@ -194,7 +205,7 @@ def _named(fun, kind, f):
     return wrapper
 
 
-# --- jvp ---------------------------------------------------------------------------------------------
+# --- jvp ------------------------------------------------------------------------------------------
 def _jvp_in_trace(fun, primals, tangents):
     nums = tuple(range(len(primals)))
     traced = trace_function(fun, primals, {}, nums, False, "jvp")
@@ -205,20 +216,27 @@ def _jvp_in_trace(fun, primals, tangents):
     fwd = LinearizedForward(traced.graph, traced.graph_args())
     out_t = fwd.push(tans + [None] * len(traced.captured))
     out, _ = traced.restore_outputs(fwd.outs)
-    out_t = [sh.zeros(v.shape, v.dtype) if t is None else t
-             for v, t in zip(traced.graph.outputs, out_t, strict=True)]
+    out_t = [
+        sh.zeros(v.shape, v.dtype) if t is None else t
+        for v, t in zip(traced.graph.outputs, out_t, strict=True)
+    ]
     return out, pytree.unflatten(traced.out_tree, out_t)
 
 
 def jvp(fun, primals, tangents):
     """Forward mode: ``(fun(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise located(DifferentiationError, "jvp: primals and tangents must be tuples (one entry "
-                      "per argument of the function)")
+        raise located(
+            DifferentiationError,
+            "jvp: primals and tangents must be tuples (one entry per argument of the function)",
+        )
     if len(primals) != len(tangents):
-        raise located(DifferentiationError, f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+        raise located(
+            DifferentiationError, f"jvp: {len(primals)} primals but {len(tangents)} tangents"
+        )
     if current_trace() is not None:
         return _jvp_in_trace(fun, tuple(primals), tuple(tangents))
-    compiled = _top_level(fun, "jvp", lambda: _named(
-        fun, "jvp", lambda ps, ts: _jvp_in_trace(fun, ps, ts)))
+    compiled = _top_level(
+        fun, "jvp", lambda: _named(fun, "jvp", lambda ps, ts: _jvp_in_trace(fun, ps, ts))
+    )
     return compiled(tuple(primals), tuple(tangents))

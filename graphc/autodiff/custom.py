@@ -16,13 +16,15 @@ the caller), and a node that owns its rule is copied with it; side tables keyed 
 The forward graph stays hidden in the node until differentiation is over, so the optimizer and
 backends should call ``inline_custom_calls`` first (the reference backend evaluates the node).
 
-Values closed over by a custom function are treated as constants by its rule (their gradient
-through the call is zero), as in TensorFlow's ``custom_gradient`` without ``variables``.
+Values a custom function closes over (tracers of an enclosing trace) are not covered by the user's
+rule: they get the ordinary derivative of the forward computation (TensorFlow would return None
+for them; a silent zero would be a wrong number).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
 from ..backend.reference import evaluate
 from ..errors import GraphcError
@@ -48,21 +50,42 @@ def _impl(*args, fwd, bwd, n_out, bwd_mask):
 
 
 def _vjp(cts, primals, outs, fwd, bwd, n_out, bwd_mask):
-    cts_y = [zeros(o.shape, o.dtype) if c is None else c for c, o in zip(cts[:n_out], outs[:n_out],
-                                                                         strict=True)]
-    _, grads = inline_graph(bwd, cts_y + list(outs[n_out:]))
-    it = iter(grads)
-    per_input = [next(it) if present else None for present in bwd_mask]
-    per_input += [None] * (len(primals) - len(bwd_mask))
+    """The user's rule for the explicit inputs; the ordinary derivative of ``fwd`` for values the
+    function closed over and for residuals that an outer derivative uses (grad of grad), as in
+    JAX."""
+    n_explicit = len(bwd_mask)
+    per_input = [None] * len(primals)
+    if any(c is not None for c in cts[:n_out]):
+        cts_y = [
+            zeros(o.shape, o.dtype) if c is None else c
+            for c, o in zip(cts[:n_out], outs[:n_out], strict=True)
+        ]
+        _, grads = inline_graph(bwd, cts_y + list(outs[n_out:]))
+        it = iter(grads)
+        per_input[:n_explicit] = [next(it) if present else None for present in bwd_mask]
+        if len(primals) > n_explicit:
+            closed = [False] * n_explicit + [True] * (len(primals) - n_explicit)
+            _add(
+                per_input,
+                Linearized(fwd, primals, closed).backward(
+                    list(cts[:n_out]) + [None] * (len(outs) - n_out)
+                ),
+                closed,
+            )
     res_cts = list(cts[n_out:])
     if any(c is not None for c in res_cts):
-        # residuals used by an outer derivative (grad of grad): they get the ordinary derivative
-        # of the forward computation that made them, as in JAX
-        lin = Linearized(fwd, primals, [True] * len(primals))
-        extra = lin.backward([None] * n_out + res_cts)
-        per_input = [a if b is None else b if a is None else ew.add(a, b)
-                     for a, b in zip(per_input, extra, strict=True)]
+        every = [True] * len(primals)
+        _add(per_input, Linearized(fwd, primals, every).backward([None] * n_out + res_cts), every)
     return per_input
+
+
+def _add(acc, cts, mask):
+    """Add ``cts`` (one per True in ``mask``) into ``acc`` (one per input; None is zero)."""
+    it = iter(cts)
+    for i, m in enumerate(mask):
+        c = next(it) if m else None
+        if c is not None:
+            acc[i] = c if acc[i] is None else ew.add(acc[i], c)
 
 
 def _jvp(primals, tans, outs, fwd, bwd, n_out, bwd_mask):
@@ -75,8 +98,15 @@ def _jvp(primals, tans, outs, fwd, bwd, n_out, bwd_mask):
 
 #: ``extra["inline_graph"]`` names the attribute holding the graph this node computes, so a pass
 #: can replace the node by that graph once differentiation is over without importing autodiff.
-custom_vjp_call = define("custom_vjp_call", infer=_infer, impl=_impl, jvp=_jvp, vjp=_vjp,
-                         multiple_results=True, extra={"inline_graph": "fwd"})
+custom_vjp_call = define(
+    "custom_vjp_call",
+    infer=_infer,
+    impl=_impl,
+    jvp=_jvp,
+    vjp=_vjp,
+    multiple_results=True,
+    extra={"inline_graph": "fwd"},
+)
 
 
 def inline_custom_calls(graph: Graph) -> Graph:
@@ -99,18 +129,27 @@ def inline_custom_calls(graph: Graph) -> Graph:
     return b.build([env[v] for v in graph.outputs])
 
 
-# --- tracing a custom call ---------------------------------------------------------------------------
+# --- tracing a custom call ------------------------------------------------------------------------
 def _per_arg_grads(dx, args, tuple_per_arg: bool, who: str):
     """The backward function's result as one entry per argument (TensorFlow allows a bare value
     for a single input; JAX always returns a tuple)."""
-    if not tuple_per_arg and len(args) == 1 and not (isinstance(dx, (tuple, list)) and len(dx) == 1
-                                                     and not isinstance(args[0], (tuple, list))):
+    if (
+        not tuple_per_arg
+        and len(args) == 1
+        and not (
+            isinstance(dx, (tuple, list))
+            and len(dx) == 1
+            and not isinstance(args[0], (tuple, list))
+        )
+    ):
         dx = (dx,)
     if not isinstance(dx, (tuple, list)) or len(dx) != len(args):
         n = len(dx) if isinstance(dx, (tuple, list)) else 1
-        raise located(DifferentiationError,
-                      f"{who}: the backward function must return one gradient per input "
-                      f"({len(args)}), as a tuple; it returned {n}")
+        raise located(
+            DifferentiationError,
+            f"{who}: the backward function must return one gradient per input "
+            f"({len(args)}), as a tuple; it returned {n}",
+        )
     return list(dx)
 
 
@@ -124,9 +163,11 @@ def _flat_grads(per_arg, args, inputs, who):
         else:
             g_leaves, g_tree = pytree.flatten(g)
             if g_tree != tree:
-                raise located(DifferentiationError,
-                              f"{who}: gradient {i} has structure {pytree.describe(g_tree)}, but "
-                              f"input {i} has {pytree.describe(tree)}")
+                raise located(
+                    DifferentiationError,
+                    f"{who}: gradient {i} has structure {pytree.describe(g_tree)}, but "
+                    f"input {i} has {pytree.describe(tree)}",
+                )
             flat.extend(g_leaves)
     out = []
     trace = current_trace()
@@ -137,9 +178,11 @@ def _flat_grads(per_arg, args, inputs, who):
             continue
         g = g if isinstance(g, Tracer) and g._trace is trace else _lift(g, trace)
         if tuple(g.shape) != tuple(x.shape):
-            raise located(DifferentiationError,
-                          f"{who}: the gradient for input leaf {k} has shape {tuple(g.shape)}, "
-                          f"expected {tuple(x.shape)}")
+            raise located(
+                DifferentiationError,
+                f"{who}: the gradient for input leaf {k} has shape {tuple(g.shape)}, "
+                f"expected {tuple(x.shape)}",
+            )
         out.append(g if g.dtype == x.dtype else ew.convert(g, dtype=x.dtype))
     return out
 
@@ -167,8 +210,14 @@ def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
             bwd, residuals = tb.graph([g for g in grads if g is not None])
         res = [Tracer(tf.to_value(r), tf) for r in residuals]
         fwd, captured = tf.graph(y_tracers + res)
-    outs = custom_vjp_call(*leaves, *captured, fwd=fwd, bwd=bwd, n_out=len(y_tracers),
-                           bwd_mask=tuple(g is not None for g in grads))
+    outs = custom_vjp_call(
+        *leaves,
+        *captured,
+        fwd=fwd,
+        bwd=bwd,
+        n_out=len(y_tracers),
+        bwd_mask=tuple(g is not None for g in grads),
+    )
     for o, t in zip(outs, y_tracers, strict=False):
         o.weak = t.weak
     return pytree.unflatten(y_tree, outs[: len(y_tracers)])
@@ -177,7 +226,8 @@ def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
 def custom_gradient(f):
     """TensorFlow-style: ``f(*xs)`` returns ``(y, grad_fn)``; ``grad_fn(dy)`` (or
     ``grad_fn(*dys)`` when ``y`` is a tuple) returns the gradient of each input (a bare value for a
-    single input; ``None`` for zero). Called outside any trace, ``f`` runs eagerly and returns ``y``."""
+    single input; ``None`` for zero). Called outside any trace, ``f`` runs eagerly and returns
+    ``y``."""
 
     @functools.wraps(f)
     def wrapper(*args):
@@ -188,7 +238,7 @@ def custom_gradient(f):
     return wrapper
 
 
-class custom_vjp:  # noqa: N801  (JAX's name)
+class custom_vjp:
     """JAX-style: decorate ``f``, then ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (y, res)`` and
     ``bwd(*nondiff_args, res, g) -> tuple`` of one gradient per differentiable argument (``None``
     for zero). ``nondiff_argnums`` are passed through unchanged (not traced)."""
@@ -198,19 +248,21 @@ class custom_vjp:  # noqa: N801  (JAX's name)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd = self.bwd = None
-        self._in_fwd = False
+        self._tracing_fwd = threading.local()  # per thread: traces may run concurrently
 
     def defvjp(self, fwd, bwd):
         self.fwd, self.bwd = fwd, bwd
         return self
 
     def __call__(self, *args):
-        if current_trace() is None or self._in_fwd:
+        if current_trace() is None or getattr(self._tracing_fwd, "on", False):
             # eager, or ``fwd`` calling ``f`` for its primal value (the usual JAX idiom)
             return self.fun(*args)
         if self.fwd is None:
-            raise located(DifferentiationError,
-                          f"custom_vjp {fun_name(self.fun)}: call .defvjp(fwd, bwd) before using it")
+            raise located(
+                DifferentiationError,
+                f"custom_vjp {fun_name(self.fun)}: call .defvjp(fwd, bwd) before using it",
+            )
         nondiff = [args[i] for i in self.nondiff_argnums]
         diff_pos = [i for i in range(len(args)) if i not in self.nondiff_argnums]
 
@@ -218,12 +270,13 @@ class custom_vjp:  # noqa: N801  (JAX's name)
             full = list(args)
             for i, a in zip(diff_pos, diff_args, strict=True):
                 full[i] = a
-            self._in_fwd = True
+            self._tracing_fwd.on = True
             try:
                 y, res = self.fwd(*full)
             finally:
-                self._in_fwd = False
+                self._tracing_fwd.on = False
             return y, lambda g: self.bwd(*nondiff, res, g)
 
-        return call_with_rule(fun_name(self.fun), fwd_fun, [args[i] for i in diff_pos], True,
-                              "custom_vjp")
+        return call_with_rule(
+            fun_name(self.fun), fwd_fun, [args[i] for i in diff_pos], True, "custom_vjp"
+        )

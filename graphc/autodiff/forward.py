@@ -27,10 +27,12 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
             rule = node.prim.jvp
             if rule is None:
                 raise DifferentiationError(
-                    f"{node.loc or 'here'}: primitive {node.prim.name} has no forward-mode rule")
+                    f"{node.loc or 'here'}: primitive {node.prim.name} has no forward-mode rule"
+                )
             start = len(builder.nodes)
-            out = rule([env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
-                       **node.attrs)
+            out = rule(
+                [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs], **node.attrs
+            )
             _relocate(builder.nodes, start, node.loc, here)
             outs = out if node.prim.multiple_results else [out]
             for v, t in zip(node.outputs, outs, strict=True):
@@ -42,8 +44,10 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
 
 def _check(v, t, node):
     if tuple(t.shape) != tuple(v.shape) or t.dtype != v.dtype:
-        raise GraphcError(f"internal: the jvp rule of {node.prim.name} gave a tangent {t.aval} "
-                          f"for a value {v.type}")
+        raise GraphcError(
+            f"internal: the jvp rule of {node.prim.name} gave a tangent {t.aval} "
+            f"for a value {v.type}"
+        )
 
 
 class LinearizedForward:
@@ -56,8 +60,11 @@ class LinearizedForward:
 
     def push(self, in_tangents) -> list:
         """Output tangents (tracers or None) for one tangent (tracer or None) per graph input."""
-        tans = {v: t for v, t in zip(self.graph.inputs, in_tangents, strict=True)
-                if t is not None and is_float(v)}
+        tans = {
+            v: t
+            for v, t in zip(self.graph.inputs, in_tangents, strict=True)
+            if t is not None and is_float(v)
+        }
         path, _ = path_nodes(self.graph.nodes, list(tans), self.graph.outputs)
         tangents(path, self.env, tans)
         return [tans.get(v) for v in self.graph.outputs]

@@ -43,9 +43,11 @@ def _assemble(blocks, lead_shape, tail_shape, dtype, axis_first: bool):
 def _check_outputs(traced, fun, who):
     for t in traced.main_types():
         if t.dtype.kind != "f":
-            raise located(DifferentiationError,
-                          f"{who}: {fun_name(fun)} returned a {t} value; Jacobians need "
-                          "floating-point outputs")
+            raise located(
+                DifferentiationError,
+                f"{who}: {fun_name(fun)} returned a {t} value; Jacobians need "
+                "floating-point outputs",
+            )
 
 
 def _result(traced, table, argnums):
@@ -69,8 +71,9 @@ def jacobian(fun, argnums=0, has_aux=False):
         traced = trace_function(fun, args, kwargs, nums, has_aux, "jacobian")
         check_float_inputs(traced, nums, "jacobian")
         _check_outputs(traced, fun, "jacobian")
-        lin = Linearized(traced.graph, traced.graph_args(),
-                         [True] * traced.n_in + [False] * len(traced.captured))
+        lin = Linearized(
+            traced.graph, traced.graph_args(), [True] * traced.n_in + [False] * len(traced.captured)
+        )
         ins = traced.graph.inputs[: traced.n_in]
         table = []
         for k, out_t in enumerate(traced.main_types()):
@@ -80,8 +83,12 @@ def jacobian(fun, argnums=0, has_aux=False):
                 seeds[k] = _basis(i, out_t.shape, out_t.dtype)
                 for r, c, v in zip(rows, lin.backward(seeds), ins, strict=True):
                     r.append(c if c is not None else _zeros(v.shape, v.dtype))
-            table.append([_assemble(r, out_t.shape, v.shape, v.dtype, True)
-                          for r, v in zip(rows, ins, strict=True)])
+            table.append(
+                [
+                    _assemble(r, out_t.shape, v.shape, v.dtype, True)
+                    for r, v in zip(rows, ins, strict=True)
+                ]
+            )
         jac = _result(traced, table, argnums)
         if has_aux:
             return jac, traced.restore_outputs(lin.outs)[1]

@@ -37,16 +37,23 @@ def fun_name(fun) -> str:
 def check_argnums(argnums, n_args: int, who: str) -> tuple[int, ...]:
     """``argnums`` as a tuple of non-negative positions, or an error naming what is wrong."""
     nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
-    if not isinstance(nums, (tuple, list)) or not nums or not all(
-            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums):
-        raise located(DifferentiationError,
-                      f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    if (
+        not isinstance(nums, (tuple, list))
+        or not nums
+        or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums)
+    ):
+        raise located(
+            DifferentiationError,
+            f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}",
+        )
     out = []
     for a in nums:
         if not -n_args <= a < n_args:
-            raise located(DifferentiationError,
-                          f"{who}: argnums {int(a)} is out of range: the function was called with "
-                          f"{n_args} positional argument{'s' if n_args != 1 else ''}")
+            raise located(
+                DifferentiationError,
+                f"{who}: argnums {int(a)} is out of range: the function was called with "
+                f"{n_args} positional argument{'s' if n_args != 1 else ''}",
+            )
         out.append(int(a) % n_args)
     if len(set(out)) != len(out):
         raise located(DifferentiationError, f"{who}: argnums {argnums!r} repeats an argument")
@@ -100,14 +107,16 @@ class Traced:
         out, i = [], 0
         for tree in self.in_trees:
             n = pytree.num_leaves(tree)
-            out.append(pytree.unflatten(tree, flat[i: i + n]))
+            out.append(pytree.unflatten(tree, flat[i : i + n]))
             i += n
         return out
 
     def zeros_for_none(self, flat) -> list:
-        """Entries of ``flat`` (one per input leaf) with None replaced by zeros of the input's type."""
-        return [zeros(v.shape, v.dtype) if c is None else c
-                for v, c in zip(self.graph.inputs[: self.n_in], flat, strict=True)]
+        """``flat`` (one entry per input leaf) with None replaced by zeros of the input's type."""
+        return [
+            zeros(v.shape, v.dtype) if c is None else c
+            for v, c in zip(self.graph.inputs[: self.n_in], flat, strict=True)
+        ]
 
 
 def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Traced:
@@ -124,30 +133,46 @@ def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Tra
         j = 0
         for i, tree in zip(argnums, in_trees, strict=True):
             n = pytree.num_leaves(tree)
-            call_args[i] = pytree.unflatten(tree, inputs[j: j + n])
+            call_args[i] = pytree.unflatten(tree, inputs[j : j + n])
             j += n
         result = fun(*call_args, **kwargs)
         main, aux = _split_aux(result, has_aux, fun, who)
         main_leaves, out_tree = pytree.flatten(main)
         aux_leaves, aux_tree = pytree.flatten(aux) if has_aux else ([], None)
-        aux_slots = [k for k, a in enumerate(aux_leaves)
-                     if isinstance(a, Tracer) and a._trace is trace]
+        aux_slots = [
+            k for k, a in enumerate(aux_leaves) if isinstance(a, Tracer) and a._trace is trace
+        ]
         outputs = main_leaves + [aux_leaves[k] for k in aux_slots]
         out_weak = [o.weak if isinstance(o, Tracer) else leaf_type(o)[1] for o in outputs]
         graph, captured = trace.graph(outputs)
-    return Traced(graph, captured, in_leaves, in_trees, out_tree, len(main_leaves), aux_leaves,
-                  aux_tree, aux_slots, out_weak)
+    return Traced(
+        graph,
+        captured,
+        in_leaves,
+        in_trees,
+        out_tree,
+        len(main_leaves),
+        aux_leaves,
+        aux_tree,
+        aux_slots,
+        out_weak,
+    )
 
 
 def _split_aux(result, has_aux, fun, who):
     if not has_aux:
         return result, None
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        got = (f"a {type(result).__name__} of length {len(result)}"
-               if isinstance(result, (tuple, list)) else f"a {type(result).__name__}")
-        raise located(DifferentiationError,
-                      f"{who}(..., has_aux=True): {fun_name(fun)} must return a pair "
-                      f"(output, aux), but it returned {got}")
+        got = (
+            f"a {type(result).__name__} of length {len(result)}"
+            if isinstance(result, (tuple, list))
+            else f"a {type(result).__name__}"
+        )
+        raise located(
+            DifferentiationError,
+            f"{who}(..., has_aux=True): {fun_name(fun)} must return a pair "
+            f"(output, aux), but it returned {got}",
+        )
     return result[0], result[1]
 
 
@@ -164,5 +189,6 @@ def check_float_inputs(traced: Traced, argnums, who: str) -> None:
                     DifferentiationError,
                     f"{who}: cannot differentiate with respect to {path}, which has dtype "
                     f"{t.dtype}; only floating-point arguments have gradients (convert it with "
-                    ".astype(float), or leave it out of argnums)")
+                    ".astype(float), or leave it out of argnums)",
+                )
             i += 1

@@ -22,7 +22,6 @@ from __future__ import annotations
 from ..errors import GraphcError
 from ..ir import Graph, Value
 from ..ops import elementwise as ew
-from ..ops.shape import zeros
 from ..trace.tracer import Tracer, current_trace, user_location
 
 
@@ -35,7 +34,7 @@ def is_float(v) -> bool:
 
 
 def as_tracer(x, trace) -> Tracer:
-    """``x`` (a tracer of any active trace, an array or a Python scalar) as a tracer of ``trace``."""
+    """``x`` (a tracer of an active trace, an array or a Python scalar) as a tracer of ``trace``."""
     if isinstance(x, Tracer):
         if x._trace is trace:
             return x
@@ -53,13 +52,14 @@ def inline_nodes(nodes, env: dict) -> None:
     for node in nodes:
         phase = node.phase if node.phase != "fwd" else builder.phase
         with builder.in_phase(phase):
-            outs = builder.emit(node.prim, [env[v].value for v in node.inputs], node.attrs,
-                                node.loc)
+            outs = builder.emit(
+                node.prim, [env[v].value for v in node.inputs], node.attrs, node.loc
+            )
         env.update((v, Tracer(o, trace)) for v, o in zip(node.outputs, outs, strict=True))
 
 
 def inline_graph(graph: Graph, args, trace=None) -> tuple[dict, list[Tracer]]:
-    """Inline ``graph`` with ``args`` bound to its inputs; returns the env and the output tracers."""
+    """Inline ``graph`` with ``args`` bound to its inputs; returns the env and output tracers."""
     trace = trace or current_trace()
     env = {v: as_tracer(a, trace) for v, a in zip(graph.inputs, args, strict=True)}
     inline_nodes(graph.nodes, env)
@@ -100,7 +100,8 @@ def accumulate(cts: dict, value: Value, ct, node=None) -> None:
     if tuple(ct.shape) != tuple(value.shape) or ct.dtype != value.dtype:
         where = f" from the vjp rule of {node.prim.name}" if node is not None else ""
         raise GraphcError(
-            f"internal: cotangent {ct.aval}{where} does not match its value {value.type}")
+            f"internal: cotangent {ct.aval}{where} does not match its value {value.type}"
+        )
     old = cts.get(value)
     cts[value] = ct if old is None else ew.add(old, ct)
 
@@ -118,11 +119,13 @@ def backward(nodes, env: dict, cts: dict, active: set) -> dict:
             rule = node.prim.vjp
             if rule is None:
                 raise DifferentiationError(
-                    f"{node.loc or 'here'}: primitive {node.prim.name} has no reverse-mode rule")
+                    f"{node.loc or 'here'}: primitive {node.prim.name} has no reverse-mode rule"
+                )
             start = len(builder.nodes)
             ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
-            in_cts = rule(ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
-                          **node.attrs)
+            in_cts = rule(
+                ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs], **node.attrs
+            )
             for v, c in zip(node.inputs, in_cts, strict=True):
                 if v in active:
                     accumulate(cts, v, c, node)
@@ -140,10 +143,6 @@ def _relocate(nodes, start, loc, here) -> None:
                 n.loc = loc
 
 
-def zeros_like_value(v):
-    return zeros(v.shape, v.dtype)
-
-
 class Linearized:
     """A graph inlined into the current trace, ready for any number of backward passes (``vjp``
     may be applied more than once; each call emits one more reverse pass)."""
@@ -156,9 +155,8 @@ class Linearized:
 
     def backward(self, out_cts) -> list:
         """Cotangents (tracers, or None for zero) of the differentiated inputs, given one
-        cotangent (tracer or None) per graph output."""
-        if current_trace() is not self.trace:
-            raise GraphcError("a vjp function must be called in the trace where vjp was called")
+        cotangent (tracer or None) per graph output. Called inside a trace nested in the one that
+        linearized (a vjp function used under ``grad``), the forward values are captured."""
         cts: dict = {}
         targets = []
         for v, c in zip(self.graph.outputs, out_cts, strict=True):

@@ -52,12 +52,15 @@ class GradientTape:
         self._watched: dict = {}
         self._used = False
 
-    # --- recording ----------------------------------------------------------------------------------
+    # --- recording --------------------------------------------------------------------------------
     def __enter__(self):
         trace = current_trace()
         if trace is None:
-            raise located(TapeError, "GradientTape records a traced computation: use it inside a "
-                          "gc.function (outside one, use gc.grad / gc.vjp)")
+            raise located(
+                TapeError,
+                "GradientTape records a traced computation: use it inside a "
+                "gc.function (outside one, use gc.grad / gc.vjp)",
+            )
         self._trace = trace
         self._start, self._stop = len(trace.builder.nodes), None
         return self
@@ -88,9 +91,12 @@ class GradientTape:
         self._require_started("watch")
         for x in pytree.flatten(tensor)[0]:
             if not isinstance(x, Tracer):
-                raise located(TapeError, f"GradientTape.watch needs traced values (arguments of "
-                              f"the gc.function or values computed from them), got "
-                              f"{type(x).__name__}")
+                raise located(
+                    TapeError,
+                    f"GradientTape.watch needs traced values (arguments of "
+                    f"the gc.function or values computed from them), got "
+                    f"{type(x).__name__}",
+                )
             self._watched.setdefault(self._value(x), x)
 
     def watched_variables(self):
@@ -101,10 +107,13 @@ class GradientTape:
 
     def _require_started(self, what):
         if self._trace is None:
-            raise located(TapeError, f"GradientTape.{what} called before the tape was entered "
-                          "(use `with gc.GradientTape() as tape:`)")
+            raise located(
+                TapeError,
+                f"GradientTape.{what} called before the tape was entered "
+                "(use `with gc.GradientTape() as tape:`)",
+            )
 
-    # --- gradients ----------------------------------------------------------------------------------
+    # --- gradients --------------------------------------------------------------------------------
     def _recorded_nodes(self):
         nodes = self._trace.builder.nodes
         stop = self._stop if self._stop is not None else len(nodes)
@@ -115,31 +124,44 @@ class GradientTape:
         """d(target)/d(sources), with the structure of ``sources``."""
         self._require_started("gradient")
         if unconnected_gradients not in ("none", "zero"):
-            raise located(TapeError, "unconnected_gradients must be 'none' or 'zero', got "
-                          f"{unconnected_gradients!r}")
+            raise located(
+                TapeError,
+                f"unconnected_gradients must be 'none' or 'zero', got {unconnected_gradients!r}",
+            )
         if self._used and not self.persistent:
-            raise located(TapeError, "a non-persistent GradientTape can compute gradients only "
-                          "once; use gc.GradientTape(persistent=True) to call gradient() again")
+            raise located(
+                TapeError,
+                "a non-persistent GradientTape can compute gradients only "
+                "once; use gc.GradientTape(persistent=True) to call gradient() again",
+            )
         if current_trace() is not self._trace:
-            raise located(TapeError, "tape.gradient must be called in the traced function "
-                          "where the tape recorded")
+            raise located(
+                TapeError,
+                "tape.gradient must be called in the traced function where the tape recorded",
+            )
         self._used = True
         cts, targets = self._seeds(target, output_gradients)
         src_leaves, src_tree = pytree.flatten(sources)
         src_values = [self._value(s) if isinstance(s, Tracer) else None for s in src_leaves]
         path, active = path_nodes(self._recorded_nodes(), list(self._watched), targets)
         backward(path, _TraceValues(self._trace), cts, active)
-        grads = [self._result(v, cts, active, unconnected_gradients, s)
-                 for v, s in zip(src_values, src_leaves, strict=True)]
+        grads = [
+            self._result(v, cts, active, unconnected_gradients, s)
+            for v, s in zip(src_values, src_leaves, strict=True)
+        ]
         return pytree.unflatten(src_tree, grads)
 
     def _seeds(self, target, output_gradients):
         leaves = pytree.flatten(target)[0]
-        weights = ([None] * len(leaves) if output_gradients is None
-                   else pytree.flatten(output_gradients)[0])
+        weights = (
+            [None] * len(leaves)
+            if output_gradients is None
+            else pytree.flatten(output_gradients)[0]
+        )
         if len(weights) != len(leaves):
-            raise located(TapeError, f"output_gradients has {len(weights)} entries for "
-                          f"{len(leaves)} targets")
+            raise located(
+                TapeError, f"output_gradients has {len(weights)} entries for {len(leaves)} targets"
+            )
         cts, targets = {}, []
         for t, w in zip(leaves, weights, strict=True):
             if not isinstance(t, Tracer) or not is_float(t):
@@ -148,8 +170,11 @@ class GradientTape:
             with self._trace.builder.in_phase("bwd"):
                 seed = _ones(t.shape, t.dtype) if w is None else as_tracer(w, self._trace)
                 if tuple(seed.shape) != tuple(t.shape):
-                    raise located(TapeError, f"output_gradients entry of shape "
-                                  f"{tuple(seed.shape)} for a target of shape {tuple(t.shape)}")
+                    raise located(
+                        TapeError,
+                        f"output_gradients entry of shape "
+                        f"{tuple(seed.shape)} for a target of shape {tuple(t.shape)}",
+                    )
                 seed = seed if seed.dtype == t.dtype else ew.convert(seed, dtype=t.dtype)
             cts[v] = seed if v not in cts else ew.add(cts[v], seed)
             targets.append(v)

@@ -49,7 +49,7 @@ class Value:
 class Literal:
     """A constant array as a hashable attribute (hash and equality by dtype, shape and bytes)."""
 
-    __slots__ = ("array", "_key")
+    __slots__ = ("_key", "array")
 
     def __init__(self, array):
         a = np.array(array, copy=True)

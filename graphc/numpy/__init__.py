@@ -7,27 +7,113 @@ Where NumPy and this namespace differ, it says so in the function's docstring: b
 
 from . import linalg
 from .contract import dot, einsum, inner, matmul, outer, tensordot, vdot
-from .creation import arange, array, asarray, eye, full, full_like, linspace, ones, ones_like, zeros, zeros_like
+from .creation import (
+    arange,
+    array,
+    asarray,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    zeros,
+    zeros_like,
+)
 from .elementwise import (
-    abs, absolute, add, arccos, arcsin, arctan, arctan2, astype, bitwise_and, bitwise_not, bitwise_or,
-    bitwise_xor, clip, cos, cosh, divide, equal, exp, expm1, greater, greater_equal, invert, isnan,
-    less, less_equal, log, log1p, log2, logical_and, logical_not, logical_or, logical_xor, maximum,
-    minimum, multiply, negative, not_equal, positive, power, reciprocal, sign, sin, sinh, sqrt,
-    square, stop_gradient, subtract, tan, tanh, true_divide, where,
+    abs,
+    absolute,
+    add,
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    astype,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    clip,
+    cos,
+    cosh,
+    divide,
+    equal,
+    exp,
+    expm1,
+    greater,
+    greater_equal,
+    invert,
+    isnan,
+    less,
+    less_equal,
+    log,
+    log1p,
+    log2,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    power,
+    reciprocal,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    stop_gradient,
+    subtract,
+    tan,
+    tanh,
+    true_divide,
+    where,
 )
 from .reductions import (
-    all_ as all, amax, amin, any_ as any, argmax, argmin, cumsum, logsumexp, max, mean, min, prod, std,
-    sum, var,
+    all_ as all,
+)
+from .reductions import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    std,
+    sum,
+    var,
+)
+from .reductions import (
+    any_ as any,
 )
 from .shapes import (
-    broadcast_arrays, broadcast_to, concatenate, expand_dims, getitem, moveaxis, ravel, reshape,
-    split, squeeze, stack, swapaxes, transpose,
+    broadcast_arrays,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    getitem,
+    moveaxis,
+    ravel,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
 )
 
 float32, float64, int32, int64 = "float32", "float64", "int32", "int64"
 bool_ = "bool"
 pi, e, inf, nan = 3.141592653589793, 2.718281828459045, float("inf"), float("nan")
-ndim = lambda x: len(shape(x))  # noqa: E731
+ndim = lambda x: len(shape(x))
 
 
 def shape(x):

@@ -43,8 +43,16 @@ def lift(x):
     if isinstance(x, (list, tuple)) and any(isinstance(e, Tracer) for e in _walk(x)):
         from .shapes import stack
 
-        return stack([lift(e) for e in x])
+        return stack([e if is_python_scalar(e) else lift(e) for e in x])  # scalars stay weak
     return as_array(x)
+
+
+def strong(x):
+    """``x`` without the weak mark: a value given an explicit dtype (``astype``, ``array(...,
+    dtype=)``) takes part in promotion with that dtype, as in JAX and NumPy."""
+    if isinstance(x, Tracer) and x.weak:
+        return Tracer(x.value, x._trace, False)
+    return x
 
 
 def _walk(x):

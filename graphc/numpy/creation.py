@@ -9,7 +9,7 @@ from .. import dtypes
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace.tracer import current_trace
-from ._core import canonical_dtype, cast, lift, typeof
+from ._core import canonical_dtype, cast, lift, strong, typeof
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -49,11 +49,13 @@ def ones_like(x, dtype=None, shape=None):
 
 
 def array(obj, dtype=None, copy=True):
+    """Like ``np.array``; lists may hold traced values (they are stacked). An explicit ``dtype``
+    makes a Python scalar a strong value of that dtype."""
+    dtype = canonical_dtype(dtype, "array") if dtype is not None else None
     out = lift(obj)
     if current_trace() is None and isinstance(out, np.ndarray):
-        out = np.array(out, dtype=dtype, copy=copy)
-        return out
-    return cast(out, canonical_dtype(dtype)) if dtype is not None else out
+        return np.array(out, dtype=dtype, copy=copy)
+    return strong(cast(out, dtype)) if dtype is not None else out
 
 
 def asarray(obj, dtype=None):

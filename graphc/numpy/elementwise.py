@@ -8,7 +8,7 @@ from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..ops.shape import stop_gradient as _stop_gradient
 from ..trace.tracer import located
-from ._core import canonical_dtype, cast, is_python_scalar, lift, mark_weak, promote, typeof
+from ._core import canonical_dtype, cast, is_python_scalar, lift, mark_weak, promote, strong, typeof
 
 
 def _binary(prim, to_float=False):
@@ -129,7 +129,7 @@ def positive(x):
     return lift(x)
 
 
-def abs(x):  # noqa: A001  (NumPy's name)
+def abs(x):
     (a,), weak = promote(x)
     return mark_weak(a if a.dtype == dtypes.bool_ else ew.abs_(a), weak)
 
@@ -244,7 +244,7 @@ def clip(x, a_min=None, a_max=None):
 
 
 def astype(x, dtype):
-    return cast(x, canonical_dtype(dtype, "astype"))
+    return strong(cast(x, canonical_dtype(dtype, "astype")))
 
 
 def stop_gradient(x):

@@ -39,7 +39,7 @@ def _accumulating(x, dtype):
     return dtypes.int64 if d.kind in "bi" else d
 
 
-def sum(x, axis=None, dtype=None, keepdims=False, **unsupported):  # noqa: A001
+def sum(x, axis=None, dtype=None, keepdims=False, **unsupported):
     _reject(unsupported, "sum")
     return _reduce(rd.reduce_sum, x, axis, keepdims, _accumulating(x, dtype), "sum")
 
@@ -54,14 +54,14 @@ def _empty_check(x, axes, name):
         raise located(ShapeError, f"{name} of an empty axis of shape {x.shape} has no identity")
 
 
-def max(x, axis=None, keepdims=False, **unsupported):  # noqa: A001
+def max(x, axis=None, keepdims=False, **unsupported):
     _reject(unsupported, "max")
     x = lift(x)
     _empty_check(x, normalize_axes(axis, x.ndim, "max"), "max")
     return _reduce(rd.reduce_max, x, axis, keepdims, name="max")
 
 
-def min(x, axis=None, keepdims=False, **unsupported):  # noqa: A001
+def min(x, axis=None, keepdims=False, **unsupported):
     _reject(unsupported, "min")
     x = lift(x)
     _empty_check(x, normalize_axes(axis, x.ndim, "min"), "min")

@@ -118,9 +118,9 @@ def concatenate(arrays, axis=0):
 
 
 def stack(arrays, axis=0):
-    arrays = [lift(a) for a in arrays]
-    if not arrays:
+    if not len(arrays):
         raise located(ShapeError, "need at least one array to stack")
+    arrays, _ = promote(*arrays)
     shapes = {tuple(a.shape) for a in arrays}
     if len(shapes) > 1:
         raise located(ShapeError, f"all input arrays must have the same shape to stack, got {sorted(shapes)}")
@@ -161,12 +161,9 @@ def getitem(x, index):
     x = lift(x)
     index = index if isinstance(index, tuple) else (index,)
     for i in index:
-        if isinstance(i, Tracer):
-            raise located(GraphcError, "indexing with a traced value is not supported: indices must be "
-                          "static Python ints and slices (use gc.numpy.where or a mask instead)")
-        if not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
-            raise located(GraphcError, f"unsupported index {i!r}: graphc supports static ints, slices, "
-                          "None and Ellipsis")
+        _check_index(i)
+    if sum(1 for i in index if i is Ellipsis) > 1:
+        raise located(ShapeError, "an index can only have a single ellipsis ('...')")
     n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
     if n_real > x.ndim:
         raise located(ShapeError, f"too many indices for an array of shape {x.shape}")
@@ -191,6 +188,25 @@ def getitem(x, index):
             x = _slice_axis(x, axis, k % n, k % n + 1, 1)
         axis += 1
     return reshape(x, tuple(out_shape))
+
+
+def _check_index(i):
+    """Only static basic indices; NumPy's advanced ones (arrays, bool scalars) are refused rather
+    than misread (``x[True]`` is not ``x[1]``)."""
+    if isinstance(i, Tracer):
+        raise located(GraphcError, "indexing with a traced value is not supported: indices must be "
+                      "static Python ints and slices (use gc.numpy.where or a mask instead)")
+    if isinstance(i, (bool, np.bool_)) or not (
+        i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
+    ):
+        raise located(GraphcError, f"unsupported index {i!r}: graphc supports static ints, slices, "
+                      "None and Ellipsis")
+    if isinstance(i, slice):
+        if not all(b is None or (isinstance(b, (int, np.integer)) and not isinstance(b, bool))
+                   for b in (i.start, i.stop, i.step)):
+            raise located(GraphcError, f"unsupported slice {i!r}: bounds and step must be static ints")
+        if i.step == 0:
+            raise located(ShapeError, "slice step cannot be zero")
 
 
 def _index_slice(x, axis, s):

@@ -69,18 +69,42 @@ reduce_min = define("reduce_min", infer=_reduce_infer("reduce_min"), impl=_impl(
 
 
 def _prod_partial(x, axes):
-    """d prod / d x_i = product of the other elements, exact when some elements are zero."""
-    from .elementwise import (div, equal, logical_and, mul, select)
-    from .shape import scalar
+    """d prod / d x_i = product of the other elements = (exclusive prefix product) * (exclusive
+    suffix product) along the reduced elements. No division and no branch on x == 0, so it is
+    exact with zeros and its own derivative (second order) is exact everywhere too."""
+    from .elementwise import mul
+    from .shape import reshape, rev, transpose
 
-    zero, one = scalar(0, x.dtype), scalar(1, x.dtype)
-    is_zero = equal(x, zero)
-    nonzero_prod = _expand(reduce_prod(select(is_zero, one, x), axes=axes), x.shape, axes)
-    zeros = _expand(reduce_sum(select(is_zero, one, zero), axes=axes), x.shape, axes)
-    safe_x = select(is_zero, one, x)
-    no_zero = div(nonzero_prod, safe_x)
-    only_this_zero = logical_and(equal(zeros, one), is_zero)
-    return select(equal(zeros, zero), no_zero, select(only_this_zero, nonzero_prod, zero))
+    kept = [i for i in range(x.ndim) if i not in axes]
+    perm = tuple(kept + list(axes))
+    xt = transpose(x, perm=perm) if perm != tuple(range(x.ndim)) else x
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    if n == 0:
+        return x
+    flat = reshape(xt, shape=tuple(x.shape[i] for i in kept) + (n,))
+    last = (flat.ndim - 1,)
+    part = mul(_exclusive_cumprod(flat), rev(_exclusive_cumprod(rev(flat, axes=last)), axes=last))
+    part = reshape(part, shape=tuple(xt.shape))
+    return part if xt is x else transpose(part, perm=tuple(int(i) for i in np.argsort(perm)))
+
+
+def _exclusive_cumprod(a):
+    """Products of the elements before each one along the last axis (1 for the first): a
+    log-depth (Hillis-Steele) scan of shifted multiplications."""
+    from .elementwise import mul
+    from .shape import pad, slice_
+
+    nd, n = a.ndim, a.shape[-1]
+
+    def shifted(p, s):  # p moved s places along the last axis, filled with ones
+        cut = slice_(p, start=(0,) * nd, limit=tuple(p.shape[:-1]) + (n - s,), strides=(1,) * nd)
+        return pad(cut, lo=(0,) * (nd - 1) + (s,), hi=(0,) * nd, interior=(0,) * nd, value=1)
+
+    p, s = a, 1
+    while s < n:
+        p = mul(p, shifted(p, s))
+        s *= 2
+    return shifted(p, 1)
 
 
 def _prod_jvp(p, t, o, axes):

@@ -1,10 +1,10 @@
 """Recognizing constants in a graph under construction.
 
 A value is *constant* when a ``constant`` node makes it. It is a *splat* (every element the same
-known value) when it is a constant whose elements are all bit-identical, or a ``broadcast_in_dim`` or
-``reshape`` of a splat: autodiff and the numpy layer make zeros and ones as broadcasts of 0-d
-constants, and identity rewrites (``x*1``, ``select(true, a, b)``) must see through them.
-Comparisons are bit-for-bit, so ``-0.0`` is not ``0.0`` and no NaN equals anything.
+known value) when it is a constant whose elements are all bit-identical, or a
+``broadcast_in_dim``, ``reshape`` or ``transpose`` of a splat: autodiff and the numpy layer make
+zeros and ones as broadcasts of 0-d constants, and identity rewrites (``x*1``,
+``select(true, a, b)``) must see through them. Comparisons are bit-for-bit, so ``-0.0`` is not ``0.0`` and no NaN equals anything.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .rewrite import Rewriter
 #: Primitives that pass a splat through unchanged (every element of the output is an element of the
 #: input, with no arithmetic).
 SPLAT_PRESERVING = frozenset((shape_ops.broadcast_in_dim, shape_ops.reshape, shape_ops.transpose))
-_SPLAT_MAKERS = SPLAT_PRESERVING | {shape_ops.constant}
+SPLAT_MAKERS = SPLAT_PRESERVING | {shape_ops.constant}
 
 
 def constant_array(rw: Rewriter, v: Value) -> np.ndarray | None:
@@ -41,7 +41,7 @@ def uniform_element(a: np.ndarray) -> np.ndarray | None:
 def splat(rw: Rewriter, v: Value) -> np.ndarray | None:
     """The one element (a 0-d array of ``v``'s dtype) of a splat value, or None."""
     node = rw.producer.get(v)
-    if node is None or node.prim not in _SPLAT_MAKERS:
+    if node is None or node.prim not in SPLAT_MAKERS:
         return None
     cache = rw.cache.setdefault("splat", {})
     if v in cache:

@@ -16,15 +16,15 @@ from .rewrite import Rewriter, rewrite_graph
 
 
 def node_key(node: Node, inputs: tuple, attrs: dict):
-    """The structural key of a node: equal keys compute equal values. None when not hashable."""
-    if node.prim.commutative:
-        inputs = tuple(sorted(inputs, key=lambda v: v.id))
-    key = (node.prim, tuple(sorted(attrs.items())), inputs)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    """The structural key of a node: equal keys compute equal values (the key may hold unhashable
+    attribute values; callers treat a TypeError on hashing as "no key")."""
+    if node.prim.commutative and len(inputs) > 1:
+        inputs = tuple(sorted(inputs, key=_value_id))
+    return (node.prim, tuple(sorted(attrs.items())) if attrs else (), inputs)
+
+
+def _value_id(v):
+    return v.id
 
 
 def cse(graph: Graph, options=None) -> Graph:
@@ -34,9 +34,10 @@ def cse(graph: Graph, options=None) -> Graph:
         if not node.prim.pure:
             return None
         key = node_key(node, inputs, attrs)
-        if key is None:
+        try:
+            twin = seen.get(key)
+        except TypeError:  # an unhashable attribute: the node cannot be matched
             return None
-        twin = seen.get(key)
         if twin is not None:
             return twin
         seen[key] = node.outputs

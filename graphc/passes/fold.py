@@ -5,14 +5,16 @@ Two forms:
     ``impl`` the reference evaluator runs, so the result is bit-identical to what the unoptimized
     graph gives there) replaces it by ``constant`` nodes;
   - *splat folding*: an elementwise node whose inputs are all splats (a 0-d constant, possibly
-    broadcast) becomes one 0-d constant broadcast to the output shape, whatever that shape's size.
+    broadcast) becomes one 0-d constant broadcast to the output shape, whatever that shape's size;
+    so does a reshape, transpose or broadcast of a splat. The element is computed by the same
+    ``impl`` on 0-d arrays, which gives the bits NumPy gives for every element of the full array.
 
 NOTE: the size limit. A full fold happens only when every output has at most ``FOLD_LIMIT`` = 64
 elements *and* no more elements than the largest input (at least 1). 64 elements is 256 bytes of
-float32, four cache lines: small enough to be an immediate-like global in the generated code, while a
-larger result is cheaper to compute inside a fused loop than to load from memory, and would bloat
+float32, four cache lines: small enough to be an immediate-like global in the generated code, while
+a larger result is cheaper to compute inside a fused loop than to load from memory, and would bloat
 the code and the compile time. The second condition means a fold never makes the program's data
-grow: ``broadcast_in_dim`` of a scalar, ``iota`` and ``pad`` stay as the compact expressions they are
+grow: ``broadcast_in_dim`` of a scalar, ``iota`` and ``pad`` stay the compact expressions they are
 (the backend makes them on the fly), which also keeps splats recognizable for ``simplify``.
 Primitives that are not ``pure``, and nodes holding nested graphs, are never folded. A fold that
 fails (e.g. an integer division by zero) leaves the node for run time to report.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..backend.reference import evaluate
 from ..errors import GraphcError
-from ..ir import Builder, Graph, Node
+from ..ir import Builder, Graph, Node, inline
 from ..ops import elementwise as ew
 from ..ops import reduce as red
 from ..ops import shape as sh
@@ -123,8 +123,28 @@ def partition(graph: Graph) -> dict:
     return region_of
 
 
+def inline_calls(graph: Graph) -> Graph:
+    """Replace call-like nodes (primitives whose ``extra["inline_graph"]`` names the attribute
+    holding the graph they compute, e.g. ``custom_vjp_call``) by that graph's nodes: after
+    differentiation only their forward computation matters, and fusion should see through it."""
+    if not any(n.prim.extra.get("inline_graph") for n in graph.nodes):
+        return graph
+    b = Builder(graph.name)
+    env = {v: b.add_input(v.type) for v in graph.inputs}
+    for node in graph.nodes:
+        ins = [env[v] for v in node.inputs]
+        key = node.prim.extra.get("inline_graph")
+        with b.in_phase(node.phase):
+            outs = (inline(b, inline_calls(node.attrs[key]), ins) if key
+                    else b.emit(node.prim, ins, node.attrs, node.loc))
+        env.update(zip(node.outputs, outs, strict=True))
+    return b.build([env[v] for v in graph.outputs])
+
+
 def fuse(graph: Graph) -> Graph:
-    """The graph with each multi-op region replaced by one ``fused`` node (see the module docstring)."""
+    """The graph with each multi-op region replaced by one ``fused`` node (see the module docstring).
+    Call-like nodes are inlined first (``inline_calls``)."""
+    graph = inline_calls(graph)
     region_of = partition(graph)
     producer = {v: n for n in graph.nodes for v in n.outputs}
     used_outside: set = set(graph.outputs)

@@ -1,5 +1,5 @@
-"""The walk every rewriting pass shares: copy a graph node by node into a new graph, letting the pass
-replace nodes by other values, and recurse into nested graphs (attributes holding graphs).
+"""The walk every rewriting pass shares: copy a graph node by node into a new graph, letting the
+pass replace nodes by other values, and recurse into nested graphs (attributes holding graphs).
 
 Passes are pure functions ``Graph -> Graph``; nothing is mutated in place. Old and new graph share
 what did not change:
@@ -14,7 +14,7 @@ test is ``new is old``).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import GraphcError
 from ..ir import Builder, Graph, Node, Value
@@ -85,7 +85,7 @@ Rule = Callable[[Rewriter, Node, tuple, dict], "list[Value] | tuple[Value, ...] 
 
 
 def map_nested(attrs: dict, fn: Callable[[Graph], Graph]) -> dict:
-    """``attrs`` with every nested graph replaced by ``fn(graph)``; the same dict when none changed."""
+    """``attrs`` with each nested graph replaced by ``fn(graph)``; the same dict if none changed."""
     new = None
     for key, value in attrs.items():
         if isinstance(value, Graph):
@@ -111,7 +111,9 @@ def has_nested(node: Node) -> bool:
     )
 
 
-def rewrite_graph(graph: Graph, rule: Rule, nested: Callable[[Graph], Graph] | None = None) -> Graph:
+def rewrite_graph(
+    graph: Graph, rule: Rule, nested: Callable[[Graph], Graph] | None = None
+) -> Graph:
     """Apply ``rule`` to every node in order; nested graphs go through ``nested`` first (usually the
     whole pass again). Returns ``graph`` itself when nothing changed."""
     rw = Rewriter(graph)

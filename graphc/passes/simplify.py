@@ -2,8 +2,8 @@
 
 Each rewrite is a small function whose docstring states its identity and whether it is IEEE-exact.
 *Exact* means the rewritten graph gives bit-identical results for every input, infinities, NaNs and
-signed zeros included (a NaN result may differ in its sign bit or payload, which IEEE leaves open and
-no comparison can observe). The rewrites that are not exact run only with ``fast_math`` (off by
+signed zeros included (a NaN result may differ in its sign bit or payload, which IEEE leaves open
+and no comparison can observe). The rewrites that are not exact run only with ``fast_math`` (off by
 default; ``graphc.config.fast_math``, or ``optimize(graph, fast_math=True)``):
 
   ======================  =================================================================
@@ -17,8 +17,13 @@ default; ``graphc.config.fast_math``, or ``optimize(graph, fast_math=True)``):
   exp(log x) -> x         log of a negative is NaN; exp(log x) rounds
   log(exp x) -> x         exp overflows to inf for large x; rounding
   pow(x, 2) -> x*x        pow need not round exactly like one multiplication
-  sum over size-1 axes    -> reshape(x) (exact form: reshape(x) + 0.0, since a sum starts at +0.0)
+  sum(x), size-1 axes     a sum starts from +0.0, so sum([-0.0]) is +0.0: the exact rewrite is
+    -> reshape(x)         reshape(x) + 0.0; fast_math drops the + 0.0
   ======================  =================================================================
+
+"Bit-identical" is about the graph's meaning, i.e. the reference evaluator. Constant folding
+computes with NumPy at compile time; the native backend computes the rest with its own math library,
+so transcendental results can differ from NumPy's in the last bit whatever the passes do.
 
 Rules are looked up by primitive (``RULES``); an elementwise node with an operand that is a
 broadcast its own broadcasting would do anyway loses that broadcast (``_shrink_broadcasts``).
@@ -32,8 +37,16 @@ from ..ops import elementwise as ew
 from ..ops import reduce as red
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
-from .consts import (broadcast_to, is_any_zero, is_neg_zero, is_one, is_zero, make_splat, splat_is,
-                     uniform_element)
+from .consts import (
+    broadcast_to,
+    is_any_zero,
+    is_neg_zero,
+    is_one,
+    is_zero,
+    make_splat,
+    splat_is,
+    uniform_element,
+)
 from .rewrite import Rewriter, has_nested, rewrite_graph
 
 
@@ -51,10 +64,11 @@ def _either(ins):
     return ((ins[0], ins[1]), (ins[1], ins[0]))
 
 
-# --- add, sub ---------------------------------------------------------------------------------------
+# --- add, sub -------------------------------------------------------------------------------------
 def add_zero(rw, node, ins, attrs, fast):
     """x + (-0.0) = (-0.0) + x = x: exact (-0.0 is the IEEE additive identity).
-    x + 0 = x: exact for integers; for floats x + (+0.0) = x needs fast_math ((-0.0) + 0.0 = +0.0)."""
+    x + 0 = x: exact for integers; for floats x + (+0.0) = x needs fast_math
+    ((-0.0) + 0.0 = +0.0)."""
     for x, c in _either(ins):
         if is_neg_zero(rw, c) or (is_zero(rw, c) and (fast or not _is_float(x))):
             return [broadcast_to(rw, x, node.outputs[0].type)]
@@ -95,13 +109,13 @@ def sub_neg(rw, node, ins, attrs, fast):
 
 
 def sub_self(rw, node, ins, attrs, fast):
-    """x - x = 0: exact for integers; for floats needs fast_math (inf - inf and NaN - NaN are NaN)."""
+    """x - x = 0: exact for integers; for floats needs fast_math (inf - inf, NaN - NaN are NaN)."""
     if ins[0] is ins[1] and (fast or not _is_float(ins[0])):
         return [make_splat(rw, 0, node.outputs[0].type)]
     return None
 
 
-# --- mul, div, pow ----------------------------------------------------------------------------------
+# --- mul, div, pow --------------------------------------------------------------------------------
 def mul_one(rw, node, ins, attrs, fast):
     """x * 1 = 1 * x = x: exact (also for NaN, infinities and signed zeros)."""
     for x, c in _either(ins):
@@ -119,12 +133,17 @@ def mul_zero(rw, node, ins, attrs, fast):
     return None
 
 
-def mul_neg_neg(rw, node, ins, attrs, fast):
-    """(-x) * (-y) = x * y: exact (the sign of an IEEE product is the xor of the operands' signs)."""
+def hoist_neg(rw, node, ins, attrs, fast):
+    """(-a) * b = a * (-b) = -(a * b), and the same for /: exact (IEEE products and quotients are
+    rounded symmetrically, so the sign factors out). Moving negations outward lets them cancel
+    (-(-x)), fold into add/sub (x + -y = x - y), and lets CSE see a*b under both."""
     a, b = (_produced_by(rw, v, ew.neg) for v in ins)
-    if a is None or b is None:
+    if a is None and b is None:
         return None
-    return [rw.emit(ew.mul, (a.inputs[0], b.inputs[0]))]
+    x = ins[0] if a is None else a.inputs[0]
+    y = ins[1] if b is None else b.inputs[0]
+    inner = rw.emit(node.prim, (x, y))
+    return [inner if a is not None and b is not None else rw.emit(ew.neg, (inner,))]
 
 
 def div_one(rw, node, ins, attrs, fast):
@@ -146,7 +165,7 @@ def pow_small(rw, node, ins, attrs, fast):
     return None
 
 
-# --- unary ------------------------------------------------------------------------------------------
+# --- unary ----------------------------------------------------------------------------------------
 def neg_neg(rw, node, ins, attrs, fast):
     """-(-x) = x: exact (negation flips the sign bit only)."""
     inner = _produced_by(rw, ins[0], ew.neg)
@@ -183,7 +202,7 @@ def select_known(rw, node, ins, attrs, fast):
     return None
 
 
-# --- shape ------------------------------------------------------------------------------------------
+# --- shape ----------------------------------------------------------------------------------------
 def transpose_fold(rw, node, ins, attrs, fast):
     """transpose(x, identity) = x; transpose(transpose(x, p), q) = transpose(x, p[q]) (one node, or
     none when the composition is the identity): exact (no arithmetic)."""
@@ -292,8 +311,8 @@ def _shrink_broadcasts(rw, node, ins, attrs, fast):
 RULES = {
     ew.add: (add_zero, add_neg),
     ew.sub: (sub_zero, sub_from_zero, sub_neg, sub_self),
-    ew.mul: (mul_one, mul_zero, mul_neg_neg),
-    ew.div: (div_one,),
+    ew.mul: (mul_one, mul_zero, hoist_neg),
+    ew.div: (div_one, hoist_neg),
     ew.pow_: (pow_small,),
     ew.neg: (neg_neg,),
     ew.exp: (exp_log,),

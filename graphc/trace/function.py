@@ -14,7 +14,6 @@ import functools
 import inspect
 import logging
 import time
-import types
 import warnings
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from .. import config
 from ..errors import GraphcError
 from ..ir import Graph, TensorType, verify
-from . import pytree
+from . import fastpath, pytree
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
 from .tracer import Tracer, as_array, current_trace, new_trace
 
@@ -83,7 +82,7 @@ class Function:
             concrete = self._build(args, kwargs, key)
         return concrete.run(leaves)
 
-    def concrete(self, *args, **kwargs) -> "Concrete":
+    def concrete(self, *args, **kwargs) -> Concrete:
         """The compiled artefact for these arguments' signature (built if needed, not run)."""
         key, _ = self._signature(args, kwargs)
         return self._cache.get(key) or self._build(args, kwargs, key)
@@ -134,7 +133,7 @@ class Function:
         return arg_name(path, self._dyn_params())
 
     # --- building -----------------------------------------------------------------------------------
-    def _build(self, args, kwargs, key) -> "Concrete":
+    def _build(self, args, kwargs, key) -> Concrete:
         if self._cache:
             why = describe_change(self._last_key, key, self._dyn_params(), self._params)
             log.debug("retracing %s: %s", self.__name__, why)
@@ -191,51 +190,22 @@ class Function:
         return f"<graphc.function {self.__name__}>"
 
 
-def _install_fast(function: Function, concrete: "Concrete", key) -> None:
-    """Make calls of ``function`` enter native code directly when the signature allows it.
-
-    Eligible: every argument a positional array (no static arguments, pytrees or Python scalars)
-    and the result one array or a flat tuple of arrays. The backend's native entry checks each
-    argument's type, dtype, shape and layout in machine code, runs the compiled code and returns
-    what ``Concrete.run`` would; on any mismatch (another signature, keywords, tracers, a
-    non-contiguous array) it calls the generic ``Function.__call__``. It becomes ``__call__`` of a
-    class made for this one instance: a builtin as a class's ``__call__`` is called without
-    ``self``, so a call costs no Python frame at all (~0.3 us saved per call). The latest eligible
-    signature owns the entry. Called inside another trace with concrete arrays, the fast path
-    computes the (constant) result natively instead of inlining it; the value is the same.
-    """
-    make = getattr(concrete.executable, "entry_with_fallback", None)
-    treedef, sigs, static = key
-    n, nout, tree = len(sigs), len(concrete.graph.outputs), concrete.out_tree
-    if make is None or static != ((), ()) or any(weak for _, _, weak in sigs):
-        return
-    if treedef != (tuple, ((tuple, ("*",) * n), (dict, (), ()))):
-        return
-    if not ((nout == 1 and tree == "*") or (nout != 1 and tree == (tuple, ("*",) * nout))):
-        return
-    function._fast_make = make
-    for host, generic in [(function, Function.__call__), *function._hosts]:
-        _route(host, make(types.MethodType(generic, host)))
-
-
-def _route(host, entry) -> None:
-    if entry is None:
-        return
-    cls = type(host)
-    if not cls.__dict__.get("_one_instance", False):
-        cls = type(cls.__name__, (cls,), {"_one_instance": True, "__module__": cls.__module__,
-                                          "__qualname__": cls.__qualname__})
-        host.__class__ = cls
-    cls.__call__ = entry
+def _install_fast(function: Function, concrete: Concrete, key) -> None:
+    """Route calls of ``function`` (and its hosts) to a shortcut for this signature when one
+    exists: the native entry itself or a generated pytree wrapper (see ``fastpath``)."""
+    make = fastpath.maker(concrete.executable, key, concrete.out_tree, len(concrete.graph.outputs))
+    if make is not None:
+        function._fast_make = make
+        fastpath.install([(function, Function.__call__), *function._hosts], make)
 
 
 def route_calls(host, generic_call, function: Function) -> None:
-    """Let calls of ``host`` take ``function``'s native fast path too: for objects such as
-    ``gc.grad(f)`` whose ``generic_call`` (their class's ``__call__``) compiles and runs through
-    ``function`` outside a trace. Mismatches fall back to ``generic_call(host, ...)``."""
+    """Let calls of ``host`` take ``function``'s fast path too: for objects such as ``gc.grad(f)``
+    whose ``generic_call`` (their class's ``__call__``) compiles and runs through ``function``
+    outside a trace. Mismatches fall back to ``generic_call(host, ...)``."""
     function._hosts.append((host, generic_call))
     if function._fast_make is not None:
-        _route(host, function._fast_make(types.MethodType(generic_call, host)))
+        fastpath.install([(host, generic_call)], function._fast_make)
 
 
 class Concrete:
@@ -250,7 +220,7 @@ class Concrete:
         self._stats = stats
 
     @classmethod
-    def build(cls, function: Function, args, kwargs, key) -> "Concrete":
+    def build(cls, function: Function, args, kwargs, key) -> Concrete:
         from ..backend import get_backend
         from ..passes import optimize
 

@@ -19,7 +19,7 @@ import threading
 import numpy as np
 
 from .. import dtypes
-from ..errors import DTypeError, GraphcError, ShapeError, LeakedTracerError, TracerBoolError
+from ..errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
 from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
 
 _GRAPHC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,13 +50,13 @@ def located(err_class, message: str) -> GraphcError:
 class Trace:
     """One graph under construction, with the outer values it captured."""
 
-    def __init__(self, name: str, parent: "Trace | None"):
+    def __init__(self, name: str, parent: Trace | None):
         self.builder = Builder(name)
         self.parent = parent
-        self.captured: dict[Value, tuple["Tracer", Value]] = {}
+        self.captured: dict[Value, tuple[Tracer, Value]] = {}
         self.explicit_inputs = 0
 
-    def new_input(self, type_: TensorType, weak: bool = False) -> "Tracer":
+    def new_input(self, type_: TensorType, weak: bool = False) -> Tracer:
         self.explicit_inputs += 1
         return Tracer(self.builder.add_input(type_), self, weak)
 
@@ -80,7 +80,7 @@ class Trace:
             weak = False
         return self.builder.emit(constant, (), {"value": Literal(arr)}, None)[0], weak
 
-    def _capture(self, t: "Tracer") -> Value:
+    def _capture(self, t: Tracer) -> Value:
         if not t._trace.is_active_ancestor_of(self):
             raise located(
                 LeakedTracerError,
@@ -91,7 +91,7 @@ class Trace:
             self.captured[t.value] = (t, self.builder.add_input(t.value.type))
         return self.captured[t.value][1]
 
-    def is_active_ancestor_of(self, other: "Trace") -> bool:
+    def is_active_ancestor_of(self, other: Trace) -> bool:
         t = other.parent
         while t is not None:
             if t is self:
@@ -99,7 +99,7 @@ class Trace:
             t = t.parent
         return False
 
-    def graph(self, outputs) -> tuple[Graph, list["Tracer"]]:
+    def graph(self, outputs) -> tuple[Graph, list[Tracer]]:
         """Finish the graph; returns it and the outer tracers to pass for its captured inputs."""
         outs = [self.to_value(o) for o in outputs]
         return self.builder.build(outs), [t for t, _ in self.captured.values()]
@@ -204,7 +204,7 @@ def _is_weak(x) -> bool:
 class Tracer:
     """A value in the graph being traced, with the array interface users' NumPy code expects."""
 
-    __slots__ = ("value", "_trace", "weak")
+    __slots__ = ("_trace", "value", "weak")
     __array_priority__ = 1000
 
     def __init__(self, value: Value, trace: Trace, weak: bool = False):
@@ -259,6 +259,13 @@ class Tracer:
             f"cannot turn a traced value {self.value.type} into a NumPy array while tracing "
             "(np.asarray / np.array on a tracer); use graphc.numpy functions or plain NumPy "
             "functions that dispatch (np.sin, np.sum, ...) instead",
+        )
+
+    def __setitem__(self, index, value):
+        raise located(
+            GraphcError,
+            "traced values are immutable: build a new value instead of assigning into one (e.g. "
+            "gc.numpy.where(mask, new, x), or gc.numpy.concatenate of slices)",
         )
 
     def item(self, *args):
@@ -316,6 +323,7 @@ for _name in ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "s
               "clip", "squeeze", "swapaxes", "dot", "astype", "ravel", "any", "all"]:
     setattr(Tracer, _name, _forward(_name))
 Tracer.__pos__ = lambda self: self
+Tracer.copy = lambda self: self  # traced values are immutable, so a copy is the value itself
 Tracer.T = property(lambda self: _np().transpose(self))
 Tracer.flatten = Tracer.ravel
 

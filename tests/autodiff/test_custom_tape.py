@@ -48,7 +48,7 @@ def test_custom_gradient_eager_and_multiple_inputs(ref):
 def test_custom_gradient_second_order(ref):
     @gc.custom_gradient
     def cube(x):
-        return x ** 3, lambda dy: dy * 3 * x ** 2
+        return x**3, lambda dy: dy * 3 * x**2
 
     d2 = ref(gc.grad(gc.grad(lambda x: cube(x))))(1.5)
     np.testing.assert_allclose(d2, 6 * 1.5)
@@ -71,8 +71,9 @@ def test_custom_vjp_with_nondiff_argnums(ref):
     def clip_gradient(x, bound):
         return x
 
-    clip_gradient.defvjp(lambda x, bound: (x, None),
-                         lambda bound, res, g: (gnp.clip(g, -bound, bound),))
+    clip_gradient.defvjp(
+        lambda x, bound: (x, None), lambda bound, res, g: (gnp.clip(g, -bound, bound),)
+    )
     g = ref(gc.grad(lambda x: gnp.sum(clip_gradient(x, 0.5) * np.array([2.0, -0.1, 0.3, -7.0]))))(X)
     np.testing.assert_allclose(g, [0.5, -0.1, 0.3, -0.5])
 
@@ -94,7 +95,7 @@ def test_custom_vjp_residuals_and_pytrees(ref):
     g = ref(gc.grad(lambda p: gnp.sum(f(p))))(p)
     np.testing.assert_allclose(g["a"], np.cos(p["a"]) * p["b"])
     np.testing.assert_allclose(g["b"], np.sin(p["a"]))
-    out, t = gc.jvp(f, (p,), ({"a": np.ones(2), "b": np.zeros(2)},))  # forward mode: fwd graph
+    _out, t = gc.jvp(f, (p,), ({"a": np.ones(2), "b": np.zeros(2)},))  # forward mode: fwd graph
     np.testing.assert_allclose(t, np.cos(p["a"]) * p["b"])
 
 
@@ -172,7 +173,7 @@ def test_tape_persistence_and_nesting(ref):
             outer.watch(x)
             with gc.GradientTape() as inner:
                 inner.watch(x)
-                y = gnp.sum(x ** 3)
+                y = gnp.sum(x**3)
             dy = inner.gradient(y, x)
         d2 = outer.gradient(dy, x)  # d/dx sum(3 x^2) = 6x
         again = outer.gradient(y, x)
@@ -211,6 +212,19 @@ def test_tape_stop_recording_and_output_gradients(ref):
 
 
 def test_tape_outside_trace_raises():
-    with pytest.raises(TapeError, match="inside a gc.function"):
-        with gc.GradientTape():
-            pass
+    with pytest.raises(TapeError, match="inside a gc.function"), gc.GradientTape():
+        pass
+
+
+def test_custom_gradient_closing_over_a_differentiated_value(ref):
+    def outer(w):
+        @gc.custom_gradient
+        def f(x):
+            return gnp.sin(x) * w, lambda dy: dy * 10.0  # a deliberately different rule for x
+
+        return gnp.sum(f(np.array([0.3, 0.4])) + f(w))
+
+    # w enters explicitly once (rule: 10) and closed over twice (ordinary: sin(x) and sin(w))
+    w = np.array([0.5, -0.2])
+    g = ref(gc.grad(outer))(w)
+    np.testing.assert_allclose(g, 10.0 + np.sin([0.3, 0.4]) + np.sin(w))

@@ -23,8 +23,10 @@ def test_unrolled_chain_of_1000_steps_gradient_graph_is_linear():
     forward = gc.make_graph(lambda x: chain(x, 1000))(x)
     gradient = gc.make_graph(gc.grad(lambda x: chain(x, 1000)))(x)
     assert len(forward.nodes) >= 1000 * 4
-    assert len(gradient.nodes) <= FACTOR * len(forward.nodes), (len(gradient.nodes),
-                                                                len(forward.nodes))
+    assert len(gradient.nodes) <= FACTOR * len(forward.nodes), (
+        len(gradient.nodes),
+        len(forward.nodes),
+    )
     bwd = sum(n.phase == "bwd" for n in gradient.nodes)
     assert 0 < bwd <= (FACTOR - 1) * len(forward.nodes)
 

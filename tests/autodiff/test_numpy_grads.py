@@ -48,14 +48,37 @@ def binary(name, fn, dx, dy=None):
 
 
 ELEMENTWISE_1 = {
-    "negative": n, "abs": nonzero, "exp": n, "expm1": n, "log": pos, "log1p": pos, "log2": pos,
-    "sqrt": pos, "square": n, "reciprocal": nonzero, "sin": n, "cos": n, "tan": unit, "tanh": n,
-    "sinh": n, "cosh": n, "arcsin": unit, "arccos": unit, "arctan": n, "positive": n,
+    "negative": n,
+    "abs": nonzero,
+    "exp": n,
+    "expm1": n,
+    "log": pos,
+    "log1p": pos,
+    "log2": pos,
+    "sqrt": pos,
+    "square": n,
+    "reciprocal": nonzero,
+    "sin": n,
+    "cos": n,
+    "tan": unit,
+    "tanh": n,
+    "sinh": n,
+    "cosh": n,
+    "arcsin": unit,
+    "arccos": unit,
+    "arctan": n,
+    "positive": n,
 }
 ELEMENTWISE_2 = {
-    "add": (n, n), "subtract": (n, n), "multiply": (n, n), "divide": (n, nonzero),
-    "true_divide": (n, nonzero), "power": (pos, n), "arctan2": (nonzero, nonzero),
-    "maximum": (spread, lambda *s: spread(*s) + 0.2), "minimum": (spread, lambda *s: spread(*s) + 0.2),
+    "add": (n, n),
+    "subtract": (n, n),
+    "multiply": (n, n),
+    "divide": (n, nonzero),
+    "true_divide": (n, nonzero),
+    "power": (pos, n),
+    "arctan2": (nonzero, nonzero),
+    "maximum": (spread, lambda *s: spread(*s) + 0.2),
+    "minimum": (spread, lambda *s: spread(*s) + 0.2),
 }
 
 CASES = []
@@ -65,10 +88,15 @@ for _name, (_dx, _dy) in ELEMENTWISE_2.items():
     CASES += binary(_name, getattr(gnp, _name), _dx, _dy)
 CASES += [
     ("power_int", lambda x: gnp.power(x, 3), (n(4),)),
-    ("power_neg_int", lambda x: x ** -2, (nonzero(4),)),
+    ("power_neg_int", lambda x: x**-2, (nonzero(4),)),
     ("where", lambda x, y: gnp.where(np.array([True, False, True]), x, y), (n(3), n(2, 3))),
     ("clip", lambda x: gnp.clip(x, -0.55, 0.65), (np.array([-1.0, -0.3, 0.2, 0.9]),)),
-    ("astype", lambda x: gnp.astype(x, "float32").astype("float64") * x, (n(3),), dict(eps=1e-2, atol=1e-4, rtol=1e-4)),
+    (
+        "astype",
+        lambda x: gnp.astype(x, "float32").astype("float64") * x,
+        (n(3),),
+        {"eps": 1e-2, "atol": 1e-4, "rtol": 1e-4},
+    ),
     ("sum", lambda x: gnp.sum(x, axis=(0, 2), keepdims=True), (n(2, 3, 4),)),
     ("mean", lambda x: gnp.mean(x, axis=1), (n(3, 4),)),
     ("var", lambda x: gnp.var(x, axis=0, ddof=1), (n(4, 3),)),
@@ -84,7 +112,11 @@ CASES += [
     ("matmul", gnp.matmul, (n(2, 3, 4), n(4, 5))),
     ("matmul_batched", gnp.matmul, (n(2, 1, 3, 4), n(3, 4, 2))),
     ("matmul_vec", gnp.matmul, (n(3), n(3, 2))),
-    ("tensordot", lambda a, b: gnp.tensordot(a, b, axes=([0, 2], [1, 0])), (n(2, 3, 4), n(4, 2, 5))),
+    (
+        "tensordot",
+        lambda a, b: gnp.tensordot(a, b, axes=([0, 2], [1, 0])),
+        (n(2, 3, 4), n(4, 2, 5)),
+    ),
     ("outer", gnp.outer, (n(3), n(2))),
     ("inner", gnp.inner, (n(2, 3), n(4, 3))),
     ("vdot", gnp.vdot, (n(2, 3), n(2, 3))),
@@ -128,18 +160,33 @@ if nn is not None:
         ("nn.logsumexp", lambda x: nn.logsumexp(x, axis=-1), (n(2, 3),)),
         ("nn.mse", nn.mse, (n(2, 3), n(2, 3))),
         ("nn.bce", lambda x, y: nn.binary_cross_entropy_with_logits(x, y), (n(5), rng.random(5))),
-        ("nn.bce_weighted", lambda x: nn.binary_cross_entropy_with_logits(
-            x, np.array([0.0, 1.0, 1.0]), weight=np.array([1.0, 2.0, 0.5]),
-            pos_weight=np.array([3.0]), reduction="sum"), (n(3),)),
+        (
+            "nn.bce_weighted",
+            lambda x: nn.binary_cross_entropy_with_logits(
+                x,
+                np.array([0.0, 1.0, 1.0]),
+                weight=np.array([1.0, 2.0, 0.5]),
+                pos_weight=np.array([3.0]),
+                reduction="sum",
+            ),
+            (n(3),),
+        ),
         ("nn.softmax_cross_entropy", lambda x: nn.softmax_cross_entropy(x, labels), (n(2, 3),)),
-        ("nn.clip_by_value", lambda x: nn.clip_by_value(x, -0.5, 0.5), (np.array([-1.0, 0.1, 0.7]),)),
-        ("nn.clip_by_global_norm", lambda a, b: nn.clip_by_global_norm({"a": a, "b": b}, 1.0),
-         (n(3), n(2, 2))),
+        (
+            "nn.clip_by_value",
+            lambda x: nn.clip_by_value(x, -0.5, 0.5),
+            (np.array([-1.0, 0.1, 0.7]),),
+        ),
+        (
+            "nn.clip_by_global_norm",
+            lambda a, b: nn.clip_by_global_norm({"a": a, "b": b}, 1.0),
+            (n(3), n(2, 2)),
+        ),
     ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_numpy_function_gradients(case):
-    name, fn, args = case[:3]
+    _, fn, args = case[:3]
     opts = case[3] if len(case) > 3 else {}
     check_grads(fn, args, order=2, **opts)

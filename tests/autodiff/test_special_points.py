@@ -1,12 +1,12 @@
 """Gradients of composites at special points, with JAX's conventions:
-  - ``abs'(0) = 0``; ``relu'(0) = 0``;
-  - ``maximum``/``minimum`` at a tie give each operand half the gradient; ``clip`` at a bound
-    likewise gives half (it is ``minimum(maximum(x, lo), hi)``);
-  - ``where`` sends the gradient only to the selected operand;
-  - ``max``/``min`` reductions share the gradient evenly among the tied maxima;
-  - ``norm`` and ``std`` at zero have gradient 0 (a subgradient), not NaN;
-  - ``logsumexp``/``softmax`` stay finite for logits of 1e4;
-  - ``x ** n`` for a Python int ``n`` is exact at a zero base; ``pow``'s d/dy at x == 0 is 0.
+- ``abs'(0) = 0``; ``relu'(0) = 0``;
+- ``maximum``/``minimum`` at a tie give each operand half the gradient; ``clip`` at a bound
+  likewise gives half (it is ``minimum(maximum(x, lo), hi)``);
+- ``where`` sends the gradient only to the selected operand;
+- ``max``/``min`` reductions share the gradient evenly among the tied maxima;
+- ``norm`` and ``std`` at zero have gradient 0 (a subgradient), not NaN;
+- ``logsumexp``/``softmax`` stay finite for logits of 1e4;
+- ``x ** n`` for a Python int ``n`` is exact at a zero base; ``pow``'s d/dy at x == 0 is 0.
 """
 
 import numpy as np
@@ -45,8 +45,9 @@ def test_maximum_with_itself_has_full_gradient():
 
 def test_clip_at_bounds():
     x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
-    np.testing.assert_array_equal(grad(lambda x: gnp.sum(gnp.clip(x, -1.0, 1.0)), x),
-                                  [0.0, 0.5, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(
+        grad(lambda x: gnp.sum(gnp.clip(x, -1.0, 1.0)), x), [0.0, 0.5, 1.0, 0.5, 0.0]
+    )
 
 
 def test_where_sends_gradient_to_selected_branch():
@@ -87,18 +88,22 @@ def test_logsumexp_and_softmax_large_logits():
 
 def test_power_integer_and_negative_exponents_zero_base():
     x = np.array([0.0, 1.5, -2.0])
-    np.testing.assert_array_equal(grad(lambda x: gnp.sum(x ** 2), x), 2 * x)
-    np.testing.assert_array_equal(grad(lambda x: gnp.sum(x ** 1), x), np.ones(3))
-    np.testing.assert_array_equal(grad(lambda x: gnp.sum(x ** 0), x), np.zeros(3))
-    np.testing.assert_allclose(grad(lambda x: gnp.sum(x ** 3), x), 3 * x ** 2)
+    np.testing.assert_array_equal(grad(lambda x: gnp.sum(x**2), x), 2 * x)
+    np.testing.assert_array_equal(grad(lambda x: gnp.sum(x**1), x), np.ones(3))
+    np.testing.assert_array_equal(grad(lambda x: gnp.sum(x**0), x), np.zeros(3))
+    np.testing.assert_allclose(grad(lambda x: gnp.sum(x**3), x), 3 * x**2)
     nz = np.array([0.5, -2.0])
-    np.testing.assert_allclose(grad(lambda x: gnp.sum(x ** -2), nz), -2 * nz ** -3)
-    d2 = gc.function(gc.grad(gc.grad(lambda x: x ** 2)), backend="reference")(0.0)
+    np.testing.assert_allclose(grad(lambda x: gnp.sum(x**-2), nz), -2 * nz**-3)
+    d2 = gc.function(gc.grad(gc.grad(lambda x: x**2)), backend="reference")(0.0)
     assert float(d2) == 2.0
 
 
 def test_float_power_at_zero_base():
-    gx, gy = grad(lambda x, y: gnp.sum(gnp.power(x, y)), np.array([0.0, 0.0, 2.0]),
-                  np.array([2.0, 1.0, 0.0]), argnums=(0, 1))
+    gx, gy = grad(
+        lambda x, y: gnp.sum(gnp.power(x, y)),
+        np.array([0.0, 0.0, 2.0]),
+        np.array([2.0, 1.0, 0.0]),
+        argnums=(0, 1),
+    )
     np.testing.assert_array_equal(gx, [0.0, 1.0, 0.0])
     np.testing.assert_allclose(gy, [0.0, 0.0, np.log(2.0)])

@@ -104,11 +104,47 @@ def ulp_error(got, ref, dtype) -> np.ndarray:
     return np.where(np.isnan(err) | (np.isinf(got) != np.isinf(ref)) & ~same, np.inf, err).astype(np.float64)
 
 
-def throughput(fn, x, repeats=7) -> float:
-    """Median elements per nanosecond of fn(x) (fn writes into a preallocated output)."""
-    times = []
+def _elements_per_ns(fns, x, repeats):
+    """Median elements/ns of each fn(x); the fns run interleaved so machine load hits them alike."""
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter_ns()
-        fn(x)
-        times.append(time.perf_counter_ns() - t0)
-    return x.size / float(np.median(times))
+        for t, fn in zip(times, fns, strict=True):
+            t0 = time.perf_counter_ns()
+            fn(x)
+            t.append(time.perf_counter_ns() - t0)
+    return [x.size / float(np.median(t)) for t in times]
+
+
+_BENCH = {"exp": (np.exp, -80, 80), "sin": (np.sin, -100, 100), "log": (np.log, 1e-3, 1e3),
+          "tanh": (np.tanh, -5, 5), "expm1": (np.expm1, -5, 5), "log1p": (np.log1p, -0.5, 100),
+          "cos": (np.cos, -100, 100), "atan2": (np.arctan2, -5, 5), "pow": (np.power, 0.1, 10)}
+
+
+def bench(n=10**6, repeats=11, fns=("exp", "sin", "log", "tanh")):
+    """Throughput table (elements/ns) against NumPy at n elements, one row per function and dtype."""
+    lib = Compiled([f"gc_{f}_{s}" for f in fns for s in ("f32", "f64")])
+    rng = np.random.default_rng(0)
+    rows = []
+    for f in fns:
+        ref, lo, hi = _BENCH[f]
+        for sfx, dt in (("f32", np.float32), ("f64", np.float64)):
+            x = rng.uniform(lo, hi, n).astype(dt)
+            out = np.empty_like(x)
+            kernel = lib.funcs[f"gc_{f}_{sfx}"]
+            args = (x, x) if f in ("atan2", "pow") else (x,)
+
+            def ours(a, k=kernel, out=out):
+                k(a.ctypes.data, a.ctypes.data, out.ctypes.data, a.size)
+
+            def theirs(a, ref=ref, out=out, args=args):
+                ref(*args, out=out)
+
+            g, npy = _elements_per_ns([ours, theirs], x, repeats)
+            rows.append(f"{f:6s} {sfx}  graphc {g:6.2f}  numpy {npy:6.2f}  ratio {g / npy:5.2f}")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(bench(fns=tuple(sys.argv[1:]) or tuple(_BENCH)))

@@ -21,10 +21,23 @@ def _jit(ir: str):
     return module.address("graphc_main")
 
 
-def run_graph(graph, args, do_fuse=True):
+def blas_option():
+    """NumPy's bundled gemm, registered with the JIT (None when this NumPy has none)."""
+    from graphc.backend.llvm import blas
+    from graphc.backend.llvm.jit import register_symbol
+
+    found = blas.find()
+    if found is None:
+        return None
+    for name, _, address in found.values():
+        register_symbol(name, address)
+    return blas.lowering_option()
+
+
+def run_graph(graph, args, do_fuse=True, blas=False):
     """Lower (after fusion unless told not to), JIT and run ``graph`` on ``args``."""
     g = fuse(graph) if do_fuse else graph
-    lowered = lower_graph(g)
+    lowered = lower_graph(g, blas=blas_option() if blas else None)
     addr = _jit(lowered.ir)
     fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(addr)
     ins = [np.ascontiguousarray(np.asarray(a, dtype=v.dtype)) for a, v in zip(args, graph.inputs, strict=True)]

@@ -4,11 +4,12 @@ import threading
 
 import numpy as np
 import pytest
-from _handir import axpy_exe, install_hand_backend, w1_exe
 
 import graphc as gc
 from graphc.backend.llvm import entry
 from graphc.errors import DTypeError, GraphcError, ShapeError
+
+from ._handir import axpy_exe, install_hand_backend, w1_exe
 
 pytestmark = pytest.mark.skipif(not entry.available(), reason="native entry unavailable here")
 
@@ -25,7 +26,7 @@ def test_w1_outputs_are_correct_fresh_and_typed():
     assert v.shape == () and v.dtype == np.float32 and g.shape == (3,) and g.dtype == np.float32
     np.testing.assert_allclose(v, ((x - y) ** 2).sum(), rtol=1e-6)
     np.testing.assert_allclose(g, 2 * (x - y), rtol=1e-6)
-    v2, g2 = exe(x, y)
+    _, g2 = exe(x, y)
     assert not np.shares_memory(g, g2) and g.flags.writeable and g.flags.owndata
     assert exe.entry(x, y)[1] is not g
 
@@ -178,3 +179,46 @@ def test_function_wrong_count_and_scalars_take_the_generic_path(monkeypatch):
     f(x, y)
     with pytest.raises(TypeError):
         f(x)
+
+
+def test_numpy_scalars_pass_as_0d_inputs():
+    exe = axpy_exe((), np.float64)
+    assert exe.entry(np.float64(1.5), np.float64(2.0))[()] == 5.0
+    assert exe.entry(np.float32(1.5), np.float64(2.0)) is NotImplemented
+    assert exe.entry(1.5, np.float64(2.0)) is NotImplemented  # Python floats: generic path
+    (out,) = exe(1.5, np.float64(2.0))
+    assert out == 5.0
+    ints = axpy_exe((), np.int64)
+    assert ints.entry(np.int64(-4), np.int64(3))[()] == -5
+
+
+def _dict_step(params, x):
+    return {"w": 2 * params["w"] + x, "b": 2 * params["b"] + x}, [2 * x + x, None]
+
+
+def test_pytree_signature_gets_a_generated_fast_call(monkeypatch):
+    f = gc.function(_dict_step, backend="llvm")
+    x = np.arange(4, dtype=np.float64)
+    p = {"w": np.ones(4), "b": np.full(4, 2.0)}
+    ref = gc.function(_dict_step, backend="reference")(p, x)
+    got = f(p, x)
+    assert "__call__" in type(f).__dict__  # the generated wrapper is installed
+    for _ in range(2):  # first and later calls agree with the reference evaluator
+        got = f(p, x)
+        assert got[0].keys() == ref[0].keys() and got[1][1] is None
+        for k in ref[0]:
+            np.testing.assert_array_equal(got[0][k], ref[0][k])
+        np.testing.assert_array_equal(got[1][0], ref[1][0])
+    from graphc.trace.function import Concrete
+
+    calls = []
+    run = Concrete.run
+    monkeypatch.setattr(Concrete, "run", lambda self, leaves: calls.append(1) or run(self, leaves))
+    f(p, x)
+    assert not calls  # the fast path did not need the generic one
+    np.testing.assert_array_equal(f({"w": x, "b": x}, x[::-1].copy())[0]["w"], 2 * x + x[::-1])
+    assert not calls
+    f({"w": np.ones(4), "b": np.ones(4, np.float32)}, x)  # another signature: generic path
+    assert len(calls) == 1
+    with pytest.raises(KeyError):
+        f({"w": np.ones(4), "c": np.ones(4)}, x)

@@ -6,10 +6,11 @@ import stat
 
 import numpy as np
 import pytest
-from _handir import axpy_ir
 
 from graphc import config
 from graphc.backend.llvm import cache, jit
+
+from ._handir import axpy_ir
 
 
 def _run(module, n):

@@ -54,8 +54,13 @@ def test_text_form_types_every_line_and_all_dtypes():
     def f(a, b, c, d, e):
         return a.sum(), b + 1, c * 2, d & e, (a > 0)
 
-    g = gc.make_graph(f)(np.ones((2, 1), np.float32), np.ones(3), np.ones(4, np.int32),
-                         np.ones((), bool), np.ones((), bool))
+    g = gc.make_graph(f)(
+        np.ones((2, 1), np.float32),
+        np.ones(3),
+        np.ones(4, np.int32),
+        np.ones((), bool),
+        np.ones((), bool),
+    )
     text = str(g)
     assert "f32[2,1]" in text and "f64[3]" in text and "i32[4]" in text and "bool[]" in text
     for line in text.splitlines()[1:-2]:
@@ -122,8 +127,11 @@ def test_verifier_recurses_into_nested_graphs():
     """A call-like primitive (not registered) whose body graph is an attribute."""
     from graphc.ops.registry import Primitive
 
-    call = Primitive("call", infer=lambda types, body: body.out_types,
-                     impl=lambda *xs, body: evaluate(body, xs)[0])
+    call = Primitive(
+        "call",
+        infer=lambda types, body: body.out_types,
+        impl=lambda *xs, body: evaluate(body, xs)[0],
+    )
     inner = _tiny()
     b = Builder("outer")
     x = b.add_input(TensorType((3,), F32))
@@ -170,8 +178,9 @@ def test_phase_marks_bwd_nodes_in_the_text():
 
 def test_literal_hash_and_equality():
     a = Literal(np.array([1.0, 2.0], np.float32))
-    assert a == Literal(np.array([1.0, 2.0], np.float32)) and hash(a) == hash(Literal([1.0, 2.0]).__class__(
-        np.array([1.0, 2.0], np.float32)))
+    assert a == Literal(np.array([1.0, 2.0], np.float32)) and hash(a) == hash(
+        Literal([1.0, 2.0]).__class__(np.array([1.0, 2.0], np.float32))
+    )
     assert a != Literal(np.array([1.0, 2.0], np.float64))  # dtype is part of the identity
     assert a != Literal(np.array([[1.0, 2.0]], np.float32))  # and shape
     src = np.zeros(2)

@@ -5,17 +5,39 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gnp_check import assert_same, rand, traced
 
 import graphc as gc
 import graphc.numpy as gnp
-from gnp_check import assert_same, rand, traced
 
 INDICES = [
-    1, -1, 0, (1, 2), (-1, -3), slice(1, 3), slice(None, None, -1), slice(None, None, -2),
-    slice(3, 0, -2), slice(-10, 10), slice(3, 1), slice(None, None, 3), (slice(None), 2),
-    (slice(None), slice(None, None, -1)), None, (None, 1), (slice(1, None), None, slice(None, None, -3)),
-    Ellipsis, (Ellipsis, 1), (1, Ellipsis), (Ellipsis, None), (0, Ellipsis, None, 2), (),
-    (slice(None), None, Ellipsis), (np.int64(2), np.int32(-1)), (1, 2, 3), (slice(2, 2), 0),
+    1,
+    -1,
+    0,
+    (1, 2),
+    (-1, -3),
+    slice(1, 3),
+    slice(None, None, -1),
+    slice(None, None, -2),
+    slice(3, 0, -2),
+    slice(-10, 10),
+    slice(3, 1),
+    slice(None, None, 3),
+    (slice(None), 2),
+    (slice(None), slice(None, None, -1)),
+    None,
+    (None, 1),
+    (slice(1, None), None, slice(None, None, -3)),
+    Ellipsis,
+    (Ellipsis, 1),
+    (1, Ellipsis),
+    (Ellipsis, None),
+    (0, Ellipsis, None, 2),
+    (),
+    (slice(None), None, Ellipsis),
+    (np.int64(2), np.int32(-1)),
+    (1, 2, 3),
+    (slice(2, 2), 0),
     (slice(None, None, -1), slice(None, None, -1), slice(None, None, -1)),
 ]
 
@@ -50,10 +72,22 @@ def test_iteration_over_first_axis():
     assert_same(traced(unpack)(theta), theta[0] - theta[1])
 
 
-@pytest.mark.parametrize("index,err", [
-    (5, gc.ShapeError), (-6, gc.ShapeError), ((0, 0, 0, 0), gc.ShapeError),
-    ([0, 1], gc.GraphcError), (1.5, gc.GraphcError), ("a", gc.GraphcError),
-])
+@pytest.mark.parametrize(
+    "index,err",
+    [
+        (5, gc.ShapeError),
+        (-6, gc.ShapeError),
+        ((0, 0, 0, 0), gc.ShapeError),
+        ([0, 1], gc.GraphcError),
+        (True, gc.GraphcError),  # NumPy's boolean scalar index, not index 1
+        ((Ellipsis, 0, Ellipsis), gc.ShapeError),
+        (slice(0.5, 2), gc.GraphcError),
+        (slice(None, None, 0), gc.GraphcError),
+        (np.array([True, False, True, False, True]), gc.GraphcError),
+        (1.5, gc.GraphcError),
+        ("a", gc.GraphcError),
+    ],
+)
 def test_bad_indices(index, err):
     x = rand((5, 2, 3), "float32")
     with pytest.raises(err):

@@ -8,16 +8,22 @@ import operator
 
 import numpy as np
 import pytest
+from gnp_check import assert_same, rand, traced
 
 import graphc as gc
 import graphc.numpy as gnp
-from gnp_check import assert_same, rand, traced
 
 ARRAY_DTYPES = ["float32", "float64", "int32", "int64"]
 SCALARS = [2, 1.5, True, -3]
-OPS = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
-       "divide": operator.truediv, "less": operator.lt, "equal": operator.eq,
-       "maximum": np.maximum}
+OPS = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "less": operator.lt,
+    "equal": operator.eq,
+    "maximum": np.maximum,
+}
 
 
 @pytest.mark.parametrize("dtype", ARRAY_DTYPES)
@@ -86,7 +92,7 @@ def test_python_scalar_results_are_0d_arrays():
 
 
 def test_bool_arithmetic_follows_numpy():
-    """bool + bool is logical or and bool * bool logical and (NumPy's); bool - bool and -bool raise."""
+    """bool + bool is logical or, bool * bool logical and (NumPy's); bool - bool and -bool raise."""
     a, b = rand((3,), "bool"), rand((3,), "bool", seed=1)
     for op in [operator.add, operator.mul, np.maximum, np.minimum]:
         assert_same(traced(op)(a, b), op(a, b))
@@ -105,4 +111,20 @@ def test_out_of_range_scalar_for_integer_array():
         traced(lambda x: x + 2**40)(i32)
     with pytest.raises(gc.DTypeError, match="out of bounds"):
         gnp.add(i32, -(2**31) - 1)
-    assert_same(traced(lambda x: x + (2**31 - 1))(np.zeros(2, np.int32)), np.zeros(2, np.int32) + (2**31 - 1))
+    assert_same(
+        traced(lambda x: x + (2**31 - 1))(np.zeros(2, np.int32)),
+        np.zeros(2, np.int32) + (2**31 - 1),
+    )
+
+
+def test_explicit_dtype_makes_a_value_strong():
+    """``s.astype(float64)`` of a weak scalar is a strong float64 (NumPy: np.float64(s)), while a
+    Python scalar inside ``array([...])`` with traced values stays weak (JAX's rule)."""
+    x = rand((2,), "float32")
+    out = traced(lambda x, s: x + s.astype("float64"))(x, 2.0)
+    assert_same(out, x + np.float64(2.0))
+    assert traced(lambda x, s: x + gnp.asarray(s, dtype="float64"))(x, 2.0).dtype == np.float64
+    assert traced(lambda x, s: x + s)(x, 2.0).dtype == np.float32
+    assert_same(traced(lambda x: gnp.array([x[0], 1.0]))(x), np.array([x[0], 1.0], np.float32))
+    stacked = traced(lambda x: gnp.stack([x, x.astype("int32")]))(x)
+    assert_same(stacked, np.stack([x, x.astype("int32")]))

@@ -1,4 +1,4 @@
-"""Helpers for the pass tests: building small graphs by hand and comparing evaluations bit for bit."""
+"""Helpers for the pass tests: small graphs built by hand, evaluations compared bit for bit."""
 
 from __future__ import annotations
 
@@ -76,13 +76,14 @@ def duplicate_nodes(graph) -> list:
         if not node.prim.pure:
             continue
         key = node_key(node, node.inputs, node.attrs)
+        hash(key)
         if key in seen:
             dups.append((seen[key], node))
         seen[key] = node
     return dups
 
 
-# Test-only primitives, deliberately not registered (the registry's completeness test would want rows).
+# Test-only primitives, deliberately not registered (the registry's completeness test wants rows).
 EFFECT = Primitive("effect", infer=lambda types: [types[0]], impl=lambda x: x, pure=False)
 SPLIT = Primitive(
     "split2", infer=lambda types: [types[0], types[0]], impl=lambda x: (x, -x),

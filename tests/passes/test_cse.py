@@ -38,7 +38,8 @@ def test_commutative_operands_in_either_order_merge_but_not_for_sub():
 
 def test_constants_merge_by_literal_equality_only():
     g = G()
-    outs = [g.c(1.0), g.c(1.0), g.c(0.0), g.c(-0.0), g.c(1.0, F64), g.c([1.0, 2.0]), g.c([1.0, 2.0])]
+    outs = [g.c(1.0), g.c(1.0), g.c(0.0), g.c(-0.0), g.c(1.0, F64),
+            g.c([1.0, 2.0]), g.c([1.0, 2.0])]
     out = _cse_dce(g.build(*outs))
     assert len(out.nodes) == 5  # 1.0 f32, 0.0, -0.0, 1.0 f64, [1, 2]
     o = out.outputs

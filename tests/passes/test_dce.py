@@ -6,6 +6,7 @@ from passes_util import CALL, EFFECT, F32, SPLIT, G, evaluations_equal, prims
 from graphc.ir import Graph, TensorType, verify
 from graphc.passes.dce import dce
 
+
 def test_removes_unused_chains_and_keeps_used_nodes():
     g = G(((3,), F32))
     (x,) = g.inputs

@@ -1,4 +1,4 @@
-"""Constant folding: full folds within the size limit, splat folds of any size, never impure nodes."""
+"""Constant folding: full folds within the size limit, splat folds of any size, no impure nodes."""
 
 import numpy as np
 import pytest

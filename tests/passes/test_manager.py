@@ -1,8 +1,10 @@
 """The pass manager: order, fixed point, statistics, stages, fast_math and the verifier hook."""
 
+import itertools
+
 import numpy as np
 import pytest
-from passes_util import F32, G, bits_equal
+from passes_util import CALL, F32, G, bits_equal, evaluations_equal
 
 import graphc as gc
 import graphc.numpy as gnp
@@ -28,7 +30,7 @@ def test_function_reports_node_counts_per_pass():
     assert [s["pass"] for s in passes[: len(NAMES)]] == NAMES
     assert passes[0]["nodes_before"] == stats["nodes"]["traced"]
     assert passes[-1]["nodes_after"] == stats["nodes"]["optimized"] == concrete.graph.count_nodes()
-    for prev, cur in zip(passes, passes[1:]):
+    for prev, cur in itertools.pairwise(passes):
         assert cur["nodes_before"] == prev["nodes_after"]
     assert all(s["ms"] >= 0 and s["round"] >= 1 for s in passes)
     assert stats["nodes"]["optimized"] < stats["nodes"]["traced"]
@@ -94,3 +96,18 @@ def test_unchanged_graph_stops_after_one_round():
     optimized, stats = optimize(graph)
     assert optimized is graph
     assert [s["pass"] for s in stats] == NAMES
+
+
+def test_every_pass_reaches_into_nested_graphs():
+    inner = G(((3,), F32), name="body")
+    (p,) = inner.inputs
+    twice = inner.add(inner.sin(p), inner.sin(p))
+    inner.exp(p)  # dead
+    body = inner.build(inner.mul(twice, inner.add(inner.c(0.5), inner.c(0.5))))
+    g = G(((3,), F32))
+    (y,) = g.emit(CALL, g.inputs[0], body=body)
+    graph = g.build(y)
+    optimized, _ = optimize(graph)
+    new_body = optimized.nodes[0].attrs["body"]
+    assert [n.prim.name for n in new_body.nodes] == ["sin", "add"]
+    assert evaluations_equal(graph, optimized, [np.float32([0.5, -2.0, 3.0])])

@@ -27,52 +27,52 @@ def _xy(dtype=F32):
 
 # Each builder returns (graph, args).
 def mul_one_right():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.mul(x, g.c(1.0))), [X, Y]
 
 
 def mul_one_splat_left():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.mul(g.splat(1.0, (2, 3)), x)), [X, Y]
 
 
 def mul_one_broadcasts_the_other_operand():
-    g, x, y = _xy()
+    g, _, y = _xy()
     return g.build(g.mul(y, g.splat(1.0, (2, 3)))), [X, Y]
 
 
 def add_neg_zero():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.add(g.c(-0.0), x)), [X, Y]
 
 
 def add_pos_zero():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.add(x, g.c(0.0))), [X, Y]
 
 
 def add_int_zero():
-    g, x, y = _xy(I32)
+    g, x, _ = _xy(I32)
     return g.build(g.add(x, g.c(0, I32))), [XI, XI[0]]
 
 
 def sub_pos_zero():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.sub(x, g.splat(0.0, (3,)))), [X, Y]
 
 
 def sub_neg_zero():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.sub(x, g.c(-0.0))), [X, Y]
 
 
 def neg_zero_minus_x():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.sub(g.c(-0.0), x)), [X, Y]
 
 
 def pos_zero_minus_x():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.sub(g.c(0.0), x)), [X, Y]
 
 
@@ -87,22 +87,22 @@ def add_of_neg():
 
 
 def sub_self():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.sub(x, x)), [X, Y]
 
 
 def sub_self_int():
-    g, x, y = _xy(I32)
+    g, x, _ = _xy(I32)
     return g.build(g.sub(x, x)), [XI, XI[0]]
 
 
 def mul_zero():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.mul(x, g.c(0.0))), [X, Y]
 
 
 def mul_zero_int():
-    g, x, y = _xy(I32)
+    g, x, _ = _xy(I32)
     return g.build(g.mul(g.c(0, I32), x)), [XI, XI[0]]
 
 
@@ -111,48 +111,58 @@ def mul_neg_neg():
     return g.build(g.mul(g.neg(x), g.neg(y))), [X, Y]
 
 
-def div_one():
+def mul_neg_hoisted():
     g, x, y = _xy()
+    return g.build(g.mul(g.neg(x), y)), [X, Y]
+
+
+def div_by_neg_hoisted():
+    g, x, y = _xy()
+    return g.build(g.div(x, g.neg(y))), [X, Y]
+
+
+def div_one():
+    g, x, _ = _xy()
     return g.build(g.div(x, g.c(1.0))), [X, Y]
 
 
 def pow_one():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.pow(x, g.c(1.0))), [X, Y]
 
 
 def pow_two():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.pow(x, g.c(2.0))), [X, Y]
 
 
 def neg_neg():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.neg(g.neg(x))), [X, Y]
 
 
 def neg_neg_neg():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.neg(g.neg(g.neg(x)))), [X, Y]
 
 
 def exp_log():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.exp(g.log(x))), [X, Y]
 
 
 def log_exp():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.log(g.exp(x))), [X, Y]
 
 
 def convert_same():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.convert(x, dtype=F32)), [X, Y]
 
 
 def convert_other():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.convert(x, dtype=F64)), [X, Y]
 
 
@@ -172,7 +182,7 @@ def select_same_branches():
 
 
 def transpose_twice_identity():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.transpose(g.transpose(x, perm=(1, 0)), perm=(1, 0))), [X, Y]
 
 
@@ -185,33 +195,33 @@ def transpose_twice_composes():
 
 
 def transpose_identity():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.transpose(x, perm=(0, 1))), [X, Y]
 
 
 def reshape_chain():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.reshape(g.reshape(x, shape=(6,)), shape=(3, 2))), [X, Y]
 
 
 def reshape_round_trip():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.reshape(g.reshape(x, shape=(6,)), shape=(2, 3))), [X, Y]
 
 
 def broadcast_same_shape():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.broadcast_in_dim(x, shape=(2, 3), dims=(0, 1))), [X, Y]
 
 
 def broadcast_twice():
-    g, x, y = _xy()
+    g, _, y = _xy()
     b = g.broadcast_in_dim(y, shape=(2, 3), dims=(1,))
     return g.build(g.broadcast_in_dim(b, shape=(4, 2, 3), dims=(1, 2))), [X, Y]
 
 
 def broadcast_only_size_one_axes():
-    g, x, y = _xy()
+    g, _, y = _xy()
     return g.build(g.broadcast_in_dim(y, shape=(1, 3, 1), dims=(1,))), [X, Y]
 
 
@@ -224,12 +234,12 @@ def slice_of_slice():
 
 
 def slice_everything():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.slice_(x, start=(0, 0), limit=(2, 3), strides=(1, 1))), [X, Y]
 
 
 def sum_no_axes():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.reduce_sum(x, axes=())), [X, Y]
 
 
@@ -267,7 +277,7 @@ def uniform_constant_becomes_splat():
 
 
 def stop_gradient_stays():
-    g, x, y = _xy()
+    g, x, _ = _xy()
     return g.build(g.stop_gradient(x)), [X, Y]
 
 
@@ -290,6 +300,8 @@ CASES = [
     (mul_zero, SAME, ["constant", "broadcast_in_dim"]),
     (mul_zero_int, ["constant", "broadcast_in_dim"], SAME),
     (mul_neg_neg, ["mul"], SAME),
+    (mul_neg_hoisted, ["mul", "neg"], SAME),
+    (div_by_neg_hoisted, ["div", "neg"], SAME),
     (div_one, [], SAME),
     (pow_one, [], SAME),
     (pow_two, SAME, ["mul"]),

@@ -34,15 +34,19 @@ def test_shape_error_names_op_shapes_and_line():
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("body,words", [
-    (lambda x: x @ x, ["matmul", "(2, 3)"]),
-    (lambda x: x.reshape(7), ["reshape", "(2, 3)", "(7,)"]),
-    (lambda x: gnp.concatenate([x, x.T]), ["concatenate", "(2, 3)", "(3, 2)"]),
-    (lambda x: x.sum(axis=2), ["sum", "axis 2"]),
-    (lambda x: gnp.broadcast_to(x, (4, 3)), ["broadcast", "(2, 3)", "(4, 3)"]),
-    (lambda x: x[5], ["index 5", "size 2"]),
-    (lambda x: gnp.einsum("ij,ij->", x, x.T), ["einsum", "sizes"]),
-], ids=["matmul", "reshape", "concatenate", "sum", "broadcast_to", "index", "einsum"])
+@pytest.mark.parametrize(
+    "body,words",
+    [
+        (lambda x: x @ x, ["matmul", "(2, 3)"]),
+        (lambda x: x.reshape(7), ["reshape", "(2, 3)", "(7,)"]),
+        (lambda x: gnp.concatenate([x, x.T]), ["concatenate", "(2, 3)", "(3, 2)"]),
+        (lambda x: x.sum(axis=2), ["sum", "axis 2"]),
+        (lambda x: gnp.broadcast_to(x, (4, 3)), ["broadcast", "(2, 3)", "(4, 3)"]),
+        (lambda x: x[5], ["index 5", "size 2"]),
+        (lambda x: gnp.einsum("ij,ij->", x, x.T), ["einsum", "sizes"]),
+    ],
+    ids=["matmul", "reshape", "concatenate", "sum", "broadcast_to", "index", "einsum"],
+)
 def test_shape_errors_of_composites_name_the_line(body, words):
     with pytest.raises(gc.ShapeError) as info:
         ref(body)(np.ones((2, 3)))
@@ -54,8 +58,11 @@ def test_shape_errors_of_composites_name_the_line(body, words):
 
 def test_dtype_errors():
     cases = [
-        (lambda x, b: b @ b, "matmul"), (lambda x, b: b - b, "bool"), (lambda x, b: -b, "bool"),
-        (lambda x, b: x.astype("float16"), "float16"), (lambda x, b: gnp.zeros(3, dtype="uint8"), "uint8"),
+        (lambda x, b: b @ b, "matmul"),
+        (lambda x, b: b - b, "bool"),
+        (lambda x, b: -b, "bool"),
+        (lambda x, b: x.astype("float16"), "float16"),
+        (lambda x, b: gnp.zeros(3, dtype="uint8"), "uint8"),
         (lambda x, b: x ** b.astype("int32"), "power"),
     ]
     for fn, word in cases:
@@ -65,9 +72,18 @@ def test_dtype_errors():
         assert isinstance(info.value, TypeError)
 
 
-@pytest.mark.parametrize("arg,kind", [("text", "str"), (object(), "object"), ({1, 2}, "set"),
-                                      (np.array(["a"]), "<U1"), (np.ones(2, np.float16), "float16"),
-                                      (np.ones(2, np.complex64), "complex64"), (2**80, "int64")])
+@pytest.mark.parametrize(
+    "arg,kind",
+    [
+        ("text", "str"),
+        (object(), "object"),
+        ({1, 2}, "set"),
+        (np.array(["a"]), "<U1"),
+        (np.ones(2, np.float16), "float16"),
+        (np.ones(2, np.complex64), "complex64"),
+        (2**80, "int64"),
+    ],
+)
 def test_unsupported_arguments_name_the_argument(arg, kind):
     def f(x, weights):
         return x
@@ -85,12 +101,17 @@ def test_unsupported_operands_and_outputs():
         ref(lambda x: {"k": object()})(np.ones(2))
 
 
-@pytest.mark.parametrize("what,fn", [
-    ("truth value", lambda x: bool(x > 0)), ("truth value", lambda x: x if x.sum() > 0 else -x),
-    ("float()", lambda x: float(x.sum())), ("int()", lambda x: int(x.sum())),
-    ("index", lambda x: range(x.sum().astype("int64"))),
-    ("truth value", lambda x: (x > 0) and (x < 1)),
-])
+@pytest.mark.parametrize(
+    "what,fn",
+    [
+        ("truth value", lambda x: bool(x > 0)),
+        ("truth value", lambda x: x if x.sum() > 0 else -x),
+        ("float()", lambda x: float(x.sum())),
+        ("int()", lambda x: int(x.sum())),
+        ("index", lambda x: range(x.sum().astype("int64"))),
+        ("truth value", lambda x: (x > 0) and (x < 1)),
+    ],
+)
 def test_tracer_bool_error_names_the_line(what, fn):
     with pytest.raises(gc.TracerBoolError) as info:
         gc.function(fn, autograph=False, backend="reference")(np.ones(()))
@@ -153,3 +174,12 @@ def test_failed_trace_is_not_cached():
 def test_non_callable_is_refused():
     with pytest.raises(gc.GraphcError, match="callable"):
         gc.function(3)
+
+
+def test_assignment_into_a_traced_value_is_refused():
+    def f(x):
+        x[0] = 1.0
+        return x
+
+    with pytest.raises(gc.GraphcError, match="immutable"):
+        ref(f)(np.ones(3))

@@ -42,8 +42,13 @@ def test_jit_is_function_and_bare_decorator_works():
 def test_pytrees_in_and_out():
     def f(params, batch, extra):
         y = params.w @ batch["x"] + params.b
-        return {"y": y, "nothing": None, "pair": (y.sum(), [batch["x"]]),
-                "params": Params(params.w * 0, params.b), "extra": extra}
+        return {
+            "y": y,
+            "nothing": None,
+            "pair": (y.sum(), [batch["x"]]),
+            "params": Params(params.w * 0, params.b),
+            "extra": extra,
+        }
 
     w, b, x = np.ones((2, 3)), np.arange(2.0), np.arange(3.0)
     out = gc.function(f, backend="reference")(Params(w, b), {"x": x}, None)
@@ -86,7 +91,7 @@ def test_kwargs_are_arguments_too():
 
 def test_static_argnums_and_argnames():
     def f(x, n, mode="sum"):
-        y = x ** n
+        y = x**n
         return y.sum() if mode == "sum" else y.max()
 
     g, traces = counting(f, static_argnums=1, static_argnames="mode")
@@ -123,6 +128,8 @@ def test_weak_scalar_arguments():
     assert f(np.ones(3, np.int32), 2.5).dtype == np.float64
     assert f(2.0, 3.0).dtype == np.float64 and f(2.0, 3.0).shape == ()
     assert f(True, 2).dtype == np.int64
+    assert f(np.ones(3), 5.0).tolist() == [5.0] * 3
+    assert len(traces) == 7  # the scalar's value is not part of the signature; its type is
 
 
 def test_iteration_over_first_axis():
@@ -156,7 +163,9 @@ def test_retrace_is_logged_with_the_changed_argument(caplog):
         f({"w": np.ones(4)}, np.ones(4, np.float32), 1)
         f({"w": np.ones(4)}, np.ones(4, np.float32), 2)
         f({"w": np.ones(4), "v": 1.0}, np.ones(4, np.float32), 2)
-    msgs = [r.getMessage() for r in caplog.records if r.name == "graphc" and r.levelno == logging.DEBUG]
+    msgs = [
+        r.getMessage() for r in caplog.records if r.name == "graphc" and r.levelno == logging.DEBUG
+    ]
     retraces = [m for m in msgs if "retrac" in m]
     assert len(retraces) == 4
     assert "argument x" in retraces[0] and "f64[3]" in retraces[0] and "f32[3]" in retraces[0]
@@ -204,6 +213,7 @@ def test_inner_function_inlines_into_outer():
     outer = gc.function(lambda x: inner(x) + 1, backend="reference")
     np.testing.assert_array_equal(outer(np.ones(2)), [3.0, 3.0])
     assert "mul" in str(gc.make_graph(lambda x: inner(x) + 1)(np.ones(2)))
+    assert len(inner_traces) == 2  # traced as part of each outer trace, never on its own
 
 
 def test_numpy_scalars_and_lists_of_arrays_as_arguments():
@@ -225,3 +235,15 @@ def test_make_graph_returns_a_graph():
     g = gc.make_graph(lambda x, n: x * n, static_argnums=1)(np.ones(2, np.float32), 3)
     assert len(g.inputs) == 1 and str(g).count("mul") == 1
     assert "f32[2]" in str(g)
+
+
+def test_static_facts_of_traced_values():
+    seen = {}
+
+    def f(x):
+        seen.update(shape=x.shape, ndim=x.ndim, dtype=x.dtype, size=x.size, n=len(x), t=x.T.shape)
+        return x
+
+    gc.function(f, backend="reference")(np.ones((2, 3), np.float32))
+    assert seen == {"shape": (2, 3), "ndim": 2, "dtype": np.float32, "size": 6, "n": 2, "t": (3, 2)}
+    assert isinstance(seen["dtype"], np.dtype) and gnp.shape(np.ones((4, 1))) == (4, 1)

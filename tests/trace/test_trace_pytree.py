@@ -13,8 +13,19 @@ from graphc.trace.signature import arg_name, leaf_paths
 Pair = namedtuple("Pair", "first second")
 
 TREES = [
-    1, None, (), [], {}, (1, 2), [1, (2, 3)], {"b": 1, "a": [2, None]}, Pair(1, {"x": 2}),
-    OrderedDict(z=1, a=2), ((None,), [[]], {"k": (1,)}), Pair(None, Pair(3, 4)), {1: 2, "a": 3},
+    1,
+    None,
+    (),
+    [],
+    {},
+    (1, 2),
+    [1, (2, 3)],
+    {"b": 1, "a": [2, None]},
+    Pair(1, {"x": 2}),
+    OrderedDict(z=1, a=2),
+    ((None,), [[]], {"k": (1,)}),
+    Pair(None, Pair(3, 4)),
+    {1: 2, "a": 3},
 ]
 
 

@@ -27,7 +27,7 @@ def _fuse(graph: Graph) -> Graph:
     return out[0] if isinstance(out, tuple) else out
 
 
-def compile(graph: Graph) -> Executable:  # noqa: A001  (the backend interface's name)
+def compile(graph: Graph) -> Executable:
     from .lower import lower_graph
 
     return compile_lowered(graph, lower_graph(_fuse(graph)))

@@ -112,7 +112,7 @@ class DiskCache:
         """Delete the oldest entries until the folder holds at most ``max_bytes``."""
         try:
             entries = [e for e in os.scandir(self.path) if e.name.endswith(_SUFFIX)]
-            files = sorted(((e.stat().st_mtime, e.stat().st_size, e.path) for e in entries))
+            files = sorted((e.stat().st_mtime, e.stat().st_size, e.path) for e in entries)
         except OSError:
             return
         total = sum(size for _, size, _ in files)

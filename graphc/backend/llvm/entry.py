@@ -1,11 +1,14 @@
 """The native Python entry point: a CPython ``METH_FASTCALL`` function emitted in LLVM IR.
 
-``graphc_entry(self, args, nargs)`` checks every argument against the signature by reading the
-array struct directly (exact ``ndarray`` type, ``nd``, each dimension, ``descr->type_num``, native
-byte order, C-contiguous and aligned flags), allocates the outputs with NumPy's ``PyArray_New``,
-takes a workspace, calls ``graphc_main`` and returns the output (one array) or a tuple of outputs.
-When any check fails it returns ``NotImplemented`` and touches nothing: the Python side
-(``abi.py``) then converts or copies the arguments, or raises a clear error, and calls again.
+``graphc_entry(self, args, nargs, kwnames)`` checks every argument against the signature by
+reading the array struct directly (exact ``ndarray`` type, ``nd``, each dimension,
+``descr->type_num``, native byte order, C-contiguous and aligned flags; for a 0-d input a NumPy
+scalar of exactly the dtype's type is taken too), allocates the outputs with NumPy's
+``PyArray_New``, takes a workspace, calls ``graphc_main`` and returns the output (one array) or a
+tuple of outputs. When any check fails (or keywords are given) it touches nothing and calls
+``self.fallback(*args, **kwargs)`` when set (``gc.function``'s generic path), else returns
+``NotImplemented``: the Python side (``abi.py``) then converts or copies the arguments, or raises a
+clear error, and calls again.
 
 Why: a ctypes call costs ~0.3-0.6 us plus ~1 us per ``arr.ctypes.data``; this entry costs tens of
 nanoseconds plus the two allocations NumPy needs anyway.
@@ -39,6 +42,8 @@ _OB_TYPE = 8
 _AR_DATA, _AR_ND, _AR_DIMS, _AR_DESCR, _AR_FLAGS = 16, 24, 32, 56, 64
 _DESCR_BYTEORDER, _DESCR_TYPE_NUM = 26, 28
 _CDATA_PTR = 16
+_SCALAR_VALUE = 16  # offset of ``obval`` in NumPy's scalar objects (PyFloatScalarObject, ...)
+_SCALAR_TYPES = (np.float32, np.float64, np.int32, np.int64, np.bool_)
 _C_CONTIGUOUS, _ALIGNED = 0x1, 0x100
 _PYARRAY_NEW_INDEX = 93  # PyArray_New in NumPy's C-API table (stable ABI)
 METH_FASTCALL, METH_KEYWORDS = 0x80, 0x2
@@ -117,11 +122,11 @@ def _probe() -> bool:
     return bool(ok)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def available() -> bool:
     """Whether the native entry can be used in this process (layouts verified, symbols bound)."""
     try:
-        if not _probe():
+        if not (_probe() and _probe_scalars()):
             return False
         table = _numpy_api_table()
         if _read(table + 8 * 2, ctypes.c_void_p) != id(np.ndarray):  # PyArray_Type is entry 2
@@ -144,8 +149,22 @@ def available() -> bool:
         "graphc_rt_free": _addr(_libc.free),
         "graphc_rt_Vectorcall": _addr(_api.PyObject_Vectorcall),
     }
+    symbols.update({_scalar_symbol(st): id(st) for st in _SCALAR_TYPES})
     for name, address in symbols.items():
         jit.register_symbol(name, address)
+    return True
+
+
+def _scalar_symbol(dtype) -> str:
+    return f"graphc_rt_scalar_{np.dtype(dtype).name}"
+
+
+def _probe_scalars() -> bool:
+    for st in _SCALAR_TYPES:
+        v = st(1)
+        raw = ctypes.string_at(id(v) + _SCALAR_VALUE, np.dtype(st).itemsize)
+        if raw != np.array(v).tobytes():
+            return False
     return True
 
 
@@ -185,6 +204,11 @@ declare ptr @graphc_rt_NoMemory()
 declare ptr @graphc_rt_aligned_alloc(i64, i64)
 declare void @graphc_rt_free(ptr)
 declare ptr @graphc_rt_Vectorcall(ptr, ptr, i64, ptr)
+@graphc_rt_scalar_float32 = external global i8
+@graphc_rt_scalar_float64 = external global i8
+@graphc_rt_scalar_int32 = external global i8
+@graphc_rt_scalar_int64 = external global i8
+@graphc_rt_scalar_bool = external global i8
 """
 
 
@@ -216,7 +240,16 @@ def _check_input(e: _Emitter, i: int, t: TensorType, nxt: str) -> None:
     tp = e.load("ptr", f"%a{i}", _OB_TYPE)
     isarr = e.tmp()
     e(f"{isarr} = icmp eq ptr {tp}, @graphc_rt_PyArray_Type")
-    e(f"br i1 {isarr}, label %in{i}.b, label %fallback")
+    if t.ndim == 0:  # a NumPy scalar of exactly the dtype's type holds its value at a fixed offset
+        e(f"br i1 {isarr}, label %in{i}.b, label %in{i}.s")
+        e(f"in{i}.s:")
+        isscalar, sdata = e.tmp(), e.tmp()
+        e(f"{isscalar} = icmp eq ptr {tp}, @{_scalar_symbol(t.dtype)}")
+        e(f"{sdata} = getelementptr i8, ptr %a{i}, i64 {_SCALAR_VALUE}")
+        e(f"store ptr {sdata}, ptr %buf{i}")
+        e(f"br i1 {isscalar}, label %{nxt}, label %fallback")
+    else:
+        e(f"br i1 {isarr}, label %in{i}.b, label %fallback")
     e(f"in{i}.b:")
     conds = []
     nd = e.load("i32", f"%a{i}", _AR_ND)

@@ -33,13 +33,17 @@ from ...errors import GraphcError
 
 #: Serialises every call into LLVM (parsing, passes, engine creation, symbol lookup, asm emission).
 LOCK = threading.RLock()
+#: id(JitModule) -> (engine, LLVM context). Strong references here keep engines and contexts out
+#: of cyclic garbage: the collector finalizes garbage in any order, and a context disposed before
+#: its engine crashes the process. ``JitModule.__del__`` closes the engine, then the context.
+_LIVE: dict[int, tuple] = {}
 
 
 class LLVMCompileError(GraphcError):
     """LLVM rejected a module (a lowering bug): the message carries LLVM's diagnostic."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def host() -> dict:
     """Target triple, CPU name and feature string of this machine (what the code is built for)."""
     with LOCK:
@@ -63,7 +67,7 @@ def _target_machine(opt: int | None = None):
                                         reloc="default", codemodel="jitdefault", jit=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _asm_machine():
     """A target machine kept for ``asm()`` (engines own theirs); used under ``LOCK`` only."""
     tm = _target_machine()
@@ -113,6 +117,7 @@ class JitModule:
                  compile_ms: float, from_cache: bool):
         self.name = name
         self.ir_text = ir_text
+        _LIVE[id(self)] = (engine, engine_context(engine))
         self._engine = engine
         self._optimized_ir = optimized_ir
         self.object_code = obj
@@ -144,6 +149,13 @@ class JitModule:
                 self._asm = _asm_machine().emit_assembly(_parse(text, self.name))
         return self._asm
 
+    def __del__(self):
+        engine, ctx = _LIVE.pop(id(self), (None, None))
+        if engine is not None:
+            with LOCK:
+                engine.close()
+                ctx.close()
+
     def __repr__(self) -> str:
         return f"<JitModule {self.name} ({self.compile_ms:.1f} ms{', cached' if self.from_cache else ''})>"
 
@@ -170,6 +182,11 @@ def compile_ir(ir_text: str, name: str = "graphc", *, cached_object: bytes | Non
     obj = cached_object if cached_object is not None else (captured[0] if captured else b"")
     ms = (time.perf_counter() - t0) * 1e3
     return JitModule(name, ir_text, engine, optimized, obj, ms, cached_object is not None)
+
+
+def engine_context(engine):
+    (mod,) = engine._modules
+    return mod._context
 
 
 def register_symbol(name: str, address: int) -> None:

@@ -22,8 +22,8 @@ from ...ops import REGISTRY
 from ...ops import reduce as red
 from ...ops import shape as sh
 from ...ops.linalg import dot_general
-from ...passes.fuse import fused
-from . import memory
+from ...passes.fuse import fused, inline_calls
+from . import memory, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
@@ -55,12 +55,12 @@ def _mathlib():
 class Module:
     """The functions, read-only globals and math functions of the module being built."""
 
-    def __init__(self, vector_bits: int):
-        self.vector_bits = vector_bits
+    def __init__(self, vector_bits: int, blas=None):
+        self.vector_bits, self.blas = vector_bits, blas
         self.functions: list[str] = []
         self.globals: list[str] = []
         self._global_ids: dict = {}
-        self.math_names: set[str] = set()
+        self.math_names: dict[str, tuple] = {}  # name -> (type, arity, lanes, attribute group)
         self.mathlib = _mathlib()
 
     def math_call(self, f, fn, d, args) -> str:
@@ -69,8 +69,11 @@ class Module:
         if fn == "sqrt":
             name = f"llvm.sqrt.{sfx}"
         elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()):
-            self.math_names.add(own)
-            name = own
+            entry = self.math_names.setdefault(
+                own, (t, len(args), vecmath.lanes(self.vector_bits, d.itemsize),
+                      1000 + len(self.math_names)))
+            operands = ", ".join(f"{t} {a}" for a in args)
+            return f.op(f"call {t} @{vecmath.wrapper_name(own)}({operands}) #{entry[3]}")
         elif fn in _INTRINSIC_MATH:
             name = f"llvm.{fn}.{sfx}"
         else:  # the C library (expm1, log1p, tanh, atan2), resolved by the JIT
@@ -96,11 +99,25 @@ class Module:
         return Buf(name, TensorType(tuple(arr.shape), np.dtype(arr.dtype)))
 
     def text(self) -> str:
-        parts = [*self.globals, *self.functions]
-        if self.math_names:
-            parts.append(self.mathlib.definitions(sorted(self.math_names)))
+        parts = [*self.globals, *self.functions, *self._math_text()]
         body = "\n\n".join(parts)
         return "\n\n".join([*_declarations(body), body]) + "\n"
+
+
+    def _math_text(self) -> list[str]:
+        """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
+        if not self.math_names:
+            return []
+        defs = vecmath.split_definitions(self.mathlib.definitions(sorted(self.math_names)))
+        parts, used, attrs = [], [], []
+        for name, (t, arity, n, group) in self.math_names.items():
+            parts += [defs[name], vecmath.vector_definition(defs[name], name, n),
+                      vecmath.wrapper(name, t, arity)]
+            used.append(f"ptr @{vecmath.vector_name(name, n)}")
+            attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
+        parts.append(f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
+                     f"[{', '.join(used)}], section \"llvm.metadata\"")
+        return parts + attrs
 
 
 _CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
@@ -158,9 +175,14 @@ class Step:
     copy_to: Storage | None = None             # for output copies: the destination
 
 
-def lower_graph(graph: Graph, vector_bits: int = 256) -> Lowered:
-    """Lower ``graph`` (typically after ``passes.fuse``) to a module; see the module docstring."""
-    module = Module(vector_bits)
+def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) -> Lowered:
+    """Lower ``graph`` (typically after ``passes.fuse``) to a module; see the module docstring.
+
+    ``vector_bits``: the widest vectors the target runs well (256 for AVX2, 512 for AVX-512), used
+    to shape the matmul microkernel. ``blas``: {dtype name: (gemm symbol, int bits)} when the JIT can
+    resolve a cblas gemm (``blas.lowering_option()``); large float matmuls then call it."""
+    graph = inline_calls(graph)
+    module = Module(vector_bits, blas)
     n_in, n_out = len(graph.inputs), len(graph.outputs)
     storage: dict = {}
     for i, v in enumerate(graph.inputs):
@@ -202,7 +224,7 @@ def _assign(node, storage, steps, module):
         storage[v] = Storage("ws", _nbytes(v.type))
     temps = []
     if node.prim is dot_general:
-        plan = DotPlan(node, module.vector_bits)
+        plan = DotPlan(node, module.vector_bits, module.blas)
         for side in ("lhs", "rhs"):
             if plan.pack[side]:
                 t = TensorType(plan.panel_shape(side), plan.d)
@@ -277,7 +299,7 @@ def _region_kernel(module, f, node, reads, writes, temps):
 
 
 def _dot_kernel(module, f, node, reads, writes, temps):
-    plan = DotPlan(node, module.vector_bits)
+    plan = DotPlan(node, module.vector_bits, module.blas)
     em = Emitter(f, module, {}, {})
     ptrs, panels = [], iter(temps)
     for side, v in zip(("lhs", "rhs"), node.inputs, strict=True):
@@ -301,6 +323,8 @@ KERNEL_PRIMS.update({p: _region_kernel for p in (*REDUCERS, fused)})
 
 
 def missing_lowerings() -> list[str]:
-    """Primitives in the registry with no lowering (a test keeps this empty)."""
+    """Primitives in the registry with no lowering (a test keeps this empty); call-like primitives
+    are inlined before lowering."""
     known = set(RULES) | set(KERNEL_PRIMS) | VIEWS
-    return sorted(p.name for p in REGISTRY.values() if p not in known)
+    return sorted(p.name for p in REGISTRY.values()
+                  if p not in known and not p.extra.get("inline_graph"))

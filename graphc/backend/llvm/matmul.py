@@ -9,6 +9,9 @@ otherwise the operand is first copied into a workspace panel. Two strategies:
     columns use the same microkernel with fewer rows, one vector, or scalar "vectors".
   - ``dot`` (narrow N, e.g. matrix-vector): every output element is a blocked pairwise reduction
     over k (see kernels.py), vectorized along k.
+  - ``blas`` (when ``lower_graph`` is given NumPy's bundled gemm, see blas.py, for float operands and
+    M*N*K >= ``BLAS_MIN``): one cblas gemm call per batch; transposed operands are passed as
+    ``CblasTrans`` (no copy). Below the threshold the call overhead outweighs its speed.
 Accumulation along k is sequential per element in ``gemm`` (error <= K u sum|a||b|) and blocked in
 ``dot``.
 """
@@ -23,6 +26,8 @@ from .kernels import reduce_linear
 from .region import Index, delinearize, row_major
 
 MR = 6
+BLAS_MIN = 32 * 32 * 32
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
 def _free(ndim, *groups):
@@ -42,7 +47,7 @@ def group_stride(shape, strides, axes):
 class DotPlan:
     """Sizes, groups and strides of one dot_general; which operands need packing."""
 
-    def __init__(self, node, vector_bits=256):
+    def __init__(self, node, vector_bits=256, blas=None):
         lhs, rhs = node.inputs
         (lc, rc), (lb, rb) = node.attrs["contracting"], node.attrs["batch"]
         self.d = lhs.dtype
@@ -57,13 +62,19 @@ class DotPlan:
         self.N = size(rhs.shape, self.groups["rhs"][2])
         self.width = max(1, vector_bits // 8 // self.d.itemsize)
         self.strategy = "gemm" if self.N >= self.width else "dot"
+        self.blas = (blas or {}).get(self.d.name)
+        if self.blas and self.M * self.N * self.K >= BLAS_MIN:
+            self.strategy = "blas"
         self.strides = {}
         self.pack = {}
         for side in ("lhs", "rhs"):
             st = [group_stride(self.shapes[side], row_major(self.shapes[side]), g)
                   for g in self.groups[side]]
             need = any(s is None for s in st)
-            if side == "rhs" and self.strategy == "gemm" and st[2] not in (1, 0):
+            if not need and self.strategy == "blas":
+                dims = (self.M, self.K) if side == "lhs" else (self.K, self.N)
+                need = _blas_layout(st[1], st[2], *dims) is None
+            elif side == "rhs" and self.strategy == "gemm" and st[2] not in (1, 0):
                 need = True
             self.pack[side] = need
             if need:  # packed panel laid out (batch, group1, group2) row-major
@@ -75,6 +86,27 @@ class DotPlan:
         g1, g2 = self.groups[side][1:]
         s = self.shapes[side]
         return (self.B, int(np.prod([s[a] for a in g1])), int(np.prod([s[a] for a in g2])))
+
+
+def _blas_layout(s_rows, s_cols, rows, cols):
+    """(transpose flag, leading dimension) describing a rows x cols matrix with these strides to a
+    row-major cblas call, or None when neither orientation fits."""
+    if (cols == 1 or s_cols == 1) and (ld := s_rows if rows > 1 else cols) >= max(1, cols):
+        return _NO_TRANS, ld
+    if (rows == 1 or s_rows == 1) and (ld := s_cols if cols > 1 else rows) >= max(1, rows):
+        return _TRANS, ld
+    return None
+
+
+def _blas_call(em, plan, a0, b0, c0, strides):
+    f, t = em.f, REG[plan.d]
+    sam, sak, sbk, sbn = strides
+    (ta, lda), (tb, ldb) = _blas_layout(sam, sak, plan.M, plan.K), _blas_layout(sbk, sbn, plan.K, plan.N)
+    symbol, bits = plan.blas
+    i = f"i{bits}"
+    f.do(f"call void @{symbol}(i32 {_ROW_MAJOR}, i32 {ta}, i32 {tb}, {i} {plan.M}, {i} {plan.N}, "
+         f"{i} {plan.K}, {t} {const(1, plan.d)}, ptr {a0}, {i} {lda}, ptr {b0}, {i} {ldb}, "
+         f"{t} {const(0, plan.d)}, ptr {c0}, {i} {max(1, plan.N)})")
 
 
 def emit_pack(em, plan, side, src_buf, panel_buf):
@@ -110,7 +142,9 @@ def emit_dot(em, plan, a_ptr, b_ptr, c_ptr) -> str:
         a0 = f.gep(REG[plan.d], a_ptr, f.mul(b, sab))
         b0 = f.gep(REG[plan.d], b_ptr, f.mul(b, sbb))
         c0 = f.gep(REG[plan.d], c_ptr, f.mul(b, plan.M * plan.N))
-        if plan.strategy == "gemm":
+        if plan.strategy == "blas":
+            _blas_call(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))
+        elif plan.strategy == "gemm":
             _gemm(em, plan, a0, b0, c0, (sam, sak, sbk))
         else:
             _dot(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))

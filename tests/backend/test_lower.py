@@ -1,0 +1,138 @@
+"""The lowering's text, memory plan, views and errors (without comparing every primitive: see
+test_compiled_vs_reference.py)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from graphc.backend.llvm import lower as lower_mod
+from graphc.backend.llvm import memory
+from graphc.backend.llvm.lower import lower_graph, missing_lowerings
+from graphc.backend.llvm.region import LoweringError
+from graphc.ir import Builder, Literal, SourceLoc, TensorType
+from graphc.ops import elementwise as ew
+from graphc.ops import reduce as red
+from graphc.ops import shape as sh
+from graphc.ops.linalg import dot_general
+from graphc.ops.registry import Primitive
+
+from .llvm_helper import run_graph
+
+F32 = np.dtype("float32")
+
+
+def _chain(n=1000, prims=(ew.exp, ew.sin, ew.cos, ew.tanh)):
+    b = Builder("chain")
+    v = b.add_input(TensorType((n,), F32))
+    for p in prims:
+        (v,) = b.emit(p, [v], {})
+    return b.build([v])
+
+
+def test_every_primitive_has_a_lowering():
+    assert missing_lowerings() == []
+
+
+def test_lowering_is_pure_text():
+    here = pathlib.Path(lower_mod.__file__).parent
+    for name in ("lower", "irtext", "scalar", "region", "kernels", "matmul", "memory"):
+        assert "import llvmlite" not in (here / f"{name}.py").read_text()
+
+
+def test_entry_signature_and_determinism():
+    g = _chain()
+    a, b = lower_graph(g), lower_graph(g)
+    assert a.ir == b.ir and a.entry == "graphc_main"
+    assert "define  void @graphc_main(ptr %args)" in a.ir or "define void @graphc_main(ptr %args)" in a.ir
+    assert len(a.kernels) == 4  # unfused: one loop per node
+
+
+def test_workspace_reuses_dead_buffers():
+    """exp -> sin -> cos -> tanh unfused: three intermediates, at most two alive at once."""
+    low = lower_graph(_chain(1024))
+    assert low.workspace_bytes == 2 * 4096
+
+
+def test_fused_chain_needs_no_workspace():
+    from graphc.passes.fuse import fuse
+
+    low = lower_graph(fuse(_chain(1000)))
+    assert low.workspace_bytes == 0 and len(low.kernels) == 1
+
+
+def test_planner_first_fit_and_coalescing():
+    steps = [(["a"], [], []), (["b"], ["a"], []), (["c"], ["b"], ["t"]), (["d"], ["c", "a"], [])]
+    sizes = {"a": 100, "b": 64, "c": 64, "d": 200, "t": 10}
+    offsets, total = memory.plan(steps, sizes)
+    live = [("a", 0, 3), ("b", 1, 2), ("c", 2, 3), ("d", 3, 3)]
+    for k1, s1, e1 in live:  # buffers alive at the same time never overlap
+        for k2, s2, e2 in live:
+            if k1 < k2 and s1 <= e2 and s2 <= e1:
+                r1 = range(offsets[k1], offsets[k1] + memory._round(sizes[k1]))
+                r2 = range(offsets[k2], offsets[k2] + memory._round(sizes[k2]))
+                assert not set(r1) & set(r2), (k1, k2)
+    assert offsets["d"] != offsets["a"] and total <= 128 + 64 + 64 + 256 + 64
+
+
+def test_reduction_and_matmul_text():
+    b = Builder("g")
+    x = b.add_input(TensorType((64, 40), F32))
+    w = b.add_input(TensorType((40, 48), F32))
+    (y,) = b.emit(dot_general, [x, w], {"contracting": ((1,), (0,)), "batch": ((), ())})
+    (s,) = b.emit(red.reduce_sum, [y], {"axes": (0, 1)})
+    low = lower_graph(b.build([s]))
+    assert "fadd reassoc float" in low.ir  # blocked sums reassociate inside a block only
+    assert "@llvm.fmuladd.v8f32" in low.ir  # register-blocked microkernel
+    assert any("gemm" in k for k in low.kernels)
+
+
+def test_array_constants_are_readonly_globals():
+    b = Builder("g")
+    x = b.add_input(TensorType((3,), F32))
+    (c,) = b.emit(sh.constant, [], {"value": Literal(np.array([1.5, -2.0, 4.0], F32))})
+    (y,) = b.emit(ew.mul, [x, c], {})
+    g = b.build([y, c])
+    low = lower_graph(g)
+    assert "private unnamed_addr constant [3 x float]" in low.ir
+    (got, const_out), _ = run_graph(g, [np.ones(3, F32)])
+    np.testing.assert_array_equal(got, [1.5, -2.0, 4.0])
+    np.testing.assert_array_equal(const_out, [1.5, -2.0, 4.0])
+
+
+def test_outputs_that_alias_are_copied():
+    """Returning an input, one value twice, and a reshape view: every output is its own buffer."""
+    b = Builder("g")
+    x = b.add_input(TensorType((2, 3), F32))
+    (e,) = b.emit(ew.exp, [x], {})
+    (r,) = b.emit(sh.reshape, [e], {"shape": (3, 2)})
+    g = b.build([x, e, e, r])
+    xv = np.arange(6, dtype=F32).reshape(2, 3)
+    outs, low = run_graph(g, [xv], do_fuse=False)
+    np.testing.assert_array_equal(outs[0], xv)
+    np.testing.assert_allclose(outs[1], np.exp(xv), rtol=1e-6)
+    np.testing.assert_array_equal(outs[1], outs[2])
+    np.testing.assert_array_equal(outs[3], outs[1].reshape(3, 2))
+    assert sum("copy" in k for k in low.kernels) == 3
+
+
+def test_error_names_the_node_and_line():
+    mystery = Primitive("mystery", infer=lambda types: [types[0]], impl=lambda x: x)
+    b = Builder("g")
+    x = b.add_input(TensorType((3,), F32))
+    (y,) = b.emit(mystery, [x], {}, SourceLoc("model.py", 42))
+    with pytest.raises(LoweringError, match=r"model.py:42: .*mystery"):
+        lower_graph(b.build([y]))
+
+
+def test_empty_arrays_and_scalars():
+    b = Builder("g")
+    x = b.add_input(TensorType((0, 4), F32))
+    y = b.add_input(TensorType((), F32))
+    (s,) = b.emit(red.reduce_sum, [x], {"axes": (0,)})
+    (m,) = b.emit(ew.mul, [y, y], {})
+    outs, _ = run_graph(b.build([s, m]), [np.zeros((0, 4), F32), np.float32(3)])
+    np.testing.assert_array_equal(outs[0], np.zeros(4, F32))
+    assert outs[1] == 9
