@@ -14,7 +14,7 @@ verify_ir = _flag("GRAPHC_VERIFY", False)
 #: How many traces of one function before the excessive-retracing warning (TensorFlow warns at 5+).
 retrace_warn_limit = int(os.environ.get("GRAPHC_RETRACE_WARN", "8"))
 #: Backend used by gc.function when none is named: "llvm" (native code) or "reference" (NumPy).
-default_backend = os.environ.get("GRAPHC_BACKEND", "reference")
+default_backend = os.environ.get("GRAPHC_BACKEND", "llvm")
 #: LLVM middle-end pipeline level (new pass manager: 1, 2 or 3); see graphc/backend/llvm/jit.py.
 llvm_opt_level = int(os.environ.get("GRAPHC_LLVM_OPT", "2"))
 #: LLVM code generation level (0-3); 2 by default, see graphc/backend/llvm/jit.py for why.

@@ -147,6 +147,8 @@ def square(x):
 
 
 def reciprocal(x):
+    """1 / x in floating point: integers give float64 (NumPy's integer reciprocal truncates to
+    0 or +-1, which is rarely what is meant)."""
     (a,), _ = promote(x, to_float=True)
     return divide(1, a)
 

@@ -136,8 +136,10 @@ add = binary("add", np.add, {"linear": (lambda g: g, lambda g: g)}, commutative=
 sub = binary("sub", np.subtract, {"linear": (lambda g: g, lambda g: neg(g))})
 mul = binary("mul", np.multiply, lambda x, y, o: (y, x), commutative=True)
 div = binary("div", np.true_divide, lambda x, y, o: (div(_one(y), y), neg(div(o, y))), kinds="f")
-maximum = binary("max", np.maximum, _tie_split, commutative=True)
-minimum = binary("min", np.minimum, _tie_split, commutative=True)
+# NOTE: not ``commutative``: on equal operands NumPy returns one of them, so max(-0.0, 0.0) and
+# max(0.0, -0.0) differ in the sign of the zero, and CSE must not swap them.
+maximum = binary("max", np.maximum, _tie_split)
+minimum = binary("min", np.minimum, _tie_split)
 
 
 def _pow_partials(x, y, out):

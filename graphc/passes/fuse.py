@@ -31,7 +31,7 @@ from ..ops import shape as sh
 from ..ops.registry import define
 
 MAX_WEIGHT = 160
-_EXPENSIVE = {ew.exp, ew.expm1, ew.log, ew.log1p, ew.sin, ew.cos, ew.tanh, ew.pow_, ew.atan2}
+TRANSCENDENTAL = {ew.exp, ew.expm1, ew.log, ew.log1p, ew.sin, ew.cos, ew.tanh, ew.pow_, ew.atan2}
 _MEDIUM = {ew.div, ew.sqrt}
 #: Primitives computed per point whose operands are read at a remapped index.
 _REMAP = {sh.broadcast_in_dim, sh.transpose, sh.rev, sh.slice_, sh.pad, sh.concatenate}
@@ -64,7 +64,7 @@ def _role(node) -> str:
 
 
 def _weight(node) -> int:
-    return 8 if node.prim in _EXPENSIVE else 2 if node.prim in _MEDIUM else 1
+    return 8 if node.prim in TRANSCENDENTAL else 2 if node.prim in _MEDIUM else 1
 
 
 class _Region:

@@ -240,7 +240,9 @@ class Concrete:
             "optimize_ms": (t2 - t1) * 1e3,
             "compile_ms": (t3 - t2) * 1e3,
         }
-        return cls(traced, optimized, executable, out_tree, key[1], stats)
+        concrete = cls(traced, optimized, executable, out_tree, key[1], stats)
+        concrete._function, concrete._key = function, key
+        return concrete
 
     def run(self, leaves):
         arrays = []
@@ -250,7 +252,14 @@ class Concrete:
         return pytree.unflatten(self.out_tree, outs)
 
     def __call__(self, *args, **kwargs):
-        leaves = pytree.flatten((args, kwargs))[0]
+        """Run on arguments of exactly this signature (static arguments included); anything else
+        is refused with the reason, since compiled code for other shapes could not run safely."""
+        function = self._function
+        key, leaves = function._signature(args, kwargs)
+        if key != self._key:
+            why = describe_change(self._key, key, function._dyn_params(), function._params)
+            raise GraphcError(f"{function.__name__}: this compiled function does not fit these "
+                              f"arguments: {why}; call the gc.function itself to retrace")
         return self.run(leaves)
 
     def ir(self, stage: str = "optimized") -> str:

@@ -33,7 +33,8 @@ def user_location() -> SourceLoc | None:
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if (not fn.startswith(_SKIP_DIRS) or fn.startswith(_USER_DIRS)) and not fn.startswith("<frozen"):
+        user = not fn.startswith(_SKIP_DIRS) or fn.startswith(_USER_DIRS)
+        if user and not fn.startswith("<frozen"):
             return SourceLoc(os.path.basename(fn), f.f_lineno, f.f_code.co_name)
         f = f.f_back
     return None
@@ -150,8 +151,8 @@ def as_array(x) -> np.ndarray:
     if arr.dtype.kind in "OUSV" or arr.dtype not in dtypes.SHORT_NAMES:
         if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
             arr = arr.astype(np.float32)
-        elif arr.dtype.kind in "iu" and arr.dtype not in dtypes.SHORT_NAMES:
-            arr = arr.astype(np.int64)
+        elif arr.dtype.kind in "iu" and (arr.size == 0 or int(arr.max()) < 2**63):
+            arr = arr.astype(np.int64)  # small and unsigned integer constants widen exactly
         else:
             raise located(
                 DTypeError,

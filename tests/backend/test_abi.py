@@ -222,3 +222,33 @@ def test_pytree_signature_gets_a_generated_fast_call(monkeypatch):
     assert len(calls) == 1
     with pytest.raises(KeyError):
         f({"w": np.ones(4), "c": np.ones(4)}, x)
+
+
+def _sq(x, y):
+    return ((x - y) ** 2).sum()
+
+
+def test_value_and_grad_called_from_python_takes_the_native_entry_from_threads():
+    vg = gc.value_and_grad(_sq)
+    fn = gc.function(_sq)
+    x, y = _xy()
+    vg(x, y)
+    fn(x, y)
+    assert type(type(vg).__dict__["__call__"]).__name__ == "builtin_function_or_method"
+    errors = []
+
+    def work(seed):
+        a, b = _xy((3,), np.float32, seed)
+        for _ in range(300):
+            v, g = vg(a, b)
+            ok = np.isclose(v, ((a - b) ** 2).sum(), rtol=1e-5) and np.allclose(g, 2 * (a - b))
+            if not (ok and np.isclose(fn(a, b), v, rtol=1e-6)):
+                errors.append(seed)
+                return
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -1,18 +1,17 @@
 """Property tests (hypothesis): random shapes, indices and axes against NumPy, traced through
-gc.function on the reference backend."""
+gc.function on the reference backend. Example counts come from the profile in tests/conftest.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from gnp_check import assert_same, traced
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import graphc as gc
 import graphc.numpy as gnp
 
-SETTINGS = settings(max_examples=60, deadline=None)
 shapes = st.lists(st.integers(1, 4), min_size=0, max_size=4).map(tuple)
 
 
@@ -34,7 +33,6 @@ def indexed(draw):
     return shape, tuple(parts)
 
 
-@SETTINGS
 @given(indexed())
 def test_static_indexing_matches_numpy(case):
     shape, index = case
@@ -56,7 +54,6 @@ def broadcast_pair(draw):
     return (shape, other) if draw(st.booleans()) else (other, shape)
 
 
-@SETTINGS
 @given(broadcast_pair(), st.sampled_from(["add", "multiply", "maximum", "less", "arctan2"]))
 def test_broadcasting_binary_matches_numpy(shapes_, name):
     rng = np.random.default_rng(0)
@@ -73,7 +70,6 @@ def reduction(draw):
     return shape, tuple(axes) if draw(st.booleans()) else None
 
 
-@SETTINGS
 @given(reduction(), st.sampled_from(["sum", "mean", "max", "min", "prod", "var"]), st.booleans())
 def test_reductions_match_numpy(case, name, keepdims):
     shape, axis = case

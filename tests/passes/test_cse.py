@@ -84,3 +84,14 @@ def test_nested_graphs_get_their_own_cse():
     out = _cse_dce(graph)
     assert prims(out.nodes[0].attrs["body"]) == ["exp", "add"]
     assert evaluations_equal(graph, out, [np.array([0.5, -1.0], np.float32)])
+
+
+def test_max_and_min_operands_are_not_swapped():
+    """max(-0.0, 0.0) and max(0.0, -0.0) differ in the sign of the zero: no merge."""
+    g = G(((2,), F32), ((2,), F32))
+    x, y = g.inputs
+    graph = g.build(g.max(x, y), g.max(y, x), g.min(x, y), g.min(y, x))
+    out = _cse_dce(graph)
+    assert prims(out) == ["max", "max", "min", "min"]
+    args = [np.float32([-0.0, 0.0]), np.float32([0.0, -0.0])]
+    assert evaluations_equal(graph, out, args)

@@ -183,3 +183,13 @@ def test_assignment_into_a_traced_value_is_refused():
 
     with pytest.raises(gc.GraphcError, match="immutable"):
         ref(f)(np.ones(3))
+
+
+def test_constants_of_other_dtypes():
+    """Integer constants of other widths widen exactly to int64; values that would wrap are refused."""
+    out = ref(lambda x: x + np.array([1, 2], np.uint8))(np.zeros(2, np.int64))
+    np.testing.assert_array_equal(out, [1, 2])
+    with pytest.raises(gc.DTypeError, match="uint64"):
+        ref(lambda x: x + np.array([2**63], np.uint64))(np.zeros(1, np.int64))
+    with pytest.raises(gc.DTypeError, match="complex"):
+        ref(lambda x: x + np.array([1j]))(np.zeros(1))

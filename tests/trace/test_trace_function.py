@@ -247,3 +247,15 @@ def test_static_facts_of_traced_values():
     gc.function(f, backend="reference")(np.ones((2, 3), np.float32))
     assert seen == {"shape": (2, 3), "ndim": 2, "dtype": np.float32, "size": 6, "n": 2, "t": (3, 2)}
     assert isinstance(seen["dtype"], np.dtype) and gnp.shape(np.ones((4, 1))) == (4, 1)
+
+
+def test_calling_a_concrete_artefact_checks_its_signature():
+    f = gc.function(lambda x, n: x * n, static_argnums=1, backend="reference")
+    c = f.concrete(np.ones(3, np.float32), 2)
+    np.testing.assert_array_equal(c(np.full(3, 2.0, np.float32), 2), np.full(3, 4.0, np.float32))
+    with pytest.raises(gc.GraphcError, match=r"argument x changed from f32\[3\] to f32\[4\]"):
+        c(np.ones(4, np.float32), 2)
+    with pytest.raises(gc.GraphcError, match="static argument n"):
+        c(np.ones(3, np.float32), 3)
+    with pytest.raises(gc.GraphcError, match="structure"):
+        c([np.ones(3, np.float32)], 2)

@@ -55,6 +55,11 @@ class Func:
         self.allocas: list[str] = []
         self.block = "entry"
         self._n = 0
+        #: Loop metadata for every loop closed from now on (e.g. a forced vector width), and the
+        #: module-wide counter numbering metadata nodes; the nodes go to ``self.metadata``.
+        self.loop_hint: str | None = None
+        self.meta_ids = None
+        self.metadata: list[str] = []
 
     def fresh(self, stem: str = "t") -> str:
         self._n += 1
@@ -114,7 +119,13 @@ class Func:
         self.do(f"{loop.index}.next = add nuw nsw i64 {loop.index}, 1")
         done = self.op(f"icmp eq i64 {loop.index}.next, {loop.n}")
         exit_label = f"{loop.head}.exit"
-        self.do(f"br i1 {done}, label %{exit_label}, label %{loop.head}")
+        tag = ""
+        if self.loop_hint is not None and self.meta_ids is not None:
+            k = next(self.meta_ids)
+            self.metadata += [f"!{k} = distinct !{{!{k}, !{k + 1}}}", f"!{k + 1} = {self.loop_hint}"]
+            next(self.meta_ids)
+            tag = f", !llvm.loop !{k}"
+        self.do(f"br i1 {done}, label %{exit_label}, label %{loop.head}{tag}")
         self.start_block(exit_label)
         return list(nexts)
 

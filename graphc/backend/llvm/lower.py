@@ -11,6 +11,7 @@ separate workspaces may run concurrently.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from ...ops import REGISTRY
 from ...ops import reduce as red
 from ...ops import shape as sh
 from ...ops.linalg import dot_general
-from ...passes.fuse import fused, inline_calls
+from ...passes.fuse import TRANSCENDENTAL, fused, inline_calls
 from . import memory, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
@@ -32,6 +33,10 @@ from .region import RULES, Buf, Emitter, LoweringError, node_context
 ENTRY = "graphc_main"
 #: Top-level primitives that are views of their operand's bytes (no kernel).
 VIEWS = {sh.reshape, sh.stop_gradient}
+#: Kernels with more math-library calls than this call them through vector-variant wrappers
+#: (vecmath.py: compile time stays flat); fewer are inlined (faster code: the vectorizer interleaves
+#: the polynomial chains of several vectors; W2 runs ~1.5x faster inlined).
+INLINE_MATH_MAX = 6
 #: Math functions LLVM has intrinsics for (the fallback when mathlib lacks a function).
 _INTRINSIC_MATH = {"sqrt", "exp", "log", "sin", "cos", "pow"}
 
@@ -61,6 +66,10 @@ class Module:
         self.globals: list[str] = []
         self._global_ids: dict = {}
         self.math_names: dict[str, tuple] = {}  # name -> (type, arity, lanes, attribute group)
+        self.inlined: set[str] = set()  # called directly (mathlib marks them alwaysinline)
+        self.inline_math = True
+        self.meta_ids = itertools.count()
+        self.metadata: list[str] = []
         self.mathlib = _mathlib()
 
     def math_call(self, f, fn, d, args) -> str:
@@ -68,6 +77,9 @@ class Module:
         own = f"gc_{fn}_{sfx}"
         if fn == "sqrt":
             name = f"llvm.sqrt.{sfx}"
+        elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()) and self.inline_math:
+            self.inlined.add(own)
+            name = own
         elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()):
             entry = self.math_names.setdefault(
                 own, (t, len(args), vecmath.lanes(self.vector_bits, d.itemsize),
@@ -99,24 +111,27 @@ class Module:
         return Buf(name, TensorType(tuple(arr.shape), np.dtype(arr.dtype)))
 
     def text(self) -> str:
-        parts = [*self.globals, *self.functions, *self._math_text()]
+        parts = [*self.globals, *self.functions, *self._math_text(), "\n".join(self.metadata)]
         body = "\n\n".join(parts)
         return "\n\n".join([*_declarations(body), body]) + "\n"
 
 
     def _math_text(self) -> list[str]:
         """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
-        if not self.math_names:
+        if not self.math_names and not self.inlined:
             return []
-        defs = vecmath.split_definitions(self.mathlib.definitions(sorted(self.math_names)))
-        parts, used, attrs = [], [], []
+        defs = vecmath.split_definitions(
+            self.mathlib.definitions(sorted(set(self.math_names) | self.inlined)))
+        parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
         for name, (t, arity, n, group) in self.math_names.items():
-            parts += [defs[name], vecmath.vector_definition(defs[name], name, n),
-                      vecmath.wrapper(name, t, arity)]
+            if name not in self.inlined:
+                parts.append(defs[name])
+            parts += [vecmath.vector_definition(defs[name], name, n), vecmath.wrapper(name, t, arity)]
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
-        parts.append(f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
-                     f"[{', '.join(used)}], section \"llvm.metadata\"")
+        if used:
+            parts.append(f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
+                         f"[{', '.join(used)}], section \"llvm.metadata\"")
         return parts + attrs
 
 
@@ -270,8 +285,16 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
     # NOTE: x86 legalizes 512-bit vector types only in functions that allow them; the matmul
     # microkernel's explicit <16 x float> accumulators need it (the vectorizer's choice is unaffected).
-    attrs = f'nounwind "min-legal-vector-width"="{module.vector_bits}"'
+    # NOTE: noinline keeps each kernel its own function: inlined into graphc_main, hundreds of loops
+    # in one function make the function passes superlinear (W6 n=1000: 64 vs ~20 ms per kernel).
+    attrs = f'noinline nounwind "min-legal-vector-width"="{module.vector_bits}"'
     f = Func(name, [f"ptr noalias {params[s]}" for s in stores if s.kind != "global"], attrs=attrs)
+    calls = _math_calls(step.node)
+    module.inline_math = len(calls) <= INLINE_MATH_MAX
+    if not module.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
+        f.meta_ids = module.meta_ids
+        width = vecmath.lanes(module.vector_bits, calls[0].dtype.itemsize)
+        f.loop_hint = f'!{{!"llvm.loop.vectorize.width", i32 {width}}}'
     reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}
     if step.copy_to is not None:
         v = step.reads[0]
@@ -283,9 +306,18 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
             desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
                 module, f, step.node, reads, writes, temps)
     module.functions.append(f.text())
+    module.metadata += f.metadata
     args = ", ".join(f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores if s.kind != "global")
     main.do(f"call void @{name}({args})")
     return f"{name}: {desc}"
+
+
+def _math_calls(node) -> list:
+    """The values a kernel computes with math-library calls (its transcendental nodes' outputs)."""
+    if node is None:
+        return []
+    nodes = node.attrs["body"].nodes if node.prim is fused else [node]
+    return [n.outputs[0] for n in nodes if n.prim in TRANSCENDENTAL]
 
 
 # --- kernel rules: one signature (module, f, node, reads, writes, temps) -> description -------------
