@@ -214,4 +214,4 @@ def check_acyclic(graph: Graph) -> bool:
     return nx.is_directed_acyclic_graph(region_graph(graph))
 
 
-__all__ = ["fuse", "fused", "partition", "check_acyclic", "MAX_WEIGHT"]
+__all__ = ["MAX_WEIGHT", "check_acyclic", "fuse", "fused", "partition"]

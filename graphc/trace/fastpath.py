@@ -31,6 +31,8 @@ def maker(executable, key, out_tree, nout: int):
     treedef, sigs, static = key
     if entry_with_fallback is None or static != ((), ()) or any(w for _, _, w in sigs):
         return None
+    if len(executable.in_types) != len(sigs) or len(executable.out_types) != nout:
+        return None  # the compiled graph's arguments are not the signature's leaves one-to-one
     args_tree, kwargs_tree = treedef[1]
     if kwargs_tree != (dict, (), ()):
         return None

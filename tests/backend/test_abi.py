@@ -1,5 +1,6 @@
 """The Executable and the native entry: argument checks, copies, outputs, workspace, threads."""
 
+import collections
 import threading
 
 import numpy as np
@@ -202,7 +203,7 @@ def test_pytree_signature_gets_a_generated_fast_call(monkeypatch):
     p = {"w": np.ones(4), "b": np.full(4, 2.0)}
     ref = gc.function(_dict_step, backend="reference")(p, x)
     got = f(p, x)
-    assert "__call__" in type(f).__dict__  # the generated wrapper is installed
+    assert type(f).__dict__.get("_one_instance")  # the generated wrapper is installed
     for _ in range(2):  # first and later calls agree with the reference evaluator
         got = f(p, x)
         assert got[0].keys() == ref[0].keys() and got[1][1] is None
@@ -252,3 +253,39 @@ def test_value_and_grad_called_from_python_takes_the_native_entry_from_threads()
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_without_the_native_entry_the_ctypes_path_serves(monkeypatch):
+    """Where the layout probes fail (a debug or free-threaded CPython) everything still works."""
+    monkeypatch.setattr(entry, "available", lambda: False)
+    exe = axpy_exe((2, 3), np.float32, workspace=True)
+    assert exe.entry is None and exe.entry_with_fallback(print) is None
+    assert "graphc_entry" not in exe.text("llvm-unoptimized")
+    x, y = _xy((2, 3))
+    np.testing.assert_array_equal(exe(np.asfortranarray(x), y)[0], 2 * x + y)
+    with pytest.raises(ShapeError):
+        exe(x.T, y)
+    f = gc.function(_axpy, backend=install_hand_backend(monkeypatch))
+    np.testing.assert_array_equal(f(x, y), 2 * x + y)
+    assert not type(f).__dict__.get("_one_instance")  # no shortcut installed
+
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+def _nt_step(pair, xs):
+    return Pair(pair.b + xs[0], pair.a * xs[1]), (None, [xs[0] - xs[1]])
+
+
+def test_generated_fast_call_handles_namedtuples_lists_and_none():
+    f = gc.function(_nt_step)
+    a, b = np.arange(3.0), np.full(3, 2.0)
+    for _ in range(3):
+        out, (none, (diff,)) = f(Pair(a, b), [a, b])
+        assert type(out) is Pair and none is None
+        np.testing.assert_array_equal(out.a, b + a)
+        np.testing.assert_array_equal(out.b, a * b)
+        np.testing.assert_array_equal(diff, a - b)
+    assert type(f).__dict__.get("_one_instance")
+    with pytest.raises(AttributeError, match="no attribute 'b'"):
+        f((a, b), [a, b])  # a plain tuple is another signature: the generic path traces _nt_step

@@ -113,3 +113,28 @@ def test_prune_removes_oldest_first(tmp_path):
     store.prune(max_bytes=2 * 1100)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k2.o", "k3.o"]
     assert store.load("k3") == bytes(1000)
+
+
+def test_cached_code_with_native_entry_runs_in_a_new_process(tmp_path):
+    """Object code links the runtime (NumPy, CPython) by symbol, so another process (other
+    addresses) can load it: compile in one process, load and run in a second."""
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, graphc as gc
+f = gc.function(lambda x, y: (gc.numpy.sin(x) * y).sum() + x * 2.0)
+x, y = np.linspace(-2, 2, 37), np.linspace(1, 3, 37)
+got = f(x, y)
+c = f.concrete(x, y)
+assert np.allclose(got, (np.sin(x) * y).sum() + x * 2.0), got
+print(c.stats()["from_disk_cache"], c.stats()["native_entry"])
+"""
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(tmp_path / "c"), GRAPHC_CACHE="1",
+               GRAPHC_BACKEND="llvm")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                           timeout=300, check=False) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert runs[0].stdout.split() == ["False", "True"]
+    assert runs[1].stdout.split() == ["True", "True"]

@@ -175,10 +175,11 @@ REDUCE_SHAPES = [((7,), (0,)), ((5, 300, 7), (1,)), ((5, 300, 7), (0, 2)), ((5, 
 
 
 def _sum_bound(x, axes, d):
-    """(BLOCK - 1 + log2 blocks) * u * sum|x| (kernels.py), plus float64 slack for the exact sum."""
+    """kernels.py's bounds: (BLOCK - 1 + log2 blocks) * u * sum|x| for blocked sums, (n - 1) * u *
+    sum|x| for sums folded row by row; plus one u of slack for the float64 reference."""
     n = max(1, int(np.prod([x.shape[a] for a in axes])))
     u = np.finfo(d).eps / 2
-    k = 127 + np.ceil(np.log2(max(1, n / 128))) + 1
+    k = max(n - 1, 127 + np.ceil(np.log2(max(1, n / 128)))) + 1
     return k * u * np.sum(np.abs(x.astype(np.float64)), axis=axes)
 
 

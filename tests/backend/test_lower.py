@@ -136,3 +136,24 @@ def test_empty_arrays_and_scalars():
     outs, _ = run_graph(b.build([s, m]), [np.zeros((0, 4), F32), np.float32(3)])
     np.testing.assert_array_equal(outs[0], np.zeros(4, F32))
     assert outs[1] == 9
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_math_heavy_kernels_call_vector_variants(dtype, monkeypatch):
+    """Beyond INLINE_MATH_MAX transcendentals a kernel calls the math library's vector variants
+    (vecmath.py); results equal the inlined scalar functions'."""
+    prims = (ew.sin, ew.exp, ew.cos, ew.tanh, ew.log1p, ew.sin, ew.exp, ew.cos, ew.expm1)
+    assert len(prims) > lower_mod.INLINE_MATH_MAX
+    b = Builder("g")
+    x = b.add_input(TensorType((1000,), np.dtype(dtype)))
+    v = x
+    for p in prims:
+        (v,) = b.emit(p, [v], {})
+    g = b.build([v])
+    xv = np.linspace(-2, 2, 1000).astype(dtype)
+    (got,), low = run_graph(g, [xv])
+    assert "vector-function-abi-variant" in low.ir and "llvm.loop.vectorize.width" in low.ir
+    monkeypatch.setattr(lower_mod, "INLINE_MATH_MAX", 100)
+    (inlined,), low2 = run_graph(g, [xv])
+    assert "vector-function-abi-variant" not in low2.ir
+    np.testing.assert_array_equal(got, inlined)  # same lane-wise algorithm, bit for bit

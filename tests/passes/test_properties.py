@@ -10,7 +10,7 @@ within a tolerance wherever the original result is finite.
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from passes_util import F32, F64, G, bits_equal, duplicate_nodes
+from passes_util import F32, F64, I32, I64, G, bits_equal, duplicate_nodes
 
 from graphc.backend.reference import evaluate
 from graphc.ir import verify
@@ -19,8 +19,10 @@ from graphc.passes import optimize
 
 # Signed zeros and ones come up often: they are what the identities are about.
 SPECIAL = [0.0, -0.0, 0.0, -0.0, 1.0, 1.0, -1.0, 2.0, 0.5, np.inf, -np.inf, np.nan]
-UNARY = ["neg", "exp", "log", "sin", "tanh", "abs", "sqrt"]
-BINARY = ["add", "sub", "mul", "div", "max", "min", "pow"]
+INT_SPECIAL = [0, 0, 1, 1, -1, 2, 7]
+UNARY = {"f": ["neg", "exp", "log", "sin", "tanh", "abs", "sqrt"], "i": ["neg", "abs"]}
+BINARY = {"f": ["add", "sub", "mul", "div", "max", "min", "pow"],
+          "i": ["add", "sub", "mul", "max", "min"]}
 shapes = st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple)
 
 
@@ -29,7 +31,7 @@ def _pick(draw, pool):
 
 
 def _constant(draw, g, x, finite):
-    values = [0.0, 1.0, 2.0, 0.5] if finite else SPECIAL
+    values = INT_SPECIAL if x.dtype.kind == "i" else [0.0, 1.0, 2.0, 0.5] if finite else SPECIAL
     value = draw(st.sampled_from(values))
     kind = draw(st.sampled_from(["scalar", "splat", "array"]))
     if kind == "scalar":
@@ -43,10 +45,13 @@ def _constant(draw, g, x, finite):
 
 def _binary(draw, g, pool, finite):
     x = _pick(draw, pool)
-    partners = [v for v in pool if _broadcastable(x.shape, v.shape)]
-    y = _pick(draw, partners) if draw(st.booleans()) else _constant(draw, g, x, finite)
+    other = draw(st.sampled_from(["value", "constant", "itself"]))
+    if other == "value":
+        y = _pick(draw, [v for v in pool if _broadcastable(x.shape, v.shape)])
+    else:
+        y = x if other == "itself" else _constant(draw, g, x, finite)
     a, b = (x, y) if draw(st.booleans()) else (y, x)
-    return getattr(g, draw(st.sampled_from(BINARY)))(a, b)
+    return getattr(g, draw(st.sampled_from(BINARY[x.dtype.kind])))(a, b)
 
 
 def _broadcastable(s, t):
@@ -87,7 +92,7 @@ def _shape_op(draw, g, pool, finite):
     if kind == "slice2":
         return _slice(draw, g, _slice(draw, g, x))
     if kind == "convert":
-        other = F64 if x.dtype == F32 else F32
+        other = {F32: F64, F64: F32, I32: I64}[x.dtype]
         return g.convert(g.convert(x, dtype=draw(st.sampled_from([x.dtype, other]))), dtype=x.dtype)
     return g.neg(g.neg(x))
 
@@ -104,14 +109,14 @@ def _slice(draw, g, x):
 
 @st.composite
 def random_graphs(draw, finite=False):
-    dtype = draw(st.sampled_from([F32, F64]))
+    dtype = draw(st.sampled_from([F32, F64] if finite else [F32, F64, I32]))
     in_shapes = draw(st.lists(shapes, min_size=1, max_size=3))
     g = G(*[(s, dtype) for s in in_shapes])
     pool = list(g.inputs)
     for _ in range(draw(st.integers(1, 10))):
         step = draw(st.sampled_from(["unary", "binary", "shape"]))
         if step == "unary":
-            v = getattr(g, draw(st.sampled_from(UNARY)))(_pick(draw, pool))
+            v = getattr(g, draw(st.sampled_from(UNARY[dtype.kind])))(_pick(draw, pool))
         elif step == "binary":
             v = _binary(draw, g, pool, finite)
         else:
@@ -131,7 +136,7 @@ def _inputs(in_shapes, dtype, seed, finite):
             continue
         x = rng.standard_normal(s) * 2
         special = rng.random(s) < 0.6
-        x = np.where(special, rng.choice(SPECIAL, size=s), x)
+        x = np.where(special, rng.choice(INT_SPECIAL if dtype.kind == "i" else SPECIAL, size=s), x)
         args.append(np.asarray(x, dtype=dtype))
     return args
 
@@ -141,7 +146,7 @@ def _evaluate(graph, args):
         return evaluate(graph, args)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_graphs())
 def test_default_pipeline_is_bit_exact(case):
     graph, args = case
@@ -153,7 +158,7 @@ def test_default_pipeline_is_bit_exact(case):
     assert duplicate_nodes(optimized) == []
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_graphs(finite=True))
 def test_fast_math_pipeline_is_close(case):
     graph, args = case
@@ -165,7 +170,7 @@ def test_fast_math_pipeline_is_close(case):
         np.testing.assert_allclose(b[finite], a[finite], rtol=1e-4, atol=1e-4 * scale)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_graphs())
 def test_pipeline_reaches_a_fixed_point(case):
     graph, _ = case

@@ -28,7 +28,7 @@ def _libraries():
         yield from sorted(glob.glob(os.path.join(root, pattern)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def find() -> dict | None:
     """{dtype name: (symbol, int bits, address)} for NumPy's bundled gemm, or None."""
     for path in _libraries():

@@ -14,6 +14,12 @@ import numpy as np
 
 from ... import dtypes
 
+#: Loops with fewer iterations are not worth the vectorizer's time (compile time is the cost that
+#: matters for them): they are marked not to be vectorized nor unrolled -- once a short inner loop
+#: is unrolled, its outer loop becomes innermost and the vectorizer spends ~150 ms on it (gathers).
+NO_VECTORIZE_BELOW = 16
+_SHORT_LOOP = ('!{!"llvm.loop.vectorize.enable", i1 false}', '!{!"llvm.loop.unroll.disable"}')
+
 #: Register types: bool values are i1 in registers and i8 (0/1) in memory.
 REG = {dtypes.float32: "float", dtypes.float64: "double", dtypes.int32: "i32",
        dtypes.int64: "i64", dtypes.bool_: "i1"}
@@ -25,7 +31,7 @@ def const(value, dtype: np.dtype) -> str:
     """``value`` as an IR literal of ``dtype``'s register type (floats as exact hex doubles)."""
     if dtypes.is_float(dtype):
         v = float(np.asarray(value, dtype=dtype))  # round to the target precision first
-        return "0x%016X" % struct.unpack("<Q", struct.pack("<d", v))[0]
+        return f"0x{struct.unpack('<Q', struct.pack('<d', v))[0]:016X}"
     if dtypes.is_bool(dtype):
         return "true" if bool(value) else "false"
     return str(int(value))
@@ -120,11 +126,12 @@ class Func:
         done = self.op(f"icmp eq i64 {loop.index}.next, {loop.n}")
         exit_label = f"{loop.head}.exit"
         tag = ""
-        if self.loop_hint is not None and self.meta_ids is not None:
-            k = next(self.meta_ids)
-            self.metadata += [f"!{k} = distinct !{{!{k}, !{k + 1}}}", f"!{k + 1} = {self.loop_hint}"]
-            next(self.meta_ids)
-            tag = f", !llvm.loop !{k}"
+        hints = _SHORT_LOOP if loop.n < NO_VECTORIZE_BELOW else (self.loop_hint,)
+        if hints[0] is not None and self.meta_ids is not None:
+            ids = [next(self.meta_ids) for _ in range(len(hints) + 1)]
+            self.metadata.append(f"!{ids[0]} = distinct !{{{', '.join(f'!{i}' for i in ids)}}}")
+            self.metadata += [f"!{i} = {h}" for i, h in zip(ids[1:], hints, strict=True)]
+            tag = f", !llvm.loop !{ids[0]}"
         self.do(f"br i1 {done}, label %{exit_label}, label %{loop.head}{tag}")
         self.start_block(exit_label)
         return list(nexts)

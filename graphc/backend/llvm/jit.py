@@ -22,6 +22,7 @@ Choices, with the measurements behind them (2-core Zen, llvmlite 0.50 / LLVM 22,
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 
@@ -150,6 +151,8 @@ class JitModule:
         return self._asm
 
     def __del__(self):
+        if _LIVE is None or sys.is_finalizing():  # interpreter shutdown: the OS reclaims it all
+            return
         engine, ctx = _LIVE.pop(id(self), (None, None))
         if engine is not None:
             with LOCK:

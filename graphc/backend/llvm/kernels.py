@@ -9,6 +9,12 @@ is the exact sum of the ``x_i`` perturbed by at most
 for any association the vectorizer picks inside a block; with its usual VF*UF = 64 lanes the block
 term is ~log2(64) + 128/64, below NumPy's pairwise bound (~16 + log2(n / 128)). Integer sums wrap and
 are exact in any order; max/min are exact and propagate NaN like ``np.max``.
+
+When the innermost axis is kept (e.g. a column sum over axis 0), the reduced axes are strided: the
+domain is then walked in row-major order and each element folded into its output slot, so the inner
+loop runs along contiguous memory and vectorizes. Each output element is then a sequential sum, with
+bound (n - 1) * u * sum|x_i| -- the order and bound of NumPy's own reductions over non-innermost
+axes, which add whole rows rather than summing pairwise.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from contextlib import ExitStack
 import numpy as np
 
 from ... import dtypes
+from ...ops import elementwise as ew
 from ...ops import reduce as red
 from .irtext import REG, const
 from .region import Emitter, Index, LoweringError, delinearize, row_major
 from .scalar import SCALAR
-from ...ops import elementwise as ew
 
 BLOCK = 128
 #: reduction primitive -> (combine kind, identity of the accumulator)
@@ -91,7 +97,7 @@ def reduce_linear(cx, n, kind, d, body) -> str:
     if tail:  # NOTE: a separate loop (not a masked block) keeps the full blocks' loads contiguous
         s = _accumulate(cx, tail, kind, d, body, offset=str(full * BLOCK))
         _push(cx, stack, str(full), s, kind, d)
-    depth = bin(full + (tail > 0)).count("1")
+    depth = (full + (tail > 0)).bit_count()
     acc = None
     for level in range(depth - 1, -1, -1):
         v = f.op(f"load {t}, ptr {f.gep(t, stack, str(level))}")
@@ -220,6 +226,8 @@ def _emit_reduce(em, node, outputs) -> str:
             raise LoweringError(f"a reduction region's other outputs must have shape {shape}")
     if int(np.prod(out_shape, dtype=np.int64)) == 0:
         return f"reduce_{kind} {shape} (empty)"
+    if kept[-1:] == [len(shape) - 1] and shape[-1] > 1 and n > 1:
+        return _emit_reduce_rows(em, node, result_buf, others, kind)
 
     def body(r):
         em.reset()
@@ -237,6 +245,26 @@ def _emit_reduce(em, node, outputs) -> str:
             acc = reduce_linear(em, n, kind, d, body)
         em.store(result_buf, out_idx, acc)
     return f"reduce_{kind} {shape} over {tuple(reduced)}, {len(outputs)} out"
+
+
+def _emit_reduce_rows(em, node, result_buf, others, kind) -> str:
+    """Fold the domain in row-major order into the output (see the module docstring)."""
+    f, (x,) = em.f, node.inputs
+    shape, d = tuple(x.shape), x.dtype
+    kept = [a for a in range(len(shape)) if a not in node.attrs["axes"]]
+    out_shape = tuple(shape[a] for a in kept)
+    with f.loop(int(np.prod(out_shape))) as i:
+        em.store(result_buf, Index(out_shape, linear=i), _identity(kind, d, inner=False))
+    with ExitStack() as stack:
+        axes = tuple(stack.enter_context(f.loop(m)) for m in shape)
+        em.reset()
+        idx = Index(shape, axes=axes)
+        for v, b in others:
+            em.store(b, idx, em.value(v, idx))
+        out_idx = Index(out_shape, axes=tuple(axes[a] for a in kept))
+        acc = combine(em, kind, d, em.load(result_buf, out_idx), em.value(x, idx))
+        em.store(result_buf, out_idx, acc)
+    return f"reduce_{kind} {shape} over {tuple(node.attrs['axes'])} by rows, {1 + len(others)} out"
 
 
 def emit_cumsum(module, f, node, x_buf, out_buf) -> str:

@@ -103,7 +103,7 @@ class Module:
             d = arr.dtype
             flat = np.ascontiguousarray(arr).reshape(-1)
             if flat.size == 0:
-                body = f"[1 x i8] zeroinitializer"
+                body = "[1 x i8] zeroinitializer"
             else:
                 elems = ", ".join(f"{MEM[d]} {mem_const(x, d)}" for x in flat)
                 body = f"[{flat.size} x {MEM[d]}] [{elems}]"
@@ -136,7 +136,7 @@ class Module:
 
 
 _CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
-_DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.M)
+_DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.MULTILINE)
 
 
 def _declarations(body: str) -> list[str]:
@@ -250,7 +250,7 @@ def _assign(node, storage, steps, module):
 def _plan(steps, storage):
     plan_steps, sizes = [], {}
     for step in steps:
-        ws = lambda vs: [storage[v] for v in vs if storage[v].kind == "ws"]  # noqa: E731
+        ws = lambda vs: [storage[v] for v in vs if storage[v].kind == "ws"]
         temps = [s for s, _ in step.temps]
         defs = [] if step.copy_to is not None else ws(step.writes)
         plan_steps.append((defs, ws(step.reads), temps))
@@ -291,8 +291,8 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     f = Func(name, [f"ptr noalias {params[s]}" for s in stores if s.kind != "global"], attrs=attrs)
     calls = _math_calls(step.node)
     module.inline_math = len(calls) <= INLINE_MATH_MAX
+    f.meta_ids = module.meta_ids
     if not module.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
-        f.meta_ids = module.meta_ids
         width = vecmath.lanes(module.vector_bits, calls[0].dtype.itemsize)
         f.loop_hint = f'!{{!"llvm.loop.vectorize.width", i32 {width}}}'
     reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}

@@ -18,6 +18,8 @@ Accumulation along k is sequential per element in ``gemm`` (error <= K u sum|a||
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ... import dtypes
@@ -38,7 +40,7 @@ def _free(ndim, *groups):
 def group_stride(shape, strides, axes):
     """The single stride of ``axes`` flattened in this order, or None when they do not flatten."""
     live = [a for a in axes if shape[a] != 1]
-    for a, b in zip(live, live[1:]):
+    for a, b in itertools.pairwise(live):
         if strides[a] != strides[b] * shape[b]:
             return None
     return strides[live[-1]] if live else 0
@@ -56,7 +58,7 @@ class DotPlan:
             "rhs": (list(rb), list(rc), _free(rhs.type.ndim, rc, rb)),
         }
         self.shapes = {"lhs": tuple(lhs.shape), "rhs": tuple(rhs.shape)}
-        size = lambda s, g: int(np.prod([s[a] for a in g], dtype=np.int64))  # noqa: E731
+        size = lambda s, g: int(np.prod([s[a] for a in g], dtype=np.int64))
         bl, fl, cl = self.groups["lhs"]
         self.B, self.M, self.K = (size(lhs.shape, g) for g in (bl, fl, cl))
         self.N = size(rhs.shape, self.groups["rhs"][2])

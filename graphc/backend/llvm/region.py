@@ -17,7 +17,6 @@ import numpy as np
 from ... import dtypes
 from ...errors import GraphcError
 from ...ir import TensorType
-from ...ops import elementwise as ew
 from ...ops import shape as sh
 from .irtext import MEM, REG, const
 from .scalar import SCALAR, convert_value
@@ -36,7 +35,7 @@ def node_context(node):
         if getattr(e, "_located", False):
             raise
         raise _located(node, str(e)) from e
-    except Exception as e:  # noqa: BLE001 - any bug while lowering is reported with its node
+    except Exception as e:
         raise _located(node, f"{type(e).__name__}: {e}") from e
 
 
@@ -72,9 +71,10 @@ class Index:
         self.shape, self.axes, self.linear = tuple(shape), axes, linear
         if axes is not None:
             self.axes = tuple("0" if n == 1 else a for a, n in zip(axes, self.shape, strict=True))
+        self._key = (self.shape, self.axes, self.linear)  # fixed: later fills must not change it
 
     def key(self):
-        return (self.shape, self.axes, self.linear)
+        return self._key
 
     def get_linear(self, f) -> str:
         if self.linear is None:
@@ -288,9 +288,11 @@ RULES.update({
     sh.reshape: _reshape,
     sh.stop_gradient: _same,
 })
-# rules taking attrs as keywords
-for _p, _r in list(RULES.items()):
-    if _r is not _elementwise:
-        RULES[_p] = (lambda r: lambda em, node, idx: r(em, node, idx, **node.attrs))(_r)
-del _p, _r
-assert ew.select in RULES
+
+
+def _with_attrs(rule):
+    """Adapt a rule taking the node's attributes as keywords to the common signature."""
+    return lambda em, node, idx: rule(em, node, idx, **node.attrs)
+
+
+RULES.update({p: _with_attrs(r) for p, r in RULES.items() if r is not _elementwise})
