@@ -7,7 +7,8 @@ Two forms:
   - *splat folding*: an elementwise node whose inputs are all splats (a 0-d constant, possibly
     broadcast) becomes one 0-d constant broadcast to the output shape, whatever that shape's size;
     so does a reshape, transpose or broadcast of a splat. The element is computed by the same
-    ``impl`` on 0-d arrays, which gives the bits NumPy gives for every element of the full array.
+    ``impl`` on 0-d arrays: NumPy's scalar and SIMD loops give the same bits (the property tests
+    compare with the evaluation of the full arrays).
 
 NOTE: the size limit. A full fold happens only when every output has at most ``FOLD_LIMIT`` = 64
 elements *and* no more elements than the largest input (at least 1). 64 elements is 256 bytes of
@@ -16,8 +17,8 @@ a larger result is cheaper to compute inside a fused loop than to load from memo
 the code and the compile time. The second condition means a fold never makes the program's data
 grow: ``broadcast_in_dim`` of a scalar, ``iota`` and ``pad`` stay the compact expressions they are
 (the backend makes them on the fly), which also keeps splats recognizable for ``simplify``.
-Primitives that are not ``pure``, and nodes holding nested graphs, are never folded. A fold that
-fails (e.g. an integer division by zero) leaves the node for run time to report.
+Primitives that are not ``pure``, and nodes holding nested graphs, are never folded. A node whose
+evaluation raises is left for run time to report.
 """
 
 from __future__ import annotations

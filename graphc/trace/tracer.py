@@ -28,14 +28,34 @@ _SKIP_DIRS = (_GRAPHC_DIR + os.sep, os.path.dirname(np.__file__) + os.sep)
 _USER_DIRS = (os.path.join(_GRAPHC_DIR, "examples") + os.sep,)
 
 
+# NOTE: every bind asks for the user's location, so both lookups are memoized: whether a code
+# object is the user's, and the SourceLoc of each (code, line) pair (a few hundred entries at most).
+_IS_USER_CODE: dict = {}
+_LOCATIONS: dict = {}
+
+
+def _is_user_code(code) -> bool:
+    user = _IS_USER_CODE.get(code)
+    if user is None:
+        fn = code.co_filename
+        user = (not fn.startswith(_SKIP_DIRS) or fn.startswith(_USER_DIRS)) and not fn.startswith(
+            "<frozen")
+        _IS_USER_CODE[code] = user
+    return user
+
+
 def user_location() -> SourceLoc | None:
     """The innermost frame of the user's code (outside graphc and numpy)."""
     f = sys._getframe(1)
     while f is not None:
-        fn = f.f_code.co_filename
-        user = not fn.startswith(_SKIP_DIRS) or fn.startswith(_USER_DIRS)
-        if user and not fn.startswith("<frozen"):
-            return SourceLoc(os.path.basename(fn), f.f_lineno, f.f_code.co_name)
+        code = f.f_code
+        if _is_user_code(code):
+            key = (code, f.f_lineno)
+            loc = _LOCATIONS.get(key)
+            if loc is None:
+                loc = _LOCATIONS[key] = SourceLoc(os.path.basename(code.co_filename), f.f_lineno,
+                                                  code.co_name)
+            return loc
         f = f.f_back
     return None
 

@@ -253,6 +253,10 @@ MATMULS = [  # lhs shape, rhs shape, contracting, batch
     ((3, 2, 4), (2, 4, 20), ((1, 2), (0, 1)), ((), ())),  # two contracting axes
     ((6, 0), (0, 17), ((1,), (0,)), ((), ())),         # K = 0
     ((1, 1), (1, 1), ((1,), (0,)), ((), ())),
+    ((2,), (3,), ((), ()), ((), ())),                  # outer product (K = 1, no axes)
+    ((), (2, 3), ((), ()), ((), ())),                  # scalar times matrix
+    ((2, 3, 4), (4, 3, 1), ((1, 2), (1, 0)), ((), ())),  # contracting order differs: rhs packed
+    ((3, 5, 2), (2, 5), ((2,), (0,)), ((1,), (1,))),   # batch axis not first
 ]
 
 

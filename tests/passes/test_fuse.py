@@ -15,6 +15,7 @@ from graphc.backend.reference import evaluate
 from graphc.ir import Builder, TensorType, verify
 from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
+from graphc.ops import shape as sh
 from graphc.ops.linalg import dot_general
 from graphc.passes.fuse import MAX_WEIGHT, check_acyclic, fuse, fused
 from graphc.trace.function import make_graph
@@ -144,8 +145,14 @@ def chains(draw):
 
 
 def _build_chain(shape, n_in, ops, reduce_tail):
+    """Random elementwise ops over ``n_in`` inputs of ``shape``, plus (for arrays) a row vector
+    broadcast along the leading axes, optionally ending in a reduction."""
     b = Builder("chain")
     vals = [b.add_input(TensorType(shape, F32)) for _ in range(n_in)]
+    if shape:
+        row = b.add_input(TensorType(shape[-1:], F32))
+        (wide,) = b.emit(sh.broadcast_in_dim, [row], {"shape": shape, "dims": (len(shape) - 1,)})
+        vals.append(wide)
     for kind, i, j in ops:
         x, y = vals[i % len(vals)], vals[j % len(vals)]
         if kind < len(_UNARY):

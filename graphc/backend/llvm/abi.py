@@ -14,7 +14,7 @@ an object array) and calls again. Inputs are never written, so read-only arrays 
 Per-call cost, W1 (value_and_grad of sum((x-y)**2), two f32[3] inputs, outputs f32[] and f32[3]),
 timeit medians on the shared 2-core dev VM (Zen 2), quiet / under load (load average 3):
   ctypes call, pointers extracted and outputs allocated in advance ........  0.50 /  1.10 us
-  ctypes call taking ``arr.ctypes.data`` and allocating outputs per call ..  14   / 23    us
+  ctypes call extracting pointers and allocating outputs per call ........  14   / 23    us
   the native entry called directly ........................................  0.31 /  0.66 us
   ``gc.value_and_grad(f)(x, y)`` or ``gc.function(...)(x, y)`` (fastpath) .  0.40 /  0.88 us
   the generic ``Function.__call__`` path ..................................  14   / 30    us

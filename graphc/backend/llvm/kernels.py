@@ -19,6 +19,7 @@ axes, which add whole rows rather than summing pairwise.
 
 from __future__ import annotations
 
+import math
 from contextlib import ExitStack
 
 import numpy as np
@@ -142,7 +143,8 @@ def _retag(f, name):
 def _flat(nodes_by_value, outputs, shape) -> bool:
     """True when every value reachable from ``outputs`` is elementwise over ``shape`` with operands
     of the same shape or of one element, so one linear loop (no per-axis index) suffices."""
-    seen, stack = set(), list(outputs)
+    seen, stack, shape = set(), list(outputs), tuple(shape)
+    size = math.prod(shape)
     while stack:
         v = stack.pop()
         node = nodes_by_value.get(v)
@@ -151,10 +153,10 @@ def _flat(nodes_by_value, outputs, shape) -> bool:
         seen.add(v)
         if node.prim not in SCALAR and not (node.prim.name in ("constant", "broadcast_in_dim")):
             return False
-        if node.prim.name == "constant" and node.outputs[0].type.size not in (1, int(np.prod(shape))):
+        if node.prim.name == "constant" and math.prod(node.outputs[0].shape) not in (1, size):
             return False
         for x in node.inputs:
-            if tuple(x.shape) != tuple(shape) and x.type.size != 1:
+            if tuple(x.shape) != shape and math.prod(x.shape) != 1:
                 return False
             stack.append(x)
     return True

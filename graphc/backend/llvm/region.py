@@ -10,6 +10,7 @@ inside one loop body, so a value used twice at the same point is computed once.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -163,7 +164,7 @@ def operand_index(idx: Index, out_shape, in_shape, f) -> Index:
     """Index into a NumPy-broadcast operand of shape ``in_shape``."""
     if tuple(in_shape) == tuple(out_shape):
         return idx
-    if int(np.prod(in_shape, dtype=np.int64)) == 1:
+    if math.prod(in_shape) == 1:
         return Index(in_shape, axes=("0",) * len(in_shape), linear="0")
     axes = idx.get_axes(f)
     lead = len(out_shape) - len(in_shape)
@@ -180,7 +181,7 @@ def _broadcast(em, node, idx, shape, dims):
     (x,) = node.inputs
     if tuple(x.shape) == tuple(shape):
         return em.value(x, idx)
-    if x.type.size == 1:
+    if math.prod(x.shape) == 1:
         return em.value(x, Index(x.shape, axes=("0",) * x.type.ndim, linear="0"))
     axes = idx.get_axes(em.f)
     return em.value(x, Index(x.shape, axes=tuple(axes[d] for d in dims)))
