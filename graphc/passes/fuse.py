@@ -28,6 +28,7 @@ from ..ir import Builder, Graph, Node, inline
 from ..ops import elementwise as ew
 from ..ops import reduce as red
 from ..ops import shape as sh
+from ..ops.linalg import dot_general
 from ..ops.registry import define
 
 MAX_WEIGHT = 160
@@ -46,7 +47,8 @@ def _fused_infer(types, body):
 
 
 fused = define(
-    "fused", infer=_fused_infer,
+    "fused",
+    infer=_fused_infer,
     impl=lambda *arrays, body: tuple(evaluate(body, arrays)),
     multiple_results=True,
 )
@@ -106,8 +108,11 @@ def partition(graph: Graph) -> dict:
     for i, node in enumerate(graph.nodes):
         if _role(node) not in ("map", "reduce"):
             continue
-        cands = [region_of[producer[v]] for v in node.inputs
-                 if v in producer and producer[v] in region_of]
+        cands = [
+            region_of[producer[v]]
+            for v in node.inputs
+            if v in producer and producer[v] in region_of
+        ]
         if _domain(node) in last_by_domain:
             cands.append(last_by_domain[_domain(node)])
         cands.sort(key=lambda r: -r.start)
@@ -135,16 +140,60 @@ def inline_calls(graph: Graph) -> Graph:
         ins = [env[v] for v in node.inputs]
         key = node.prim.extra.get("inline_graph")
         with b.in_phase(node.phase):
-            outs = (inline(b, inline_calls(node.attrs[key]), ins) if key
-                    else b.emit(node.prim, ins, node.attrs, node.loc))
+            outs = (
+                inline(b, inline_calls(node.attrs[key]), ins)
+                if key
+                else b.emit(node.prim, ins, node.attrs, node.loc)
+            )
         env.update(zip(node.outputs, outs, strict=True))
     return b.build([env[v] for v in graph.outputs])
 
 
+def _swapped_dot(dot, t):
+    """``dot_general(b, a)`` when transpose ``t`` of ``dot_general(a, b)`` just swaps the two free
+    groups (batch axes stay first): the product with the operands exchanged, no copy. Else None."""
+    lhs, rhs = dot.inputs
+    (lc, rc), (lb, rb) = dot.attrs["contracting"], dot.attrs["batch"]
+    nb, nl = len(lb), lhs.type.ndim - len(lc) - len(lb)
+    nr = rhs.type.ndim - len(rc) - len(rb)
+    perm = (*range(nb), *range(nb + nl, nb + nl + nr), *range(nb, nb + nl))
+    if tuple(t.attrs["perm"]) != perm or nl == 0 or nr == 0:
+        return None
+    attrs = {"contracting": (tuple(rc), tuple(lc)), "batch": (tuple(rb), tuple(lb))}
+    if dot_general.infer([rhs.type, lhs.type], **attrs) != [t.outputs[0].type]:
+        return None
+    return Node(dot_general, (rhs, lhs), attrs, t.outputs, t.loc, t.phase)
+
+
+def fold_transposed_dots(graph: Graph) -> Graph:
+    """Replace ``transpose(dot_general(a, b))`` (the dot used only there) by ``dot_general(b, a)``:
+    reverse-mode matmul gradients come as a product then a transpose, which would otherwise cost a
+    strided copy kernel. The new node takes the dot's place (its operands are ready there)."""
+    producer = {v: n for n in graph.nodes for v in n.outputs}
+    uses: dict = {}
+    for n in graph.nodes:
+        for v in n.inputs:
+            uses[v] = uses.get(v, 0) + 1
+    for v in graph.outputs:
+        uses[v] = uses.get(v, 0) + 1
+    replace, drop = {}, set()
+    for n in graph.nodes:
+        d = producer.get(n.inputs[0]) if n.prim is sh.transpose else None
+        if d is not None and d.prim is dot_general and uses[n.inputs[0]] == 1:
+            new = _swapped_dot(d, n)
+            if new is not None:
+                replace[d], drop = new, drop | {n}
+    if not replace:
+        return graph
+    nodes = [replace.get(n, n) for n in graph.nodes if n not in drop]
+    return Graph(list(graph.inputs), nodes, list(graph.outputs), graph.name)
+
+
 def fuse(graph: Graph) -> Graph:
     """The graph with each multi-op region replaced by one ``fused`` node (see the module docstring).
-    Call-like nodes are inlined first (``inline_calls``)."""
-    graph = inline_calls(graph)
+    Call-like nodes are inlined first (``inline_calls``), transposed products folded
+    (``fold_transposed_dots``)."""
+    graph = fold_transposed_dots(inline_calls(graph))
     region_of = partition(graph)
     producer = {v: n for n in graph.nodes for v in n.outputs}
     used_outside: set = set(graph.outputs)
@@ -171,14 +220,23 @@ def fuse(graph: Graph) -> Graph:
 
 def _fuse_region(region, producer, used_outside) -> Node:
     members = region.members
-    uses_leaf = any(producer.get(v) is not None and _role(producer[v]) == "leaf"
-                    for n in members for v in n.inputs)
+    uses_leaf = any(
+        producer.get(v) is not None and _role(producer[v]) == "leaf"
+        for n in members
+        for v in n.inputs
+    )
     if len(members) == 1 and not uses_leaf:
         return members[0]
     inside = set(members)
-    ext = list(dict.fromkeys(v for n in members for v in n.inputs
-                             if producer.get(v) not in inside
-                             and not (v in producer and _role(producer[v]) == "leaf")))
+    ext = list(
+        dict.fromkeys(
+            v
+            for n in members
+            for v in n.inputs
+            if producer.get(v) not in inside
+            and not (v in producer and _role(producer[v]) == "leaf")
+        )
+    )
     outs = [v for n in members for v in n.outputs if v in used_outside]
     b = Builder("fused")
     env = {v: b.add_input(v.type) for v in ext}
@@ -186,7 +244,9 @@ def _fuse_region(region, producer, used_outside) -> Node:
         for v in n.inputs:
             if v not in env:  # a cloned leaf
                 leaf = producer[v]
-                env.update(zip(leaf.outputs, b.emit(leaf.prim, [], leaf.attrs, leaf.loc), strict=True))
+                env.update(
+                    zip(leaf.outputs, b.emit(leaf.prim, [], leaf.attrs, leaf.loc), strict=True)
+                )
         res = b.emit(n.prim, [env[v] for v in n.inputs], n.attrs, n.loc)
         env.update(zip(n.outputs, res, strict=True))
     body = b.build([env[v] for v in outs])

@@ -40,7 +40,10 @@ def run_graph(graph, args, do_fuse=True, blas=False):
     lowered = lower_graph(g, blas=blas_option() if blas else None)
     addr = _jit(lowered.ir)
     fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(addr)
-    ins = [np.ascontiguousarray(np.asarray(a, dtype=v.dtype)) for a, v in zip(args, graph.inputs, strict=True)]
+    ins = [
+        np.ascontiguousarray(np.asarray(a, dtype=v.dtype))
+        for a, v in zip(args, graph.inputs, strict=True)
+    ]
     outs = [np.empty(v.shape, v.dtype) for v in graph.outputs]
     ws = np.empty(max(lowered.workspace_bytes, 1) + 64, np.uint8)
     ptrs = [a.ctypes.data for a in ins] + [o.ctypes.data for o in outs] + [ws.ctypes.data]

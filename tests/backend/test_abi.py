@@ -289,3 +289,72 @@ def test_generated_fast_call_handles_namedtuples_lists_and_none():
     assert type(f).__dict__.get("_one_instance")
     with pytest.raises(AttributeError, match="no attribute 'b'"):
         f((a, b), [a, b])  # a plain tuple is another signature: the generic path traces _nt_step
+
+
+def test_entry_keeps_reference_counts_balanced():
+    import sys
+
+    exe = w1_exe()
+    x, y = _xy()
+    bad = np.ones(4, np.float32)
+    fallback_calls = []
+
+    def fallback(*args, **kwargs):
+        fallback_calls.append(len(args))
+        return "fallback"
+
+    fb = exe.entry_with_fallback(fallback)
+    before = [sys.getrefcount(o) for o in (x, y, bad, NotImplemented, fallback)]
+    for _ in range(1000):
+        exe.entry(x, y)
+        exe.entry(x, bad)
+        assert fb(x, y)[1].shape == (3,)
+        assert fb(x, bad) == "fallback" and fb(x, y=y) == "fallback"
+    after = [sys.getrefcount(o) for o in (x, y, bad, NotImplemented, fallback)]
+    assert before == after and len(fallback_calls) == 2000
+    v, g = exe.entry(x, y)
+    assert sys.getrefcount(v) == sys.getrefcount(g) == 2  # ours alone: no hidden references
+
+
+def _scaled(x, lr, k, flag):
+    return gc.numpy.where(flag, x * lr + k, x)
+
+
+def test_python_scalar_arguments_take_the_generated_fast_call(monkeypatch):
+    from graphc.trace.function import Concrete
+
+    f = gc.function(_scaled)
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(f(x, 0.5, 3, True), x * np.float32(0.5) + 3)
+    assert f(x, 0.5, 3, True).dtype == np.float32  # weak scalars keep float32
+    assert type(f).__dict__.get("_one_instance")
+    calls = []
+    run = Concrete.run
+    monkeypatch.setattr(Concrete, "run", lambda self, leaves: calls.append(1) or run(self, leaves))
+    np.testing.assert_array_equal(f(x, 2.0, -1, True), x * 2 - 1)
+    np.testing.assert_array_equal(f(x, 2.0, -1, False), x)
+    assert not calls
+    f(x, 2, -1, True)  # an int where the signature has a float: another signature
+    f(x, 2.0, 5, np.bool_(True))  # a NumPy bool is not weak: another signature
+    assert len(calls) == 2
+    with pytest.raises(GraphcError, match="does not fit in int64"):
+        f(x, 2.0, 2**70, True)
+
+
+def test_recent_signatures_keep_their_shortcuts(monkeypatch):
+    from graphc.trace import fastpath
+    from graphc.trace.function import Concrete
+
+    f = gc.function(_axpy)
+    sizes = range(1, fastpath.CHAIN + 2)
+    arrays = {n: (np.arange(n, dtype=np.float64), np.ones(n)) for n in sizes}
+    for n in sizes:
+        f(*arrays[n])
+    calls = []
+    run = Concrete.run
+    monkeypatch.setattr(Concrete, "run", lambda self, leaves: calls.append(1) or run(self, leaves))
+    for n in sizes:  # the newest CHAIN signatures are served natively, the oldest generically
+        x, y = arrays[n]
+        np.testing.assert_array_equal(f(x, y), 2 * x + y)
+    assert len(calls) == 1
+    assert f(x, y=y) is not None and len(calls) == 2  # keywords: generic

@@ -25,12 +25,25 @@ from .cases import one_node, special_values
 from .llvm_helper import blas_option, run_graph
 
 F, I, B = ("float32", "float64"), ("int32", "int64"), ("bool",)
-BINARY_SHAPES = [((), ()), ((7,), (7,)), ((3, 1), (1, 4)), ((2, 1, 33), (4, 33)), ((), (2, 3)),
-                 ((5, 0), (1, 0))]
+BINARY_SHAPES = [
+    ((), ()),
+    ((7,), (7,)),
+    ((3, 1), (1, 4)),
+    ((2, 1, 33), (4, 33)),
+    ((), (2, 3)),
+    ((5, 0), (1, 0)),
+]
 UNARY_SHAPES = [(), (1,), (17,), (3, 1, 5)]
-MATH = {ew.exp: {}, ew.expm1: {}, ew.log: {"positive": True}, ew.log1p: {"low": -0.99},
-        ew.sqrt: {"positive": True}, ew.sin: {"no_huge": True}, ew.cos: {"no_huge": True},
-        ew.tanh: {}}
+MATH = {
+    ew.exp: {},
+    ew.expm1: {},
+    ew.log: {"positive": True},
+    ew.log1p: {"low": -0.99},
+    ew.sqrt: {"positive": True},
+    ew.sin: {"no_huge": True},
+    ew.cos: {"no_huge": True},
+    ew.tanh: {},
+}
 
 
 def _compare(graph, args, exact=True, rtol=None):
@@ -55,9 +68,22 @@ ULP_RTOL = {np.dtype("float32"): 4 * 2.0**-23, np.dtype("float64"): 4 * 2.0**-52
 
 
 # --- elementwise ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("prim", [ew.add, ew.sub, ew.mul, ew.maximum, ew.minimum, ew.equal,
-                                  ew.not_equal, ew.less, ew.less_equal, ew.greater,
-                                  ew.greater_equal])
+@pytest.mark.parametrize(
+    "prim",
+    [
+        ew.add,
+        ew.sub,
+        ew.mul,
+        ew.maximum,
+        ew.minimum,
+        ew.equal,
+        ew.not_equal,
+        ew.less,
+        ew.less_equal,
+        ew.greater,
+        ew.greater_equal,
+    ],
+)
 @pytest.mark.parametrize("dtype", F + I)
 @pytest.mark.parametrize("shapes", BINARY_SHAPES)
 def test_binary_exact(prim, dtype, shapes):
@@ -65,8 +91,9 @@ def test_binary_exact(prim, dtype, shapes):
     _compare(g, _args(g, np.random.default_rng(1)))
 
 
-@pytest.mark.parametrize("prim", [ew.equal, ew.not_equal, ew.less, ew.greater_equal,
-                                  ew.logical_and, ew.logical_or])
+@pytest.mark.parametrize(
+    "prim", [ew.equal, ew.not_equal, ew.less, ew.greater_equal, ew.logical_and, ew.logical_or]
+)
 def test_bool_binary(prim):
     g = one_node(prim, [((3, 1), "bool"), ((1, 5), "bool")])
     _compare(g, _args(g, np.random.default_rng(2)))
@@ -118,8 +145,12 @@ def test_convert(src, dst):
 @pytest.mark.parametrize("shape", [(), (37,)])
 def test_math(prim, dtype, shape):
     g = one_node(prim, [(shape, dtype)])
-    _compare(g, _args(g, np.random.default_rng(8), **MATH[prim]), exact=False,
-             rtol=ULP_RTOL[np.dtype(dtype)])
+    _compare(
+        g,
+        _args(g, np.random.default_rng(8), **MATH[prim]),
+        exact=False,
+        rtol=ULP_RTOL[np.dtype(dtype)],
+    )
 
 
 @pytest.mark.parametrize("prim", [ew.pow_, ew.atan2])
@@ -127,8 +158,10 @@ def test_math(prim, dtype, shape):
 def test_math_binary(prim, dtype):
     g = one_node(prim, [((5, 1), dtype), ((1, 9), dtype)])
     rng = np.random.default_rng(9)
-    args = [np.abs(rng.standard_normal((5, 1))).astype(dtype) + 0.1,
-            rng.standard_normal((1, 9)).astype(dtype)]
+    args = [
+        np.abs(rng.standard_normal((5, 1))).astype(dtype) + 0.1,
+        rng.standard_normal((1, 9)).astype(dtype),
+    ]
     _compare(g, args, exact=False, rtol=ULP_RTOL[np.dtype(dtype)])
 
 
@@ -140,7 +173,11 @@ SHAPE_CASES = [
     (sh.transpose, [((2, 3, 5), "int32")], {"perm": (2, 0, 1)}),
     (sh.rev, [((4, 7), "float32")], {"axes": (0, 1)}),
     (sh.slice_, [((9, 8), "float32")], {"start": (1, 0), "limit": (8, 7), "strides": (3, 2)}),
-    (sh.pad, [((3, 4), "float32")], {"lo": (1, 0), "hi": (2, 3), "interior": (1, 2), "value": -1.5}),
+    (
+        sh.pad,
+        [((3, 4), "float32")],
+        {"lo": (1, 0), "hi": (2, 3), "interior": (1, 2), "value": -1.5},
+    ),
     (sh.pad, [((0, 2), "int64")], {"lo": (1, 1), "hi": (0, 0), "interior": (0, 0), "value": 7}),
     (sh.concatenate, [((2, 3), "float64"), ((2, 1), "float64"), ((2, 0), "float64")], {"axis": 1}),
     (sh.concatenate, [((1, 3), "bool"), ((2, 3), "bool")], {"axis": 0}),
@@ -157,7 +194,9 @@ def test_shape_ops(prim, ins, attrs):
 @pytest.mark.parametrize("dtype", F + I)
 def test_iota_and_constants(dtype):
     for shape, dim in [((5,), 0), ((3, 4), 1), ((3, 4), 0)]:
-        _compare(one_node(sh.iota, [], {"shape": shape, "dtype": np.dtype(dtype), "dimension": dim}), [])
+        _compare(
+            one_node(sh.iota, [], {"shape": shape, "dtype": np.dtype(dtype), "dimension": dim}), []
+        )
     arr = np.arange(12, dtype=dtype).reshape(3, 4)
     _compare(one_node(sh.constant, [], {"value": _lit(arr)}), [])
     _compare(one_node(sh.constant, [], {"value": _lit(np.asarray(3, dtype))}), [])
@@ -170,8 +209,16 @@ def _lit(a):
 
 
 # --- reductions -------------------------------------------------------------------------------------
-REDUCE_SHAPES = [((7,), (0,)), ((5, 300, 7), (1,)), ((5, 300, 7), (0, 2)), ((5, 300, 7), (2,)),
-                 ((33, 17), (0, 1)), ((4, 0), (1,)), ((3, 1), (0,)), ((), ())]
+REDUCE_SHAPES = [
+    ((7,), (0,)),
+    ((5, 300, 7), (1,)),
+    ((5, 300, 7), (0, 2)),
+    ((5, 300, 7), (2,)),
+    ((33, 17), (0, 1)),
+    ((4, 0), (1,)),
+    ((3, 1), (0,)),
+    ((), ()),
+]
 
 
 def _sum_bound(x, axes, d):
@@ -218,8 +265,11 @@ def test_sum_accuracy_vs_numpy_large():
 def test_reduce_other(prim, dtype, shape, axes):
     g = one_node(prim, [(shape, dtype)], {"axes": axes})
     rng = np.random.default_rng(12)
-    x = rng.standard_normal(shape).astype(dtype) if prim is not red.reduce_prod else (
-        1 + 0.01 * rng.standard_normal(shape)).astype(dtype)
+    x = (
+        rng.standard_normal(shape).astype(dtype)
+        if prim is not red.reduce_prod
+        else (1 + 0.01 * rng.standard_normal(shape)).astype(dtype)
+    )
     if prim is not red.reduce_prod and np.dtype(dtype).kind == "f" and x.size > 3:
         x.reshape(-1)[3] = np.nan  # NaN propagates like np.max
     exact = prim is not red.reduce_prod or np.dtype(dtype).kind == "i"
@@ -244,36 +294,40 @@ def test_cumsum(dtype, shape, axis, reverse):
 # --- dot_general ------------------------------------------------------------------------------------
 MATMULS = [  # lhs shape, rhs shape, contracting, batch
     ((7, 5), (5, 9), ((1,), (0,)), ((), ())),
-    ((37, 19), (19, 45), ((1,), (0,)), ((), ())),      # gemm with row and column tails
-    ((19, 37), (45, 19), ((0,), (1,)), ((), ())),      # both transposed (rhs packed)
+    ((37, 19), (19, 45), ((1,), (0,)), ((), ())),  # gemm with row and column tails
+    ((19, 37), (45, 19), ((0,), (1,)), ((), ())),  # both transposed (rhs packed)
     ((3, 4, 5), (3, 5, 2), ((2,), (1,)), ((0,), (0,))),  # batched, narrow N
     ((2, 13, 6), (6, 2, 40), ((2,), (0,)), ((0,), (1,))),  # batch axis in the middle of rhs
-    ((5,), (5, 3), ((0,), (0,)), ((), ())),            # vector @ matrix
-    ((4, 5), (5,), ((1,), (0,)), ((), ())),            # matrix @ vector
+    ((5,), (5, 3), ((0,), (0,)), ((), ())),  # vector @ matrix
+    ((4, 5), (5,), ((1,), (0,)), ((), ())),  # matrix @ vector
     ((3, 2, 4), (2, 4, 20), ((1, 2), (0, 1)), ((), ())),  # two contracting axes
-    ((6, 0), (0, 17), ((1,), (0,)), ((), ())),         # K = 0
+    ((6, 0), (0, 17), ((1,), (0,)), ((), ())),  # K = 0
     ((1, 1), (1, 1), ((1,), (0,)), ((), ())),
-    ((2,), (3,), ((), ()), ((), ())),                  # outer product (K = 1, no axes)
-    ((), (2, 3), ((), ()), ((), ())),                  # scalar times matrix
+    ((2,), (3,), ((), ()), ((), ())),  # outer product (K = 1, no axes)
+    ((), (2, 3), ((), ()), ((), ())),  # scalar times matrix
     ((2, 3, 4), (4, 3, 1), ((1, 2), (1, 0)), ((), ())),  # contracting order differs: rhs packed
-    ((3, 5, 2), (2, 5), ((2,), (0,)), ((1,), (1,))),   # batch axis not first
+    ((3, 5, 2), (2, 5), ((2,), (0,)), ((1,), (1,))),  # batch axis not first
+    ((7, 400), (400, 21), ((1,), (0,)), ((), ())),  # k blocked (2 passes of 200) with tails
 ]
 
 
 MATMULS_BLAS = [  # big enough for the BLAS path (M*N*K >= 32**3)
     ((70, 40), (40, 33), ((1,), (0,)), ((), ())),
-    ((40, 70), (33, 40), ((0,), (1,)), ((), ())),      # both transposed: CblasTrans, no copy
+    ((40, 70), (33, 40), ((0,), (1,)), ((), ())),  # both transposed: CblasTrans, no copy
     ((2, 40, 50), (2, 50, 20), ((2,), (1,)), ((0,), (0,))),
     ((5, 6, 40), (5, 40, 300), ((0, 2), (0, 1)), ((), ())),  # lhs packed (K axes split)
 ]
 
 
-@pytest.mark.parametrize("lhs,rhs,contracting,batch,blas",
-                         [(*m, False) for m in MATMULS] + [(*m, True) for m in MATMULS_BLAS])
+@pytest.mark.parametrize(
+    "lhs,rhs,contracting,batch,blas",
+    [(*m, False) for m in MATMULS] + [(*m, True) for m in MATMULS_BLAS],
+)
 @pytest.mark.parametrize("dtype", ("float32", "float64", "int32", "int64"))
 def test_dot_general(lhs, rhs, contracting, batch, blas, dtype):
-    g = one_node(dot_general, [(lhs, dtype), (rhs, dtype)],
-                 {"contracting": contracting, "batch": batch})
+    g = one_node(
+        dot_general, [(lhs, dtype), (rhs, dtype)], {"contracting": contracting, "batch": batch}
+    )
     rng = np.random.default_rng(15)
     a = (rng.standard_normal(lhs) * 5).astype(dtype)
     b = (rng.standard_normal(rhs) * 5).astype(dtype)
@@ -285,8 +339,9 @@ def test_dot_general(lhs, rhs, contracting, batch, blas, dtype):
         np.testing.assert_array_equal(got, want)
     else:
         k = max(1, int(np.prod([lhs[i] for i in contracting[0]])))
-        scale = dot_general.impl(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64),
-                                 contracting, batch)
+        scale = dot_general.impl(
+            np.abs(a).astype(np.float64), np.abs(b).astype(np.float64), contracting, batch
+        )
         exact = dot_general.impl(a.astype(np.float64), b.astype(np.float64), contracting, batch)
         assert np.all(np.abs(got - exact) <= (k + 2) * np.finfo(dtype).eps * scale + 1e-30)
 
@@ -295,15 +350,46 @@ def test_dot_general(lhs, rhs, contracting, batch, blas, dtype):
 def test_every_primitive_is_tested_here():
     import sys
 
-    covered = {ew.add, ew.sub, ew.mul, ew.maximum, ew.minimum, ew.equal, ew.not_equal, ew.less,
-               ew.less_equal, ew.greater, ew.greater_equal, ew.logical_and, ew.logical_or, ew.div,
-               ew.neg, ew.abs_, ew.sign, ew.logical_not, ew.select, ew.convert, ew.pow_, ew.atan2,
-               *MATH, *(c[0] for c in SHAPE_CASES), sh.iota, sh.constant, red.reduce_sum,
-               red.reduce_max, red.reduce_min, red.reduce_prod, red.cumsum, dot_general, fused}
+    covered = {
+        ew.add,
+        ew.sub,
+        ew.mul,
+        ew.maximum,
+        ew.minimum,
+        ew.equal,
+        ew.not_equal,
+        ew.less,
+        ew.less_equal,
+        ew.greater,
+        ew.greater_equal,
+        ew.logical_and,
+        ew.logical_or,
+        ew.div,
+        ew.neg,
+        ew.abs_,
+        ew.sign,
+        ew.logical_not,
+        ew.select,
+        ew.convert,
+        ew.pow_,
+        ew.atan2,
+        *MATH,
+        *(c[0] for c in SHAPE_CASES),
+        sh.iota,
+        sh.constant,
+        red.reduce_sum,
+        red.reduce_max,
+        red.reduce_min,
+        red.reduce_prod,
+        red.cumsum,
+        dot_general,
+        fused,
+    }
     # primitives defined by later issues (control flow, ...) must be added to a table above;
     # call-like primitives (extra["inline_graph"]) are inlined before lowering: see test_custom_call
-    missing = sorted(p.name for p in REGISTRY.values()
-                     if p not in covered and not p.extra.get("inline_graph"))
+    missing = sorted(
+        p.name for p in REGISTRY.values() if p not in covered and not p.extra.get("inline_graph")
+    )
     assert not missing, f"primitives without a compiled-vs-reference row: {missing}"
     assert sys.modules  # keep the import used
 
@@ -314,8 +400,12 @@ def test_fused_node_runs_compiled():
     (e,) = b.emit(ew.exp, [x], {})
     (s,) = b.emit(red.reduce_sum, [e], {"axes": (1,)})
     g = b.build([s, e])
-    _compare(g, [np.random.default_rng(16).standard_normal((4, 3)).astype(np.float32)],
-             exact=False, rtol=1e-6)
+    _compare(
+        g,
+        [np.random.default_rng(16).standard_normal((4, 3)).astype(np.float32)],
+        exact=False,
+        rtol=1e-6,
+    )
 
 
 def test_custom_call_is_inlined_and_runs():
@@ -331,3 +421,42 @@ def test_custom_call_is_inlined_and_runs():
     g = make_graph(lambda x: gc.numpy.sum(scaled_tanh(x) * x))(x)
     assert any(n.prim.extra.get("inline_graph") for n in g.nodes)
     _compare(g, [x], exact=False, rtol=1e-6)
+
+
+def test_workloads_through_gc_function():
+    """End to end (trace, differentiate, optimize, fuse, lower, JIT): an MLP step with softmax
+    cross-entropy and W2's elementwise chain agree with the reference backend."""
+    import graphc as gc
+    import graphc.numpy as gnp
+
+    def loss(p, x, y):
+        h = gnp.maximum(x @ p["w1"] + p["b1"], 0)
+        z = h @ p["w2"] + p["b2"]
+        m = gnp.max(z, axis=1, keepdims=True)
+        lse = gnp.log(gnp.sum(gnp.exp(z - m), axis=1, keepdims=True)) + m
+        return -gnp.mean(gnp.sum(y * (z - lse), axis=1))
+
+    def chain(x):
+        return gnp.sum(gnp.sin(x) * gnp.exp(-x * x) + 0.5 * gnp.tanh(x) + gnp.log1p(x * x))
+
+    rng = np.random.default_rng(17)
+    p = {
+        "w1": rng.standard_normal((13, 33)).astype(np.float32) * 0.3,
+        "b1": rng.standard_normal(33).astype(np.float32),
+        "w2": rng.standard_normal((33, 7)).astype(np.float32) * 0.3,
+        "b2": np.zeros(7, np.float32),
+    }
+    x = rng.standard_normal((9, 13)).astype(np.float32)
+    y = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 9)]
+    xs = rng.standard_normal(1001).astype(np.float32)
+    for fun, args in [(gc.value_and_grad(loss), (p, x, y)), (gc.grad(chain), (xs,))]:
+        got = gc.function(fun, backend="llvm")(*args)
+        want = gc.function(fun, backend="reference")(*args)
+        for g, w in zip(pytree_leaves(got), pytree_leaves(want), strict=True):
+            np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-6)
+
+
+def pytree_leaves(tree):
+    from graphc.trace import pytree
+
+    return pytree.flatten(tree)[0]

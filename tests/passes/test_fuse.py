@@ -40,6 +40,7 @@ def _same_results(g, args, rtol=0.0):
 
 def test_value_and_grad_shape_becomes_one_region():
     """sum((x-y)**2) and 2*(x-y): the reduction and the elementwise outputs share one loop."""
+
     def f(x, y):
         d = x - y
         return gnp.sum(d * d), 2 * d, -2 * d
@@ -53,6 +54,7 @@ def test_value_and_grad_shape_becomes_one_region():
 
 def test_shared_expensive_value_is_not_duplicated():
     """exp(x) used by two regions of different domains is computed once and materialized."""
+
     def f(x):
         e = gnp.exp(x)
         return gnp.sum(e), e[:, None] * x[None, :]
@@ -67,6 +69,7 @@ def test_shared_expensive_value_is_not_duplicated():
 
 def test_reduction_result_is_not_used_inside_its_region():
     """softmax: max, then exp(x - max) and its sum, then the division: three loops."""
+
     def f(x):
         m = gnp.max(x, axis=1, keepdims=True)
         e = gnp.exp(x - m)
@@ -100,6 +103,25 @@ def test_opaque_nodes_split_regions_without_cycles():
     assert order.index("dot_general") < len(order) - 1  # something runs after the dot
 
 
+@pytest.mark.parametrize("batch", [False, True])
+def test_transposed_product_becomes_swapped_product(batch):
+    """transpose(a @ b) -> b^T-contracted product with operands exchanged: no transpose kernel."""
+    b = Builder("g")
+    lead = (2,) if batch else ()
+    x = b.add_input(TensorType((*lead, 4, 3), F32))
+    w = b.add_input(TensorType((*lead, 3, 5), F32))
+    nb = len(lead)
+    attrs = {"contracting": ((nb + 1,), (nb,)), "batch": (tuple(range(nb)), tuple(range(nb)))}
+    (d,) = b.emit(dot_general, [x, w], attrs)
+    (t,) = b.emit(sh.transpose, [d], {"perm": (*range(nb), nb + 1, nb)})
+    g = b.build([t])
+    rng = np.random.default_rng(3)
+    args = [rng.standard_normal(v.shape).astype(np.float32) for v in g.inputs]
+    out = _same_results(g, args, rtol=1e-6)
+    assert [n.prim for n in out.nodes] == [dot_general]
+    assert out.nodes[0].inputs == (w, x)
+
+
 def test_region_weight_is_bounded():
     def f(x):
         for _ in range(100):
@@ -111,8 +133,11 @@ def test_region_weight_is_bounded():
     out = _same_results(g, [x], rtol=1e-5)
     assert len(_fused_nodes(out)) > 1
     for fn in _fused_nodes(out):
-        w = sum(8 if n.prim is ew.sin else 1 for n in fn.attrs["body"].nodes
-                if n.prim.name != "constant")
+        w = sum(
+            8 if n.prim is ew.sin else 1
+            for n in fn.attrs["body"].nodes
+            if n.prim.name != "constant"
+        )
         assert w <= MAX_WEIGHT
 
 
@@ -138,8 +163,13 @@ _BINARY = [ew.add, ew.sub, ew.mul, ew.maximum, ew.minimum]
 def chains(draw):
     shape = draw(st.sampled_from([(), (1,), (5,), (3, 4), (2, 1, 7)]))
     n_in = draw(st.integers(1, 3))
-    ops = draw(st.lists(st.tuples(st.integers(0, 10), st.integers(0, 99), st.integers(0, 99)),
-                        min_size=1, max_size=12))
+    ops = draw(
+        st.lists(
+            st.tuples(st.integers(0, 10), st.integers(0, 99), st.integers(0, 99)),
+            min_size=1,
+            max_size=12,
+        )
+    )
     reduce_tail = draw(st.booleans()) and len(shape) > 0
     return shape, n_in, ops, reduce_tail
 

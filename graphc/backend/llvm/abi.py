@@ -12,14 +12,15 @@ Fortran-order, unaligned or byte-swapped arrays, raises a clear error for a wron
 an object array) and calls again. Inputs are never written, so read-only arrays need no copy.
 
 Per-call cost, W1 (value_and_grad of sum((x-y)**2), two f32[3] inputs, outputs f32[] and f32[3]),
-timeit medians on the shared 2-core dev VM (Zen 2), quiet / under load (load average 3):
+timeit medians on the shared 2-core dev VM (Zen 2), quiet (load 0.9) / busy (load 3):
   ctypes call, pointers extracted and outputs allocated in advance ........  0.50 /  1.10 us
-  ctypes call extracting pointers and allocating outputs per call ........  14   / 23    us
-  the native entry called directly ........................................  0.31 /  0.66 us
-  ``gc.value_and_grad(f)(x, y)`` or ``gc.function(...)(x, y)`` (fastpath) .  0.40 /  0.88 us
-  the generic ``Function.__call__`` path ..................................  14   / 30    us
-  (NumPy hand-written value and gradient: 9.3 us under load.) About half of the entry's time is
-NumPy allocating the two output arrays (``PyArray_New``); the rest is CPython's call protocol.
+  ctypes call taking ``arr.ctypes.data`` and allocating outputs per call ..  11.2 / 22.7 us
+  the native entry called directly ........................................  0.33 /  0.66 us
+  ``gc.value_and_grad(f)(x, y)`` or ``gc.function(...)(x, y)`` (fastpath) .  0.41 /  0.88 us
+  the generic ``Function.__call__`` path ..................................  14.6 / 30   us
+  NumPy, hand-written value and gradient ..................................  4.6  /  9.3 us
+About half of the entry's time is NumPy allocating the two output arrays (``PyArray_New``); the
+rest is CPython's call protocol.
 """
 
 from __future__ import annotations

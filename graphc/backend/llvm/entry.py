@@ -10,8 +10,9 @@ tuple of outputs. When any check fails (or keywords are given) it touches nothin
 ``NotImplemented``: the Python side (``abi.py``) then converts or copies the arguments, or raises a
 clear error, and calls again.
 
-Why: a ctypes call costs ~0.3-0.6 us plus ~1 us per ``arr.ctypes.data``; this entry costs tens of
-nanoseconds plus the two allocations NumPy needs anyway.
+Why: a ctypes call costs ~0.5 us even with pointers extracted in advance, ~11 us when it takes them
+per call (``arr.ctypes.data``); this whole entry costs ~0.33 us for W1, half of it NumPy allocating
+the outputs (measurements in ``abi.py``).
 
 Layout assumptions (PyObject header, ``PyArrayObject_fields``, ``PyArray_Descr``, the ctypes
 ``CDataObject`` buffer pointer, NumPy's C-API table index of ``PyArray_New``) are checked against
@@ -257,14 +258,9 @@ def _check_input(e: _Emitter, i: int, t: TensorType, nxt: str) -> None:
     tp = e.load("ptr", f"%a{i}", _OB_TYPE)
     isarr = e.tmp()
     e(f"{isarr} = icmp eq ptr {tp}, @graphc_rt_PyArray_Type")
-    if t.ndim == 0:  # a NumPy scalar of exactly the dtype's type holds its value at a fixed offset
+    if t.ndim == 0:
         e(f"br i1 {isarr}, label %in{i}.b, label %in{i}.s")
-        e(f"in{i}.s:")
-        isscalar, sdata = e.tmp(), e.tmp()
-        e(f"{isscalar} = icmp eq ptr {tp}, @{_scalar_symbol(t.dtype)}")
-        e(f"{sdata} = getelementptr i8, ptr %a{i}, i64 {_SCALAR_VALUE}")
-        e(f"store ptr {sdata}, ptr %buf{i}")
-        e(f"br i1 {isscalar}, label %{nxt}, label %fallback")
+        _scalar_input(e, i, t, tp, nxt)
     else:
         e(f"br i1 {isarr}, label %in{i}.b, label %fallback")
     e(f"in{i}.b:")
@@ -300,6 +296,17 @@ def _check_input(e: _Emitter, i: int, t: TensorType, nxt: str) -> None:
     data = e.load("ptr", f"%a{i}", _AR_DATA)
     e(f"store ptr {data}, ptr %buf{i}")
     e(f"br i1 {acc}, label %{nxt}, label %fallback")
+
+
+def _scalar_input(e: _Emitter, i: int, t: TensorType, tp: str, nxt: str) -> None:
+    """Block ``in{i}.s``: a NumPy scalar of exactly the dtype's type holds its value at a fixed
+    offset (a 0-d input only)."""
+    e(f"in{i}.s:")
+    isscalar, sdata = e.tmp(), e.tmp()
+    e(f"{isscalar} = icmp eq ptr {tp}, @{_scalar_symbol(t.dtype)}")
+    e(f"{sdata} = getelementptr i8, ptr %a{i}, i64 {_SCALAR_VALUE}")
+    e(f"store ptr {sdata}, ptr %buf{i}")
+    e(f"br i1 {isscalar}, label %{nxt}, label %fallback")
 
 
 def _alloc_output(e: _Emitter, k: int, t: TensorType, nin: int, nxt: str) -> list[str]:
@@ -370,24 +377,7 @@ def entry_ir(in_types, out_types, workspace_bytes: int, release_gil: bool) -> st
         e(f"br label %{ws_label}")
     if workspace_bytes:
         _workspace(e, workspace_bytes)
-    e("run:")
-    if workspace_bytes:
-        e("%wsp = phi ptr [%cached, %ws], [%fresh, %ws.new]")
-    e(f"store ptr {'%wsp' if workspace_bytes else 'null'}, ptr %buf{nbuf - 1}")
-    if release_gil:
-        e("%ts = call ptr @graphc_rt_SaveThread()")
-    e("call void @graphc_main(ptr %bufs)")
-    if release_gil:
-        e("call void @graphc_rt_RestoreThread(ptr %ts)")
-    if workspace_bytes:
-        e("%back = cmpxchg ptr %ctx, ptr null, ptr %wsp acq_rel monotonic")
-        e("%stored = extractvalue { ptr, i1 } %back, 1")
-        e("br i1 %stored, label %result, label %ws.free")
-        e("ws.free:")
-        e("call void @graphc_rt_free(ptr %wsp)")
-        e("br label %result")
-    else:
-        e("br label %result")
+    _run(e, workspace_bytes, release_gil, nbuf)
     _result(e, nout)
     _fail_blocks(e, nout)
     e("failall:")
@@ -400,6 +390,29 @@ def entry_ir(in_types, out_types, workspace_bytes: int, release_gil: bool) -> st
             "noinline optnone {")
     body = "\n".join(e.lines).replace("entry:\n", f"entry:\n  %bufs = alloca [{nbuf} x ptr]\n", 1)
     return "\n".join([_DECLS, *consts, head, body, "}", ""])
+
+
+def _run(e: _Emitter, workspace_bytes: int, release_gil: bool, nbuf: int) -> None:
+    """Block ``run``: call graphc_main (without the GIL when asked), then return the workspace to
+    the slot (or free it when another thread's buffer got there first)."""
+    e("run:")
+    if workspace_bytes:
+        e("%wsp = phi ptr [%cached, %ws], [%fresh, %ws.new]")
+    e(f"store ptr {'%wsp' if workspace_bytes else 'null'}, ptr %buf{nbuf - 1}")
+    if release_gil:
+        e("%ts = call ptr @graphc_rt_SaveThread()")
+    e("call void @graphc_main(ptr %bufs)")
+    if release_gil:
+        e("call void @graphc_rt_RestoreThread(ptr %ts)")
+    if not workspace_bytes:
+        e("br label %result")
+        return
+    e("%back = cmpxchg ptr %ctx, ptr null, ptr %wsp acq_rel monotonic")
+    e("%stored = extractvalue { ptr, i1 } %back, 1")
+    e("br i1 %stored, label %result, label %ws.free")
+    e("ws.free:")
+    e("call void @graphc_rt_free(ptr %wsp)")
+    e("br label %result")
 
 
 def _fallback(e: _Emitter) -> None:

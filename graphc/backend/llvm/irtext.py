@@ -21,8 +21,13 @@ NO_VECTORIZE_BELOW = 16
 _SHORT_LOOP = ('!{!"llvm.loop.vectorize.enable", i1 false}', '!{!"llvm.loop.unroll.disable"}')
 
 #: Register types: bool values are i1 in registers and i8 (0/1) in memory.
-REG = {dtypes.float32: "float", dtypes.float64: "double", dtypes.int32: "i32",
-       dtypes.int64: "i64", dtypes.bool_: "i1"}
+REG = {
+    dtypes.float32: "float",
+    dtypes.float64: "double",
+    dtypes.int32: "i32",
+    dtypes.int64: "i64",
+    dtypes.bool_: "i1",
+}
 MEM = {**REG, dtypes.bool_: "i8"}
 SUFFIX = {dtypes.float32: "f32", dtypes.float64: "f64", dtypes.int32: "i32", dtypes.int64: "i64"}
 
@@ -53,8 +58,9 @@ class Loop:
 class Func:
     """One function's body as text lines."""
 
-    def __init__(self, name: str, params: list[str], linkage: str = "internal",
-                 attrs: str = "nounwind"):
+    def __init__(
+        self, name: str, params: list[str], linkage: str = "internal", attrs: str = "nounwind"
+    ):
         self.name = name
         self.header = f"define {linkage} void @{name}({', '.join(params)}) {attrs} {{"
         self.lines: list[str] = []
@@ -63,7 +69,7 @@ class Func:
         self._n = 0
         #: Loop metadata for every loop closed from now on (e.g. a forced vector width), and the
         #: module-wide counter numbering metadata nodes; the nodes go to ``self.metadata``.
-        self.loop_hint: str | None = None
+        self.loop_hint: tuple[str, ...] = ()
         self.meta_ids = None
         self.metadata: list[str] = []
 
@@ -126,8 +132,8 @@ class Func:
         done = self.op(f"icmp eq i64 {loop.index}.next, {loop.n}")
         exit_label = f"{loop.head}.exit"
         tag = ""
-        hints = _SHORT_LOOP if loop.n < NO_VECTORIZE_BELOW else (self.loop_hint,)
-        if hints[0] is not None and self.meta_ids is not None:
+        hints = _SHORT_LOOP if loop.n < NO_VECTORIZE_BELOW else self.loop_hint
+        if hints and self.meta_ids is not None:
             ids = [next(self.meta_ids) for _ in range(len(hints) + 1)]
             self.metadata.append(f"!{ids[0]} = distinct !{{{', '.join(f'!{i}' for i in ids)}}}")
             self.metadata += [f"!{i} = {h}" for i, h in zip(ids[1:], hints, strict=True)]

@@ -33,8 +33,12 @@ from .scalar import SCALAR
 
 BLOCK = 128
 #: reduction primitive -> (combine kind, identity of the accumulator)
-REDUCERS = {red.reduce_sum: "sum", red.reduce_prod: "prod", red.reduce_max: "max",
-            red.reduce_min: "min"}
+REDUCERS = {
+    red.reduce_sum: "sum",
+    red.reduce_prod: "prod",
+    red.reduce_max: "max",
+    red.reduce_min: "min",
+}
 
 
 def _identity(kind, d, inner=True):
@@ -166,8 +170,9 @@ def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
     """Emit one loop nest computing ``outputs`` (list of (Value, Buf)); returns a kernel description."""
     producers = {o: n for n in nodes for o in n.outputs}
     em = Emitter(f, module, leaves, producers)
-    reduce_nodes = {producers[v] for v, _ in outputs
-                    if v in producers and producers[v].prim in REDUCERS}
+    reduce_nodes = {
+        producers[v] for v, _ in outputs if v in producers and producers[v].prim in REDUCERS
+    }
     if len(reduce_nodes) > 1:
         raise LoweringError("a region may end in at most one reduction")
     if reduce_nodes:

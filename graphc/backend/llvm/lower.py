@@ -77,13 +77,23 @@ class Module:
         own = f"gc_{fn}_{sfx}"
         if fn == "sqrt":
             name = f"llvm.sqrt.{sfx}"
-        elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()) and self.inline_math:
+        elif (
+            self.mathlib is not None
+            and own in getattr(self.mathlib, "NAMES", ())
+            and self.inline_math
+        ):
             self.inlined.add(own)
             name = own
         elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()):
             entry = self.math_names.setdefault(
-                own, (t, len(args), vecmath.lanes(self.vector_bits, d.itemsize),
-                      1000 + len(self.math_names)))
+                own,
+                (
+                    t,
+                    len(args),
+                    vecmath.lanes(self.vector_bits, d.itemsize),
+                    1000 + len(self.math_names),
+                ),
+            )
             operands = ", ".join(f"{t} {a}" for a in args)
             return f.op(f"call {t} @{vecmath.wrapper_name(own)}({operands}) #{entry[3]}")
         elif fn in _INTRINSIC_MATH:
@@ -115,23 +125,28 @@ class Module:
         body = "\n\n".join(parts)
         return "\n\n".join([*_declarations(body), body]) + "\n"
 
-
     def _math_text(self) -> list[str]:
         """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
         if not self.math_names and not self.inlined:
             return []
         defs = vecmath.split_definitions(
-            self.mathlib.definitions(sorted(set(self.math_names) | self.inlined)))
+            self.mathlib.definitions(sorted(set(self.math_names) | self.inlined))
+        )
         parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
         for name, (t, arity, n, group) in self.math_names.items():
             if name not in self.inlined:
                 parts.append(defs[name])
-            parts += [vecmath.vector_definition(defs[name], name, n), vecmath.wrapper(name, t, arity)]
+            parts += [
+                vecmath.vector_definition(defs[name], name, n),
+                vecmath.wrapper(name, t, arity),
+            ]
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
         if used:
-            parts.append(f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
-                         f"[{', '.join(used)}], section \"llvm.metadata\"")
+            parts.append(
+                f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
+                f'[{", ".join(used)}], section "llvm.metadata"'
+            )
         return parts + attrs
 
 
@@ -183,11 +198,11 @@ def _nbytes(t: TensorType) -> int:
 
 @dataclass
 class Step:
-    node: object | None        # the node this kernel computes (None for an output copy)
-    reads: list                # values read
-    writes: list               # values written
+    node: object | None  # the node this kernel computes (None for an output copy)
+    reads: list  # values read
+    writes: list  # values written
     temps: list = field(default_factory=list)  # (Storage, TensorType) scratch panels
-    copy_to: Storage | None = None             # for output copies: the destination
+    copy_to: Storage | None = None  # for output copies: the destination
 
 
 def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) -> Lowered:
@@ -277,9 +292,13 @@ def _pointer(main, st: Storage, offsets, ptrs) -> str:
 
 def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     """Emit step ``k``'s kernel function and its call from ``main``; returns its description."""
-    stores = list(dict.fromkeys(
-        [storage[v] for v in step.reads] + [step.copy_to or storage[v] for v in step.writes]
-        + [s for s, _ in step.temps]))
+    stores = list(
+        dict.fromkeys(
+            [storage[v] for v in step.reads]
+            + [step.copy_to or storage[v] for v in step.writes]
+            + [s for s, _ in step.temps]
+        )
+    )
     params = {s: f"%p{i}" for i, s in enumerate(stores) if s.kind != "global"}
     params.update({s: s.ptr for s in stores if s.kind == "global"})
     name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
@@ -294,7 +313,8 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     f.meta_ids = module.meta_ids
     if not module.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
         width = vecmath.lanes(module.vector_bits, calls[0].dtype.itemsize)
-        f.loop_hint = f'!{{!"llvm.loop.vectorize.width", i32 {width}}}'
+        f.loop_hint = (f'!{{!"llvm.loop.vectorize.width", i32 {width}}}',
+                       '!{!"llvm.loop.interleave.count", i32 1}')
     reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}
     if step.copy_to is not None:
         v = step.reads[0]
@@ -304,10 +324,13 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
         temps = [Buf(params[s], t) for s, t in step.temps]
         with node_context(step.node):
             desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
-                module, f, step.node, reads, writes, temps)
+                module, f, step.node, reads, writes, temps
+            )
     module.functions.append(f.text())
     module.metadata += f.metadata
-    args = ", ".join(f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores if s.kind != "global")
+    args = ", ".join(
+        f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores if s.kind != "global"
+    )
     main.do(f"call void @{name}({args})")
     return f"{name}: {desc}"
 
@@ -358,5 +381,6 @@ def missing_lowerings() -> list[str]:
     """Primitives in the registry with no lowering (a test keeps this empty); call-like primitives
     are inlined before lowering."""
     known = set(RULES) | set(KERNEL_PRIMS) | VIEWS
-    return sorted(p.name for p in REGISTRY.values()
-                  if p not in known and not p.extra.get("inline_graph"))
+    return sorted(
+        p.name for p in REGISTRY.values() if p not in known and not p.extra.get("inline_graph")
+    )

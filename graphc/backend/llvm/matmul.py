@@ -70,8 +70,10 @@ class DotPlan:
         self.strides = {}
         self.pack = {}
         for side in ("lhs", "rhs"):
-            st = [group_stride(self.shapes[side], row_major(self.shapes[side]), g)
-                  for g in self.groups[side]]
+            st = [
+                group_stride(self.shapes[side], row_major(self.shapes[side]), g)
+                for g in self.groups[side]
+            ]
             need = any(s is None for s in st)
             if not need and self.strategy == "blas":
                 dims = (self.M, self.K) if side == "lhs" else (self.K, self.N)
@@ -103,12 +105,17 @@ def _blas_layout(s_rows, s_cols, rows, cols):
 def _blas_call(em, plan, a0, b0, c0, strides):
     f, t = em.f, REG[plan.d]
     sam, sak, sbk, sbn = strides
-    (ta, lda), (tb, ldb) = _blas_layout(sam, sak, plan.M, plan.K), _blas_layout(sbk, sbn, plan.K, plan.N)
+    (ta, lda), (tb, ldb) = (
+        _blas_layout(sam, sak, plan.M, plan.K),
+        _blas_layout(sbk, sbn, plan.K, plan.N),
+    )
     symbol, bits = plan.blas
     i = f"i{bits}"
-    f.do(f"call void @{symbol}(i32 {_ROW_MAJOR}, i32 {ta}, i32 {tb}, {i} {plan.M}, {i} {plan.N}, "
-         f"{i} {plan.K}, {t} {const(1, plan.d)}, ptr {a0}, {i} {lda}, ptr {b0}, {i} {ldb}, "
-         f"{t} {const(0, plan.d)}, ptr {c0}, {i} {max(1, plan.N)})")
+    f.do(
+        f"call void @{symbol}(i32 {_ROW_MAJOR}, i32 {ta}, i32 {tb}, {i} {plan.M}, {i} {plan.N}, "
+        f"{i} {plan.K}, {t} {const(1, plan.d)}, ptr {a0}, {i} {lda}, ptr {b0}, {i} {ldb}, "
+        f"{t} {const(0, plan.d)}, ptr {c0}, {i} {max(1, plan.N)})"
+    )
 
 
 def emit_pack(em, plan, side, src_buf, panel_buf):
@@ -122,7 +129,9 @@ def emit_pack(em, plan, side, src_buf, panel_buf):
     with f.loop(dims[0]) as b, f.loop(dims[1]) as i, f.loop(dims[2]) as j:
         axes = [None] * len(shape)
         for g, lin in zip(groups, (b, i, j), strict=True):
-            for a, v in zip(g, delinearize(f, lin, [shape[a] for a in g]) if g else (), strict=True):
+            for a, v in zip(
+                g, delinearize(f, lin, [shape[a] for a in g]) if g else (), strict=True
+            ):
                 axes[a] = v
         idx = Index(shape, axes=tuple(axes))
         panel_idx = Index(dims, axes=(b, i, j))
@@ -150,8 +159,10 @@ def emit_dot(em, plan, a_ptr, b_ptr, c_ptr) -> str:
             _gemm(em, plan, a0, b0, c0, (sam, sak, sbk))
         else:
             _dot(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))
-    return (f"dot_general {plan.strategy} B={plan.B} M={plan.M} N={plan.N} K={plan.K}"
-            f"{' pack-lhs' if plan.pack['lhs'] else ''}{' pack-rhs' if plan.pack['rhs'] else ''}")
+    return (
+        f"dot_general {plan.strategy} B={plan.B} M={plan.M} N={plan.N} K={plan.K}"
+        f"{' pack-lhs' if plan.pack['lhs'] else ''}{' pack-rhs' if plan.pack['rhs'] else ''}"
+    )
 
 
 def _dot(em, plan, a0, b0, c0, strides):
@@ -170,8 +181,32 @@ def _dot(em, plan, a0, b0, c0, strides):
         f.do(f"store {t} {acc}, ptr {f.gep(t, c0, f.add(f.mul(m, plan.N), n))}")
 
 
+def _k_block(k: int) -> int:
+    """The k extent of one pass over C: the largest divisor of ``k`` in [128, 384] when k > 384, so a
+    panel of B (kc x 2 vectors) stays in L1 while the row blocks sweep over it; else ``k``."""
+    if k <= 384:
+        return k
+    return next((kc for kc in range(384, 127, -1) if k % kc == 0), k)
+
+
 def _gemm(em, plan, a0, b0, c0, strides):
-    """C[M, N] (row-major) = A[M, K] @ B[K, N] with B unit-stride along N."""
+    """C[M, N] (row-major) = A[M, K] @ B[K, N] with B unit-stride along N. With k blocking, C is
+    zeroed and each block adds into it (the same sequential order along k per element)."""
+    f, t = em.f, REG[plan.d]
+    _, sak, sbk = strides
+    kc = _k_block(plan.K)
+    if kc == plan.K:
+        _gemm_pass(em, plan, a0, b0, c0, strides, kc, accumulate=False)
+        return
+    with f.loop(plan.M * plan.N) as i:
+        f.do(f"store {t} {const(0, plan.d)}, ptr {f.gep(t, c0, i)}")
+    with f.loop(plan.K // kc) as kb:
+        ak = f.gep(t, a0, f.mul(kb, kc * sak))
+        bk = f.gep(t, b0, f.mul(kb, kc * sbk))
+        _gemm_pass(em, plan, ak, bk, c0, strides, kc, accumulate=True)
+
+
+def _gemm_pass(em, plan, a0, b0, c0, strides, kc, accumulate):
     f, w = em.f, plan.width
     M, N = plan.M, plan.N
     col_blocks = [(2 * w, N // (2 * w), 0)]
@@ -184,27 +219,36 @@ def _gemm(em, plan, a0, b0, c0, strides):
     for cols, count, start in col_blocks:
         if count == 0:
             continue
-        nvec, width = (2, w) if cols == 2 * w else (1, cols)
+        shape = (2, w) if cols == 2 * w else (1, cols)
         with f.loop(count) as jb:
             col = f.add(str(start), f.mul(jb, cols))
+            tile = (em, plan, a0, b0, c0, strides, kc, accumulate)
             if M // MR:
                 with f.loop(M // MR) as ib:
-                    _micro(em, plan, a0, b0, c0, strides, f.mul(ib, MR), MR, col, nvec, width)
+                    _micro(*tile, f.mul(ib, MR), MR, col, *shape)
             if M % MR:
-                _micro(em, plan, a0, b0, c0, strides, str(M - M % MR), M % MR, col, nvec, width)
+                _micro(*tile, str(M - M % MR), M % MR, col, *shape)
 
 
-def _micro(em, plan, a0, b0, c0, strides, row, rows, col, nvec, width):
-    """``rows`` x ``nvec`` accumulators of ``width`` lanes over the whole k range."""
+def _micro(em, plan, a0, b0, c0, strides, kc, accumulate, row, rows, col, nvec, width):
+    """``rows`` x ``nvec`` accumulators of ``width`` lanes over ``kc`` values of k (starting from
+    zero, or from C's current values when ``accumulate``)."""
     f, d, t = em.f, plan.d, REG[plan.d]
     sam, sak, sbk = strides
     vt = f"<{width} x {t}>" if width > 1 else t
-    zero = "zeroinitializer" if width > 1 else const(0, d)
-    lp = f.loop_begin(plan.K, carried=[(vt, zero)] * (rows * nvec), stem="K")
+    crows = [f.gep(t, c0, f.add(f.mul(f.add(row, str(r)), plan.N), col)) for r in range(rows)]
+    dsts = [f.gep(t, crows[r], str(v * width)) for r in range(rows) for v in range(nvec)]
+    if accumulate:
+        inits = [f.op(f"load {vt}, ptr {p}, align {d.itemsize}") for p in dsts]
+    else:
+        inits = ["zeroinitializer" if width > 1 else const(0, d)] * len(dsts)
+    lp = f.loop_begin(kc, carried=[(vt, i) for i in inits], stem="K")
     k = lp.index
     brow = f.gep(t, b0, f.add(f.mul(k, sbk), col))
-    bv = [f.op(f"load {vt}, ptr {f.gep(t, brow, str(v * width))}, align {d.itemsize}")
-          for v in range(nvec)]
+    bv = [
+        f.op(f"load {vt}, ptr {f.gep(t, brow, str(v * width))}, align {d.itemsize}")
+        for v in range(nvec)
+    ]
     nexts = []
     for r in range(rows):
         aoff = f.add(f.mul(f.add(row, str(r)), sam), f.mul(k, sak))
@@ -213,14 +257,10 @@ def _micro(em, plan, a0, b0, c0, strides, row, rows, col, nvec, width):
             ins = f.op(f"insertelement {vt} poison, {t} {a}, i64 0")
             a = f.op(f"shufflevector {vt} {ins}, {vt} poison, <{width} x i32> zeroinitializer")
         for v in range(nvec):
-            acc = lp.phis[r * nvec + v]
-            nexts.append(_fma(f, d, vt, width, a, bv[v], acc))
+            nexts.append(_fma(f, d, vt, width, a, bv[v], lp.phis[r * nvec + v]))
     final = f.loop_end(lp, nexts)
-    for r in range(rows):
-        crow = f.gep(t, c0, f.add(f.mul(f.add(row, str(r)), plan.N), col))
-        for v in range(nvec):
-            dst = f.gep(t, crow, str(v * width))
-            f.do(f"store {vt} {final[r * nvec + v]}, ptr {dst}, align {d.itemsize}")
+    for value, dst in zip(final, dsts, strict=True):
+        f.do(f"store {vt} {value}, ptr {dst}, align {d.itemsize}")
 
 
 def _fma(f, d, vt, width, a, b, acc):

@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 
-import numpy as np
-
 from ... import dtypes
 from ...errors import GraphcError
 from ...ir import TensorType
@@ -129,10 +127,14 @@ class Emitter:
             if node is None:
                 raise LoweringError(f"value {v} has no producer in this region")
             rule = RULES.get(node.prim)
-            with node_context(node):
-                if rule is None:
-                    raise LoweringError(f"{node.prim.name} cannot be computed inside a loop body")
+            if rule is None:
+                raise _located(node, "cannot be computed inside a loop body")
+            try:  # NOTE: not node_context: a generator context manager per value is slow here
                 out = rule(self, node, idx)
+            except Exception as e:
+                if getattr(e, "_located", False):
+                    raise
+                raise _located(node, f"{type(e).__name__}: {e}") from e
         self.memo[key] = out
         return out
 
@@ -168,7 +170,9 @@ def operand_index(idx: Index, out_shape, in_shape, f) -> Index:
         return Index(in_shape, axes=("0",) * len(in_shape), linear="0")
     axes = idx.get_axes(f)
     lead = len(out_shape) - len(in_shape)
-    return Index(in_shape, axes=tuple("0" if n == 1 else axes[lead + i] for i, n in enumerate(in_shape)))
+    return Index(
+        in_shape, axes=tuple("0" if n == 1 else axes[lead + i] for i, n in enumerate(in_shape))
+    )
 
 
 def _elementwise(em, node, idx):
@@ -277,18 +281,20 @@ def _same(em, node, idx, **_):
 
 #: How each primitive is computed at one index of a loop body.
 RULES = {prim: _elementwise for prim in SCALAR}
-RULES.update({
-    sh.broadcast_in_dim: _broadcast,
-    sh.transpose: _transpose,
-    sh.rev: _rev,
-    sh.slice_: _slice,
-    sh.pad: _pad,
-    sh.concatenate: _concatenate,
-    sh.iota: _iota,
-    sh.constant: _constant,
-    sh.reshape: _reshape,
-    sh.stop_gradient: _same,
-})
+RULES.update(
+    {
+        sh.broadcast_in_dim: _broadcast,
+        sh.transpose: _transpose,
+        sh.rev: _rev,
+        sh.slice_: _slice,
+        sh.pad: _pad,
+        sh.concatenate: _concatenate,
+        sh.iota: _iota,
+        sh.constant: _constant,
+        sh.reshape: _reshape,
+        sh.stop_gradient: _same,
+    }
+)
 
 
 def _with_attrs(rule):

@@ -29,6 +29,7 @@ def _arith(fop, iop, bop=None):
         d = node.inputs[0].dtype
         opcode = fop if dtypes.is_float(d) else (bop if dtypes.is_bool(d) else iop)
         return cx.f.op(f"{opcode} {REG[d]} {args[0]}, {args[1]}")
+
     return rule
 
 
@@ -66,6 +67,7 @@ def _sign(cx, node, args):
 
 def _extremum(fcmp, icmp):
     """np.maximum / np.minimum: ``a OP b or isnan(a) ? a : b``."""
+
     def rule(cx, node, args):
         d = node.inputs[0].dtype
         t, (a, b), f = REG[d], args, cx.f
@@ -76,6 +78,7 @@ def _extremum(fcmp, icmp):
         else:
             better = f.op(f"icmp {icmp if not dtypes.is_bool(d) else 'u' + icmp[1:]} {t} {a}, {b}")
         return f.op(f"select i1 {better}, {t} {a}, {t} {b}")
+
     return rule
 
 
@@ -89,12 +92,14 @@ def _compare(fcmp, icmp):
         else:
             icmp_ = icmp
         return cx.f.op(f"icmp {icmp_} {REG[d]} {args[0]}, {args[1]}")
+
     return rule
 
 
 def _math(fn):
     def rule(cx, node, args):
         return cx.math(fn, node.outputs[0].dtype, args)
+
     return rule
 
 

@@ -22,7 +22,9 @@ _SCALAR_TYPES = re.compile(r"\b(float|double|i1|i32|i64)\b")
 _INTRINSIC = re.compile(r"@llvm\.(\w+)\.f(32|64)\(")
 _LIT = r"(0x[0-9A-Fa-f]+|-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|true|false)"
 _TYPED_LIT = re.compile(r"<(\d+) x (\w+)> " + _LIT + r"(?=[,)\s]|$)")
-_UNTYPED_SECOND = re.compile(r"^(\s*%\S+ = [a-z]+(?: [a-z]+)*) <(\d+) x (\w+)> (\S+), " + _LIT + "$")
+_UNTYPED_SECOND = re.compile(
+    r"^(\s*%\S+ = [a-z]+(?: [a-z]+)*) <(\d+) x (\w+)> (\S+), " + _LIT + "$"
+)
 
 
 def lanes(vector_bits: int, itemsize: int) -> int:
@@ -54,20 +56,26 @@ def vector_definition(scalar_text: str, name: str, n: int) -> str:
     out = []
     for line in scalar_text.splitlines():
         if line.startswith("define"):
-            line = line.replace(f"@{name}(", f"@{vector_name(name, n)}(").replace("alwaysinline ", "")
+            line = line.replace(f"@{name}(", f"@{vector_name(name, n)}(").replace(
+                "alwaysinline ", ""
+            )
         out.append(_vector_line(line, n))
     return "\n".join(out)
 
 
 def wrapper(name: str, ty: str, arity: int) -> str:
     params = ", ".join(f"{ty} %a{i}" for i in range(arity))
-    return (f"define internal {ty} @{wrapper_name(name)}({params}) noinline nounwind willreturn "
-            f"nosync nofree memory(none) {{\n  %r = call {ty} @{name}({params})\n  ret {ty} %r\n}}\n")
+    return (
+        f"define internal {ty} @{wrapper_name(name)}({params}) noinline nounwind willreturn "
+        f"nosync nofree memory(none) {{\n  %r = call {ty} @{name}({params})\n  ret {ty} %r\n}}\n"
+    )
 
 
 def variant_attribute(name: str, n: int, arity: int) -> str:
-    return (f'"vector-function-abi-variant"="_ZGV_LLVM_N{n}{"v" * arity}_{wrapper_name(name)}'
-            f'({vector_name(name, n)})"')
+    return (
+        f'"vector-function-abi-variant"="_ZGV_LLVM_N{n}{"v" * arity}_{wrapper_name(name)}'
+        f'({vector_name(name, n)})"'
+    )
 
 
 def split_definitions(text: str) -> dict[str, str]:
