@@ -28,7 +28,7 @@ from ..trace.function import Function, route_calls
 from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward
 from .nested import check_argnums, check_float_inputs, fun_name, trace_function
-from .reverse import DifferentiationError, Linearized, as_tracer
+from .reverse import DifferentiationError, as_tracer
 
 
 class Transformed:
@@ -59,11 +59,12 @@ class Transformed:
         return f"<graphc.{self.kind} of {fun_name(self.fun)}>"
 
 
-def _linearize(fun, args, kwargs, argnums, has_aux, who):
+def trace_differentiable(fun, args, kwargs, argnums, has_aux, who):
+    """``fun`` traced with the leaves of ``args[argnums]`` as inputs, which must be floating point
+    (what ``grad``, ``jacobian`` and ``jacfwd`` differentiate with respect to)."""
     traced = trace_function(fun, args, kwargs, argnums, has_aux, who)
     check_float_inputs(traced, argnums, who)
-    wrt = [True] * traced.n_in + [False] * len(traced.captured)
-    return traced, Linearized(traced.graph, traced.graph_args(), wrt)
+    return traced
 
 
 def _scalar_output(traced, who, fun):
@@ -92,7 +93,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
 
     def impl(*args, **kwargs):
         nums = check_argnums(argnums, len(args), "grad")
-        traced, lin = _linearize(fun, args, kwargs, nums, has_aux, "grad")
+        traced = trace_differentiable(fun, args, kwargs, nums, has_aux, "grad")
+        lin = traced.linearize()
         out_type = _scalar_output(traced, "grad", fun)
         with current_trace().builder.in_phase("bwd"):
             seed = sh.scalar(1, out_type.dtype)
@@ -148,8 +150,7 @@ def _check_like(kind, given, types, what):
 def _vjp_in_trace(fun, primals, has_aux):
     nums = tuple(range(len(primals)))
     traced = trace_function(fun, primals, {}, nums, has_aux, "vjp")
-    wrt = [True] * traced.n_in + [False] * len(traced.captured)
-    lin = Linearized(traced.graph, traced.graph_args(), wrt)
+    lin = traced.linearize()
     out, aux = traced.restore_outputs(lin.outs)
     types = traced.main_types()
 

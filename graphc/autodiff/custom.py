@@ -14,7 +14,8 @@ Why a primitive rather than inlining the forward nodes and remembering the rule 
 rule must survive being inlined into other graphs (``grad(grad(f))`` inlines a traced graph into
 the caller), and a node that owns its rule is copied with it; side tables keyed by node are not.
 The forward graph stays hidden in the node until differentiation is over, so the optimizer and
-backends should call ``inline_custom_calls`` first (the reference backend evaluates the node).
+backends should call ``inline_custom_calls`` (``ops.call.inline_calls``) first (the reference
+backend evaluates the node).
 
 Values a custom function closes over (tracers of an enclosing trace) are not covered by the user's
 rule: they get the ordinary derivative of the forward computation (TensorFlow would return None
@@ -26,27 +27,14 @@ from __future__ import annotations
 import functools
 import threading
 
-from ..backend.reference import evaluate
-from ..errors import GraphcError
-from ..ir import Builder, Graph, inline
 from ..ops import elementwise as ew
-from ..ops.registry import define
+from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.tracer import Tracer, current_trace, located, new_trace
-from .forward import tangents
+from .forward import LinearizedForward
 from .nested import fun_name, leaf_type
-from .reverse import DifferentiationError, Linearized, inline_graph, path_nodes
-
-
-def _infer(types, fwd, bwd, n_out, bwd_mask):
-    if list(types) != fwd.in_types:
-        raise GraphcError(f"custom_vjp_call: operands {types} do not match {fwd.in_types}")
-    return fwd.out_types
-
-
-def _impl(*args, fwd, bwd, n_out, bwd_mask):
-    return tuple(evaluate(fwd, args))
+from .reverse import DifferentiationError, Linearized, as_tracer, inline_graph
 
 
 def _vjp(cts, primals, outs, fwd, bwd, n_out, bwd_mask):
@@ -89,44 +77,15 @@ def _add(acc, cts, mask):
 
 
 def _jvp(primals, tans, outs, fwd, bwd, n_out, bwd_mask):
-    env, _ = inline_graph(fwd, primals)
-    t = {v: ti for v, ti in zip(fwd.inputs, tans, strict=True) if ti is not None}
-    path, _ = path_nodes(fwd.nodes, list(t), fwd.outputs)
-    tangents(path, env, t)
-    return [t.get(v) for v in fwd.outputs]
+    return LinearizedForward(fwd, primals).push(tans)
 
 
-#: ``extra["inline_graph"]`` names the attribute holding the graph this node computes, so a pass
-#: can replace the node by that graph once differentiation is over without importing autodiff.
-custom_vjp_call = define(
-    "custom_vjp_call",
-    infer=_infer,
-    impl=_impl,
-    jvp=_jvp,
-    vjp=_vjp,
-    multiple_results=True,
-    extra={"inline_graph": "fwd"},
-)
+#: The node computes ``fwd`` (shape rule and evaluation from ``ops/call.py``); ``inline_calls``
+#: replaces it by ``fwd``'s nodes once differentiation is over.
+custom_vjp_call = define_call("custom_vjp_call", "fwd", jvp=_jvp, vjp=_vjp)
 
-
-def inline_custom_calls(graph: Graph) -> Graph:
-    """``graph`` with every node whose primitive names an ``extra["inline_graph"]`` attribute (such
-    as ``custom_vjp_call``) replaced by that graph's nodes, recursively. For after differentiation:
-    the optimizer and the compiled backends should see plain primitives."""
-    if not any(n.prim.extra.get("inline_graph") for n in graph.nodes):
-        return graph
-    b = Builder(graph.name)
-    env = {v: b.add_input(v.type) for v in graph.inputs}
-    for node in graph.nodes:
-        ins = [env[v] for v in node.inputs]
-        key = node.prim.extra.get("inline_graph")
-        with b.in_phase(node.phase):
-            if key:
-                outs = inline(b, inline_custom_calls(node.attrs[key]), ins)
-            else:
-                outs = b.emit(node.prim, ins, node.attrs, node.loc)
-        env.update(zip(node.outputs, outs, strict=True))
-    return b.build([env[v] for v in graph.outputs])
+#: The name ``graphc.autodiff`` exports (the inliner itself lives with the call primitives).
+inline_custom_calls = inline_calls
 
 
 # --- tracing a custom call ------------------------------------------------------------------------
@@ -176,7 +135,7 @@ def _flat_grads(per_arg, args, inputs, who):
         if g is None or x.dtype.kind != "f":
             out.append(None)
             continue
-        g = g if isinstance(g, Tracer) and g._trace is trace else _lift(g, trace)
+        g = as_tracer(g, trace)
         if tuple(g.shape) != tuple(x.shape):
             raise located(
                 DifferentiationError,
@@ -185,12 +144,6 @@ def _flat_grads(per_arg, args, inputs, who):
             )
         out.append(g if g.dtype == x.dtype else ew.convert(g, dtype=x.dtype))
     return out
-
-
-def _lift(g, trace):
-    from .reverse import as_tracer
-
-    return as_tracer(g, trace)
 
 
 def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):

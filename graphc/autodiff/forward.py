@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..errors import GraphcError
 from ..ir import Graph
 from ..trace.tracer import current_trace, user_location
-from .reverse import DifferentiationError, _relocate, inline_graph, is_float, path_nodes
+from .reverse import inline_graph, is_float, located_at, path_nodes, rule_of
 
 
 def tangents(nodes, env: dict, tans: dict) -> dict:
@@ -24,16 +24,12 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
             t_in = [tans.get(v) for v in node.inputs]
             if all(t is None for t in t_in):
                 continue
-            rule = node.prim.jvp
-            if rule is None:
-                raise DifferentiationError(
-                    f"{node.loc or 'here'}: primitive {node.prim.name} has no forward-mode rule"
+            rule = rule_of(node, "jvp")
+            with located_at(builder, node.loc, here):
+                out = rule(
+                    [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
+                    **node.attrs,
                 )
-            start = len(builder.nodes)
-            out = rule(
-                [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs], **node.attrs
-            )
-            _relocate(builder.nodes, start, node.loc, here)
             outs = out if node.prim.multiple_results else [out]
             for v, t in zip(node.outputs, outs, strict=True):
                 if t is not None and is_float(v):

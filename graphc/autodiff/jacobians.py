@@ -15,10 +15,10 @@ from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
 from ..trace.tracer import located
-from .api import Transformed
+from .api import Transformed, trace_differentiable
 from .forward import LinearizedForward
-from .nested import check_argnums, check_float_inputs, fun_name, trace_function
-from .reverse import DifferentiationError, Linearized
+from .nested import check_argnums, fun_name
+from .reverse import DifferentiationError
 
 
 def _basis(i: int, shape, dtype):
@@ -35,12 +35,15 @@ def _basis(i: int, shape, dtype):
 def _assemble(blocks, lead_shape, tail_shape, dtype, axis_first: bool):
     """Stack per-element results into an array of shape ``lead + tail``."""
     if not blocks:  # an empty output or input: the Jacobian has no elements
-        return _zeros(tuple(lead_shape) + tuple(tail_shape), dtype)
+        return sh.zeros(tuple(lead_shape) + tuple(tail_shape), dtype)
     stacked = gnp.stack(blocks, axis=0 if axis_first else -1)
     return gnp.reshape(stacked, tuple(lead_shape) + tuple(tail_shape))
 
 
-def _check_outputs(traced, fun, who):
+def _trace(fun, args, kwargs, argnums, has_aux, who):
+    """``fun`` traced for a Jacobian: floating-point arguments in, floating-point outputs out."""
+    nums = check_argnums(argnums, len(args), who)
+    traced = trace_differentiable(fun, args, kwargs, nums, has_aux, who)
     for t in traced.main_types():
         if t.dtype.kind != "f":
             raise located(
@@ -48,6 +51,7 @@ def _check_outputs(traced, fun, who):
                 f"{who}: {fun_name(fun)} returned a {t} value; Jacobians need "
                 "floating-point outputs",
             )
+    return traced
 
 
 def _result(traced, table, argnums):
@@ -59,21 +63,12 @@ def _result(traced, table, argnums):
     return pytree.unflatten(traced.out_tree, per_out)
 
 
-def _zeros(shape, dtype):
-    return sh.zeros(tuple(shape), dtype)
-
-
 def jacobian(fun, argnums=0, has_aux=False):
     """Reverse-mode Jacobian (``jax.jacrev``)."""
 
     def impl(*args, **kwargs):
-        nums = check_argnums(argnums, len(args), "jacobian")
-        traced = trace_function(fun, args, kwargs, nums, has_aux, "jacobian")
-        check_float_inputs(traced, nums, "jacobian")
-        _check_outputs(traced, fun, "jacobian")
-        lin = Linearized(
-            traced.graph, traced.graph_args(), [True] * traced.n_in + [False] * len(traced.captured)
-        )
+        traced = _trace(fun, args, kwargs, argnums, has_aux, "jacobian")
+        lin = traced.linearize()
         ins = traced.graph.inputs[: traced.n_in]
         table = []
         for k, out_t in enumerate(traced.main_types()):
@@ -82,7 +77,7 @@ def jacobian(fun, argnums=0, has_aux=False):
                 seeds = [None] * len(lin.outs)
                 seeds[k] = _basis(i, out_t.shape, out_t.dtype)
                 for r, c, v in zip(rows, lin.backward(seeds), ins, strict=True):
-                    r.append(c if c is not None else _zeros(v.shape, v.dtype))
+                    r.append(c if c is not None else sh.zeros(v.shape, v.dtype))
             table.append(
                 [
                     _assemble(r, out_t.shape, v.shape, v.dtype, True)
@@ -104,10 +99,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
     """Forward-mode Jacobian (``jax.jacfwd``): cheaper than ``jacobian`` for few inputs."""
 
     def impl(*args, **kwargs):
-        nums = check_argnums(argnums, len(args), "jacfwd")
-        traced = trace_function(fun, args, kwargs, nums, has_aux, "jacfwd")
-        check_float_inputs(traced, nums, "jacfwd")
-        _check_outputs(traced, fun, "jacfwd")
+        traced = _trace(fun, args, kwargs, argnums, has_aux, "jacfwd")
         fwd = LinearizedForward(traced.graph, traced.graph_args())
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
@@ -118,7 +110,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
                 seeds = [None] * len(traced.graph.inputs)
                 seeds[j] = _basis(i, v.shape, v.dtype)
                 for col, t, o in zip(cols, fwd.push(seeds)[: traced.n_main], outs, strict=True):
-                    col.append(t if t is not None else _zeros(o.shape, o.dtype))
+                    col.append(t if t is not None else sh.zeros(o.shape, o.dtype))
             for k, o in enumerate(outs):
                 table[k][j] = _assemble(cols[k], o.shape, v.shape, o.dtype, False)
         jac = _result(traced, table, argnums)

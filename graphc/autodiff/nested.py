@@ -18,7 +18,7 @@ from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.tracer import Tracer, as_array, located, new_trace
-from .reverse import DifferentiationError
+from .reverse import DifferentiationError, Linearized
 
 
 def leaf_type(x) -> tuple[TensorType, bool]:
@@ -84,8 +84,11 @@ class Traced:
     def graph_args(self) -> list:
         return list(self.in_leaves) + list(self.captured)
 
-    def main(self, outs) -> list:
-        return outs[: self.n_main]
+    def linearize(self) -> Linearized:
+        """The graph inlined into the caller's trace, ready for backward passes with respect to
+        the chosen argument leaves (captured values are constants to the derivative)."""
+        wrt = [True] * self.n_in + [False] * len(self.captured)
+        return Linearized(self.graph, self.graph_args(), wrt)
 
     def main_types(self) -> list[TensorType]:
         return [v.type for v in self.graph.outputs[: self.n_main]]
@@ -104,12 +107,7 @@ class Traced:
 
     def split_inputs(self, flat) -> list:
         """One pytree per chosen argument from a flat list (one entry per input leaf)."""
-        out, i = [], 0
-        for tree in self.in_trees:
-            n = pytree.num_leaves(tree)
-            out.append(pytree.unflatten(tree, flat[i : i + n]))
-            i += n
-        return out
+        return _split_by_trees(self.in_trees, flat)
 
     def zeros_for_none(self, flat) -> list:
         """``flat`` (one entry per input leaf) with None replaced by zeros of the input's type."""
@@ -130,11 +128,8 @@ def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Tra
     with new_trace(fun_name(fun)) as trace:
         inputs = [trace.new_input(*leaf_type(x)) for x in in_leaves]
         call_args = list(args)
-        j = 0
-        for i, tree in zip(argnums, in_trees, strict=True):
-            n = pytree.num_leaves(tree)
-            call_args[i] = pytree.unflatten(tree, inputs[j : j + n])
-            j += n
+        for i, arg in zip(argnums, _split_by_trees(in_trees, inputs), strict=True):
+            call_args[i] = arg
         result = fun(*call_args, **kwargs)
         main, aux = _split_aux(result, has_aux, fun, who)
         main_leaves, out_tree = pytree.flatten(main)
@@ -157,6 +152,16 @@ def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Tra
         aux_slots,
         out_weak,
     )
+
+
+def _split_by_trees(trees, flat) -> list:
+    """One pytree per treedef in ``trees`` from the consecutive leaves of ``flat``."""
+    out, i = [], 0
+    for tree in trees:
+        n = pytree.num_leaves(tree)
+        out.append(pytree.unflatten(tree, flat[i : i + n]))
+        i += n
+    return out
 
 
 def _split_aux(result, has_aux, fun, who):

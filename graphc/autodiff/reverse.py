@@ -19,6 +19,8 @@ marks them) and carry the source location of the forward node they differentiate
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from ..errors import GraphcError
 from ..ir import Graph, Value
 from ..ops import elementwise as ew
@@ -116,29 +118,40 @@ def backward(nodes, env: dict, cts: dict, active: set) -> dict:
             outs_ct = [cts.get(v) for v in node.outputs]
             if all(c is None for c in outs_ct):
                 continue
-            rule = node.prim.vjp
-            if rule is None:
-                raise DifferentiationError(
-                    f"{node.loc or 'here'}: primitive {node.prim.name} has no reverse-mode rule"
-                )
-            start = len(builder.nodes)
+            rule = rule_of(node, "vjp")
             ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
-            in_cts = rule(
-                ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs], **node.attrs
-            )
+            with located_at(builder, node.loc, here):
+                in_cts = rule(
+                    ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
+                    **node.attrs,
+                )
             for v, c in zip(node.inputs, in_cts, strict=True):
                 if v in active:
                     accumulate(cts, v, c, node)
-            _relocate(builder.nodes, start, node.loc, here)
     return cts
 
 
-def _relocate(nodes, start, loc, here) -> None:
-    """Gradient nodes made by a rule point at the user's line of the forward node they came from
-    (instead of the line that called ``grad``); nodes inlined from a nested graph, such as a
-    custom gradient's, keep their own lines."""
+def rule_of(node, mode: str):
+    """``node``'s ``jvp`` or ``vjp`` rule (``mode``), or a DifferentiationError naming the
+    primitive and the user's line when it has none (``after_differentiation`` primitives)."""
+    rule = getattr(node.prim, mode)
+    if rule is None:
+        kind = "forward-mode" if mode == "jvp" else "reverse-mode"
+        raise DifferentiationError(
+            f"{node.loc or 'here'}: primitive {node.prim.name} has no {kind} rule"
+        )
+    return rule
+
+
+@contextmanager
+def located_at(builder, loc, here):
+    """Derivative nodes a rule emits inside this block point at the user's line of the node they
+    differentiate (``loc``) instead of the line that asked for the derivative (``here``); nodes
+    inlined from a nested graph, such as a custom gradient's, keep their own lines."""
+    start = len(builder.nodes)
+    yield
     if loc is not None:
-        for n in nodes[start:]:
+        for n in builder.nodes[start:]:
             if n.loc == here:
                 n.loc = loc
 

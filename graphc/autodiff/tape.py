@@ -168,7 +168,7 @@ class GradientTape:
                 continue
             v = self._value(t)
             with self._trace.builder.in_phase("bwd"):
-                seed = _ones(t.shape, t.dtype) if w is None else as_tracer(w, self._trace)
+                seed = sh.full(t.shape, 1, t.dtype) if w is None else as_tracer(w, self._trace)
                 if tuple(seed.shape) != tuple(t.shape):
                     raise located(
                         TapeError,
@@ -186,8 +186,3 @@ class GradientTape:
             x = leaf if isinstance(leaf, Tracer) else as_tracer(leaf, self._trace)
             return sh.zeros(x.shape, x.dtype)
         return ct
-
-
-def _ones(shape, dtype):
-    one = sh.scalar(1, dtype)
-    return one if not shape else sh.broadcast_in_dim(one, shape=tuple(shape), dims=())

@@ -13,18 +13,23 @@ from ..ir import Graph
 
 
 def evaluate(graph: Graph, args) -> list[np.ndarray]:
+    """Run ``graph`` on NumPy arrays; returns its outputs (possibly read-only views).
+
+    NumPy's floating-point warnings are off: graphc follows IEEE semantics, where ``log(0) = -inf``
+    and ``inf - inf = NaN`` are results like any other, as in compiled code (and JAX)."""
     env = dict(zip(graph.inputs, args, strict=True))
-    for node in graph.nodes:
-        try:
-            res = node.prim.impl(*[env[v] for v in node.inputs], **node.attrs)
-        except GraphcError:
-            raise
-        except Exception as e:
-            where = f"{node.loc}: " if node.loc else ""
-            raise GraphcError(f"{where}evaluating {node.prim.name} failed: {e}") from e
-        outs = res if node.prim.multiple_results else (res,)
-        for v, r in zip(node.outputs, outs, strict=True):
-            env[v] = np.asarray(r)
+    with np.errstate(all="ignore"):
+        for node in graph.nodes:
+            try:
+                res = node.prim.impl(*[env[v] for v in node.inputs], **node.attrs)
+            except GraphcError:
+                raise
+            except Exception as e:
+                where = f"{node.loc}: " if node.loc else ""
+                raise GraphcError(f"{where}evaluating {node.prim.name} failed: {e}") from e
+            outs = res if node.prim.multiple_results else (res,)
+            for v, r in zip(node.outputs, outs, strict=True):
+                env[v] = np.asarray(r)
     return [env[v] for v in graph.outputs]
 
 

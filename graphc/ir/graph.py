@@ -85,6 +85,14 @@ class Node:
     def attrs_key(self) -> tuple:
         return tuple(sorted(self.attrs.items()))
 
+    def subgraphs(self):
+        """The nested graphs in this node's attributes (a graph, or a tuple holding graphs)."""
+        for v in self.attrs.values():
+            if isinstance(v, Graph):
+                yield v
+            elif isinstance(v, tuple):
+                yield from (g for g in v if isinstance(g, Graph))
+
 
 @dataclass(eq=False)
 class Graph:
@@ -112,11 +120,7 @@ class Graph:
     def subgraphs(self):
         """Nested graphs held in node attributes (one level down)."""
         for node in self.nodes:
-            for v in node.attrs.values():
-                if isinstance(v, Graph):
-                    yield v
-                elif isinstance(v, tuple):
-                    yield from (g for g in v if isinstance(g, Graph))
+            yield from node.subgraphs()
 
     def count_nodes(self, nested: bool = True) -> int:
         n = len(self.nodes)

@@ -10,9 +10,9 @@ class VerifyError(GraphcError):
     """The graph breaks an IR invariant (a bug in graphc, not in user code)."""
 
 
-def verify(graph: Graph, outer: frozenset = frozenset()) -> None:
-    """Raise VerifyError on the first broken invariant. ``outer`` holds values visible from enclosing
-    graphs (nested graphs may not use them: they take everything as inputs)."""
+def verify(graph: Graph) -> None:
+    """Raise VerifyError on the first broken invariant. Nested graphs are checked on their own:
+    they may not use the enclosing graph's values (they take everything as inputs)."""
     defined = set()
     for v in graph.inputs:
         if v in defined:
@@ -34,7 +34,7 @@ def verify(graph: Graph, outer: frozenset = frozenset()) -> None:
             if v in defined:
                 raise VerifyError(f"{where} redefines {v}")
             defined.add(v)
-        for sub in Graph(graph.inputs, [node], [], graph.name).subgraphs():
+        for sub in node.subgraphs():
             verify(sub)
     for v in graph.outputs:
         if v not in defined:

@@ -9,14 +9,18 @@ from ..ir import TensorType
 from .registry import define
 
 
-def _reduce_infer(name):
+def _reduce_infer(name, extremum=False):
+    """The shape rule of a reduction. An ``extremum`` (max, min) also takes bool values (it is
+    ``any``/``all``) but has no identity, so it refuses empty axes; sums and products refuse bool
+    values (the numpy layer converts them to int64 first, as NumPy does)."""
+
     def infer(types, axes):
         (x,) = types
         if len(set(axes)) != len(axes) or any(not 0 <= a < x.ndim for a in axes):
             raise ShapeError(f"{name}: axes {axes} out of range or repeated for shape {x.shape}")
-        if x.dtype.kind == "b" and name != "reduce_max" and name != "reduce_min":
+        if x.dtype.kind == "b" and not extremum:
             raise DTypeError(f"{name} of bool values: convert them first")
-        if name in ("reduce_max", "reduce_min") and any(x.shape[a] == 0 for a in axes):
+        if extremum and any(x.shape[a] == 0 for a in axes):
             raise ShapeError(f"{name} over an empty axis of shape {x.shape} has no identity")
         return [TensorType(tuple(n for i, n in enumerate(x.shape) if i not in axes), x.dtype)]
 
@@ -42,30 +46,35 @@ reduce_sum = define(
 )
 
 
+def _hits(x, out, axes):
+    """1 where ``x`` attains the extremum ``out`` of its slice, else 0 (in ``x``'s dtype)."""
+    from .elementwise import convert, equal
+
+    return convert(equal(x, _expand(out, x.shape, axes)), dtype=x.dtype)
+
+
 def _extremum_vjp(ct, p, o, axes):
     """Cotangent shared evenly among the positions that attain the extremum (JAX's convention)."""
-    from .elementwise import convert, div, equal, mul
+    from .elementwise import div, mul
 
-    x = p[0]
-    hit = convert(equal(x, _expand(o[0], x.shape, axes)), dtype=ct.dtype)
-    count = reduce_sum(hit, axes=axes)
-    return [mul(hit, _expand(div(ct, count), x.shape, axes))]
+    hit = _hits(p[0], o[0], axes)
+    return [mul(hit, _expand(div(ct, reduce_sum(hit, axes=axes)), p[0].shape, axes))]
 
 
 def _extremum_jvp(p, t, o, axes):
-    from .elementwise import convert, div, equal, mul
+    """The mean of the tangents at the positions that attain the extremum (matches the vjp)."""
+    from .elementwise import div, mul
 
     if t[0] is None:
         return None
-    x = p[0]
-    hit = convert(equal(x, _expand(o[0], x.shape, axes)), dtype=t[0].dtype)
+    hit = _hits(p[0], o[0], axes)
     return div(reduce_sum(mul(hit, t[0]), axes=axes), reduce_sum(hit, axes=axes))
 
 
-reduce_max = define("reduce_max", infer=_reduce_infer("reduce_max"), impl=_impl(np.max),
-                    jvp=_extremum_jvp, vjp=_extremum_vjp)
-reduce_min = define("reduce_min", infer=_reduce_infer("reduce_min"), impl=_impl(np.min),
-                    jvp=_extremum_jvp, vjp=_extremum_vjp)
+reduce_max = define("reduce_max", infer=_reduce_infer("reduce_max", extremum=True),
+                    impl=_impl(np.max), jvp=_extremum_jvp, vjp=_extremum_vjp)
+reduce_min = define("reduce_min", infer=_reduce_infer("reduce_min", extremum=True),
+                    impl=_impl(np.min), jvp=_extremum_jvp, vjp=_extremum_vjp)
 
 
 def _prod_partial(x, axes):

@@ -9,7 +9,8 @@ A primitive is defined once, in the module of its family, with
 Rules are written with graphc's own primitives (calling a primitive binds it into the current trace),
 so derivatives are ordinary graphs that passes optimize and that can be differentiated again.
 Backends keep their lowering in tables keyed by the primitive (only the backend may import llvmlite);
-``tests/ops/test_registry.py`` fails when any primitive lacks a rule or a test row.
+``tests/autodiff/test_rules.py`` fails when a differentiable primitive lacks a rule, and
+``tests/ops/test_primitives.py`` when any primitive lacks a test row.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class Primitive:
     nondifferentiable: bool = False
     #: Returns several outputs (impl returns a tuple; jvp returns a list).
     multiple_results: bool = False
+    #: Made only once differentiation is over (by a backend pass such as fusion), so it has no
+    #: derivative rules and the rule-completeness test does not ask for them; differentiating a
+    #: graph that holds one is an error naming it.
+    after_differentiation: bool = False
+    #: Open-ended facts for passes, e.g. ``inline_graph``: the attribute holding the graph a
+    #: call-like node computes (see ``ops/call.py``).
     extra: dict = field(default_factory=dict)
 
     def __call__(self, *args, **attrs):
@@ -50,8 +57,12 @@ class Primitive:
 
 def define(name: str, **kwargs) -> Primitive:
     """Create and register a primitive; names are unique."""
-    if name in REGISTRY:
-        raise ValueError(f"primitive {name!r} defined twice")
-    prim = Primitive(name, **kwargs)
-    REGISTRY[name] = prim
+    return register(Primitive(name, **kwargs))
+
+
+def register(prim: Primitive) -> Primitive:
+    """Add ``prim`` to ``REGISTRY`` (every stage and the completeness tests find it there)."""
+    if prim.name in REGISTRY:
+        raise ValueError(f"primitive {prim.name!r} defined twice")
+    REGISTRY[prim.name] = prim
     return prim

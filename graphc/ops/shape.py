@@ -17,9 +17,15 @@ def scalar(value, dtype):
     return constant(value=Literal(np.asarray(value, dtype=dtype)))
 
 
+def full(shape, value, dtype):
+    """An array of ``value`` everywhere: a 0-d constant, broadcast (nothing large is stored)."""
+    s = scalar(value, dtype)
+    return s if not shape else broadcast_in_dim(s, shape=tuple(shape), dims=())
+
+
 def zeros(shape, dtype):
-    """A zero array (a broadcast scalar, so nothing large is stored)."""
-    return broadcast_in_dim(scalar(0, dtype), shape=tuple(shape), dims=())
+    """Zeros of ``shape`` and ``dtype`` (the rules' symbolic zeros made concrete)."""
+    return full(shape, 0, dtype)
 
 
 # --- constant, iota ---------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ A value is *constant* when a ``constant`` node makes it. It is a *splat* (every 
 known value) when it is a constant whose elements are all bit-identical, or a
 ``broadcast_in_dim``, ``reshape`` or ``transpose`` of a splat: autodiff and the numpy layer make
 zeros and ones as broadcasts of 0-d constants, and identity rewrites (``x*1``,
-``select(true, a, b)``) must see through them. Comparisons are bit-for-bit, so ``-0.0`` is not ``0.0`` and no NaN equals anything.
+``select(true, a, b)``) must see through them. Comparisons are bit-for-bit, so ``-0.0`` is not
+``0.0`` and no NaN equals anything.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SPLAT_MAKERS = SPLAT_PRESERVING | {shape_ops.constant}
 
 def constant_array(rw: Rewriter, v: Value) -> np.ndarray | None:
     """The array of ``v`` when a constant node makes it."""
-    node = rw.producer_of(v)
+    node = rw.producer.get(v)
     if node is not None and node.prim is shape_ops.constant:
         return node.attrs["value"].array
     return None

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..ir import Graph, Literal, Node
 from ..ops import shape as shape_ops
-from .consts import SPLAT_PRESERVING, constant_array, make_splat, splat
+from .consts import SPLAT_MAKERS, SPLAT_PRESERVING, constant_array, make_splat, splat
 from .rewrite import Rewriter, has_nested, rewrite_graph
 
 FOLD_LIMIT = 64
@@ -82,18 +82,13 @@ def _splat_fold(rw: Rewriter, node: Node, inputs, attrs):
     return [make_splat(rw, r, v.type) for r, v in zip(results, node.outputs, strict=True)]
 
 
-#: Primitives whose outputs may be constants or splats: a node with an input made otherwise cannot
-#: fold (a cheap test that skips most nodes).
-_CONSTANT_MAKERS = SPLAT_PRESERVING | {shape_ops.constant}
-
-
 def fold(graph: Graph, options=None) -> Graph:
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):
         if not node.prim.pure or node.prim is shape_ops.constant or has_nested(node):
             return None
-        for v in inputs:
+        for v in inputs:  # a cheap test that skips most nodes: only splat makers make constants
             maker = rw.producer.get(v)
-            if maker is None or maker.prim not in _CONSTANT_MAKERS:
+            if maker is None or maker.prim not in SPLAT_MAKERS:
                 return None
         return _full_fold(rw, node, inputs, attrs) or _splat_fold(rw, node, inputs, attrs)
 

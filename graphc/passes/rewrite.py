@@ -31,6 +31,7 @@ class Rewriter:
         self.builder = Builder(graph.name)
         self.builder.inputs = list(graph.inputs)
         self.env: dict[Value, Value] = {}
+        #: The node of the new graph that computes each value (graph inputs have none).
         self.producer: dict[Value, Node] = {}
         self.node: Node | None = None  # the node being rewritten: its loc and phase go on new nodes
         self.changed = False
@@ -39,10 +40,6 @@ class Rewriter:
     def value(self, v: Value) -> Value:
         """``v``'s counterpart in the new graph."""
         return self.env.get(v, v)
-
-    def producer_of(self, v: Value) -> Node | None:
-        """The node of the new graph that computes ``v`` (None for graph inputs)."""
-        return self.producer.get(v)
 
     def emit(self, prim, inputs, **attrs) -> Value:
         """Add a new single-output node, located where the node being rewritten was."""
@@ -103,12 +100,8 @@ def map_nested(attrs: dict, fn: Callable[[Graph], Graph]) -> dict:
 
 
 def has_nested(node: Node) -> bool:
-    if not node.attrs:
-        return False
-    return any(
-        isinstance(v, Graph) or (isinstance(v, tuple) and any(isinstance(g, Graph) for g in v))
-        for v in node.attrs.values()
-    )
+    """Whether ``node`` holds nested graphs (rules that rewrite one node leave such nodes alone)."""
+    return bool(node.attrs) and next(node.subgraphs(), None) is not None
 
 
 def rewrite_graph(

@@ -21,6 +21,7 @@ import numpy as np
 from .. import dtypes
 from ..errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
 from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
+from ..ir.builder import with_location
 
 _GRAPHC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SKIP_DIRS = (_GRAPHC_DIR + os.sep, os.path.dirname(np.__file__) + os.sep)
@@ -75,10 +76,8 @@ class Trace:
         self.builder = Builder(name)
         self.parent = parent
         self.captured: dict[Value, tuple[Tracer, Value]] = {}
-        self.explicit_inputs = 0
 
     def new_input(self, type_: TensorType, weak: bool = False) -> Tracer:
-        self.explicit_inputs += 1
         return Tracer(self.builder.add_input(type_), self, weak)
 
     def to_value(self, x) -> Value:
@@ -116,7 +115,7 @@ class Trace:
         t = other.parent
         while t is not None:
             if t is self:
-                return t in _state().stack
+                return t in _STATE.stack
             t = t.parent
         return False
 
@@ -132,10 +131,6 @@ class _State(threading.local):
 
 
 _STATE = _State()
-
-
-def _state() -> _State:
-    return _STATE
 
 
 def current_trace() -> Trace | None:
@@ -192,22 +187,26 @@ def bind(prim, args, attrs):
                 f"{prim.name} applied to a traced value outside of any trace (a value escaped "
                 "the traced function that made it)"
             )
-        from ..errors import GraphcError as _E
-
-        arrays = [as_array(a) for a in args]
-        try:
-            prim.infer([TensorType.of(a) for a in arrays], **attrs)
-        except _E as e:
-            loc = user_location()
-            raise type(e)(f"{loc}: in {prim.name}: {e}" if loc else str(e)) from None
-        res = prim.impl(*arrays, **attrs)
-        return [_owned(r) for r in res] if prim.multiple_results else _owned(res)
+        return _eager(prim, args, attrs)
     values = [trace.to_value(a) for a in args]
     weak = bool(args) and all(_is_weak(a) for a in args)
     outs = trace.builder.emit(prim, values, attrs, user_location())
     if prim.multiple_results:
         return [Tracer(v, trace, False) for v in outs]
     return Tracer(outs[0], trace, weak)
+
+
+def _eager(prim, args, attrs):
+    """``prim`` run at once on concrete operands, checked by its shape rule first. Like the
+    reference evaluator, IEEE results (``log(0) = -inf``) raise no NumPy warnings."""
+    arrays = [as_array(a) for a in args]
+    try:
+        prim.infer([TensorType.of(a) for a in arrays], **attrs)
+    except GraphcError as e:
+        raise with_location(e, prim, user_location()) from None
+    with np.errstate(all="ignore"):
+        res = prim.impl(*arrays, **attrs)
+    return [_owned(r) for r in res] if prim.multiple_results else _owned(res)
 
 
 def _owned(r) -> np.ndarray:

@@ -164,16 +164,19 @@ ROWS = {
 #: Primitives whose derivative is zero by definition: checked analytically in test_api.py,
 #: since central differences see the value pass through.
 ZERO_DERIVATIVE = {"stop_gradient"}
-#: Primitives that only optimization passes create, after differentiation is over (the fusion
-#: pass's kernels): they are never differentiated, so they need no rules.
-AFTER_DIFFERENTIATION = {"fused"}
+#: Primitives that only passes create once differentiation is over (the fusion pass's kernels)
+#: say so with ``Primitive.after_differentiation`` and need no rules. ``fused`` is named here only
+#: until passes/fuse.py sets the flag (see /work/notes/H9.md); then this set can go.
+NOT_YET_FLAGGED = {"fused"}
 
 CASES = [(name, i, row) for name, rows in ROWS.items() for i, row in enumerate(rows)]
 
 
 def _differentiable():
     return [
-        p for n, p in REGISTRY.items() if not p.nondifferentiable and n not in AFTER_DIFFERENTIATION
+        p
+        for n, p in REGISTRY.items()
+        if not (p.nondifferentiable or p.after_differentiation or n in NOT_YET_FLAGGED)
     ]
 
 

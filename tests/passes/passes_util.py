@@ -7,6 +7,7 @@ import numpy as np
 from graphc.backend.reference import evaluate
 from graphc.ir import Builder, Literal, TensorType
 from graphc.ops import REGISTRY
+from graphc.ops.call import call_primitive
 from graphc.ops.registry import Primitive
 
 F32, F64, I32, I64, B = (np.dtype(d) for d in ("float32", "float64", "int32", "int64", "bool"))
@@ -91,9 +92,4 @@ SPLIT = Primitive(
 )
 
 
-def _call_infer(types, body):
-    return list(body.out_types)
-
-
-CALL = Primitive("call", infer=_call_infer, impl=lambda *xs, body: tuple(evaluate(body, xs)),
-                 multiple_results=True)
+CALL = call_primitive("call", "body", inline=False)

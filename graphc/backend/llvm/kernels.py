@@ -27,6 +27,7 @@ import numpy as np
 from ... import dtypes
 from ...ops import elementwise as ew
 from ...ops import reduce as red
+from . import vecmath
 from .irtext import REG, const
 from .region import Emitter, Index, LoweringError, delinearize, row_major
 from .scalar import SCALAR
@@ -185,6 +186,9 @@ def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
     if size == 0:
         return f"elementwise {shape} (empty)"
     flat = _flat(producers, [v for v, _ in outputs], shape)
+    lanes = vector_lanes(module, producers.values(), leaves) if flat else None
+    if lanes and size >= lanes:
+        return _emit_vector_flat(em, outputs, shape, size, lanes)
     with ExitStack() as stack:
         if flat:
             idx = Index(shape, linear=stack.enter_context(f.loop(size)))
@@ -195,6 +199,52 @@ def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
         for v, buf in outputs:
             em.store(buf, idx, em.value(v, idx))
     return f"elementwise {shape}{' flat' if flat else ''}, {len(outputs)} out"
+
+
+#: Element types the explicit vector path handles (integer rules are not all lane-wise here).
+_VECTOR_DTYPES = {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_)}
+#: Loop metadata of explicitly vectorized loops: the loop vectorizer has nothing left to do there.
+_VECTOR_LOOP = ('!{!"llvm.loop.vectorize.enable", i1 false}', '!{!"llvm.loop.unroll.disable"}')
+
+
+def vector_lanes(module, nodes, leaves) -> int | None:
+    """Lanes for an explicitly vectorized flat region (two native vectors of its widest float
+    type), or None when a value's type is not handled or the module asked for scalar code."""
+    if not getattr(module, "explicit_vectors", True):
+        return None
+    types = [v.dtype for n in nodes for v in (*n.inputs, *n.outputs)]
+    types += [v.dtype for v in leaves]
+    if not types or any(d not in _VECTOR_DTYPES for d in types):
+        return None
+    floats = [d.itemsize for d in types if dtypes.is_float(d)]
+    return vecmath.lanes(module.vector_bits, max(floats)) if floats else None
+
+
+def _emit_vector_flat(em, outputs, shape, size, lanes) -> str:
+    """A flat elementwise region as explicit ``<lanes x T>`` code over whole vectors, then a scalar
+    loop for the ``size % lanes`` tail. Why: the loop vectorizer's time grows faster than linearly
+    with the loop body; explicit vectors with shared, called math functions keep compile time linear
+    in the region's size, so regions can be much larger."""
+    f = em.f
+    blocks, tail = divmod(size, lanes)
+    hint, f.loop_hint = f.loop_hint, _VECTOR_LOOP
+    with f.loop(blocks) as b:
+        em.reset()
+        em.lanes = lanes
+        idx = Index(shape, linear=f.mul(b, lanes))
+        for node in em.producers.values():  # in order: keeps value()'s recursion shallow
+            em.value(node.outputs[0], idx)
+        for v, buf in outputs:
+            em.store(buf, idx, em.value(v, idx))
+        em.lanes = None
+    f.loop_hint = hint
+    if tail:
+        with f.loop(tail) as i:
+            em.reset()
+            idx = Index(shape, linear=f.add(str(blocks * lanes), i))
+            for v, buf in outputs:
+                em.store(buf, idx, em.value(v, idx))
+    return f"elementwise {shape} flat, {len(outputs)} out, vectors of {lanes}"
 
 
 def _full_index(f, shape, kept, reduced, kept_axes, r):

@@ -38,6 +38,7 @@ VIEWS = {sh.reshape, sh.stop_gradient}
 #: the polynomial chains of several vectors; W2 runs ~1.5x faster inlined).
 INLINE_MATH_MAX = 6
 #: Math functions LLVM has intrinsics for (the fallback when mathlib lacks a function).
+NOINLINE_VECTOR_MATH = True
 _INTRINSIC_MATH = {"sqrt", "exp", "log", "sin", "cos", "pow"}
 
 
@@ -66,6 +67,7 @@ class Module:
         self.globals: list[str] = []
         self._global_ids: dict = {}
         self.math_names: dict[str, tuple] = {}  # name -> (type, arity, lanes, attribute group)
+        self.vector_math: set[tuple[str, int]] = set()  # (name, lanes) called from vector code
         self.inlined: set[str] = set()  # called directly (mathlib marks them alwaysinline)
         self.inline_math = True
         self.meta_ids = itertools.count()
@@ -103,6 +105,19 @@ class Module:
         operands = ", ".join(f"{t} {a}" for a in args)
         return f.op(f"call {t} @{name}({operands})")
 
+    def vector_math_call(self, f, fn, d, args, lanes: int) -> str:
+        """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels): one shared definition per
+        module and width, called (not inlined) so each kernel stays small."""
+        vt, sfx = f"<{lanes} x {REG[d]}>", SUFFIX[d]
+        own = f"gc_{fn}_{sfx}"
+        if fn == "sqrt" or own not in getattr(self.mathlib, "NAMES", ()):
+            name = f"llvm.{fn}.v{lanes}{sfx}"
+        else:
+            self.vector_math.add((own, lanes))
+            name = vecmath.vector_name(own, lanes)
+        operands = ", ".join(f"{vt} {a}" for a in args)
+        return f.op(f"call {vt} @{name}({operands})")
+
     def global_array(self, arr: np.ndarray) -> Buf:
         """A private constant global holding ``arr`` (deduplicated by content)."""
         key = (arr.dtype.str, arr.shape, arr.tobytes())
@@ -127,21 +142,24 @@ class Module:
 
     def _math_text(self) -> list[str]:
         """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
-        if not self.math_names and not self.inlined:
+        if not self.math_names and not self.inlined and not self.vector_math:
             return []
-        defs = vecmath.split_definitions(
-            self.mathlib.definitions(sorted(set(self.math_names) | self.inlined))
-        )
+        wanted = set(self.math_names) | self.inlined | {name for name, _ in self.vector_math}
+        defs = vecmath.split_definitions(self.mathlib.definitions(sorted(wanted)))
         parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
+        vectors = set(self.vector_math)
         for name, (t, arity, n, group) in self.math_names.items():
             if name not in self.inlined:
                 parts.append(defs[name])
-            parts += [
-                vecmath.vector_definition(defs[name], name, n),
-                vecmath.wrapper(name, t, arity),
-            ]
+            parts.append(vecmath.wrapper(name, t, arity))
+            vectors.add((name, n))
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
+        for name, n in sorted(vectors):
+            text = vecmath.vector_definition(defs[name], name, n)
+            if (name, n) in self.vector_math and NOINLINE_VECTOR_MATH:
+                text = text.replace(") nounwind", ") noinline nounwind", 1)
+            parts.append(text)
         if used:
             parts.append(
                 f"@llvm.compiler.used = appending global [{len(used)} x ptr] "

@@ -17,6 +17,7 @@ from ... import dtypes
 from ...errors import GraphcError
 from ...ir import TensorType
 from ...ops import shape as sh
+from . import vecmath
 from .irtext import MEM, REG, const
 from .scalar import SCALAR, convert_value
 
@@ -107,9 +108,40 @@ class Emitter:
         self.f, self.module = f, module
         self.leaves, self.producers = leaves, producers
         self.memo: dict = {}
+        #: Vector mode (see ``vectorize``): every value is a ``<lanes x T>`` vector of consecutive
+        #: elements; ``raw`` holds the indices of lines already written with vector types.
+        self.lanes: int | None = None
+        self.raw: set[int] = set()
 
     def math(self, fn, dtype, args):
+        if self.lanes:
+            return self._raw(self.module.vector_math_call(self.f, fn, dtype, args, self.lanes))
         return self.module.math_call(self.f, fn, dtype, args)
+
+    def _raw(self, name: str) -> str:
+        """Mark the line just emitted as vector-typed already (``vectorize`` must not touch it)."""
+        self.raw.add(len(self.f.lines) - 1)
+        return name
+
+    def vtype(self, d) -> str:
+        return f"<{self.lanes} x {REG[d]}>"
+
+    def splat(self, scalar: str, d) -> str:
+        """A vector with ``scalar`` in every lane."""
+        if not scalar.startswith("%"):
+            return f"splat ({REG[d]} {scalar})"
+        f, vt = self.f, self.vtype(d)
+        one = self._raw(f.op(f"insertelement {vt} poison, {REG[d]} {scalar}, i64 0"))
+        mask = f"<{self.lanes} x i32> zeroinitializer"
+        return self._raw(f.op(f"shufflevector {vt} {one}, {vt} poison, {mask}"))
+
+    def vectorize(self, start: int) -> None:
+        """Rewrite the scalar lines a rule emitted from ``start`` on to ``lanes``-wide vector lines
+        (the rules are lane-wise and branch-free, so this computes each lane's scalar result)."""
+        lines = self.f.lines
+        for k in range(start, len(lines)):
+            if k not in self.raw:
+                lines[k] = vecmath.vector_line(lines[k], self.lanes)
 
     def reset(self):
         """Forget memoised values (their definitions do not dominate a new loop body)."""
@@ -143,14 +175,43 @@ class Emitter:
 
     def load(self, buf: Buf, idx: Index) -> str:
         d = buf.type.dtype
+        if self.lanes:
+            return self._load_vector(buf, idx)
         raw = self.f.op(f"load {MEM[d]}, ptr {self.address(buf, idx)}, align {d.itemsize}")
         return self.f.op(f"icmp ne i8 {raw}, 0") if dtypes.is_bool(d) else raw
 
-    def store(self, buf: Buf, idx: Index, val: str) -> None:
-        d = buf.type.dtype
+    def _load_vector(self, buf: Buf, idx: Index) -> str:
+        f, d = self.f, buf.type.dtype
+        ptr = self.address(buf, idx)
+        if ptr != buf.ptr:
+            self._raw(ptr)
+        if buf.type.size == 1:  # a broadcast scalar operand
+            val = self._raw(f.op(f"load {MEM[d]}, ptr {ptr}, align {d.itemsize}"))
+            if dtypes.is_bool(d):
+                val = self._raw(f.op(f"icmp ne i8 {val}, 0"))
+            return self.splat(val, d)
+        vm = f"<{self.lanes} x {MEM[d]}>"
+        val = self._raw(f.op(f"load {vm}, ptr {ptr}, align {d.itemsize}"))
         if dtypes.is_bool(d):
-            val = self.f.op(f"zext i1 {val} to i8")
-        self.f.do(f"store {MEM[d]} {val}, ptr {self.address(buf, idx)}, align {d.itemsize}")
+            val = self._raw(f.op(f"icmp ne {vm} {val}, zeroinitializer"))
+        return val
+
+    def store(self, buf: Buf, idx: Index, val: str) -> None:
+        d, f = buf.type.dtype, self.f
+        if self.lanes:
+            if not val.startswith("%"):
+                val = self.splat(val, d)
+            if dtypes.is_bool(d):
+                val = self._raw(f.op(f"zext {self.vtype(d)} {val} to <{self.lanes} x i8>"))
+            ptr = self.address(buf, idx)
+            if ptr != buf.ptr:
+                self._raw(ptr)
+            vm = f"<{self.lanes} x {MEM[d]}>"
+            f.do(f"store {vm} {val}, ptr {ptr}, align {d.itemsize}")
+            return
+        if dtypes.is_bool(d):
+            val = f.op(f"zext i1 {val} to i8")
+        f.do(f"store {MEM[d]} {val}, ptr {self.address(buf, idx)}, align {d.itemsize}")
 
     def clamp(self, i: str, n: int) -> str:
         """``i`` limited to [0, n-1] (used where a select discards the loaded value)."""
@@ -178,7 +239,12 @@ def operand_index(idx: Index, out_shape, in_shape, f) -> Index:
 def _elementwise(em, node, idx):
     out_shape = node.outputs[0].shape
     args = [em.value(v, operand_index(idx, out_shape, v.shape, em.f)) for v in node.inputs]
-    return SCALAR[node.prim](em, node, args)
+    if not em.lanes:
+        return SCALAR[node.prim](em, node, args)
+    start = len(em.f.lines)
+    out = SCALAR[node.prim](em, node, args)
+    em.vectorize(start)
+    return out
 
 
 def _broadcast(em, node, idx, shape, dims):

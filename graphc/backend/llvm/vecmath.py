@@ -41,7 +41,8 @@ def wrapper_name(scalar: str) -> str:
     return f"{scalar}_s"
 
 
-def _vector_line(line: str, n: int) -> str:
+def vector_line(line: str, n: int) -> str:
+    """One scalar IR line with ``n``-lane vector types and splat constants."""
     line = _SCALAR_TYPES.sub(lambda m: f"<{n} x {m.group(1)}>", line)
     line = _INTRINSIC.sub(lambda m: f"@llvm.{m.group(1)}.v{n}f{m.group(2)}(", line)
     line = _TYPED_LIT.sub(r"<\1 x \2> splat (\2 \3)", line)
@@ -59,7 +60,7 @@ def vector_definition(scalar_text: str, name: str, n: int) -> str:
             line = line.replace(f"@{name}(", f"@{vector_name(name, n)}(").replace(
                 "alwaysinline ", ""
             )
-        out.append(_vector_line(line, n))
+        out.append(vector_line(line, n))
     return "\n".join(out)
 
 
