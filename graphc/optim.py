@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple
 
 from . import numpy as gnp
 from .numpy._core import cast, lift
-from .trace.pytree import flatten, unflatten
+from .trace.pytree import flatten, tree_map, unflatten
 
 __all__ = ["Optimizer", "sgd", "adam", "rmsprop"]
 
@@ -36,7 +36,7 @@ def _map(f, *trees):
 
 
 def _zeros(params):
-    return unflatten(flatten(params)[1], [gnp.zeros_like(p) for p in flatten(params)[0]])
+    return tree_map(gnp.zeros_like, params)
 
 
 def _typed(value, like):

@@ -1,8 +1,9 @@
 """The benchmark workloads of BENCHMARKS.md: graphc versions, NumPy hand-derived gradients (the
-baseline and the correctness check), and JAX / PyTorch versions when those are installed.
+baseline and the correctness check), and JAX versions used when JAX is installed.
 
 Each ``make_<id>()`` returns a Workload: ``args`` (NumPy inputs), ``graphc()`` -> a callable,
-``numpy`` (hand-gradient callable), and optional ``jax()`` / ``torch()`` factories.
+``numpy`` (hand-gradient callable), and an optional ``jax()`` factory (a PyTorch column is not
+written yet).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class Workload:
     graphc: Callable
     numpy: Callable
     jax: Callable | None = None
-    torch: Callable | None = None
     steps: int = 1  # calls per "iteration" (W4 runs a whole loop per iteration)
 
 
@@ -50,12 +50,7 @@ def make_w1():
 
         return jax.jit(jax.value_and_grad(lambda x, y: jnp.sum((x - y) ** 2)))
 
-    def torch_f():
-        import torch
-
-        return torch.compile(torch.func.grad_and_value(lambda x, y: torch.sum((x - y) ** 2)))
-
-    return Workload("W1", (x, y), lambda: gc.value_and_grad(f), np_vg, jax_f, torch_f)
+    return Workload("W1", (x, y), lambda: gc.value_and_grad(f), np_vg, jax_f)
 
 
 # --- W2 and W7 --------------------------------------------------------------------------------------
@@ -147,7 +142,22 @@ def make_w3():
         g = {"W2": h.T @ dlogits, "b2": dlogits.sum(0), "W1": x.T @ dz1, "b1": dz1.sum(0)}
         return {k: p[k] - 0.01 * g[k] for k in p}, value
 
-    return Workload("W3", (params, x, labels), lambda: gc.function(step), np_step)
+    def jax_f():
+        import jax
+        import jax.numpy as jnp
+
+        def jloss(p, x, y):
+            h = jnp.maximum(x @ p["W1"] + p["b1"], 0)
+            logits = h @ p["W2"] + p["b2"]
+            return -jnp.mean(jnp.sum(y * jax.nn.log_softmax(logits), axis=-1))
+
+        def jstep(p, x, y):
+            value, g = jax.value_and_grad(jloss)(p, x, y)
+            return {k: p[k] - 0.01 * g[k] for k in p}, value
+
+        return jax.jit(jstep)
+
+    return Workload("W3", (params, x, labels), lambda: gc.function(step), np_step, jax_f)
 
 
 # --- W4 ---------------------------------------------------------------------------------------------
@@ -181,7 +191,24 @@ def make_w4():
             p = {k: p[k] - np.float32(0.1) * g[k] for k in p}
         return p
 
-    return Workload("W4", (p0, x, y), run_graphc, np_loop, steps=1000)
+    def jax_f():
+        import jax
+        import jax.numpy as jnp
+
+        def jstep(p, x, y):
+            g = jax.grad(lambda p: jnp.mean((p["w"] * x + p["b"] - y) ** 2))(p)
+            return {k: p[k] - 0.1 * g[k] for k in p}
+
+        f = jax.jit(jstep)
+
+        def loop(p, x, y):
+            for _ in range(1000):
+                p = f(p, x, y)
+            return p
+
+        return loop
+
+    return Workload("W4", (p0, x, y), run_graphc, np_loop, jax_f, steps=1000)
 
 
 # --- W5 ---------------------------------------------------------------------------------------------
@@ -200,7 +227,17 @@ def make_w5():
         dz = (1 / (1 + np.exp(-z)) - y) / z.size
         return np.outer(x, dz), dz
 
-    return Workload("W5", (w, b, x, y), lambda: gc.grad(loss, argnums=(0, 1)), np_grad)
+    def jax_f():
+        import jax
+        import jax.numpy as jnp
+
+        def jloss(w, b, x, y):
+            z = x @ w + b
+            return jnp.mean(jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z))))
+
+        return jax.jit(jax.grad(jloss, argnums=(0, 1)))
+
+    return Workload("W5", (w, b, x, y), lambda: gc.grad(loss, argnums=(0, 1)), np_grad, jax_f)
 
 
 # --- W6 ---------------------------------------------------------------------------------------------
@@ -222,7 +259,18 @@ def make_w6(n):
             g = g * (1 + np.float32(0.01) * (np.cos(xi) * xi + np.sin(xi)))
         return g
 
-    return Workload(f"W6 n={n}", (x,), lambda: gc.grad(f), np_grad)
+    def jax_f():
+        import jax
+        import jax.numpy as jnp
+
+        def jf(x):
+            for _ in range(n):
+                x = x + 0.01 * jnp.sin(x) * x
+            return jnp.sum(x)
+
+        return jax.jit(jax.grad(jf))
+
+    return Workload(f"W6 n={n}", (x,), lambda: gc.grad(f), np_grad, jax_f)
 
 
 def all_workloads():

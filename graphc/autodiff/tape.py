@@ -44,6 +44,9 @@ class _TraceValues(dict):
 
 
 class GradientTape:
+    """See the module docstring. ``watch_accessed_variables`` is accepted for TensorFlow's
+    signature and has no effect: graphc has no variables to watch automatically."""
+
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
         self.persistent = persistent
         self._trace = None

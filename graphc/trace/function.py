@@ -39,6 +39,8 @@ def _positional_names(fun) -> list[str]:
 
 
 def _normalize_argnums(argnums, n_params):
+    """``static_argnums`` as a sorted tuple of non-negative positions (negative ones count from
+    the end of the named parameters, as in JAX)."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     return tuple(sorted(a % n_params if n_params and a < 0 else a for a in nums))
 
@@ -62,6 +64,8 @@ class Function:
         self.static_argnums = tuple(sorted(set(self.static_argnums) | {
             i for i, p in enumerate(self._params) if p in self.static_argnames
         }))
+        # NOTE: accepted for API.md's signature; there is no AST conversion yet, so data-dependent
+        # Python control flow raises TracerBoolError whatever this says.
         self.autograph = autograph
         self.backend = backend or config.default_backend
         self.optimize = optimize
@@ -211,12 +215,14 @@ def route_calls(host, generic_call, function: Function) -> None:
 class Concrete:
     """The compiled artefact for one signature: graphs of each stage, the executable, statistics."""
 
-    def __init__(self, traced: Graph, optimized: Graph, executable, out_tree, sigs, stats):
+    def __init__(self, function: Function, key, traced: Graph, optimized: Graph, executable,
+                 out_tree, stats):
+        self._function, self._key = function, key
+        self.sigs = key[1]  # (shape, dtype, weak) per argument leaf
         self.traced = traced
         self.graph = optimized
         self.executable = executable
         self.out_tree = out_tree
-        self.sigs = sigs
         self._stats = stats
 
     @classmethod
@@ -240,13 +246,13 @@ class Concrete:
             "optimize_ms": (t2 - t1) * 1e3,
             "compile_ms": (t3 - t2) * 1e3,
         }
-        concrete = cls(traced, optimized, executable, out_tree, key[1], stats)
-        concrete._function, concrete._key = function, key
-        return concrete
+        return cls(function, key, traced, optimized, executable, out_tree, stats)
 
     def run(self, leaves):
+        """Execute on the flat argument leaves of this signature; returns the output pytree.
+        Python scalars and NumPy scalars become arrays of the dtype the trace gave them."""
         arrays = []
-        for x, (shape, d, _) in zip(leaves, self.sigs, strict=True):
+        for x, (_, d, _) in zip(leaves, self.sigs, strict=True):
             arrays.append(x if type(x) is np.ndarray else np.asarray(x, dtype=d))
         outs = self.executable(*arrays)
         return pytree.unflatten(self.out_tree, outs)

@@ -93,6 +93,7 @@ def describe(treedef) -> str:
     if t is None:
         return "None"
     if len(treedef) == 3:
-        return "{" + ", ".join(f"{k!r}: {describe(c)}" for k, c in zip(treedef[1], treedef[2])) + "}"
+        items = zip(treedef[1], treedef[2], strict=True)
+        return "{" + ", ".join(f"{k!r}: {describe(c)}" for k, c in items) + "}"
     inner = ", ".join(describe(c) for c in treedef[1])
     return f"[{inner}]" if t is list else f"({inner})"

@@ -8,6 +8,7 @@ the disk cache (``cache.py``) and wraps the result (``abi.Executable``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 
@@ -27,10 +28,23 @@ def _fuse(graph: Graph) -> Graph:
     return out[0] if isinstance(out, tuple) else out
 
 
+@functools.cache
+def _lowering_options() -> dict:
+    """Target facts the lowering needs: vector width, and NumPy's bundled gemm when it has one
+    (registered with the JIT so calls to it resolve, also from cached object code)."""
+    from . import blas
+
+    found = blas.find()
+    for symbol, _, address in (found or {}).values():
+        jit.register_symbol(symbol, address)
+    wide = "+avx512f" in jit.host()["features"].split(",")
+    return {"vector_bits": 512 if wide else 256, "blas": blas.lowering_option()}
+
+
 def compile(graph: Graph) -> Executable:
     from .lower import lower_graph
 
-    return compile_lowered(graph, lower_graph(_fuse(graph)))
+    return compile_lowered(graph, lower_graph(_fuse(graph), **_lowering_options()))
 
 
 def compile_lowered(graph: Graph, lowered) -> Executable:
