@@ -1,8 +1,9 @@
 """The dtype table and NumPy 2 (NEP 50) promotion with weak Python scalars.
 
-Supported dtypes are float32, float64, int32, int64 and bool. Values carry plain ``np.dtype`` objects.
-A *weak* value comes from a Python scalar: it adopts the dtype of the strong operand it meets when that
-operand is of the same or a higher kind (``f32_array * 2.0`` stays float32), as in NumPy 2.
+Supported dtypes are float32, float64, int32, int64 and bool. Values carry plain ``np.dtype``
+objects. A *weak* value comes from a Python scalar: it adopts the dtype of the strong operand it
+meets when that operand is of the same or a higher kind (``f32_array * 2.0`` stays float32), as
+in NumPy 2.
 """
 
 import numpy as np

@@ -9,46 +9,53 @@ from __future__ import annotations
 
 from . import numpy as gnp
 from .numpy import logsumexp
-from .numpy._core import cast, lift
+from .numpy._core import as_float, cast, lift
 from .trace.tracer import located
 
 __all__ = [
-    "relu", "sigmoid", "softplus", "tanh", "softmax", "log_softmax", "logsumexp", "mse",
-    "binary_cross_entropy_with_logits", "softmax_cross_entropy", "clip_by_value",
+    "relu",
+    "sigmoid",
+    "softplus",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "mse",
+    "binary_cross_entropy_with_logits",
+    "softmax_cross_entropy",
+    "clip_by_value",
     "clip_by_global_norm",
 ]
 
 tanh = gnp.tanh
 
 
-def _float(x):
-    x = lift(x)
-    return x if x.dtype.kind == "f" else cast(x, "float64")
-
-
 def relu(x):
     """max(x, 0); the gradient at 0 is 0 (as in JAX and PyTorch)."""
-    x = _float(x)
+    x = as_float(x)
     return gnp.where(x > 0, x, cast(0, x.dtype))
 
 
 def sigmoid(x):
-    x = _float(x)
+    """1 / (1 + exp(-x)) as 0.5*tanh(0.5*x) + 0.5: no overflow for large |x|."""
+    x = as_float(x)
     return gnp.add(gnp.multiply(gnp.tanh(gnp.multiply(x, 0.5)), 0.5), 0.5)
 
 
 def softplus(x):
     """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
-    x = _float(x)
+    x = as_float(x)
     return gnp.add(relu(x), gnp.log1p(gnp.exp(gnp.negative(gnp.abs(x)))))
 
 
 def log_softmax(x, axis=-1):
-    x = _float(x)
+    """x - logsumexp(x): stable for large logits (the shift is by the stopped maximum)."""
+    x = as_float(x)
     return gnp.subtract(x, logsumexp(x, axis=axis, keepdims=True))
 
 
 def softmax(x, axis=-1):
+    """exp(log_softmax(x)): no overflow, and rows sum to 1 up to rounding."""
     return gnp.exp(log_softmax(x, axis=axis))
 
 
@@ -68,9 +75,11 @@ def _reduce(loss, reduction):
     raise located(ValueError, f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def binary_cross_entropy_with_logits(logits, labels, weight=None, pos_weight=None, reduction="mean"):
+def binary_cross_entropy_with_logits(
+    logits, labels, weight=None, pos_weight=None, reduction="mean"
+):
     """PyTorch's BCEWithLogitsLoss: -w*[p*y*log σ(x) + (1-y)*log(1-σ(x))], stable for any logit."""
-    x = _float(logits)
+    x = as_float(logits)
     y = cast(labels, x.dtype)
     log_sig = gnp.negative(softplus(gnp.negative(x)))  # log σ(x)
     log_one_minus = gnp.negative(softplus(x))  # log(1 - σ(x))
@@ -91,6 +100,7 @@ def softmax_cross_entropy(logits, labels_onehot):
 
 
 def clip_by_value(x, clip_value_min, clip_value_max):
+    """TensorFlow's name for ``clip``; at the bounds the gradient is split as in JAX."""
     return gnp.clip(x, clip_value_min, clip_value_max)
 
 
@@ -107,4 +117,6 @@ def clip_by_global_norm(tree, max_norm):
         total = s if total is None else gnp.add(total, s)
     norm = gnp.linalg.safe_sqrt(total)
     scale = gnp.minimum(1.0, gnp.divide(max_norm, gnp.maximum(norm, 1e-30)))
-    return unflatten(treedef, [gnp.multiply(leaf, cast(scale, lift(leaf).dtype)) for leaf in leaves])
+    return unflatten(
+        treedef, [gnp.multiply(leaf, cast(scale, lift(leaf).dtype)) for leaf in leaves]
+    )

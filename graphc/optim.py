@@ -21,6 +21,8 @@ __all__ = ["Optimizer", "sgd", "adam", "rmsprop"]
 
 
 class Optimizer(NamedTuple):
+    """``init(params) -> state`` and ``update(grads, state, params) -> (params, state)``."""
+
     init: Callable
     update: Callable
 

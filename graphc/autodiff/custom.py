@@ -171,9 +171,10 @@ def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
         n_out=len(y_tracers),
         bwd_mask=tuple(g is not None for g in grads),
     )
-    for o, t in zip(outs, y_tracers, strict=False):
+    y_outs = outs[: len(y_tracers)]  # the residuals follow
+    for o, t in zip(y_outs, y_tracers, strict=True):
         o.weak = t.weak
-    return pytree.unflatten(y_tree, outs[: len(y_tracers)])
+    return pytree.unflatten(y_tree, y_outs)
 
 
 def custom_gradient(f):

@@ -27,7 +27,9 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
             rule = rule_of(node, "jvp")
             with located_at(builder, node.loc, here):
                 out = rule(
-                    [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
+                    [env[v] for v in node.inputs],
+                    t_in,
+                    [env[v] for v in node.outputs],
                     **node.attrs,
                 )
             outs = out if node.prim.multiple_results else [out]

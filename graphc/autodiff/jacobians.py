@@ -9,6 +9,8 @@ The result for output leaf ``o`` (shape ``S``) and input leaf ``x`` (shape ``T``
 
 from __future__ import annotations
 
+import math
+
 from .. import dtypes
 from .. import numpy as gnp
 from ..ops import elementwise as ew
@@ -25,9 +27,7 @@ def _basis(i: int, shape, dtype):
     """The ``i``-th one-hot array of ``shape`` (built from iota: no large constant)."""
     if not shape:
         return sh.scalar(1, dtype)
-    n = 1
-    for d in shape:
-        n *= d
+    n = math.prod(shape)
     hot = ew.equal(sh.iota(shape=(n,), dtype=dtypes.int64, dimension=0), sh.scalar(i, dtypes.int64))
     return gnp.reshape(ew.convert(hot, dtype=dtype), tuple(shape))
 

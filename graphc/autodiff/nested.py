@@ -31,6 +31,7 @@ def leaf_type(x) -> tuple[TensorType, bool]:
 
 
 def fun_name(fun) -> str:
+    """A name for ``fun`` in graph names and messages (partials and callables have none)."""
     return getattr(fun, "__name__", type(fun).__name__)
 
 

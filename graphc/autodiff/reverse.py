@@ -32,6 +32,7 @@ class DifferentiationError(GraphcError, TypeError):
 
 
 def is_float(v) -> bool:
+    """Only floating-point values carry derivatives (integer and bool ones are constants)."""
     return v.dtype.kind == "f"
 
 
@@ -68,15 +69,11 @@ def inline_graph(graph: Graph, args, trace=None) -> tuple[dict, list[Tracer]]:
     return env, [env[v] for v in graph.outputs]
 
 
-def carries_derivative(node) -> bool:
-    return not node.prim.nondifferentiable
-
-
 def active_values(nodes, sources) -> set:
     """Floating values that depend differentiably on a source."""
     active = {v for v in sources if is_float(v)}
     for node in nodes:
-        if carries_derivative(node) and any(v in active for v in node.inputs):
+        if not node.prim.nondifferentiable and any(v in active for v in node.inputs):
             active.update(v for v in node.outputs if is_float(v))
     return active
 
@@ -122,7 +119,9 @@ def backward(nodes, env: dict, cts: dict, active: set) -> dict:
             ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
             with located_at(builder, node.loc, here):
                 in_cts = rule(
-                    ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
+                    ct_arg,
+                    [env[v] for v in node.inputs],
+                    [env[v] for v in node.outputs],
                     **node.attrs,
                 )
             for v, c in zip(node.inputs, in_cts, strict=True):

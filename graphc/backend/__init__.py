@@ -19,6 +19,7 @@ _BACKENDS = {
 
 
 def get_backend(name: str):
+    """The backend module called ``name``, imported on first use (only ``llvm`` needs llvmlite)."""
     import importlib
 
     try:

@@ -34,6 +34,8 @@ def evaluate(graph: Graph, args) -> list[np.ndarray]:
 
 
 class Executable:
+    """The backend interface's callable for the reference backend: interprets its graph."""
+
     def __init__(self, graph: Graph):
         self.graph = graph
 
@@ -48,4 +50,5 @@ class Executable:
 
 
 def compile(graph: Graph) -> Executable:  # noqa: A001  (the backend interface's name)
+    """Nothing to compile: the graph is interpreted node by node at each call."""
     return Executable(graph)

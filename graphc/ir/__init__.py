@@ -7,6 +7,15 @@ from .types import TensorType
 from .verify import VerifyError, verify
 
 __all__ = [
-    "Builder", "Graph", "Literal", "Node", "SourceLoc", "TensorType", "Value", "VerifyError",
-    "format_graph", "inline", "verify",
+    "Builder",
+    "Graph",
+    "Literal",
+    "Node",
+    "SourceLoc",
+    "TensorType",
+    "Value",
+    "VerifyError",
+    "format_graph",
+    "inline",
+    "verify",
 ]

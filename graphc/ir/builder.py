@@ -57,7 +57,8 @@ class Builder:
 
 
 def inline(builder: Builder, graph: Graph, args) -> list[Value]:
-    """Copy ``graph``'s nodes into ``builder`` with its inputs bound to ``args``; returns its outputs."""
+    """Copy ``graph``'s nodes into ``builder`` with its inputs bound to ``args``; returns its
+    outputs (how a traced function is spliced into its caller)."""
     env = dict(zip(graph.inputs, args, strict=True))
     for node in graph.nodes:
         outs = builder.emit(node.prim, [env[v] for v in node.inputs], node.attrs, node.loc)

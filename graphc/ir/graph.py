@@ -1,8 +1,8 @@
 """The graph IR: typed SSA values, nodes that apply one primitive each, and graphs.
 
-Values are immutable and compared by identity. A node's attributes are static and hashable (arrays
-are wrapped in ``Literal``; nested graphs, e.g. loop bodies, are attribute values too). Passes build new
-graphs rather than mutating nodes in place.
+Values are immutable and compared by identity. A node's attributes are static and hashable
+(arrays are wrapped in ``Literal``; nested graphs, e.g. loop bodies, are attribute values too).
+Passes build new graphs rather than mutating nodes in place.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ class SourceLoc:
 
 @dataclass(eq=False, slots=True)
 class Value:
+    """One SSA value: made by exactly one node (or a graph input); compared by identity. The ``id``
+    only orders values (CSE's commutative keys); printed names are renumbered per graph."""
+
     type: TensorType
     id: int = field(default_factory=lambda: next(_ids))
 
@@ -96,6 +99,8 @@ class Node:
 
 @dataclass(eq=False)
 class Graph:
+    """Inputs, nodes in an order where every value is defined before use, and outputs."""
+
     inputs: list[Value]
     nodes: list[Node]
     outputs: list[Value]

@@ -18,6 +18,7 @@ _COMMENT_COL = 56
 
 
 def format_graph(graph: Graph, indent: str = "") -> str:
+    """The text form (what ``str(graph)`` gives): deterministic, for golden tests and dumps."""
     names: dict = {}
     return "\n".join(_format(graph, names, indent))
 

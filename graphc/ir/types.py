@@ -9,6 +9,8 @@ from .. import dtypes
 
 @dataclass(frozen=True, slots=True)
 class TensorType:
+    """The static type of a value: shapes and dtypes are known at trace time, never data."""
+
     shape: tuple[int, ...]
     dtype: np.dtype
 

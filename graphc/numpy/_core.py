@@ -67,13 +67,23 @@ def cast(x, dtype):
     """``x`` as ``dtype``: Python scalars become typed constants; others convert if needed."""
     if is_python_scalar(x):
         if dtype.kind == "i" and type(x) is int and not _fits(x, dtype):
-            raise located(DTypeError, f"Python integer {x} is out of bounds for {dtype} "
-                          "(NumPy 2 raises OverflowError); use an int64 or float operand")
+            raise located(
+                DTypeError,
+                f"Python integer {x} is out of bounds for {dtype} "
+                "(NumPy 2 raises OverflowError); use an int64 or float operand",
+            )
         return scalar(x, dtype)
     x = lift(x)
     if x.dtype == dtype:
         return x
     return ew.convert(x, dtype=dtype)
+
+
+def as_float(x):
+    """``x`` lifted and, unless it is floating already, converted to float64 (NumPy's result
+    dtype for ``sqrt``, ``mean``, norms and the like)."""
+    x = lift(x)
+    return cast(x, dtypes.float_of(x.dtype))
 
 
 def canonical_dtype(dtype, name: str = "") -> np.dtype:
@@ -105,6 +115,11 @@ def mark_weak(result, weak: bool):
     return result
 
 
+def as_shape(shape) -> tuple[int, ...]:
+    """A shape argument (an int or a sequence of ints, as NumPy takes) as a tuple of ints."""
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+
+
 def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     """A sorted tuple of non-negative axes from ``None``, an int or a sequence."""
     if axis is None:
@@ -114,7 +129,9 @@ def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     for a in axes:
         a = int(a)
         if not -ndim <= a < ndim:
-            raise located(ShapeError, f"{name}: axis {a} is out of bounds for an array of dimension {ndim}")
+            raise located(
+                ShapeError, f"{name}: axis {a} is out of bounds for an array of dimension {ndim}"
+            )
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise located(ShapeError, f"{name}: repeated axis in {axis}")

@@ -22,8 +22,11 @@ def _operands(a, b, name):
 
 def _contract(a, b, ca, cb, name):
     if any(a.shape[i] != b.shape[j] for i, j in zip(ca, cb, strict=True)):
-        raise located(ShapeError, f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned "
-                      f"(axes {tuple(ca)} with {tuple(cb)})")
+        raise located(
+            ShapeError,
+            f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned "
+            f"(axes {tuple(ca)} with {tuple(cb)})",
+        )
     return dot_general(a, b, contracting=(tuple(ca), tuple(cb)), batch=((), ()))
 
 
@@ -44,21 +47,27 @@ def matmul(a, b):
     if squeeze_b:
         b = reshape(b, (b.shape[0], 1))
     if a.shape[-1] != b.shape[-2]:
-        raise located(ShapeError, f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: "
-                      f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[-2]} (dim {b.ndim - 2})")
+        raise located(
+            ShapeError,
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: "
+            f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[-2]} (dim {b.ndim - 2})",
+        )
     if b.ndim == 2:  # (..., m, k) @ (k, n): one contraction, no batch broadcasting needed
         out = dot_general(a, b, contracting=((a.ndim - 1,), (0,)), batch=((), ()))
     else:
         try:
             batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
         except ShapeError:
-            raise located(ShapeError, f"matmul: batch shapes of {tuple(a.shape)} and "
-                          f"{tuple(b.shape)} do not broadcast") from None
+            raise located(
+                ShapeError,
+                f"matmul: batch shapes of {tuple(a.shape)} and {tuple(b.shape)} do not broadcast",
+            ) from None
         a = broadcast_to(a, batch + tuple(a.shape[-2:]))
         b = broadcast_to(b, batch + tuple(b.shape[-2:]))
         nb = len(batch)
-        out = dot_general(a, b, contracting=((nb + 1,), (nb,)),
-                          batch=(tuple(range(nb)), tuple(range(nb))))
+        out = dot_general(
+            a, b, contracting=((nb + 1,), (nb,)), batch=(tuple(range(nb)), tuple(range(nb)))
+        )
     if squeeze_a or squeeze_b:
         shape = list(out.shape)
         if squeeze_b:
@@ -100,27 +109,34 @@ def vdot(a, b):
     return dot(ravel(a), ravel(b))
 
 
-# --- einsum -----------------------------------------------------------------------------------------
+# --- einsum ---------------------------------------------------------------------------------------
 def einsum(subscripts, *operands):
     """Einstein summation over any number of operands (contracted pairwise, left to right).
     Each operand's subscripts must be distinct letters (no diagonals); ``...`` is not supported."""
     if not isinstance(subscripts, str):
-        raise located(GraphcError, "einsum: only the string form einsum('ij,jk->ik', a, b) is supported")
+        raise located(
+            GraphcError, "einsum: only the string form einsum('ij,jk->ik', a, b) is supported"
+        )
     spec = subscripts.replace(" ", "")
     if "." in spec:
         raise located(GraphcError, "einsum: ellipsis ('...') is not supported")
     inputs, _, output = spec.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(operands):
-        raise located(ShapeError, f"einsum: {len(terms)} operand subscripts for {len(operands)} operands")
+        raise located(
+            ShapeError, f"einsum: {len(terms)} operand subscripts for {len(operands)} operands"
+        )
     if "->" not in spec:
         counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
         output = "".join(sorted(c for c, n in counts.items() if n == 1))
     ops = list(promote(*operands)[0])
     for t, x in zip(terms, ops, strict=True):
         if len(t) != x.ndim or len(set(t)) != len(t):
-            raise located(ShapeError, f"einsum: subscripts '{t}' do not fit an operand of shape "
-                          f"{tuple(x.shape)} (repeated letters are not supported)")
+            raise located(
+                ShapeError,
+                f"einsum: subscripts '{t}' do not fit an operand of shape "
+                f"{tuple(x.shape)} (repeated letters are not supported)",
+            )
     sizes = {}
     for t, x in zip(terms, ops, strict=True):
         for c, n in zip(t, x.shape, strict=True):
@@ -128,7 +144,7 @@ def einsum(subscripts, *operands):
                 raise located(ShapeError, f"einsum: letter '{c}' has sizes {sizes[c]} and {n}")
     cur, cur_t = _sum_unused(ops[0], terms[0], set(output) | set("".join(terms[1:])))
     for i in range(1, len(ops)):
-        needed = set(output) | set("".join(terms[i + 1:]))
+        needed = set(output) | set("".join(terms[i + 1 :]))
         nxt, nxt_t = _sum_unused(ops[i], terms[i], needed | set(cur_t))
         cur, cur_t = _pair(cur, cur_t, nxt, nxt_t, needed)
     cur, cur_t = _sum_unused(cur, cur_t, set(output))
@@ -147,10 +163,14 @@ def _pair(a, ta, b, tb, needed):
     batch = [c for c in shared if c in needed]
     contract = [c for c in shared if c not in needed]
     out = dot_general(
-        a, b,
+        a,
+        b,
         contracting=(tuple(ta.index(c) for c in contract), tuple(tb.index(c) for c in contract)),
         batch=(tuple(ta.index(c) for c in batch), tuple(tb.index(c) for c in batch)),
     )
-    out_t = "".join(batch) + "".join(c for c in ta if c not in shared) + "".join(
-        c for c in tb if c not in shared)
+    out_t = (
+        "".join(batch)
+        + "".join(c for c in ta if c not in shared)
+        + "".join(c for c in tb if c not in shared)
+    )
     return out, out_t

@@ -9,15 +9,11 @@ from .. import dtypes
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace.tracer import current_trace
-from ._core import canonical_dtype, cast, lift, strong, typeof
-
-
-def _shape(shape) -> tuple[int, ...]:
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+from ._core import as_shape, canonical_dtype, cast, lift, strong, typeof
 
 
 def full(shape, fill_value, dtype=None):
-    shape = _shape(shape)
+    shape = as_shape(shape)
     d = canonical_dtype(dtype) if dtype is not None else typeof(fill_value)[0]
     value = cast(fill_value, d)
     if tuple(value.shape) == shape:
@@ -75,7 +71,8 @@ def arange(start, stop=None, step=1, dtype=None):
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):
     """NumPy's linspace for static ``start``/``stop``: computed in float64 (or float32 when the
-    endpoints are float32 scalars) and, for an integer ``dtype``, rounded toward -inf as NumPy 2 does."""
+    endpoints are float32 scalars) and, for an integer ``dtype``, rounded toward -inf as NumPy 2
+    does."""
     d = canonical_dtype(dtype if dtype is not None else np.result_type(start, stop, 1.0))
     if current_trace() is None:
         return np.linspace(start, stop, num, endpoint=endpoint, dtype=d)

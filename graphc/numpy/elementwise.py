@@ -31,8 +31,11 @@ def _unary_float(prim):
 
 def _no_bool(name, x):
     if typeof(x)[0] == dtypes.bool_:
-        raise located(DTypeError, f"{name} is not defined for bool operands (NumPy refuses it too); "
-                      "convert with .astype or use logical_xor / logical_not")
+        raise located(
+            DTypeError,
+            f"{name} is not defined for bool operands (NumPy refuses it too); "
+            "convert with .astype or use logical_xor / logical_not",
+        )
 
 
 def _with_bool(prim, bool_prim):
@@ -105,8 +108,11 @@ def _bool_only(name, logical):
         for x in xs:
             d = typeof(x)[0]
             if d != dtypes.bool_:
-                raise located(DTypeError, f"{name} of {d} values is not supported (graphc has no "
-                              "integer bitwise operations); use it on bool values")
+                raise located(
+                    DTypeError,
+                    f"{name} of {d} values is not supported (graphc has no "
+                    "integer bitwise operations); use it on bool values",
+                )
         return logical(*xs)
 
     fn.__name__ = name
@@ -201,8 +207,11 @@ def power(x, y):
         return _int_power(x, y)
     (a, b), weak = promote(x, y)
     if not dtypes.is_float(a.dtype):
-        raise located(DTypeError, f"power of {a.dtype} values with a traced or array exponent is not "
-                      "supported; convert to float, or use a Python int exponent")
+        raise located(
+            DTypeError,
+            f"power of {a.dtype} values with a traced or array exponent is not "
+            "supported; convert to float, or use a Python int exponent",
+        )
     return mark_weak(ew.pow_(a, b), weak)
 
 
@@ -210,8 +219,11 @@ def _int_power(x, n: int):
     (a,), weak = promote(x)
     if n < 0:
         if not dtypes.is_float(a.dtype):
-            raise located(DTypeError, "integers to negative integer powers are not allowed (as in "
-                          "NumPy); convert the base to float")
+            raise located(
+                DTypeError,
+                "integers to negative integer powers are not allowed (as in "
+                "NumPy); convert the base to float",
+            )
         return divide(1, _int_power(a, -n))
     if n == 0:
         from .creation import ones_like
@@ -229,8 +241,11 @@ def _int_power(x, n: int):
 
 def where(condition, x=None, y=None):
     if x is None or y is None:
-        raise located(ShapeError, "where(condition) with one argument has a data-dependent shape; "
-                      "pass where(condition, x, y)")
+        raise located(
+            ShapeError,
+            "where(condition) with one argument has a data-dependent shape; "
+            "pass where(condition, x, y)",
+        )
     (a, b), weak = promote(x, y)
     return mark_weak(ew.select(_as_bool(condition), a, b), weak)
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import GraphcError
 from ..trace.tracer import located
-from ._core import cast, lift, normalize_axes
+from ._core import as_float, cast, normalize_axes
 from .elementwise import abs, equal, power, sqrt, where
 from .reductions import max, min, sum
 
@@ -21,15 +21,16 @@ def safe_sqrt(s):
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norms (ord None/2, 1, inf, -inf, 0, any p) and the Frobenius matrix norm.
     The gradient of the 2-norm at x == 0 is 0 (a subgradient), not NaN."""
-    x = lift(x)
-    x = cast(x, x.dtype if x.dtype.kind == "f" else np.dtype(np.float64))
+    x = as_float(x)
     if axis is None and ord is not None and x.ndim == 2:
         axes = (0, 1)
     else:
         axes = normalize_axes(axis, x.ndim, "norm")
     if len(axes) == 2:
         if ord not in (None, "fro"):
-            raise located(GraphcError, f"norm: matrix norm ord={ord!r} is not supported (only 'fro')")
+            raise located(
+                GraphcError, f"norm: matrix norm ord={ord!r} is not supported (only 'fro')"
+            )
         return safe_sqrt(sum(x * x, axis=axes, keepdims=keepdims))
     if len(axes) > 2 and ord is not None:
         raise located(GraphcError, "norm: ord needs a vector (one axis) or a matrix (two axes)")

@@ -4,13 +4,15 @@ variances and standard deviations of integers give float64)."""
 
 from __future__ import annotations
 
+import math
+
 from .. import dtypes
 from ..errors import GraphcError, ShapeError
 from ..ops import elementwise as ew
 from ..ops import reduce as rd
 from ..ops import shape as sh
 from ..trace.tracer import located
-from ._core import canonical_dtype, cast, lift, normalize_axes, normalize_axis
+from ._core import as_float, canonical_dtype, cast, lift, normalize_axes, normalize_axis
 from .elementwise import divide, exp, isnan, log, multiply, subtract, where
 from .shapes import ravel, reshape
 
@@ -72,10 +74,8 @@ amax, amin = max, min
 
 
 def _count(x_shape, axes) -> int:
-    n = 1
-    for a in axes:
-        n *= x_shape[a]
-    return n
+    """How many elements each reduced slice holds."""
+    return math.prod(x_shape[a] for a in axes)
 
 
 def mean(x, axis=None, dtype=None, keepdims=False, **unsupported):
@@ -155,15 +155,16 @@ def cumsum(x, axis=None, dtype=None):
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) shifted by the (gradient-stopped) maximum: no overflow for logits of 1e4;
     an all -inf slice gives -inf, as in SciPy and JAX."""
-    x = lift(x)
-    x = cast(x, dtypes.float_of(x.dtype))
+    x = as_float(x)
     axes = normalize_axes(axis, x.ndim, "logsumexp")
     m = sh.stop_gradient(max(x, axis=axes, keepdims=True))
     finite = ew.equal(subtract(m, m), cast(0, x.dtype))
     m = where(finite, m, cast(0, x.dtype))
     s = sum(exp(subtract(x, m)), axis=axes, keepdims=True)
     out = ew.add(log(s), m)
-    return out if keepdims else reshape(out, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    return (
+        out if keepdims else reshape(out, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    )
 
 
 def _reject(unsupported, name):

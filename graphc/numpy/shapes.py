@@ -8,7 +8,7 @@ from ..errors import GraphcError, ShapeError
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
 from ..trace.tracer import Tracer, located
-from ._core import lift, normalize_axes, normalize_axis, promote
+from ._core import as_shape, lift, normalize_axes, normalize_axis, promote
 
 
 def reshape(x, newshape=None, order="C", *, shape=None):
@@ -16,15 +16,15 @@ def reshape(x, newshape=None, order="C", *, shape=None):
     newshape = shape if shape is not None else newshape
     if order != "C":
         raise located(GraphcError, f"reshape: only order='C' is supported, got {order!r}")
-    if isinstance(newshape, (int, np.integer)):
-        newshape = (int(newshape),)
-    newshape = [int(n) for n in newshape]
+    newshape = list(as_shape(newshape))
     if newshape.count(-1) > 1:
         raise located(ShapeError, "reshape: can only specify one unknown dimension (-1)")
     if -1 in newshape:
         known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
         if known == 0 or x.size % known:
-            raise located(ShapeError, f"cannot reshape array of shape {x.shape} into shape {tuple(newshape)}")
+            raise located(
+                ShapeError, f"cannot reshape array of shape {x.shape} into shape {tuple(newshape)}"
+            )
         newshape[newshape.index(-1)] = x.size // known
     newshape = tuple(newshape)
     if newshape == tuple(x.shape):
@@ -38,10 +38,15 @@ def ravel(x, order="C"):
 
 def transpose(x, axes=None):
     x = lift(x)
-    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(
-        normalize_axis(a, x.ndim, "transpose") for a in axes)
+    perm = (
+        tuple(reversed(range(x.ndim)))
+        if axes is None
+        else tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
+    )
     if sorted(perm) != list(range(x.ndim)):
-        raise located(ShapeError, f"transpose: axes {axes} do not match an array of shape {x.shape}")
+        raise located(
+            ShapeError, f"transpose: axes {axes} do not match an array of shape {x.shape}"
+        )
     return x if perm == tuple(range(x.ndim)) else sh.transpose(x, perm=perm)
 
 
@@ -81,13 +86,15 @@ def squeeze(x, axis=None):
         axes = normalize_axes(axis, x.ndim, "squeeze")
         for a in axes:
             if x.shape[a] != 1:
-                raise located(ShapeError, f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+                raise located(
+                    ShapeError, f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1"
+                )
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 def broadcast_to(x, shape):
     x = lift(x)
-    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    shape = as_shape(shape)
     try:
         if broadcast_shapes(tuple(x.shape), shape) != shape:
             raise ShapeError("")
@@ -123,7 +130,9 @@ def stack(arrays, axis=0):
     arrays, _ = promote(*arrays)
     shapes = {tuple(a.shape) for a in arrays}
     if len(shapes) > 1:
-        raise located(ShapeError, f"all input arrays must have the same shape to stack, got {sorted(shapes)}")
+        raise located(
+            ShapeError, f"all input arrays must have the same shape to stack, got {sorted(shapes)}"
+        )
     axis = normalize_axis(axis, arrays[0].ndim + 1, "stack")
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
 
@@ -135,7 +144,9 @@ def split(x, indices_or_sections, axis=0):
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         if k <= 0 or n % k:
-            raise located(ShapeError, f"array split does not result in an equal division: {n} into {k}")
+            raise located(
+                ShapeError, f"array split does not result in an equal division: {n} into {k}"
+            )
         bounds = [i * (n // k) for i in range(k + 1)]
     else:
         bounds = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
@@ -169,7 +180,7 @@ def getitem(x, index):
         raise located(ShapeError, f"too many indices for an array of shape {x.shape}")
     if Ellipsis in index:
         pos = index.index(Ellipsis)
-        index = index[:pos] + (slice(None),) * (x.ndim - n_real) + index[pos + 1:]
+        index = index[:pos] + (slice(None),) * (x.ndim - n_real) + index[pos + 1 :]
     else:
         index = index + (slice(None),) * (x.ndim - n_real)
     out_shape, axis = [], 0
@@ -184,7 +195,9 @@ def getitem(x, index):
         else:
             k = int(i)
             if not -n <= k < n:
-                raise located(ShapeError, f"index {k} is out of bounds for axis {axis} with size {n}")
+                raise located(
+                    ShapeError, f"index {k} is out of bounds for axis {axis} with size {n}"
+                )
             x = _slice_axis(x, axis, k % n, k % n + 1, 1)
         axis += 1
     return reshape(x, tuple(out_shape))
@@ -194,17 +207,26 @@ def _check_index(i):
     """Only static basic indices; NumPy's advanced ones (arrays, bool scalars) are refused rather
     than misread (``x[True]`` is not ``x[1]``)."""
     if isinstance(i, Tracer):
-        raise located(GraphcError, "indexing with a traced value is not supported: indices must be "
-                      "static Python ints and slices (use gc.numpy.where or a mask instead)")
+        raise located(
+            GraphcError,
+            "indexing with a traced value is not supported: indices must be "
+            "static Python ints and slices (use gc.numpy.where or a mask instead)",
+        )
     if isinstance(i, (bool, np.bool_)) or not (
         i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
     ):
-        raise located(GraphcError, f"unsupported index {i!r}: graphc supports static ints, slices, "
-                      "None and Ellipsis")
+        raise located(
+            GraphcError,
+            f"unsupported index {i!r}: graphc supports static ints, slices, None and Ellipsis",
+        )
     if isinstance(i, slice):
-        if not all(b is None or (isinstance(b, (int, np.integer)) and not isinstance(b, bool))
-                   for b in (i.start, i.stop, i.step)):
-            raise located(GraphcError, f"unsupported slice {i!r}: bounds and step must be static ints")
+        if not all(
+            b is None or (isinstance(b, (int, np.integer)) and not isinstance(b, bool))
+            for b in (i.start, i.stop, i.step)
+        ):
+            raise located(
+                GraphcError, f"unsupported slice {i!r}: bounds and step must be static ints"
+            )
         if i.step == 0:
             raise located(ShapeError, "slice step cannot be zero")
 

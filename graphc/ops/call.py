@@ -49,7 +49,11 @@ def call_primitive(name: str, attr: str, inline: bool = True, **kwargs) -> Primi
     if inline:
         extra["inline_graph"] = attr
     return Primitive(
-        name, infer=_infer(name, attr), impl=_impl(attr), multiple_results=True, extra=extra,
+        name,
+        infer=_infer(name, attr),
+        impl=_impl(attr),
+        multiple_results=True,
+        extra=extra,
         **kwargs,
     )
 

@@ -50,12 +50,20 @@ def unary(name, fn, deriv=None, kinds="f", linear=None, nondifferentiable=False)
         vjp = lambda ct, p, o: [mul(ct, deriv(p[0], o[0]))]  # noqa: E731
     else:
         jvp = vjp = None
-    return define(name, infer=_infer(name, kinds), impl=_impl(fn), jvp=jvp, vjp=vjp,
-                  elementwise=True, nondifferentiable=nondifferentiable)
+    return define(
+        name,
+        infer=_infer(name, kinds),
+        impl=_impl(fn),
+        jvp=jvp,
+        vjp=vjp,
+        elementwise=True,
+        nondifferentiable=nondifferentiable,
+    )
 
 
-def binary(name, fn, partials=None, kinds="fi", commutative=False, out_dtype=None,
-           nondifferentiable=False):
+def binary(
+    name, fn, partials=None, kinds="fi", commutative=False, out_dtype=None, nondifferentiable=False
+):
     """A broadcasting binary primitive; ``partials(x, y, out)`` gives (d/dx, d/dy) factors, or a
     pair of linear maps ``(ct -> ct_x, ct -> ct_y)`` when it is a dict with key ``linear``."""
 
@@ -67,13 +75,19 @@ def binary(name, fn, partials=None, kinds="fi", commutative=False, out_dtype=Non
         return _broadcast_to(_sum_terms(terms), o[0].shape)
 
     def vjp(ct, p, o):
-        return [unbroadcast(_apply_partial(partials, i, ct, p, o[0]), p[i].shape)
-                for i in range(2)]
+        return [unbroadcast(_apply_partial(partials, i, ct, p, o[0]), p[i].shape) for i in range(2)]
 
     differentiable = partials is not None
-    return define(name, infer=_infer(name, kinds, out_dtype), impl=_impl(fn),
-                  jvp=jvp if differentiable else None, vjp=vjp if differentiable else None,
-                  elementwise=True, commutative=commutative, nondifferentiable=nondifferentiable)
+    return define(
+        name,
+        infer=_infer(name, kinds, out_dtype),
+        impl=_impl(fn),
+        jvp=jvp if differentiable else None,
+        vjp=vjp if differentiable else None,
+        elementwise=True,
+        commutative=commutative,
+        nondifferentiable=nondifferentiable,
+    )
 
 
 def _apply_partial(partials, i, g, p, out):
@@ -117,7 +131,7 @@ def _tie_split(x, y, out):
     return (sub(x_is, mul(both, half)), sub(y_is, mul(both, half)))
 
 
-# --- unary ------------------------------------------------------------------------------------------
+# --- unary ----------------------------------------------------------------------------------------
 neg = unary("neg", np.negative, kinds="fi", linear=lambda t: neg(t))
 abs_ = unary("abs", np.abs, kinds="fi", deriv=lambda x, o: sign(x))
 sign = unary("sign", np.sign, kinds="fi", nondifferentiable=True)
@@ -131,7 +145,7 @@ cos = unary("cos", np.cos, deriv=lambda x, o: neg(sin(x)))
 tanh = unary("tanh", np.tanh, deriv=lambda x, o: sub(_one(o), mul(o, o)))
 logical_not = unary("not", np.logical_not, kinds="b", nondifferentiable=True)
 
-# --- binary -----------------------------------------------------------------------------------------
+# --- binary ---------------------------------------------------------------------------------------
 add = binary("add", np.add, {"linear": (lambda g: g, lambda g: g)}, commutative=True)
 sub = binary("sub", np.subtract, {"linear": (lambda g: g, lambda g: neg(g))})
 mul = binary("mul", np.multiply, lambda x, y, o: (y, x), commutative=True)
@@ -143,7 +157,8 @@ minimum = binary("min", np.minimum, _tie_split)
 
 
 def _pow_partials(x, y, out):
-    """d/dx = y*x**(y-1), taken as 0 where y == 0; d/dy = log(x)*out, taken as 0 where x == 0 (JAX)."""
+    """d/dx = y*x**(y-1), taken as 0 where y == 0; d/dy = log(x)*out, taken as 0 where x == 0
+    (JAX's convention: finite gradients at pow(0, 0) and pow(x, 0))."""
     zero = scalar(0, x.dtype)
     dx = select(equal(y, zero), zero, mul(y, pow_(x, sub(y, _one(y)))))
     safe_x = select(equal(x, zero), _one(x), x)
@@ -170,7 +185,7 @@ logical_and = binary("and", np.logical_and, kinds="b", commutative=True, nondiff
 logical_or = binary("or", np.logical_or, kinds="b", commutative=True, nondifferentiable=True)
 
 
-# --- select -----------------------------------------------------------------------------------------
+# --- select ---------------------------------------------------------------------------------------
 def _select_infer(types):
     pred, a, b = types
     if pred.dtype != dtypes.bool_:
@@ -189,15 +204,24 @@ def _select_jvp(p, t, o):
 
 def _select_vjp(ct, p, o):
     zero = scalar(0, ct.dtype)
-    return [None, unbroadcast(select(p[0], ct, zero), p[1].shape),
-            unbroadcast(select(p[0], zero, ct), p[2].shape)]
+    return [
+        None,
+        unbroadcast(select(p[0], ct, zero), p[1].shape),
+        unbroadcast(select(p[0], zero, ct), p[2].shape),
+    ]
 
 
-select = define("select", infer=_select_infer, impl=lambda c, a, b: np.asarray(np.where(c, a, b)),
-                jvp=_select_jvp, vjp=_select_vjp, elementwise=True)
+select = define(
+    "select",
+    infer=_select_infer,
+    impl=lambda c, a, b: np.asarray(np.where(c, a, b)),
+    jvp=_select_jvp,
+    vjp=_select_vjp,
+    elementwise=True,
+)
 
 
-# --- convert ----------------------------------------------------------------------------------------
+# --- convert --------------------------------------------------------------------------------------
 def _convert_infer(types, dtype):
     return [TensorType(types[0].shape, dtypes.canonical(dtype))]
 
@@ -210,9 +234,11 @@ convert = define(
     "convert",
     infer=_convert_infer,
     impl=lambda x, dtype: np.asarray(x).astype(dtype),
-    jvp=lambda p, t, o, dtype: convert(t[0], dtype=dtype)
-    if t[0] is not None and _both_float(p[0].dtype, dtype) else None,
-    vjp=lambda ct, p, o, dtype: [convert(ct, dtype=p[0].dtype)
-                                 if _both_float(p[0].dtype, dtype) else None],
+    jvp=lambda p, t, o, dtype: (
+        convert(t[0], dtype=dtype) if t[0] is not None and _both_float(p[0].dtype, dtype) else None
+    ),
+    vjp=lambda ct, p, o, dtype: [
+        convert(ct, dtype=p[0].dtype) if _both_float(p[0].dtype, dtype) else None
+    ],
     elementwise=True,
 )

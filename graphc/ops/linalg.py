@@ -1,4 +1,5 @@
-"""``dot_general``: contraction with batch dimensions (matmul, dot, tensordot and einsum lower to it).
+"""``dot_general``: contraction with batch dimensions (matmul, dot, tensordot and einsum lower to
+it).
 
 Output axes are the batch axes, then the lhs free axes, then the rhs free axes (XLA's convention).
 """
@@ -27,15 +28,24 @@ def _dot_infer(types, contracting, batch):
     if lhs.dtype.kind == "b":
         raise DTypeError("dot_general of bool operands: convert them first")
     ok = len(lc) == len(rc) and len(lb) == len(rb)
-    ok = ok and all(0 <= a < lhs.ndim for a in (*lc, *lb)) and all(0 <= a < rhs.ndim for a in (*rc, *rb))
+    ok = (
+        ok
+        and all(0 <= a < lhs.ndim for a in (*lc, *lb))
+        and all(0 <= a < rhs.ndim for a in (*rc, *rb))
+    )
     ok = ok and len({*lc, *lb}) == len(lc) + len(lb) and len({*rc, *rb}) == len(rc) + len(rb)
-    if not ok or any(lhs.shape[a] != rhs.shape[b] for a, b in zip((*lc, *lb), (*rc, *rb), strict=True)):
+    if not ok or any(
+        lhs.shape[a] != rhs.shape[b] for a, b in zip((*lc, *lb), (*rc, *rb), strict=True)
+    ):
         raise ShapeError(
-            f"cannot contract shapes {lhs.shape} and {rhs.shape} "
-            f"(contracting axes {tuple(lc)} with {tuple(rc)}, batch axes {tuple(lb)} with {tuple(rb)})"
+            f"cannot contract shapes {lhs.shape} and {rhs.shape} (contracting axes {tuple(lc)} "
+            f"with {tuple(rc)}, batch axes {tuple(lb)} with {tuple(rb)})"
         )
-    shape = ([lhs.shape[a] for a in lb] + [lhs.shape[a] for a in _free(lhs.ndim, lc, lb)]
-             + [rhs.shape[a] for a in _free(rhs.ndim, rc, rb)])
+    shape = (
+        [lhs.shape[a] for a in lb]
+        + [lhs.shape[a] for a in _free(lhs.ndim, lc, lb)]
+        + [rhs.shape[a] for a in _free(rhs.ndim, rc, rb)]
+    )
     return [TensorType(tuple(shape), lhs.dtype)]
 
 
@@ -50,8 +60,11 @@ def _dot_impl(lhs, rhs, contracting, batch):
         ls[i] = ls[i] or next(letters)
     for i in range(rhs.ndim):
         rs[i] = rs[i] or next(letters)
-    out = ([ls[a] for a in lb] + [ls[a] for a in _free(lhs.ndim, lc, lb)]
-           + [rs[a] for a in _free(rhs.ndim, rc, rb)])
+    out = (
+        [ls[a] for a in lb]
+        + [ls[a] for a in _free(lhs.ndim, lc, lb)]
+        + [rs[a] for a in _free(rhs.ndim, rc, rb)]
+    )
     spec = f"{''.join(ls)},{''.join(rs)}->{''.join(out)}"
     return np.asarray(np.einsum(spec, lhs, rhs, optimize=True), dtype=lhs.dtype)
 
@@ -74,8 +87,12 @@ def _transpose_operand(ct, other, mine_ndim, my_c, other_c, my_b, other_b, ct_ot
 
     nb = len(my_b)
     other_free = _free(other.ndim, other_c, other_b)
-    res = dot_general(ct, other, contracting=(tuple(ct_other_free), tuple(other_free)),
-                      batch=(tuple(range(nb)), tuple(other_b)))
+    res = dot_general(
+        ct,
+        other,
+        contracting=(tuple(ct_other_free), tuple(other_free)),
+        batch=(tuple(range(nb)), tuple(other_b)),
+    )
     my_free = _free(mine_ndim, my_c, my_b)
     order = list(my_b) + my_free + [my_c[other_c.index(a)] for a in sorted(other_c)]
     perm = tuple(order.index(a) for a in range(mine_ndim))

@@ -40,7 +40,9 @@ def _impl(fn):
 
 
 reduce_sum = define(
-    "reduce_sum", infer=_reduce_infer("reduce_sum"), impl=_impl(np.sum),
+    "reduce_sum",
+    infer=_reduce_infer("reduce_sum"),
+    impl=_impl(np.sum),
     jvp=lambda p, t, o, axes: None if t[0] is None else reduce_sum(t[0], axes=axes),
     vjp=lambda ct, p, o, axes: [_expand(ct, p[0].shape, axes)],
 )
@@ -71,10 +73,14 @@ def _extremum_jvp(p, t, o, axes):
     return div(reduce_sum(mul(hit, t[0]), axes=axes), reduce_sum(hit, axes=axes))
 
 
-reduce_max = define("reduce_max", infer=_reduce_infer("reduce_max", extremum=True),
-                    impl=_impl(np.max), jvp=_extremum_jvp, vjp=_extremum_vjp)
-reduce_min = define("reduce_min", infer=_reduce_infer("reduce_min", extremum=True),
-                    impl=_impl(np.min), jvp=_extremum_jvp, vjp=_extremum_vjp)
+def _extremum(name, fn):
+    """``reduce_max`` and ``reduce_min`` differ only in their NumPy evaluation."""
+    infer = _reduce_infer(name, extremum=True)
+    return define(name, infer=infer, impl=_impl(fn), jvp=_extremum_jvp, vjp=_extremum_vjp)
+
+
+reduce_max = _extremum("reduce_max", np.max)
+reduce_min = _extremum("reduce_min", np.min)
 
 
 def _prod_partial(x, axes):
@@ -128,11 +134,16 @@ def _prod_vjp(ct, p, o, axes):
     return [mul(_expand(ct, p[0].shape, axes), _prod_partial(p[0], axes))]
 
 
-reduce_prod = define("reduce_prod", infer=_reduce_infer("reduce_prod"), impl=_impl(np.prod),
-                     jvp=_prod_jvp, vjp=_prod_vjp)
+reduce_prod = define(
+    "reduce_prod",
+    infer=_reduce_infer("reduce_prod"),
+    impl=_impl(np.prod),
+    jvp=_prod_jvp,
+    vjp=_prod_vjp,
+)
 
 
-# --- cumulative sum ---------------------------------------------------------------------------------
+# --- cumulative sum -------------------------------------------------------------------------------
 def _cumsum_infer(types, axis, reverse):
     (x,) = types
     if not 0 <= axis < x.ndim:
@@ -149,8 +160,11 @@ def _cumsum_impl(x, axis, reverse):
 
 
 cumsum = define(
-    "cumsum", infer=_cumsum_infer, impl=_cumsum_impl,
-    jvp=lambda p, t, o, axis, reverse: None if t[0] is None
-    else cumsum(t[0], axis=axis, reverse=reverse),
+    "cumsum",
+    infer=_cumsum_infer,
+    impl=_cumsum_impl,
+    jvp=lambda p, t, o, axis, reverse: (
+        None if t[0] is None else cumsum(t[0], axis=axis, reverse=reverse)
+    ),
     vjp=lambda ct, p, o, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
 )

@@ -1,14 +1,16 @@
 """The primitive registry: each primitive is one named object that carries all of its rules.
 
 A primitive is defined once, in the module of its family, with
-  - ``infer(in_types, **attrs) -> [TensorType]``: the shape/dtype rule (raises ShapeError/DTypeError);
+  - ``infer(in_types, **attrs) -> [TensorType]``: the shape/dtype rule (raises ShapeError or
+    DTypeError);
   - ``impl(*arrays, **attrs) -> array | tuple``: the NumPy evaluation (the reference semantics);
   - ``jvp(primals, tangents, outs, **attrs) -> tangent(s)``: forward-mode rule; tangents that are
     symbolically zero arrive as ``None`` and a zero result may be returned as ``None``;
   - ``vjp(ct, primals, outs, **attrs) -> [cotangent | None per input]``: reverse-mode rule.
-Rules are written with graphc's own primitives (calling a primitive binds it into the current trace),
-so derivatives are ordinary graphs that passes optimize and that can be differentiated again.
-Backends keep their lowering in tables keyed by the primitive (only the backend may import llvmlite);
+Rules are written with graphc's own primitives (calling a primitive binds it into the current
+trace), so derivatives are ordinary graphs that passes optimize and that can be differentiated
+again.
+Backends keep their lowering in tables keyed by the primitive (only the backend imports llvmlite);
 ``tests/autodiff/test_rules.py`` fails when a differentiable primitive lacks a rule, and
 ``tests/ops/test_primitives.py`` when any primitive lacks a test row.
 """
@@ -23,6 +25,9 @@ REGISTRY: dict[str, "Primitive"] = {}
 
 @dataclass(eq=False)
 class Primitive:
+    """One operation and all of its rules and flags (see the module docstring); calling it binds
+    it into the active trace, or evaluates it at once when no trace is active."""
+
     name: str
     infer: Callable
     impl: Callable

@@ -28,7 +28,7 @@ def zeros(shape, dtype):
     return full(shape, 0, dtype)
 
 
-# --- constant, iota ---------------------------------------------------------------------------------
+# --- constant, iota -------------------------------------------------------------------------------
 constant = define(
     "constant",
     infer=lambda types, value: [TensorType.of(value.array)],
@@ -52,7 +52,7 @@ def _iota_impl(shape, dtype, dimension):
 iota = define("iota", infer=_iota_infer, impl=_iota_impl, nondifferentiable=True)
 
 
-# --- broadcast_in_dim -------------------------------------------------------------------------------
+# --- broadcast_in_dim -----------------------------------------------------------------------------
 def _bcast_infer(types, shape, dims):
     (x,) = types
     if len(dims) != x.ndim or list(dims) != sorted(set(dims)) or any(d >= len(shape) for d in dims):
@@ -81,7 +81,9 @@ def _bcast_vjp(ct, p, o, shape, dims):
 
 
 broadcast_in_dim = define(
-    "broadcast_in_dim", infer=_bcast_infer, impl=_bcast_impl,
+    "broadcast_in_dim",
+    infer=_bcast_infer,
+    impl=_bcast_impl,
     jvp=lambda p, t, o, shape, dims: _linear(t, broadcast_in_dim, shape=shape, dims=dims),
     vjp=_bcast_vjp,
 )
@@ -92,7 +94,7 @@ def _linear(t, prim, **attrs):
     return None if t[0] is None else prim(t[0], **attrs)
 
 
-# --- reshape, transpose, rev ------------------------------------------------------------------------
+# --- reshape, transpose, rev ----------------------------------------------------------------------
 def _reshape_infer(types, shape):
     (x,) = types
     if int(np.prod(shape, dtype=np.int64)) != x.size or any(n < 0 for n in shape):
@@ -101,7 +103,9 @@ def _reshape_infer(types, shape):
 
 
 reshape = define(
-    "reshape", infer=_reshape_infer, impl=lambda x, shape: x.reshape(shape),
+    "reshape",
+    infer=_reshape_infer,
+    impl=lambda x, shape: x.reshape(shape),
     jvp=lambda p, t, o, shape: _linear(t, reshape, shape=shape),
     vjp=lambda ct, p, o, shape: [reshape(ct, shape=tuple(p[0].shape))],
 )
@@ -115,7 +119,9 @@ def _transpose_infer(types, perm):
 
 
 transpose = define(
-    "transpose", infer=_transpose_infer, impl=lambda x, perm: np.transpose(x, perm),
+    "transpose",
+    infer=_transpose_infer,
+    impl=lambda x, perm: np.transpose(x, perm),
     jvp=lambda p, t, o, perm: _linear(t, transpose, perm=perm),
     vjp=lambda ct, p, o, perm: [transpose(ct, perm=tuple(int(i) for i in np.argsort(perm)))],
 )
@@ -129,13 +135,15 @@ def _rev_infer(types, axes):
 
 
 rev = define(
-    "rev", infer=_rev_infer, impl=lambda x, axes: np.flip(x, axes),
+    "rev",
+    infer=_rev_infer,
+    impl=lambda x, axes: np.flip(x, axes),
     jvp=lambda p, t, o, axes: _linear(t, rev, axes=axes),
     vjp=lambda ct, p, o, axes: [rev(ct, axes=axes)],
 )
 
 
-# --- slice and pad (each other's transpose) ---------------------------------------------------------
+# --- slice and pad (each other's transpose) -------------------------------------------------------
 def _slice_infer(types, start, limit, strides):
     (x,) = types
     if not len(start) == len(limit) == len(strides) == x.ndim:
@@ -160,15 +168,20 @@ def _slice_vjp(ct, p, o, start, limit, strides):
 
 
 slice_ = define(
-    "slice", infer=_slice_infer,
+    "slice",
+    infer=_slice_infer,
     impl=lambda x, start, limit, strides: x[tuple(map(slice, start, limit, strides))],
-    jvp=lambda p, t, o, **a: _linear(t, slice_, **a), vjp=_slice_vjp,
+    jvp=lambda p, t, o, **a: _linear(t, slice_, **a),
+    vjp=_slice_vjp,
 )
 
 
 def _pad_infer(types, lo, hi, interior, value):
     (x,) = types
-    if not len(lo) == len(hi) == len(interior) == x.ndim or min((*lo, *hi, *interior), default=0) < 0:
+    if (
+        not len(lo) == len(hi) == len(interior) == x.ndim
+        or min((*lo, *hi, *interior), default=0) < 0
+    ):
         raise ShapeError(f"bad padding lo={lo} hi={hi} interior={interior} for shape {x.shape}")
     shape = tuple(
         lo[i] + hi[i] + (x.shape[i] + (x.shape[i] - 1) * interior[i] if x.shape[i] else 0)
@@ -186,19 +199,28 @@ def _pad_impl(x, lo, hi, interior, value):
 
 def _pad_vjp(ct, p, o, lo, hi, interior, value):
     n = ct.shape
-    return [slice_(ct, start=tuple(lo), limit=tuple(n[i] - hi[i] for i in range(len(n))),
-                   strides=tuple(k + 1 for k in interior))]
+    return [
+        slice_(
+            ct,
+            start=tuple(lo),
+            limit=tuple(n[i] - hi[i] for i in range(len(n))),
+            strides=tuple(k + 1 for k in interior),
+        )
+    ]
 
 
 pad = define(
-    "pad", infer=_pad_infer, impl=_pad_impl,
-    jvp=lambda p, t, o, lo, hi, interior, value: None if t[0] is None
-    else pad(t[0], lo=lo, hi=hi, interior=interior, value=0),
+    "pad",
+    infer=_pad_infer,
+    impl=_pad_impl,
+    jvp=lambda p, t, o, lo, hi, interior, value: (
+        None if t[0] is None else pad(t[0], lo=lo, hi=hi, interior=interior, value=0)
+    ),
     vjp=_pad_vjp,
 )
 
 
-# --- concatenate ------------------------------------------------------------------------------------
+# --- concatenate ----------------------------------------------------------------------------------
 def _concat_infer(types, axis):
     if not types:
         raise ShapeError("concatenate needs at least one operand")
@@ -206,8 +228,14 @@ def _concat_infer(types, axis):
     for t in types:
         if t.dtype != first.dtype:
             raise DTypeError(f"concatenate: dtypes differ ({first.dtype}, {t.dtype})")
-        if t.ndim != first.ndim or not 0 <= axis < t.ndim or any(
-            a != b for i, (a, b) in enumerate(zip(t.shape, first.shape, strict=True)) if i != axis
+        if (
+            t.ndim != first.ndim
+            or not 0 <= axis < t.ndim
+            or any(
+                a != b
+                for i, (a, b) in enumerate(zip(t.shape, first.shape, strict=True))
+                if i != axis
+            )
         ):
             shapes = ", ".join(str(u.shape) for u in types)
             raise ShapeError(f"cannot concatenate shapes {shapes} along axis {axis}")
@@ -219,7 +247,9 @@ def _concat_infer(types, axis):
 def _concat_jvp(p, t, o, axis):
     if all(ti is None for ti in t):
         return None
-    parts = [ti if ti is not None else zeros(pi.shape, pi.dtype) for pi, ti in zip(p, t, strict=True)]
+    parts = [
+        ti if ti is not None else zeros(pi.shape, pi.dtype) for pi, ti in zip(p, t, strict=True)
+    ]
     return concatenate(*parts, axis=axis)
 
 
@@ -235,12 +265,18 @@ def _concat_vjp(ct, p, o, axis):
 
 
 concatenate = define(
-    "concatenate", infer=_concat_infer,
-    impl=lambda *xs, axis: np.concatenate(xs, axis=axis), jvp=_concat_jvp, vjp=_concat_vjp,
+    "concatenate",
+    infer=_concat_infer,
+    impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
+    jvp=_concat_jvp,
+    vjp=_concat_vjp,
 )
 
-# --- stop_gradient ----------------------------------------------------------------------------------
+# --- stop_gradient --------------------------------------------------------------------------------
 stop_gradient = define(
-    "stop_gradient", infer=lambda types: [types[0]], impl=lambda x: x,
-    jvp=lambda p, t, o: None, vjp=lambda ct, p, o: [None],
+    "stop_gradient",
+    infer=lambda types: [types[0]],
+    impl=lambda x: x,
+    jvp=lambda p, t, o: None,
+    vjp=lambda ct, p, o: [None],
 )

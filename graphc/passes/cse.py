@@ -28,6 +28,7 @@ def _value_id(v):
 
 
 def cse(graph: Graph, options=None) -> Graph:
+    """The pass: later twins of pure nodes replaced by the first (see the module docstring)."""
     seen: dict = {}
 
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):

@@ -13,6 +13,7 @@ from .rewrite import has_nested, map_nested
 
 
 def dce(graph: Graph, options=None) -> Graph:
+    """The pass: unused pure nodes dropped (see the module docstring)."""
     live = set(graph.outputs)
     kept = []
     for node in reversed(graph.nodes):

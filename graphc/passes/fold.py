@@ -72,8 +72,11 @@ def _splat_fold(rw: Rewriter, node: Node, inputs, attrs):
         return None
     if node.prim in SPLAT_PRESERVING:
         # NOTE: a broadcast of a 0-d constant is the normal form; re-making it would never stop.
-        if node.prim is shape_ops.broadcast_in_dim and inputs[0].shape == () and constant_array(
-                rw, inputs[0]) is not None:
+        if (
+            node.prim is shape_ops.broadcast_in_dim
+            and inputs[0].shape == ()
+            and constant_array(rw, inputs[0]) is not None
+        ):
             return None
         return [make_splat(rw, scalars[0], node.outputs[0].type)]
     results = _evaluate(node, scalars, attrs, [()] * len(node.outputs))
@@ -83,6 +86,8 @@ def _splat_fold(rw: Rewriter, node: Node, inputs, attrs):
 
 
 def fold(graph: Graph, options=None) -> Graph:
+    """The pass: full and splat folding (see the module docstring)."""
+
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):
         if not node.prim.pure or node.prim is shape_ops.constant or has_nested(node):
             return None

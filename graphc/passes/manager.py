@@ -80,8 +80,17 @@ def _run(graph: Graph, options: Options):
                 if name not in _ENABLES_NOTHING:
                     stale = {other for other, _ in PIPELINE}
             graph = new
-            yield name, graph, {"pass": name, "round": round_, "nodes_before": before,
-                                "nodes_after": count, "ms": ms}
+            yield (
+                name,
+                graph,
+                {
+                    "pass": name,
+                    "round": round_,
+                    "nodes_before": before,
+                    "nodes_after": count,
+                    "ms": ms,
+                },
+            )
         if not stale:
             return
 
@@ -90,10 +99,8 @@ def optimize(graph: Graph, fast_math: bool | None = None) -> tuple[Graph, list[d
     """Run the pipeline to its fixed point; returns the optimized graph and one statistics dict per
     pass run (``pass``, ``round``, ``nodes_before``, ``nodes_after``, ``ms``), which
     ``Concrete.stats()["passes"]`` reports. ``fast_math=None`` means ``graphc.config.fast_math``."""
-    stats, result = [], graph
-    for _, result, s in _run(graph, _options(fast_math)):
-        stats.append(s)
-    return result, stats
+    runs = list(_run(graph, _options(fast_math)))
+    return (runs[-1][1] if runs else graph), [stats for _, _, stats in runs]
 
 
 def optimize_stages(graph: Graph, fast_math: bool | None = None) -> list[tuple[str, Graph]]:

@@ -252,8 +252,10 @@ def slice_fold(rw, node, ins, attrs, fast):
         s1, st1 = inner.attrs["start"], inner.attrs["strides"]
         start = tuple(a + b * s for a, b, s in zip(s1, start, st1, strict=True))
         strides = tuple(a * b for a, b in zip(st1, strides, strict=True))
-        limit = tuple(b + (n - 1) * s + 1 if n else b
-                      for b, n, s in zip(start, out.shape, strides, strict=True))
+        limit = tuple(
+            b + (n - 1) * s + 1 if n else b
+            for b, n, s in zip(start, out.shape, strides, strict=True)
+        )
     if x.type == out:
         return [x]
     if inner is None:
@@ -300,7 +302,7 @@ def _shrink_broadcasts(rw, node, ins, attrs, fast):
         s = b.inputs[0]
         if tuple(b.attrs["dims"]) != tuple(range(len(out) - len(s.shape), len(out))):
             continue
-        if broadcast_shapes(*(w.shape for w in new[:i] + [s] + new[i + 1:])) == out:
+        if broadcast_shapes(*(w.shape for w in new[:i] + [s] + new[i + 1 :])) == out:
             new[i] = s
     if all(a is b for a, b in zip(new, ins, strict=True)):
         return None
@@ -332,6 +334,7 @@ RULES = {
 
 
 def simplify(graph: Graph, options=None) -> Graph:
+    """The pass: the first applicable rule of ``RULES`` per node, then broadcast shrinking."""
     fast = bool(getattr(options, "fast_math", False))
 
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):

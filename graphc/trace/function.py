@@ -75,7 +75,7 @@ class Function:
         self._hosts: list = []  # (object, its generic __call__) routed like self, see route_calls
         self._fast_make = None
 
-    # --- calling ------------------------------------------------------------------------------------
+    # --- calling ----------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         # the generic path; _install_fast may route calls to native code first (see there)
         if current_trace() is not None:
@@ -136,7 +136,7 @@ class Function:
     def _arg_name(self, path):
         return arg_name(path, self._dyn_params())
 
-    # --- building -----------------------------------------------------------------------------------
+    # --- building ---------------------------------------------------------------------------------
     def _build(self, args, kwargs, key) -> Concrete:
         if self._cache:
             why = describe_change(self._last_key, key, self._dyn_params(), self._params)

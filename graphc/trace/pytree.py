@@ -17,6 +17,7 @@ def _is_namedtuple(x) -> bool:
 
 
 def flatten(tree) -> tuple[list, tuple]:
+    """``(leaves, treedef)``: the leaves in a fixed order and a hashable structure."""
     leaves: list = []
     return leaves, _flatten(tree, leaves)
 
@@ -48,6 +49,7 @@ def _sorted_keys(d) -> list:
 
 
 def unflatten(treedef, leaves):
+    """The inverse of ``flatten``: ``leaves`` put back into ``treedef``'s structure."""
     it = iter(leaves)
     out = _unflatten(treedef, it)
     if next(it, _END) is not _END:
@@ -72,12 +74,14 @@ def _unflatten(d, it):
 
 
 def tree_map(f, tree, *rest):
+    """``f`` applied leafwise to ``tree`` (and to the matching leaves of ``rest``)."""
     leaves, treedef = flatten(tree)
     others = [flatten(r)[0] for r in rest]
     return unflatten(treedef, [f(*xs) for xs in zip(leaves, *others, strict=True)])
 
 
 def num_leaves(treedef) -> int:
+    """How many leaves ``unflatten(treedef, ...)`` takes."""
     if treedef == _LEAF:
         return 1
     if treedef[0] is None:

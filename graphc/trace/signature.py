@@ -19,26 +19,19 @@ def leaf_signature(x, where: str) -> tuple:
     """``(shape, dtype, weak)`` of one argument leaf, or a clear error naming ``where`` it is."""
     t = type(x)
     if t is np.ndarray:
-        d = x.dtype
-        if d not in dtypes.SHORT_NAMES:
-            raise _bad_dtype(d, where)
-        return (x.shape, d, False)
+        return (x.shape, _supported(x.dtype, where), False)
     if t is float or t is int or t is bool:
         if t is int and not -(2**63) <= x < 2**63:
             raise GraphcError(f"{where}: integer {x} does not fit in int64")
         return ((), dtypes.python_scalar_dtype(x), True)
     if isinstance(x, np.generic):
-        d = x.dtype
-        if d not in dtypes.SHORT_NAMES:
-            raise _bad_dtype(d, where)
-        return ((), d, False)
+        return ((), _supported(x.dtype, where), False)
     if isinstance(x, np.ndarray):  # subclasses such as np.matrix or masked arrays
-        raise GraphcError(f"{where}: array subclass {t.__name__} is not supported; pass np.asarray(x)")
+        raise GraphcError(
+            f"{where}: array subclass {t.__name__} is not supported; pass np.asarray(x)"
+        )
     if hasattr(x, "shape") and hasattr(x, "dtype"):
-        d = np.dtype(x.dtype)
-        if d not in dtypes.SHORT_NAMES:
-            raise _bad_dtype(d, where)
-        return (tuple(x.shape), d, False)
+        return (tuple(x.shape), _supported(np.dtype(x.dtype), where), False)
     raise GraphcError(
         f"{where}: unsupported argument of type {t.__name__} ({_short(x)}); pass NumPy arrays, Python "
         "scalars or pytrees of them (dict, list, tuple, namedtuple, None), or mark it static with "
@@ -46,9 +39,12 @@ def leaf_signature(x, where: str) -> tuple:
     )
 
 
-def _bad_dtype(d, where):
-    return DTypeError(f"{where}: unsupported dtype {d}; graphc supports float32, float64, int32, "
-                      "int64 and bool (convert with .astype)")
+def _supported(d: np.dtype, where: str) -> np.dtype:
+    """``d`` when graphc supports it, else a DTypeError naming ``where`` and the way out."""
+    if d not in dtypes.SHORT_NAMES:
+        raise DTypeError(f"{where}: unsupported dtype {d}; graphc supports float32, float64, "
+                         "int32, int64 and bool (convert with .astype)")
+    return d
 
 
 def _short(x) -> str:

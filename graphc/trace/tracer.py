@@ -134,6 +134,7 @@ _STATE = _State()
 
 
 def current_trace() -> Trace | None:
+    """The innermost active trace of this thread, or None (primitives then run eagerly)."""
     stack = _STATE.stack
     return stack[-1] if stack else None
 
@@ -297,7 +298,7 @@ class Tracer:
     __hash__ = None  # traced values compare elementwise, so they are not hashable
 
 
-# --- operators and methods: each forwards to the graphc.numpy function of the same meaning ----------
+# --- operators and methods: each forwards to the graphc.numpy function of the same meaning --------
 _gnp = None
 
 

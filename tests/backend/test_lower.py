@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from graphc.backend.llvm import lower as lower_mod
+from graphc.backend.llvm import kernels as kernels_mod
 from graphc.backend.llvm import memory
 from graphc.backend.llvm.lower import lower_graph, missing_lowerings
 from graphc.backend.llvm.region import LoweringError
@@ -143,19 +144,26 @@ def test_empty_arrays_and_scalars():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_math_heavy_kernels_call_vector_variants(dtype, monkeypatch):
-    """Beyond INLINE_MATH_MAX transcendentals a kernel calls the math library's vector variants
-    (vecmath.py); results equal the inlined scalar functions'."""
+    """Flat regions are explicit vector code calling shared vector math functions (plus a scalar
+    tail); with that off, beyond INLINE_MATH_MAX transcendentals a loop calls the math library's
+    vector variants (vecmath.py). All three give the inlined scalar functions' results bit for bit."""
     prims = (ew.sin, ew.exp, ew.cos, ew.tanh, ew.log1p, ew.sin, ew.exp, ew.cos, ew.expm1)
     assert len(prims) > lower_mod.INLINE_MATH_MAX
     b = Builder("g")
-    x = b.add_input(TensorType((1000,), np.dtype(dtype)))
+    x = b.add_input(TensorType((1001,), np.dtype(dtype)))
     v = x
     for p in prims:
         (v,) = b.emit(p, [v], {})
     g = b.build([v])
-    xv = np.linspace(-2, 2, 1000).astype(dtype)
+    xv = np.linspace(-2, 2, 1001).astype(dtype)
+    (explicit,), low0 = run_graph(g, [xv])
+    lanes = 16 if dtype == "float32" else 8
+    assert f"vectors of {lanes}" in low0.kernels[0] and 1001 % lanes  # with a scalar tail
+    assert low0.ir.count(f"define internal <{lanes} x") == 6  # one copy per function
+    monkeypatch.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
     (got,), low = run_graph(g, [xv])
     assert "vector-function-abi-variant" in low.ir and "llvm.loop.vectorize.width" in low.ir
+    np.testing.assert_array_equal(got, explicit)
     monkeypatch.setattr(lower_mod, "INLINE_MATH_MAX", 100)
     (inlined,), low2 = run_graph(g, [xv])
     assert "vector-function-abi-variant" not in low2.ir

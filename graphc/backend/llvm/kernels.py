@@ -204,13 +204,15 @@ def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
 #: Element types the explicit vector path handles (integer rules are not all lane-wise here).
 _VECTOR_DTYPES = {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_)}
 #: Loop metadata of explicitly vectorized loops: the loop vectorizer has nothing left to do there.
+#: Emit flat elementwise regions as explicit vector code (False: scalar loops for LLVM's vectorizer).
+EXPLICIT_VECTORS = False
 _VECTOR_LOOP = ('!{!"llvm.loop.vectorize.enable", i1 false}', '!{!"llvm.loop.unroll.disable"}')
 
 
 def vector_lanes(module, nodes, leaves) -> int | None:
     """Lanes for an explicitly vectorized flat region (two native vectors of its widest float
-    type), or None when a value's type is not handled or the module asked for scalar code."""
-    if not getattr(module, "explicit_vectors", True):
+    type), or None when a value's type is not handled or ``EXPLICIT_VECTORS`` is off."""
+    if not EXPLICIT_VECTORS:
         return None
     types = [v.dtype for n in nodes for v in (*n.inputs, *n.outputs)]
     types += [v.dtype for v in leaves]

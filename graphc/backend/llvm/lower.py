@@ -11,6 +11,7 @@ separate workspaces may run concurrently.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ from .matmul import DotPlan, emit_dot, emit_pack
 from .region import RULES, Buf, Emitter, LoweringError, node_context
 
 ENTRY = "graphc_main"
+#: Graphs with more kernels than this call them through address-computing wrappers (see
+#: ``_call_kernel``): hundreds of direct calls with dozens of CSE'd buffer pointers each make the
+#: register allocator's time on ``graphc_main`` superlinear (W6 n=1000: ~250 of 370 ms of LLVM).
+DIRECT_CALLS_MAX = 8
 #: Top-level primitives that are views of their operand's bytes (no kernel).
 VIEWS = {sh.reshape, sh.stop_gradient}
 #: Kernels with more math-library calls than this call them through vector-variant wrappers
@@ -38,7 +43,6 @@ VIEWS = {sh.reshape, sh.stop_gradient}
 #: the polynomial chains of several vectors; W2 runs ~1.5x faster inlined).
 INLINE_MATH_MAX = 6
 #: Math functions LLVM has intrinsics for (the fallback when mathlib lacks a function).
-NOINLINE_VECTOR_MATH = True
 _INTRINSIC_MATH = {"sqrt", "exp", "log", "sin", "cos", "pow"}
 
 
@@ -67,12 +71,20 @@ class Module:
         self.globals: list[str] = []
         self._global_ids: dict = {}
         self.math_names: dict[str, tuple] = {}  # name -> (type, arity, lanes, attribute group)
-        self.vector_math: set[tuple[str, int]] = set()  # (name, lanes) called from vector code
+        #: (name, lanes, inlined) of the math functions explicitly vectorized kernels call
+        self.vector_math: set[tuple[str, int, bool]] = set()
         self.inlined: set[str] = set()  # called directly (mathlib marks them alwaysinline)
         self.inline_math = True
         self.meta_ids = itertools.count()
         self.metadata: list[str] = []
-        self.mathlib = _mathlib()
+        self._kernel_ids: dict[str, str] = {}  # kernel text without its name -> that name
+        self.direct_calls = True
+        self.wrapped: set[str] = set()  # kernels with a ``.w`` wrapper (see lower._call_kernel)
+
+    @functools.cached_property
+    def mathlib(self):
+        """Imported on first use: graphs without transcendentals skip its ~8 ms import."""
+        return _mathlib()
 
     def math_call(self, f, fn, d, args) -> str:
         t, sfx = REG[d], SUFFIX[d]
@@ -105,6 +117,18 @@ class Module:
         operands = ", ".join(f"{t} {a}" for a in args)
         return f.op(f"call {t} @{name}({operands})")
 
+    def add_kernel(self, f) -> str:
+        """Add kernel ``f`` unless an identical one exists; returns the name to call. Why: unrolled
+        loops (W6: 1000 steps) give hundreds of kernels that differ only in the buffers they are
+        passed, and LLVM's time is per instruction compiled: each distinct body is compiled once."""
+        text = f.text()
+        key = _LOOP_ID.sub("!llvm.loop !M", text.split("(", 1)[1])
+        name = self._kernel_ids.setdefault(key, f.name)
+        if name == f.name:
+            self.functions.append(text)
+            self.metadata += f.metadata
+        return name
+
     def vector_math_call(self, f, fn, d, args, lanes: int) -> str:
         """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels): one shared definition per
         module and width, called (not inlined) so each kernel stays small."""
@@ -112,9 +136,9 @@ class Module:
         own = f"gc_{fn}_{sfx}"
         if fn == "sqrt" or own not in getattr(self.mathlib, "NAMES", ()):
             name = f"llvm.{fn}.v{lanes}{sfx}"
-        else:
-            self.vector_math.add((own, lanes))
-            name = vecmath.vector_name(own, lanes)
+        else:  # inlined into kernels with few calls (as in math_call), else one shared copy
+            self.vector_math.add((own, lanes, self.inline_math))
+            name = vecmath.vector_name(own, lanes) + ("_inl" if self.inline_math else "")
         operands = ", ".join(f"{vt} {a}" for a in args)
         return f.op(f"call {vt} @{name}({operands})")
 
@@ -144,22 +168,25 @@ class Module:
         """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
         if not self.math_names and not self.inlined and not self.vector_math:
             return []
-        wanted = set(self.math_names) | self.inlined | {name for name, _ in self.vector_math}
+        wanted = set(self.math_names) | self.inlined | {name for name, _, _ in self.vector_math}
         defs = vecmath.split_definitions(self.mathlib.definitions(sorted(wanted)))
         parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
-        vectors = set(self.vector_math)
+        vectors = {(name, n, False): "" for name, n, inl in self.vector_math if not inl}
         for name, (t, arity, n, group) in self.math_names.items():
             if name not in self.inlined:
                 parts.append(defs[name])
             parts.append(vecmath.wrapper(name, t, arity))
-            vectors.add((name, n))
+            vectors[(name, n, False)] = vectors.get((name, n, False), "")
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
-        for name, n in sorted(vectors):
-            text = vecmath.vector_definition(defs[name], name, n)
-            if (name, n) in self.vector_math and NOINLINE_VECTOR_MATH:
-                text = text.replace(") nounwind", ") noinline nounwind", 1)
-            parts.append(text)
+        for name, n, inl in self.vector_math:
+            if inl:
+                vectors[(name, n, True)] = "alwaysinline "
+            elif (name, n, False) in self.vector_math:  # shared by design: keep it out of line
+                vectors[(name, n, False)] = "noinline "
+        for (name, n, inl), attr in sorted(vectors.items()):
+            text = vecmath.vector_definition(defs[name], name, n, suffix="_inl" if inl else "")
+            parts.append(text.replace(") nounwind", f") {attr}nounwind", 1))
         if used:
             parts.append(
                 f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
@@ -168,6 +195,7 @@ class Module:
         return parts + attrs
 
 
+_LOOP_ID = re.compile(r"!llvm\.loop !\d+")
 _CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
 _DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.MULTILINE)
 
@@ -250,6 +278,7 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
             steps.append(Step(None, [v], [v], copy_to=dst))
     offsets, ws_bytes = _plan(steps, storage)
     main = Func(ENTRY, ["ptr %args"], linkage="", attrs="nounwind")
+    module.direct_calls = len(steps) <= DIRECT_CALLS_MAX
     ptrs = _arg_pointers(main, n_in + n_out)
     kernels = []
     for k, step in enumerate(steps):
@@ -308,6 +337,32 @@ def _pointer(main, st: Storage, offsets, ptrs) -> str:
     return main.gep("i8", ptrs[-1], str(offsets[st]))
 
 
+def _call_kernel(module, main, name, stores, offsets, ptrs) -> None:
+    """Call kernel ``name`` from ``graphc_main`` with the buffers ``stores``: directly with their
+    addresses, or (many kernels) through ``name.w(ptr %args, ptr @table)``, which loads
+    ``args[slot] + offset`` for each (slot, offset) pair of a constant table, so ``graphc_main``
+    is a short list of two-argument calls holding no values across them."""
+    if module.direct_calls:
+        args = ", ".join(f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores)
+        main.do(f"call void @{name}({args})")
+        return
+    ws_slot = len(ptrs) - 1
+    pairs = [(s.slot, 0) if s.kind == "arg" else (ws_slot, offsets[s]) for s in stores]
+    if name not in module.wrapped:
+        module.wrapped.add(name)
+        w = Func(f"{name}.w", ["ptr %args", "ptr %tbl"], attrs="noinline nounwind")
+        args = []
+        for i in range(len(pairs)):
+            slot = w.op(f"load i64, ptr {w.gep('i64', '%tbl', str(2 * i))}, align 8")
+            off = w.op(f"load i64, ptr {w.gep('i64', '%tbl', str(2 * i + 1))}, align 8")
+            base = w.op(f"load ptr, ptr {w.gep('ptr', '%args', slot)}, align 8")
+            args.append(f"ptr {w.gep('i8', base, off)}")
+        w.do(f"call void @{name}({', '.join(args)})")
+        module.functions.append(w.text())
+    table = module.global_array(np.array(pairs, dtype=np.int64))
+    main.do(f"call void @{name}.w(ptr %args, ptr {table.ptr})")
+
+
 def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     """Emit step ``k``'s kernel function and its call from ``main``; returns its description."""
     stores = list(
@@ -344,13 +399,9 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
             desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
                 module, f, step.node, reads, writes, temps
             )
-    module.functions.append(f.text())
-    module.metadata += f.metadata
-    args = ", ".join(
-        f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores if s.kind != "global"
-    )
-    main.do(f"call void @{name}({args})")
-    return f"{name}: {desc}"
+    name = module.add_kernel(f)
+    _call_kernel(module, main, name, [s for s in stores if s.kind != "global"], offsets, ptrs)
+    return f"{f.name}: {desc}" + (f" (same code as {name})" if name != f.name else "")
 
 
 def _math_calls(node) -> list:

@@ -52,12 +52,13 @@ def vector_line(line: str, n: int) -> str:
     return line
 
 
-def vector_definition(scalar_text: str, name: str, n: int) -> str:
-    """The ``n``-lane version of mathlib's definition of ``name`` (see the module docstring)."""
+def vector_definition(scalar_text: str, name: str, n: int, suffix: str = "") -> str:
+    """The ``n``-lane version of mathlib's definition of ``name`` (see the module docstring), named
+    ``vector_name(name, n) + suffix``, with no inlining attribute."""
     out = []
     for line in scalar_text.splitlines():
         if line.startswith("define"):
-            line = line.replace(f"@{name}(", f"@{vector_name(name, n)}(").replace(
+            line = line.replace(f"@{name}(", f"@{vector_name(name, n)}{suffix}(").replace(
                 "alwaysinline ", ""
             )
         out.append(vector_line(line, n))
