@@ -8,6 +8,7 @@ gradient-stopped maximum, softplus and the logistic losses use log1p(exp(-|x|)),
 from __future__ import annotations
 
 from . import numpy as gnp
+from .errors import GraphcError
 from .numpy import logsumexp
 from .numpy._core import as_float, cast, lift
 from .trace.tracer import located
@@ -72,7 +73,7 @@ def _reduce(loss, reduction):
         return gnp.sum(loss)
     if reduction == "none":
         return loss
-    raise located(ValueError, f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise located(GraphcError, f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def binary_cross_entropy_with_logits(

@@ -258,8 +258,8 @@ class Tracer:
         raise located(
             TracerBoolError,
             f"{what} of a traced value {self.value.type} is not known while tracing. Use "
-            "gc.cond / gc.where / gc.while_loop for data-dependent control flow, or pass the "
-            "value as a static argument (static_argnums)",
+            "graphc.numpy.where(cond, a, b) to choose between values, or pass the value as a "
+            "static argument (static_argnums)",
         )
 
     def __bool__(self):

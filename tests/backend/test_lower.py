@@ -144,30 +144,78 @@ def test_empty_arrays_and_scalars():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_math_heavy_kernels_call_vector_variants(dtype, monkeypatch):
-    """Flat regions are explicit vector code calling shared vector math functions (plus a scalar
-    tail); with that off, beyond INLINE_MATH_MAX transcendentals a loop calls the math library's
-    vector variants (vecmath.py). All three give the inlined scalar functions' results bit for bit."""
+    """Beyond INLINE_MATH_MAX transcendentals a kernel calls the math library's vector variants
+    (vecmath.py); results equal the inlined scalar functions'."""
     prims = (ew.sin, ew.exp, ew.cos, ew.tanh, ew.log1p, ew.sin, ew.exp, ew.cos, ew.expm1)
     assert len(prims) > lower_mod.INLINE_MATH_MAX
     b = Builder("g")
-    x = b.add_input(TensorType((1001,), np.dtype(dtype)))
+    x = b.add_input(TensorType((1000,), np.dtype(dtype)))
     v = x
     for p in prims:
         (v,) = b.emit(p, [v], {})
     g = b.build([v])
-    xv = np.linspace(-2, 2, 1001).astype(dtype)
-    (explicit,), low0 = run_graph(g, [xv])
-    lanes = 16 if dtype == "float32" else 8
-    assert f"vectors of {lanes}" in low0.kernels[0] and 1001 % lanes  # with a scalar tail
-    assert low0.ir.count(f"define internal <{lanes} x") == 6  # one copy per function
-    monkeypatch.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
+    xv = np.linspace(-2, 2, 1000).astype(dtype)
     (got,), low = run_graph(g, [xv])
     assert "vector-function-abi-variant" in low.ir and "llvm.loop.vectorize.width" in low.ir
-    np.testing.assert_array_equal(got, explicit)
     monkeypatch.setattr(lower_mod, "INLINE_MATH_MAX", 100)
+    monkeypatch.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
     (inlined,), low2 = run_graph(g, [xv])
     assert "vector-function-abi-variant" not in low2.ir
     np.testing.assert_array_equal(got, inlined)  # same lane-wise algorithm, bit for bit
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_explicit_vector_kernels_match_scalar_loops(dtype, monkeypatch):
+    """Flat regions with few math calls become explicit vector code (one vector math definition
+    per function, a scalar tail for the odd size); compares, selects, scalar operands and constant
+    outputs included, the results equal the scalar loops' bit for bit."""
+    d = np.dtype(dtype)
+    b = Builder("g")
+    x = b.add_input(TensorType((1001,), d))
+    s = b.add_input(TensorType((), d))
+    (e,) = b.emit(ew.exp, [x], {})
+    (t,) = b.emit(ew.tanh, [e], {})
+    (m,) = b.emit(ew.mul, [t, s], {})
+    (c,) = b.emit(ew.greater, [x, s], {})
+    (r,) = b.emit(ew.select, [c, m, x], {})
+    (q,) = b.emit(ew.sqrt, [e], {})
+    (lg,) = b.emit(ew.log1p, [q], {})
+    (o,) = b.emit(ew.add, [r, lg], {})
+    g = b.build([o, c])
+    args = [np.linspace(-3, 3, 1001).astype(d), np.asarray(0.5, d)]
+    (got, got_c), low = run_graph(g, args)
+    lanes = 16 if dtype == "float32" else 8
+    assert f"vectors of {lanes}" in low.kernels[0] and 1001 % lanes  # with a scalar tail
+    assert low.ir.count(f"define internal <{lanes} x") == 3  # exp, tanh, log1p once each
+    monkeypatch.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
+    (want, want_c), low2 = run_graph(g, args)
+    assert "vectors of" not in low2.kernels[0]
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_c, want_c)
+    np.testing.assert_array_equal(got_c, args[0] > args[1])
+
+
+def test_identical_kernels_are_compiled_once():
+    """Unrolled loops give kernels differing only in their buffers: one definition each, called
+    through address tables when there are many kernels; results stay right."""
+    b = Builder("g")
+    x = b.add_input(TensorType((100,), F32))
+    v, outs = x, []
+    for _ in range(2 * lower_mod.DIRECT_CALLS_MAX):
+        (v,) = b.emit(ew.sin, [v], {})
+        (v,) = b.emit(ew.add, [v, x], {})
+        (w,) = b.emit(red.reduce_sum, [v], {"axes": (0,)})  # ends the region: one kernel each
+        outs.append(w)
+    (got), low = run_graph(b.build(outs), [np.linspace(-1, 1, 100, dtype=F32)])
+    assert len(low.kernels) >= 2 * lower_mod.DIRECT_CALLS_MAX
+    assert sum("same code as" in k for k in low.kernels) >= len(low.kernels) - 2
+    assert ".w(ptr %args, ptr @const" in low.ir
+    xv, ref = np.linspace(-1, 1, 100, dtype=F32), []
+    v = xv
+    for _ in range(2 * lower_mod.DIRECT_CALLS_MAX):
+        v = np.sin(v) + xv
+        ref.append(v.sum(dtype=np.float64))
+    np.testing.assert_allclose(np.array(got, np.float64), ref, rtol=1e-5)
 
 
 def test_wide_vector_setting_runs_anywhere(monkeypatch):

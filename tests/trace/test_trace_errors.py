@@ -116,7 +116,7 @@ def test_tracer_bool_error_names_the_line(what, fn):
     with pytest.raises(gc.TracerBoolError) as info:
         gc.function(fn, autograph=False, backend="reference")(np.ones(()))
     msg = str(info.value)
-    assert what in msg and "gc.cond" in msg
+    assert what in msg and "where" in msg
     assert f"test_trace_errors.py:{fn.__code__.co_firstlineno}" in msg, msg
     assert isinstance(info.value, TypeError) and isinstance(info.value, gc.GraphcError)
 

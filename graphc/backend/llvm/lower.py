@@ -71,8 +71,8 @@ class Module:
         self.globals: list[str] = []
         self._global_ids: dict = {}
         self.math_names: dict[str, tuple] = {}  # name -> (type, arity, lanes, attribute group)
-        #: (name, lanes, inlined) of the math functions explicitly vectorized kernels call
-        self.vector_math: set[tuple[str, int, bool]] = set()
+        #: (name, lanes) of the math functions explicitly vectorized kernels call
+        self.vector_math: set[tuple[str, int]] = set()
         self.inlined: set[str] = set()  # called directly (mathlib marks them alwaysinline)
         self.inline_math = True
         self.meta_ids = itertools.count()
@@ -130,15 +130,15 @@ class Module:
         return name
 
     def vector_math_call(self, f, fn, d, args, lanes: int) -> str:
-        """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels): one shared definition per
-        module and width, called (not inlined) so each kernel stays small."""
+        """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels, which have few math
+        calls: see kernels.vector_lanes): one ``alwaysinline`` definition per module and width."""
         vt, sfx = f"<{lanes} x {REG[d]}>", SUFFIX[d]
         own = f"gc_{fn}_{sfx}"
         if fn == "sqrt" or own not in getattr(self.mathlib, "NAMES", ()):
             name = f"llvm.{fn}.v{lanes}{sfx}"
-        else:  # inlined into kernels with few calls (as in math_call), else one shared copy
-            self.vector_math.add((own, lanes, self.inline_math))
-            name = vecmath.vector_name(own, lanes) + ("_inl" if self.inline_math else "")
+        else:
+            self.vector_math.add((own, lanes))
+            name = vecmath.vector_name(own, lanes) + "_inl"
         operands = ", ".join(f"{vt} {a}" for a in args)
         return f.op(f"call {vt} @{name}({operands})")
 
@@ -168,25 +168,21 @@ class Module:
         """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
         if not self.math_names and not self.inlined and not self.vector_math:
             return []
-        wanted = set(self.math_names) | self.inlined | {name for name, _, _ in self.vector_math}
+        wanted = set(self.math_names) | self.inlined | {name for name, _ in self.vector_math}
         defs = vecmath.split_definitions(self.mathlib.definitions(sorted(wanted)))
         parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
-        vectors = {(name, n, False): "" for name, n, inl in self.vector_math if not inl}
         for name, (t, arity, n, group) in self.math_names.items():
             if name not in self.inlined:
                 parts.append(defs[name])
-            parts.append(vecmath.wrapper(name, t, arity))
-            vectors[(name, n, False)] = vectors.get((name, n, False), "")
+            parts += [
+                vecmath.vector_definition(defs[name], name, n),
+                vecmath.wrapper(name, t, arity),
+            ]
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
-        for name, n, inl in self.vector_math:
-            if inl:
-                vectors[(name, n, True)] = "alwaysinline "
-            elif (name, n, False) in self.vector_math:  # shared by design: keep it out of line
-                vectors[(name, n, False)] = "noinline "
-        for (name, n, inl), attr in sorted(vectors.items()):
-            text = vecmath.vector_definition(defs[name], name, n, suffix="_inl" if inl else "")
-            parts.append(text.replace(") nounwind", f") {attr}nounwind", 1))
+        for name, n in sorted(self.vector_math):
+            text = vecmath.vector_definition(defs[name], name, n, suffix="_inl")
+            parts.append(text.replace(") nounwind", ") alwaysinline nounwind", 1))
         if used:
             parts.append(
                 f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
