@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import threading
 import time
 import warnings
 
@@ -70,6 +71,7 @@ class Function:
         self.backend = backend or config.default_backend
         self.optimize = optimize
         self._cache: dict = {}
+        self._build_lock = threading.RLock()
         self._last_key = None
         self._warned = False
         self._hosts: list = []  # (object, its generic __call__) routed like self, see route_calls
@@ -138,6 +140,13 @@ class Function:
 
     # --- building ---------------------------------------------------------------------------------
     def _build(self, args, kwargs, key) -> Concrete:
+        # NOTE: one build per signature even when several threads miss the cache at once; the lock
+        # is taken only on a miss, so the per-call path never touches it.
+        with self._build_lock:
+            concrete = self._cache.get(key)
+            return concrete if concrete is not None else self._build_locked(args, kwargs, key)
+
+    def _build_locked(self, args, kwargs, key) -> Concrete:
         if self._cache:
             why = describe_change(self._last_key, key, self._dyn_params(), self._params)
             log.debug("retracing %s: %s", self.__name__, why)
@@ -147,7 +156,7 @@ class Function:
                 f"{self.__name__} has been traced {len(self._cache) + 1} times; each new input "
                 "signature (shapes, dtypes, static values, pytree structure) costs a trace and a "
                 "compile. Pass arrays of fixed shapes, or mark Python values static.",
-                stacklevel=3,
+                stacklevel=4,
             )
         concrete = Concrete.build(self, args, kwargs, key)
         self._cache[key] = concrete
