@@ -17,10 +17,15 @@ or the input shape of its one reduction. Rules (each keeps the result correct an
     <= ``MAX_WEIGHT`` = 160, keeping LLVM's vectorizer time per loop small (it grows faster than
     linearly with body size) while amortizing the ~10 ms fixed cost per loop.
   - A reduction ends a region: members may not use its result (that needs the finished loop).
+  - sin(x) and cos(x) of one value share a region in small graphs (see ``PAIR_BYTES``): one sincos
+    call computes both. Members' operands then count as available from their region's first
+    member's place on (the region is placed there), which keeps the acyclicity argument.
 ``reshape`` and ``stop_gradient`` stay outside regions: at top level they are free views.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..backend.reference import evaluate
 from ..errors import GraphcError
@@ -32,11 +37,17 @@ from ..ops.linalg import dot_general
 from ..ops.registry import define
 
 MAX_WEIGHT = 160
+#: sin(x) and cos(x) of one value join one region (the backend computes both with one sincos
+#: call: W6 n=10 24 -> 16 us) only when all elementwise values of the graph total at most this
+#: many bytes: the co-located value becomes one more stored array, and once the intermediates
+#: outgrow the L2 cache that traffic cost more than the math saved (W6 n=100: 248 -> 263 us).
+PAIR_BYTES = 1 << 20
 TRANSCENDENTAL = {ew.exp, ew.expm1, ew.log, ew.log1p, ew.sin, ew.cos, ew.tanh, ew.pow_, ew.atan2}
 _MEDIUM = {ew.div, ew.sqrt}
 #: Primitives computed per point whose operands are read at a remapped index.
 _REMAP = {sh.broadcast_in_dim, sh.transpose, sh.rev, sh.slice_, sh.pad, sh.concatenate}
 _LEAVES = {sh.constant, sh.iota}
+_SIBLING = {ew.sin: ew.cos, ew.cos: ew.sin}
 _REDUCE = {red.reduce_sum, red.reduce_prod, red.reduce_max, red.reduce_min}
 
 
@@ -56,13 +67,21 @@ fused = define(
 
 def _role(node) -> str:
     p = node.prim
-    if p in _LEAVES:
-        return "leaf"
-    if p in _REDUCE:
-        return "reduce"
-    if p.elementwise or p in _REMAP:
-        return "map"
-    return "other"
+    role = _ROLES.get(p)
+    if role is None:
+        if p in _LEAVES:
+            role = "leaf"
+        elif p in _REDUCE:
+            role = "reduce"
+        elif p.elementwise or p in _REMAP:
+            role = "map"
+        else:
+            role = "other"
+        _ROLES[p] = role
+    return role
+
+
+_ROLES: dict = {}  # primitive -> role (fixed per primitive; partition asks ~10 times per node)
 
 
 def _weight(node) -> int:
@@ -81,8 +100,14 @@ def _domain(node):
     return tuple(node.inputs[0].shape if _role(node) == "reduce" else node.outputs[0].shape)
 
 
-def _can_join(region, node, producer, pos, region_of) -> bool:
-    if region.domain != _domain(node) or region.weight + _weight(node) > MAX_WEIGHT:
+def _placed(node, pos, region_of) -> int:
+    """Where ``node``'s value becomes available: its region's first member, else its own place."""
+    region = region_of.get(node)
+    return region.start if region is not None else pos[node]
+
+
+def _can_join(region, node, domain, weight, producer, pos, region_of) -> bool:
+    if region.domain != domain or region.weight + weight > MAX_WEIGHT:
         return False
     if _role(node) == "reduce" and region.reduce is not None:
         return False
@@ -94,9 +119,21 @@ def _can_join(region, node, producer, pos, region_of) -> bool:
                 return False
         elif p is not None and _role(p) == "leaf":
             continue
-        elif (pos[p] if p is not None else -1) >= region.start:
+        elif p is not None and _placed(p, pos, region_of) >= region.start:
             return False
     return True
+
+
+def _elementwise_bytes(graph, limit: int) -> int:
+    """Bytes of the graph's elementwise values, counted until they exceed ``limit``."""
+    total = 0
+    for n in graph.nodes:
+        if _role(n) == "map":
+            for v in n.outputs:
+                total += math.prod(v.shape) * v.dtype.itemsize
+            if total > limit:
+                break
+    return total
 
 
 def partition(graph: Graph) -> dict:
@@ -105,23 +142,31 @@ def partition(graph: Graph) -> dict:
     pos = {n: i for i, n in enumerate(graph.nodes)}
     region_of: dict = {}
     last_by_domain: dict = {}
+    trig: dict = {}  # (sin or cos, operand) -> its region
+    pair_up = _elementwise_bytes(graph, PAIR_BYTES) <= PAIR_BYTES
     for i, node in enumerate(graph.nodes):
         if _role(node) not in ("map", "reduce"):
             continue
-        cands = [
-            region_of[producer[v]]
-            for v in node.inputs
-            if v in producer and producer[v] in region_of
-        ]
-        if _domain(node) in last_by_domain:
-            cands.append(last_by_domain[_domain(node)])
+        domain, weight = _domain(node), _weight(node)
+        cands = [region_of[p] for p in map(producer.get, node.inputs) if p in region_of]
+        if domain in last_by_domain:
+            cands.append(last_by_domain[domain])
         cands.sort(key=lambda r: -r.start)
-        region = next((r for r in cands if _can_join(r, node, producer, pos, region_of)), None)
+        sibling = trig.get((_SIBLING.get(node.prim), node.inputs[0])) if pair_up else None
+        if sibling is not None:  # sin and cos of one value: one sincos call computes both
+            cands.insert(0, sibling)
+            weight = 0
+        region = next(
+            (r for r in cands if _can_join(r, node, domain, weight, producer, pos, region_of)),
+            None,
+        )
         if region is None:
-            region = _Region(_domain(node), i)
+            region = _Region(domain, i)
             last_by_domain[region.domain] = region
+        if node.prim in _SIBLING:
+            trig[(node.prim, node.inputs[0])] = region
         region.members.append(node)
-        region.weight += _weight(node)
+        region.weight += weight
         if _role(node) == "reduce":
             region.reduce = node
         region_of[node] = region
@@ -219,37 +264,26 @@ def fuse(graph: Graph) -> Graph:
 
 
 def _fuse_region(region, producer, used_outside) -> Node:
+    """The region as one ``fused`` node. The body reuses the region's own nodes and values (no
+    re-emission, no shape rules rerun: W6 n=1000 has ~11,000 of them); cloned leaves are the
+    leaf nodes themselves, listed in every body that reads them."""
     members = region.members
-    uses_leaf = any(
-        producer.get(v) is not None and _role(producer[v]) == "leaf"
-        for n in members
-        for v in n.inputs
-    )
-    if len(members) == 1 and not uses_leaf:
-        return members[0]
     inside = set(members)
-    ext = list(
-        dict.fromkeys(
-            v
-            for n in members
-            for v in n.inputs
-            if producer.get(v) not in inside
-            and not (v in producer and _role(producer[v]) == "leaf")
-        )
-    )
-    outs = [v for n in members for v in n.outputs if v in used_outside]
-    b = Builder("fused")
-    env = {v: b.add_input(v.type) for v in ext}
+    body_nodes, leaves, ext = [], set(), {}
     for n in members:
         for v in n.inputs:
-            if v not in env:  # a cloned leaf
-                leaf = producer[v]
-                env.update(
-                    zip(leaf.outputs, b.emit(leaf.prim, [], leaf.attrs, leaf.loc), strict=True)
-                )
-        res = b.emit(n.prim, [env[v] for v in n.inputs], n.attrs, n.loc)
-        env.update(zip(n.outputs, res, strict=True))
-    body = b.build([env[v] for v in outs])
+            p = producer.get(v)
+            if p is not None and p not in inside and _role(p) == "leaf":
+                if p not in leaves:
+                    leaves.add(p)
+                    body_nodes.append(p)
+            elif p not in inside:
+                ext.setdefault(v, None)
+        body_nodes.append(n)
+    if len(members) == 1 and not leaves:
+        return members[0]
+    outs = [v for n in members for v in n.outputs if v in used_outside]
+    body = Graph(list(ext), body_nodes, outs, "fused")
     first = members[0]
     return Node(fused, tuple(ext), {"body": body}, tuple(outs), first.loc, first.phase)
 

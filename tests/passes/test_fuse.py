@@ -212,3 +212,32 @@ def test_random_chains_compiled_vs_reference(chain, seed):
     got, _ = run_graph(g, args)
     for a, w in zip(got, want, strict=True):
         np.testing.assert_allclose(a, w, rtol=2e-6, atol=2e-6)
+
+
+def test_sin_and_cos_of_one_value_share_a_region():
+    """cos(u) needed long after sin(u) (a gradient) joins sin(u)'s region, so the backend computes
+    both with one sincos call; a large graph keeps them apart (the extra stored array costs more)."""
+    from graphc.passes import fuse as fuse_mod
+
+    def build(n):
+        b = Builder("g")
+        x = b.add_input(TensorType((n,), F32))
+        (s,) = b.emit(ew.sin, [x], {})
+        v = s
+        for _ in range(MAX_WEIGHT):  # fills sin's region, so cos would start another
+            (v,) = b.emit(ew.mul, [v, x], {})
+        (c,) = b.emit(ew.cos, [x], {})
+        (o,) = b.emit(ew.add, [v, c], {})
+        return b.build([o])
+
+    def region_of_cos(f):
+        for n in _fused_nodes(f):
+            names = [m.prim for m in n.attrs["body"].nodes]
+            if ew.cos in names:
+                return ew.sin in names
+        raise AssertionError("no region computes cos")
+
+    x = np.linspace(-1, 1, 64, dtype=F32)
+    assert region_of_cos(_same_results(build(64), [x]))
+    small = fuse_mod.PAIR_BYTES // (4 * (MAX_WEIGHT + 3)) + 1  # just over the limit
+    assert not region_of_cos(fuse(build(small)))

@@ -6,7 +6,9 @@ the graph's shapes and dtypes (bool as one byte 0/1). Each top-level node become
 function (a loop nest): a ``fused`` node's whole body, any elementwise/shape node or reduction on its
 own, ``dot_general`` and ``cumsum``. ``reshape`` and ``stop_gradient`` at top level are views (no
 code); constants are private read-only globals. There is no mutable global state, so calls with
-separate workspaces may run concurrently.
+separate workspaces may run concurrently. Kernels with the same code (unrolled loops) are emitted
+and compiled once (``share.py``); with many kernels, ``graphc_main`` passes each its buffers as a
+constant table of (argument slot, offset) pairs (``_call_kernel``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
 from .region import RULES, Buf, Emitter, LoweringError, node_context
+from .share import step_key
 
 ENTRY = "graphc_main"
 #: Graphs with more kernels than this call them through address-computing wrappers (see
@@ -71,8 +74,8 @@ class Module:
         self.globals: list[str] = []
         self._global_ids: dict = {}
         self.math_names: dict[str, tuple] = {}  # name -> (type, arity, lanes, attribute group)
-        #: (name, lanes) of the math functions explicitly vectorized kernels call
-        self.vector_math: set[tuple[str, int]] = set()
+        #: (name, lanes, inlined) of the math functions explicitly vectorized kernels call
+        self.vector_math: set[tuple[str, int, bool]] = set()
         self.inlined: set[str] = set()  # called directly (mathlib marks them alwaysinline)
         self.inline_math = True
         self.meta_ids = itertools.count()
@@ -80,6 +83,10 @@ class Module:
         self._kernel_ids: dict[str, str] = {}  # kernel text without its name -> that name
         self.direct_calls = True
         self.wrapped: set[str] = set()  # kernels with a ``.w`` wrapper (see lower._call_kernel)
+        self.kernel_keys: dict = {}  # lower._step_key -> (kernel name, description)
+        #: (primitive, dtype) of math functions some kernel calls out of line: a kernel calling
+        #: only those calls them too instead of inlining copies (W6 n=10: LLVM 83 -> ~40 ms).
+        self.shared: set = set()
 
     @functools.cached_property
     def mathlib(self):
@@ -130,17 +137,20 @@ class Module:
         return name
 
     def vector_math_call(self, f, fn, d, args, lanes: int) -> str:
-        """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels, which have few math
-        calls: see kernels.vector_lanes): one ``alwaysinline`` definition per module and width."""
+        """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels): one definition per
+        module and width, ``alwaysinline`` where the kernel inlines its math, else shared out of
+        line. ``sincos`` returns a ``{sin, cos}`` pair."""
         vt, sfx = f"<{lanes} x {REG[d]}>", SUFFIX[d]
         own = f"gc_{fn}_{sfx}"
-        if fn == "sqrt" or own not in getattr(self.mathlib, "NAMES", ()):
+        known = getattr(self.mathlib, "NAMES", set()) | getattr(self.mathlib, "PAIRS", set())
+        if fn == "sqrt" or own not in known:
             name = f"llvm.{fn}.v{lanes}{sfx}"
         else:
-            self.vector_math.add((own, lanes))
-            name = vecmath.vector_name(own, lanes) + "_inl"
+            self.vector_math.add((own, lanes, self.inline_math))
+            name = vecmath.vector_name(own, lanes) + ("_inl" if self.inline_math else "")
+        ret = f"{{{vt}, {vt}}}" if fn == "sincos" else vt
         operands = ", ".join(f"{vt} {a}" for a in args)
-        return f.op(f"call {vt} @{name}({operands})")
+        return f.op(f"call {ret} @{name}({operands})")
 
     def global_array(self, arr: np.ndarray) -> Buf:
         """A private constant global holding ``arr`` (deduplicated by content)."""
@@ -154,7 +164,10 @@ class Module:
             if flat.size == 0:
                 body = "[1 x i8] zeroinitializer"
             else:
-                elems = ", ".join(f"{MEM[d]} {mem_const(x, d)}" for x in flat)
+                if d.kind in "iu":  # address tables: fast path for plain integers
+                    elems = ", ".join(f"{MEM[d]} {x}" for x in flat.tolist())
+                else:
+                    elems = ", ".join(f"{MEM[d]} {mem_const(x, d)}" for x in flat)
                 body = f"[{flat.size} x {MEM[d]}] [{elems}]"
             self.globals.append(f"{name} = private unnamed_addr constant {body}, align 64")
         return Buf(name, TensorType(tuple(arr.shape), np.dtype(arr.dtype)))
@@ -168,21 +181,22 @@ class Module:
         """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
         if not self.math_names and not self.inlined and not self.vector_math:
             return []
-        wanted = set(self.math_names) | self.inlined | {name for name, _ in self.vector_math}
+        wanted = set(self.math_names) | self.inlined | {name for name, _, _ in self.vector_math}
         defs = vecmath.split_definitions(self.mathlib.definitions(sorted(wanted)))
         parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
+        vectors = {(name, n, inl): "" for name, n, inl in self.vector_math}
         for name, (t, arity, n, group) in self.math_names.items():
             if name not in self.inlined:
                 parts.append(defs[name])
-            parts += [
-                vecmath.vector_definition(defs[name], name, n),
-                vecmath.wrapper(name, t, arity),
-            ]
+            parts.append(vecmath.wrapper(name, t, arity))
+            vectors.setdefault((name, n, False), "")
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
-        for name, n in sorted(self.vector_math):
-            text = vecmath.vector_definition(defs[name], name, n, suffix="_inl")
-            parts.append(text.replace(") nounwind", ") alwaysinline nounwind", 1))
+        for key in vectors:  # explicit code's out-of-line copies stay out of line
+            vectors[key] = "alwaysinline " if key[2] else "noinline " if key in self.vector_math else ""
+        for (name, n, inl), attr in sorted(vectors.items()):
+            text = vecmath.vector_definition(defs[name], name, n, suffix="_inl" if inl else "")
+            parts.append(text.replace(") nounwind", f") {attr}nounwind", 1))
         if used:
             parts.append(
                 f"@llvm.compiler.used = appending global [{len(used)} x ptr] "
@@ -277,6 +291,10 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
     module.direct_calls = len(steps) <= DIRECT_CALLS_MAX
     ptrs = _arg_pointers(main, n_in + n_out)
     kernels = []
+    for step in steps:  # functions some kernel calls out of line: see _emit_step
+        calls = _math_calls(step.node)
+        if len(calls) > INLINE_MATH_MAX:
+            module.shared |= _math_kinds(calls)
     for k, step in enumerate(steps):
         kernels.append(_emit_step(module, main, k, step, storage, offsets, ptrs))
     module.functions.append(main.text())
@@ -368,9 +386,14 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
             + [s for s, _ in step.temps]
         )
     )
+    name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
+    key = step_key(step, storage, stores)
+    if key in module.kernel_keys:  # same structure: same text (and emitting it costs ~1 ms)
+        same, desc = module.kernel_keys[key]
+        _call_kernel(module, main, same, [s for s in stores if s.kind != "global"], offsets, ptrs)
+        return f"{name}: {desc} (same code as {same})"
     params = {s: f"%p{i}" for i, s in enumerate(stores) if s.kind != "global"}
     params.update({s: s.ptr for s in stores if s.kind == "global"})
-    name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
     # NOTE: x86 legalizes 512-bit vector types only in functions that allow them; the matmul
     # microkernel's explicit <16 x float> accumulators need it (the vectorizer's choice is unaffected).
     # NOTE: noinline keeps each kernel its own function: inlined into graphc_main, hundreds of loops
@@ -378,10 +401,11 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     attrs = f'noinline nounwind "min-legal-vector-width"="{module.vector_bits}"'
     f = Func(name, [f"ptr noalias {params[s]}" for s in stores if s.kind != "global"], attrs=attrs)
     calls = _math_calls(step.node)
-    module.inline_math = len(calls) <= INLINE_MATH_MAX
+    shared = bool(calls) and _math_kinds(calls) <= module.shared
+    module.inline_math = len(calls) <= INLINE_MATH_MAX and not shared
     f.meta_ids = module.meta_ids
     if not module.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
-        width = vecmath.lanes(module.vector_bits, calls[0].dtype.itemsize)
+        width = vecmath.lanes(module.vector_bits, calls[0].outputs[0].dtype.itemsize)
         f.loop_hint = (f'!{{!"llvm.loop.vectorize.width", i32 {width}}}',
                        '!{!"llvm.loop.interleave.count", i32 1}')
     reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}
@@ -396,16 +420,22 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
                 module, f, step.node, reads, writes, temps
             )
     name = module.add_kernel(f)
+    if key is not None:
+        module.kernel_keys[key] = (name, desc)
     _call_kernel(module, main, name, [s for s in stores if s.kind != "global"], offsets, ptrs)
     return f"{f.name}: {desc}" + (f" (same code as {name})" if name != f.name else "")
 
 
+def _math_kinds(calls) -> set:
+    return {(n.prim, n.outputs[0].dtype) for n in calls}
+
+
 def _math_calls(node) -> list:
-    """The values a kernel computes with math-library calls (its transcendental nodes' outputs)."""
+    """The nodes a kernel computes with math-library calls (its transcendental nodes)."""
     if node is None:
         return []
     nodes = node.attrs["body"].nodes if node.prim is fused else [node]
-    return [n.outputs[0] for n in nodes if n.prim in TRANSCENDENTAL]
+    return [n for n in nodes if n.prim in TRANSCENDENTAL]
 
 
 # --- kernel rules: one signature (module, f, node, reads, writes, temps) -> description -------------

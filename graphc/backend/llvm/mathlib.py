@@ -70,6 +70,8 @@ from ...errors import GraphcError
 _FUNCS = ("exp", "expm1", "log", "log1p", "sin", "cos", "tanh", "atan2", "pow")
 _BINARY = {"atan2", "pow"}
 NAMES = frozenset(f"gc_{fn}_{sfx}" for fn in _FUNCS for sfx in ("f32", "f64"))
+#: Two-result functions: ``gc_sincos_<sfx>`` returns ``{sin, cos}`` bit-identical to gc_sin/gc_cos.
+PAIRS = frozenset({"gc_sincos_f32", "gc_sincos_f64"})
 
 
 @dataclass(frozen=True)
@@ -374,7 +376,8 @@ def _reduce_pio2(v: _V, x):
     return j, v.sel(wild, v.call("copysign", 0.9, r), r), v.sel(wild, 0.0, r_lo)
 
 
-def _sincos(v: _V, x, is_cos: bool):
+def _sincos_parts(v: _V, x):
+    """(sin r, cos r, quadrant bits): the work sin and cos share."""
     t = v.t
     j, r, r_lo = _reduce_pio2(v, x)
     quadrant = v.bits(v.add(j, 1.5 * 2.0 ** t.mant))  # low bits hold j (two's complement)
@@ -384,6 +387,11 @@ def _sincos(v: _V, x, is_cos: bool):
     w = v.sub(1.0, hz)  # cos r = w + ((1 - w) - hz + z^2 C(z)), keeping the rounding error of 1 - z/2
     cos_tail = v.fma(v.mul(z, z), v.poly(z, _COS_C[t]), v.mul(v.neg(r), r_lo))
     cos_r = v.add(w, v.add(v.sub(v.sub(1.0, w), hz), cos_tail))
+    return sin_r, cos_r, quadrant
+
+
+def _sincos_finish(v: _V, x, parts, is_cos: bool):
+    sin_r, cos_r, quadrant = parts
     odd = v.icmp("ne", v.iop("and", quadrant, 1), 0)
     val = v.sel(odd, sin_r, cos_r) if is_cos else v.sel(odd, cos_r, sin_r)
     if is_cos:  # cos(r + j pi/2) is negative for j = 1, 2 (mod 4)
@@ -391,6 +399,16 @@ def _sincos(v: _V, x, is_cos: bool):
     negate = v.icmp("ne", v.iop("and", quadrant, 2), 0)
     res = v.sel(negate, v.neg(val), val)
     return res if is_cos else v.sel(v.cmp("oeq", x, 0.0), x, res)
+
+
+def _sincos(v: _V, x, is_cos: bool):
+    return _sincos_finish(v, x, _sincos_parts(v, x), is_cos)
+
+
+def _sincos_pair(v: _V, x):
+    """(sin x, cos x) for little more than one of them, bit-identical to each."""
+    parts = _sincos_parts(v, x)
+    return _sincos_finish(v, x, parts, False), _sincos_finish(v, x, parts, True)
 
 
 def _atan_reduced(v: _V, num, den):
@@ -530,10 +548,27 @@ def _define(name: str) -> str:
             + f"\n  ret {t.fty} {res}\n}}\n")
 
 
+@functools.cache
+def _define_pair(name: str) -> str:
+    """``{ty, ty} @gc_sincos_<sfx>(ty %a)``: sin and cos of one argument (see ``PAIRS``)."""
+    t = F32 if name.endswith("f32") else F64
+    body = _Body()
+    sin, cos = _sincos_pair(_V(body, t), "%a")
+    st = f"{{{t.fty}, {t.fty}}}"
+    one = body.emit(f"insertvalue {st} poison, {t.fty} {sin}, 0")
+    both = body.emit(f"insertvalue {st} {one}, {t.fty} {cos}, 1")
+    attrs = "alwaysinline nounwind willreturn nosync nofree memory(none)"
+    return (f"define internal {st} @{name}({t.fty} %a) {attrs} {{\n" + "\n".join(body.lines)
+            + f"\n  ret {st} {both}\n}}\n")
+
+
 def definitions(names) -> str:
-    """IR text defining each requested function once (order-independent, duplicates ignored)."""
+    """IR text defining each requested function once (order-independent, duplicates ignored);
+    ``PAIRS`` (two results) may be asked for too."""
     wanted = sorted(set(names))
+    pairs = [n for n in wanted if n in PAIRS]
+    wanted = [n for n in wanted if n not in PAIRS]
     unknown = [n for n in wanted if n not in NAMES]
     if unknown:
         raise GraphcError(f"mathlib has no function(s) {unknown}; available: {sorted(NAMES)}")
-    return "\n".join(_define(n) for n in wanted)
+    return "\n".join([*(_define(n) for n in wanted), *(_define_pair(n) for n in pairs)])

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from ... import dtypes
 from ...errors import GraphcError
 from ...ir import TensorType
+from ...ops import elementwise as ew
 from ...ops import shape as sh
 from . import vecmath
 from .irtext import MEM, REG, const
@@ -112,11 +113,26 @@ class Emitter:
         #: elements; ``raw`` holds the indices of lines already written with vector types.
         self.lanes: int | None = None
         self.raw: set[int] = set()
+        #: Values whose sin and cos are both computed here: vector code gets both from one call.
+        self.paired: set = set()
+        self._pairs: dict = {}
 
     def math(self, fn, dtype, args):
         if self.lanes:
             return self._raw(self.module.vector_math_call(self.f, fn, dtype, args, self.lanes))
         return self.module.math_call(self.f, fn, dtype, args)
+
+    def sincos(self, x: str, d) -> tuple[str, str]:
+        """(sin, cos) of the vector ``x`` from one ``sincos`` call (memoised per value)."""
+        hit = self._pairs.get(x)
+        if hit is None:
+            f, vt = self.f, self.vtype(d)
+            pair = self._raw(self.module.vector_math_call(f, "sincos", d, [x], self.lanes))
+            hit = tuple(
+                self._raw(f.op(f"extractvalue {{{vt}, {vt}}} {pair}, {k}")) for k in (0, 1)
+            )
+            self._pairs[x] = hit
+        return hit
 
     def _raw(self, name: str) -> str:
         """Mark the line just emitted as vector-typed already (``vectorize`` must not touch it)."""
@@ -146,6 +162,7 @@ class Emitter:
     def reset(self):
         """Forget memoised values (their definitions do not dominate a new loop body)."""
         self.memo.clear()
+        self._pairs.clear()
 
     def value(self, v, idx: Index) -> str:
         key = (v, idx.key())
@@ -241,6 +258,8 @@ def _elementwise(em, node, idx):
     args = [em.value(v, operand_index(idx, out_shape, v.shape, em.f)) for v in node.inputs]
     if not em.lanes:
         return SCALAR[node.prim](em, node, args)
+    if node.inputs[0] in em.paired and node.prim in (ew.sin, ew.cos):
+        return em.sincos(args[0], node.outputs[0].dtype)[node.prim is ew.cos]
     start = len(em.f.lines)
     out = SCALAR[node.prim](em, node, args)
     em.vectorize(start)

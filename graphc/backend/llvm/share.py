@@ -1,0 +1,59 @@
+"""Which kernels have the same code, decided before emitting them.
+
+Unrolled loops (W6: 1,000 steps) give hundreds of fused kernels that differ only in the buffers
+they are passed. LLVM's time is per instruction compiled and emitting a kernel's text costs ~1 ms
+of Python, so ``lower`` emits one kernel per structural key and calls it for every step with that
+key. The key must never merge kernels whose text would differ: attributes are compared exactly
+and anything without an exact key gives None (emit it on its own).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ir import Literal
+from ...passes.fuse import fused
+
+
+def step_key(step, storage, stores):
+    """A structural key of a fused step: its body's nodes, types and attributes and which kernel
+    parameter each operand comes from. Equal keys give equal kernel text; None when unsure."""
+    if step.node is None or step.node.prim is not fused:
+        return None
+    pos = {st: i for i, st in enumerate(stores)}
+    where = tuple(pos[storage[v]] for v in (*step.reads, *step.writes))
+    try:
+        body = graph_key(step.node.attrs["body"])
+    except TypeError:
+        return None
+    return body, where, tuple(st.ptr for st in stores if st.kind == "global")
+
+
+def graph_key(graph) -> tuple:
+    """The graph up to renaming its values: node primitives, exact attributes, operand positions and
+    types, in order (the order the lowering emits them in)."""
+    ids = {v: i for i, v in enumerate(graph.inputs)}
+    items = [v.type for v in graph.inputs]
+    for n in graph.nodes:
+        attrs = tuple((k, attr_key(a)) for k, a in sorted(n.attrs.items())) if n.attrs else ()
+        items.append((n.prim, attrs, tuple([ids[v] for v in n.inputs])))
+        for o in n.outputs:
+            ids[o] = len(ids)
+            items.append(o.type)
+    items.append(tuple([ids[v] for v in graph.outputs]))
+    return tuple(items)
+
+
+def attr_key(a):
+    """Attribute values compared exactly (``0.0 == -0.0`` and ``1 == True`` in Python are not)."""
+    if isinstance(a, float):
+        return ("float", a.hex())
+    if isinstance(a, (bool, int, str)):
+        return (type(a).__name__, a)
+    if isinstance(a, (tuple, list)):
+        return (type(a).__name__, tuple(attr_key(x) for x in a))
+    if isinstance(a, np.dtype):
+        return ("dtype", a.str)
+    if isinstance(a, Literal):
+        return ("literal", a.array.dtype.str, a.array.shape, a.array.tobytes())
+    raise TypeError(f"no exact key for attribute {a!r}")
