@@ -8,30 +8,30 @@ emitted in the builder's ``jvp`` phase (the printer marks them).
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import GraphcError
 from ..ir import Graph
 from ..trace.tracer import current_trace, user_location
-from .reverse import inline_graph, is_float, located_at, path_nodes, rule_of
+from .reverse import apply_rule, inline_graph, is_float, path_nodes, rule_of
 
 
 def tangents(nodes, env: dict, tans: dict) -> dict:
     """Push tangents through ``nodes`` (a ``path_nodes`` result): ``tans`` maps values to their
     tangents and receives the outputs' ones."""
-    builder = current_trace().builder
+    trace = current_trace()
+    builder = trace.builder
     here = user_location()
-    with builder.in_phase("jvp"):
+    with builder.in_phase("jvp"), trace.location_above(sys._getframe(), here):
         for node in nodes:
             t_in = [tans.get(v) for v in node.inputs]
             if all(t is None for t in t_in):
                 continue
             rule = rule_of(node, "jvp")
-            with located_at(builder, node.loc, here):
-                out = rule(
-                    [env[v] for v in node.inputs],
-                    t_in,
-                    [env[v] for v in node.outputs],
-                    **node.attrs,
-                )
+            out = apply_rule(
+                builder, node, here, rule,
+                [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
+            )
             outs = out if node.prim.multiple_results else [out]
             for v, t in zip(node.outputs, outs, strict=True):
                 if t is not None and is_float(v):

@@ -19,7 +19,7 @@ marks them) and carry the source location of the forward node they differentiate
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import sys
 
 from ..errors import GraphcError
 from ..ir import Graph, Value
@@ -54,11 +54,9 @@ def inline_nodes(nodes, env: dict) -> None:
     builder = trace.builder
     for node in nodes:
         phase = node.phase if node.phase != "fwd" else builder.phase
-        with builder.in_phase(phase):
-            outs = builder.emit(
-                node.prim, [env[v].value for v in node.inputs], node.attrs, node.loc
-            )
-        env.update((v, Tracer(o, trace)) for v, o in zip(node.outputs, outs, strict=True))
+        outs = builder.copy(node, [env[v].value for v in node.inputs], phase)
+        for v, o in zip(node.outputs, outs, strict=True):
+            env[v] = Tracer(o, trace)
 
 
 def inline_graph(graph: Graph, args, trace=None) -> tuple[dict, list[Tracer]]:
@@ -73,7 +71,7 @@ def active_values(nodes, sources) -> set:
     """Floating values that depend differentiably on a source."""
     active = {v for v in sources if is_float(v)}
     for node in nodes:
-        if not node.prim.nondifferentiable and any(v in active for v in node.inputs):
+        if not node.prim.nondifferentiable and not active.isdisjoint(node.inputs):
             active.update(v for v in node.outputs if is_float(v))
     return active
 
@@ -85,9 +83,9 @@ def path_nodes(nodes, sources, targets) -> tuple[list, set]:
     needed = {v for v in targets if v in active}
     path = []
     for node in reversed(nodes):
-        if any(v in needed for v in node.outputs):
+        if not needed.isdisjoint(node.outputs):
             path.append(node)
-            needed.update(v for v in node.inputs if v in active)
+            needed.update(active.intersection(node.inputs))
     path.reverse()
     return path, active
 
@@ -96,7 +94,8 @@ def accumulate(cts: dict, value: Value, ct, node=None) -> None:
     """Add ``ct`` into the cotangent of ``value`` (None is a zero and adds nothing)."""
     if ct is None or not is_float(value):
         return
-    if tuple(ct.shape) != tuple(value.shape) or ct.dtype != value.dtype:
+    ct_type = ct.value.type
+    if ct_type is not value.type and ct_type != value.type:
         where = f" from the vjp rule of {node.prim.name}" if node is not None else ""
         raise GraphcError(
             f"internal: cotangent {ct.aval}{where} does not match its value {value.type}"
@@ -108,25 +107,29 @@ def accumulate(cts: dict, value: Value, ct, node=None) -> None:
 def backward(nodes, env: dict, cts: dict, active: set) -> dict:
     """Walk ``nodes`` (a ``path_nodes`` result) backwards, emitting each rule into the current
     trace; ``cts`` maps output values to their cotangents and receives the inputs' ones."""
-    builder = current_trace().builder
+    trace = current_trace()
+    builder = trace.builder
     here = user_location()  # the line that asked for the gradient: what bind() records
-    with builder.in_phase("bwd"):
-        for node in reversed(nodes):
-            outs_ct = [cts.get(v) for v in node.outputs]
-            if all(c is None for c in outs_ct):
-                continue
-            rule = rule_of(node, "vjp")
-            ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
-            with located_at(builder, node.loc, here):
-                in_cts = rule(
-                    ct_arg,
-                    [env[v] for v in node.inputs],
-                    [env[v] for v in node.outputs],
-                    **node.attrs,
+    outer_needed = trace.cotangents_needed  # (a rule may run a backward pass of its own)
+    try:
+        with builder.in_phase("bwd"), trace.location_above(sys._getframe(), here):
+            for node in reversed(nodes):
+                outs_ct = [cts.get(v) for v in node.outputs]
+                if all(c is None for c in outs_ct):
+                    continue
+                rule = rule_of(node, "vjp")
+                ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
+                needed = tuple([v in active for v in node.inputs])
+                trace.cotangents_needed = needed
+                in_cts = apply_rule(
+                    builder, node, here, rule, ct_arg,
+                    [env[v] for v in node.inputs], [env[v] for v in node.outputs],
                 )
-            for v, c in zip(node.inputs, in_cts, strict=True):
-                if v in active:
-                    accumulate(cts, v, c, node)
+                for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
+                    if need:
+                        accumulate(cts, v, c, node)
+    finally:
+        trace.cotangents_needed = outer_needed
     return cts
 
 
@@ -142,17 +145,20 @@ def rule_of(node, mode: str):
     return rule
 
 
-@contextmanager
-def located_at(builder, loc, here):
-    """Derivative nodes a rule emits inside this block point at the user's line of the node they
-    differentiate (``loc``) instead of the line that asked for the derivative (``here``); nodes
-    inlined from a nested graph, such as a custom gradient's, keep their own lines."""
+def apply_rule(builder, node, here, rule, *args):
+    """``rule(*args, **node.attrs)``. The derivative nodes it emits point at the user's line of the
+    node they differentiate (``node.loc``) instead of the line that asked for the derivative
+    (``here``); nodes inlined from a nested graph, such as a custom gradient's, keep their own
+    lines."""
     start = len(builder.nodes)
-    yield
+    result = rule(*args, **node.attrs)
+    loc = node.loc
     if loc is not None:
-        for n in builder.nodes[start:]:
-            if n.loc == here:
-                n.loc = loc
+        nodes = builder.nodes
+        for i in range(start, len(nodes)):
+            if nodes[i].loc == here:
+                nodes[i].loc = loc
+    return result
 
 
 class Linearized:

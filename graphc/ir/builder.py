@@ -40,9 +40,34 @@ class Builder:
             out_types = prim.infer([v.type for v in inputs], **attrs)
         except GraphcError as e:
             raise with_location(e, prim, loc) from None
-        outputs = tuple(Value(t) for t in out_types)
+        outputs = tuple([Value(t) for t in out_types])
         self.nodes.append(Node(prim, inputs, dict(attrs), outputs, loc, self.phase))
         return outputs
+
+    def copy(self, node: Node, inputs, phase: str | None = None) -> tuple[Value, ...]:
+        """Append a copy of the existing ``node`` applied to ``inputs`` (same attributes and
+        location; ``phase`` defaults to the builder's); returns its new output values.
+
+        NOTE: shape rules are pure functions of the input types and attributes, so when every new
+        input has the type of the input it replaces the rule would give the node's own output types
+        again: they are reused and the rule is skipped (inlining a 10 000-node graph re-ran it for
+        every node). Other input types go through ``emit``, which checks them. Attribute dicts are
+        shared: nodes are never mutated."""
+        inputs = tuple(inputs)
+        old = node.inputs
+        if len(inputs) == len(old):
+            for a, b in zip(inputs, old, strict=True):
+                if a.type is not b.type and a.type != b.type:
+                    break
+            else:
+                outputs = tuple([Value(v.type) for v in node.outputs])
+                self.nodes.append(Node(node.prim, inputs, node.attrs, outputs, node.loc,
+                                       self.phase if phase is None else phase))
+                return outputs
+        if phase is None:
+            return self.emit(node.prim, inputs, node.attrs, node.loc)
+        with self.in_phase(phase):
+            return self.emit(node.prim, inputs, node.attrs, node.loc)
 
     @contextmanager
     def in_phase(self, phase: str):
@@ -61,6 +86,6 @@ def inline(builder: Builder, graph: Graph, args) -> list[Value]:
     outputs (how a traced function is spliced into its caller)."""
     env = dict(zip(graph.inputs, args, strict=True))
     for node in graph.nodes:
-        outs = builder.emit(node.prim, [env[v] for v in node.inputs], node.attrs, node.loc)
+        outs = builder.copy(node, [env[v] for v in node.inputs])
         env.update(zip(node.outputs, outs, strict=True))
     return [env[v] for v in graph.outputs]

@@ -8,7 +8,7 @@ Passes build new graphs rather than mutating nodes in place.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,13 +29,17 @@ class SourceLoc:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(eq=False, slots=True)
 class Value:
     """One SSA value: made by exactly one node (or a graph input); compared by identity. The ``id``
     only orders values (CSE's commutative keys); printed names are renumbered per graph."""
 
-    type: TensorType
-    id: int = field(default_factory=lambda: next(_ids))
+    # NOTE: a plain slotted class (not a dataclass): big graphs make tens of thousands of values,
+    # and a dataclass ``default_factory`` costs an extra call for each.
+    __slots__ = ("type", "id")
+
+    def __init__(self, type: TensorType, id: int | None = None):
+        self.type = type
+        self.id = next(_ids) if id is None else id
 
     @property
     def shape(self):
@@ -97,6 +101,19 @@ class Node:
                 yield from (g for g in v if isinstance(g, Graph))
 
 
+def holds_graphs(attrs: dict) -> bool:
+    """Whether a node with these attributes has ``subgraphs()`` (asked of every node by passes and
+    node counts, so it makes no generator)."""
+    for v in attrs.values():
+        if isinstance(v, Graph):
+            return True
+        if isinstance(v, tuple):
+            for g in v:
+                if isinstance(g, Graph):
+                    return True
+    return False
+
+
 @dataclass(eq=False)
 class Graph:
     """Inputs, nodes in an order where every value is defined before use, and outputs."""
@@ -130,5 +147,7 @@ class Graph:
     def count_nodes(self, nested: bool = True) -> int:
         n = len(self.nodes)
         if nested:
-            n += sum(g.count_nodes() for g in self.subgraphs())
+            for node in self.nodes:
+                if node.attrs and holds_graphs(node.attrs):
+                    n += sum(g.count_nodes() for g in node.subgraphs())
         return n

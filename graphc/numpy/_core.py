@@ -101,12 +101,40 @@ def _fits(x: int, dtype) -> bool:
 
 def promote(*xs, to_float: bool = False):
     """Operands converted to their common dtype (NumPy 2 rules with weak Python scalars)."""
+    fast = _promote_common(xs, to_float)
+    if fast is not None:
+        return fast
     types = [typeof(x) for x in xs]
     dtype, weak = dtypes.promote(*types)
     if to_float and not dtypes.is_float(dtype):
         dtype = dtypes.float64
     out = [cast(x, dtype) for x in xs]
     return out, weak
+
+
+def _promote_common(xs, to_float):
+    """``promote`` of the common cases, without building the type lists: tracers of one dtype
+    with a strong first one (nothing to convert), and a strong floating tracer with a Python
+    scalar (which takes the tracer's dtype: a weak scalar never raises a floating dtype). None
+    for anything else. The general rules give the same results."""
+    x0 = xs[0]
+    if type(x0) is Tracer and not x0.weak:
+        d = x0.value.type.dtype
+        if (not to_float or d.kind == "f") and all(
+            type(x) is Tracer and x.value.type.dtype == d for x in xs
+        ):
+            return list(xs), False
+    if len(xs) == 2:
+        t, k = (x0, xs[1]) if type(x0) is Tracer else (xs[1], x0)
+        if type(t) is Tracer and not t.weak and type(k) in _SCALAR_TYPES:
+            d = t.value.type.dtype
+            if d.kind == "f":
+                c = scalar(k, d)
+                return ([t, c] if t is x0 else [c, t]), False
+    return None
+
+
+_SCALAR_TYPES = (float, int, bool)
 
 
 def mark_weak(result, weak: bool):

@@ -7,6 +7,12 @@ from ..errors import ShapeError
 
 def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     """NumPy's broadcast of ``shapes`` or a ShapeError listing them."""
+    if len(shapes) == 2:  # the common cases (equal shapes, a scalar) without the per-axis walk
+        a, b = shapes
+        if a == b or not b:
+            return tuple(a)
+        if not a:
+            return tuple(b)
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for axis in range(ndim):
@@ -21,11 +27,14 @@ def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 def unbroadcast(g, shape: tuple[int, ...]):
     """Sum the cotangent ``g`` back to an operand's ``shape`` (the transpose of broadcasting)."""
+    if g is None:
+        return g
+    g_shape = g.shape
+    if g_shape == shape or tuple(g_shape) == tuple(shape):
+        return g
     from .reduce import reduce_sum
     from .shape import reshape
 
-    if g is None or tuple(g.shape) == tuple(shape):
-        return g
     lead = len(g.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1

@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes
 from ..errors import DTypeError
 from ..ir import TensorType
+from ..trace.tracer import cotangents_needed
 from .broadcasting import broadcast_shapes, unbroadcast
 from .registry import define
 from .shape import scalar
@@ -29,6 +30,13 @@ def _check_kinds(name, types, kinds):
 
 def _infer(name, kinds, out_dtype=None):
     def infer(types):
+        first, n = types[0], len(types)
+        if (n == 1 or (n == 2 and (types[1] is first or types[1] == first))) and (
+            first.dtype.kind in kinds
+        ):
+            # NOTE: operands of one type (the common case, and every unary op): the output type
+            # is that type (or its shape with ``out_dtype``); the general checks give the same.
+            return [first if out_dtype is None else TensorType(first.shape, out_dtype)]
         _check_kinds(name, types, kinds)
         shape = broadcast_shapes(*(t.shape for t in types))
         return [TensorType(shape, out_dtype or types[0].dtype)]
@@ -68,14 +76,14 @@ def binary(
     pair of linear maps ``(ct -> ct_x, ct -> ct_y)`` when it is a dict with key ``linear``."""
 
     def jvp(p, t, o):
-        terms = []
-        for i, ti in enumerate(t):
-            if ti is not None:
-                terms.append(_apply_partial(partials, i, ti, p, o[0]))
+        maps = _partial_maps(partials, p, o[0])
+        terms = [maps[i](ti) for i, ti in enumerate(t) if ti is not None]
         return _broadcast_to(_sum_terms(terms), o[0].shape)
 
     def vjp(ct, p, o):
-        return [unbroadcast(_apply_partial(partials, i, ct, p, o[0]), p[i].shape) for i in range(2)]
+        needed = cotangents_needed(2)
+        maps = _partial_maps(partials, p, o[0])
+        return [unbroadcast(maps[i](ct), p[i].shape) if needed[i] else None for i in range(2)]
 
     differentiable = partials is not None
     return define(
@@ -90,10 +98,13 @@ def binary(
     )
 
 
-def _apply_partial(partials, i, g, p, out):
+def _partial_maps(partials, p, out):
+    """The two linear maps ``g -> g * d out/d p[i]`` of a binary primitive (the factors are
+    emitted once, for both operands)."""
     if isinstance(partials, dict):
-        return partials["linear"][i](g)
-    return mul(g, partials(p[0], p[1], out)[i])
+        return partials["linear"]
+    factors = partials(p[0], p[1], out)
+    return (lambda g: mul(g, factors[0]), lambda g: mul(g, factors[1]))
 
 
 def _broadcast_to(t, shape):
@@ -203,11 +214,12 @@ def _select_jvp(p, t, o):
 
 
 def _select_vjp(ct, p, o):
+    _, on_true, on_false = cotangents_needed(3)
     zero = scalar(0, ct.dtype)
     return [
         None,
-        unbroadcast(select(p[0], ct, zero), p[1].shape),
-        unbroadcast(select(p[0], zero, ct), p[2].shape),
+        unbroadcast(select(p[0], ct, zero), p[1].shape) if on_true else None,
+        unbroadcast(select(p[0], zero, ct), p[2].shape) if on_false else None,
     ]
 
 

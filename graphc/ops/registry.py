@@ -52,12 +52,23 @@ class Primitive:
     extra: dict = field(default_factory=dict)
 
     def __call__(self, *args, **attrs):
-        from ..trace.tracer import bind
-
-        return bind(self, args, attrs)
+        return (_BIND or _load_bind())(self, args, attrs)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+_BIND = None
+
+
+def _load_bind():
+    """``trace.tracer.bind``, imported on first use (the registry sits below the tracer); an
+    import statement in ``__call__`` itself was a visible cost per node in big traces."""
+    global _BIND
+    from ..trace.tracer import bind
+
+    _BIND = bind
+    return bind
 
 
 def define(name: str, **kwargs) -> Primitive:

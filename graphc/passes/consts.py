@@ -32,6 +32,8 @@ def constant_array(rw: Rewriter, v: Value) -> np.ndarray | None:
 
 def uniform_element(a: np.ndarray) -> np.ndarray | None:
     """The element (0-d) of an array whose elements are all bit-identical, or None."""
+    if a.ndim == 0:
+        return a.copy()  # (what the general path gives a 0-d array, without its NumPy calls)
     if a.size == 0:
         return None
     flat = a.reshape(-1)

@@ -19,8 +19,16 @@ def node_key(node: Node, inputs: tuple, attrs: dict):
     """The structural key of a node: equal keys compute equal values (the key may hold unhashable
     attribute values; callers treat a TypeError on hashing as "no key")."""
     if node.prim.commutative and len(inputs) > 1:
-        inputs = tuple(sorted(inputs, key=_value_id))
-    return (node.prim, tuple(sorted(attrs.items())) if attrs else (), inputs)
+        if len(inputs) == 2:
+            a, b = inputs
+            if a.id > b.id:
+                inputs = (b, a)
+        else:
+            inputs = tuple(sorted(inputs, key=_value_id))
+    if not attrs:
+        return (node.prim, (), inputs)
+    return (node.prim, tuple(attrs.items()) if len(attrs) == 1 else tuple(sorted(attrs.items())),
+            inputs)
 
 
 def _value_id(v):

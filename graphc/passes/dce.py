@@ -17,7 +17,7 @@ def dce(graph: Graph, options=None) -> Graph:
     live = set(graph.outputs)
     kept = []
     for node in reversed(graph.nodes):
-        if node.prim.pure and not any(v in live for v in node.outputs):
+        if node.prim.pure and live.isdisjoint(node.outputs):
             continue
         kept.append(node)
         live.update(node.inputs)
@@ -25,7 +25,7 @@ def dce(graph: Graph, options=None) -> Graph:
     changed = len(kept) != len(graph.nodes)
     nodes = []
     for node in kept:
-        if has_nested(node):
+        if node.attrs and has_nested(node):
             attrs = map_nested(node.attrs, lambda g: dce(g, options))
             if attrs is not node.attrs:
                 node = Node(node.prim, node.inputs, attrs, node.outputs, node.loc, node.phase)

@@ -4,18 +4,20 @@ loop nest with no intermediate arrays.
 
 A region has a *domain*, the shape its loop runs over: the output shape of its elementwise members,
 or the input shape of its one reduction. Rules (each keeps the result correct and the work bounded):
-  - **No duplicated work.** Every member is computed once per point of the domain; a member whose value
-    is needed outside the region becomes an extra output (stored, not recomputed). An operand that a
-    member reads at a *different* index (through broadcast_in_dim, transpose, slice, pad, rev,
-    concatenate) must come from outside the region, i.e. is materialized, so an expensive value is never
-    recomputed per broadcast element. Only constants and iota are cloned into every region using them.
-  - **No cycles.** A node may join region R only if each operand produced outside R was produced before
-    R's first member (in the graph's order). Along any dependency between regions the first-member
-    positions then strictly increase, so the region graph is acyclic; the fused node is placed at its
-    first member's position. ``check_acyclic`` verifies this with networkx in the tests.
-  - **Bounded loop bodies.** A region's weight (1 per op, 8 per transcendental, 2 per div/sqrt) stays
-    <= ``MAX_WEIGHT`` = 160, keeping LLVM's vectorizer time per loop small (it grows faster than
-    linearly with body size) while amortizing the ~10 ms fixed cost per loop.
+  - **No duplicated work.** Every member is computed once per point of the domain; a member whose
+    value is needed outside the region becomes an extra output (stored, not recomputed). An operand
+    that a member reads at a *different* index (through broadcast_in_dim, transpose, slice, pad,
+    rev, concatenate) must come from outside the region, i.e. is materialized, so an expensive value
+    is never recomputed per broadcast element. Only constants and iota are cloned into every region
+    using them.
+  - **No cycles.** A node may join region R only if each operand produced outside R was produced
+    before R's first member (in the graph's order). Along any dependency between regions the
+    first-member positions then strictly increase, so the region graph is acyclic; the fused node is
+    placed at its first member's position. ``check_acyclic`` verifies this with networkx in the
+    tests.
+  - **Bounded loop bodies.** A region's weight (1 per op, 8 per transcendental, 2 per div/sqrt)
+    stays <= ``MAX_WEIGHT`` = 160, keeping LLVM's vectorizer time per loop small (it grows faster
+    than linearly with body size) while amortizing the ~10 ms fixed cost per loop.
   - A reduction ends a region: members may not use its result (that needs the finished loop).
   - sin(x) and cos(x) of one value share a region in small graphs (see ``PAIR_BYTES``): one sincos
     call computes both. Members' operands then count as available from their region's first
@@ -27,14 +29,12 @@ from __future__ import annotations
 
 import math
 
-from ..backend.reference import evaluate
-from ..errors import GraphcError
-from ..ir import Builder, Graph, Node, inline
+from ..ir import Graph, Node
 from ..ops import elementwise as ew
 from ..ops import reduce as red
 from ..ops import shape as sh
+from ..ops.call import define_call, inline_calls
 from ..ops.linalg import dot_general
-from ..ops.registry import define
 
 MAX_WEIGHT = 160
 #: sin(x) and cos(x) of one value join one region (the backend computes both with one sincos
@@ -51,18 +51,9 @@ _SIBLING = {ew.sin: ew.cos, ew.cos: ew.sin}
 _REDUCE = {red.reduce_sum, red.reduce_prod, red.reduce_max, red.reduce_min}
 
 
-def _fused_infer(types, body):
-    if list(types) != body.in_types:
-        raise GraphcError(f"fused: operand types {types} do not match the body's {body.in_types}")
-    return body.out_types
-
-
-fused = define(
-    "fused",
-    infer=_fused_infer,
-    impl=lambda *arrays, body: tuple(evaluate(body, arrays)),
-    multiple_results=True,
-)
+#: One fused region: computes its ``body`` graph on its operands. Made only after
+#: differentiation (no derivative rules) and never inlined (the backend runs it as one loop nest).
+fused = define_call("fused", "body", inline=False, after_differentiation=True)
 
 
 def _role(node) -> str:
@@ -173,27 +164,6 @@ def partition(graph: Graph) -> dict:
     return region_of
 
 
-def inline_calls(graph: Graph) -> Graph:
-    """Replace call-like nodes (primitives whose ``extra["inline_graph"]`` names the attribute
-    holding the graph they compute, e.g. ``custom_vjp_call``) by that graph's nodes: after
-    differentiation only their forward computation matters, and fusion should see through it."""
-    if not any(n.prim.extra.get("inline_graph") for n in graph.nodes):
-        return graph
-    b = Builder(graph.name)
-    env = {v: b.add_input(v.type) for v in graph.inputs}
-    for node in graph.nodes:
-        ins = [env[v] for v in node.inputs]
-        key = node.prim.extra.get("inline_graph")
-        with b.in_phase(node.phase):
-            outs = (
-                inline(b, inline_calls(node.attrs[key]), ins)
-                if key
-                else b.emit(node.prim, ins, node.attrs, node.loc)
-            )
-        env.update(zip(node.outputs, outs, strict=True))
-    return b.build([env[v] for v in graph.outputs])
-
-
 def _swapped_dot(dot, t):
     """``dot_general(b, a)`` when transpose ``t`` of ``dot_general(a, b)`` just swaps the two free
     groups (batch axes stay first): the product with the operands exchanged, no copy. Else None."""
@@ -235,8 +205,8 @@ def fold_transposed_dots(graph: Graph) -> Graph:
 
 
 def fuse(graph: Graph) -> Graph:
-    """The graph with each multi-op region replaced by one ``fused`` node (see the module docstring).
-    Call-like nodes are inlined first (``inline_calls``), transposed products folded
+    """The graph with each multi-op region replaced by one ``fused`` node (see the module
+    docstring). Call-like nodes are inlined first (``inline_calls``), transposed products folded
     (``fold_transposed_dots``)."""
     graph = fold_transposed_dots(inline_calls(graph))
     region_of = partition(graph)

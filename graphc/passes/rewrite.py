@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from ..errors import GraphcError
 from ..ir import Builder, Graph, Node, Value
+from ..ir.graph import holds_graphs
 
 
 class PassError(GraphcError):
@@ -57,12 +58,13 @@ class Rewriter:
     def keep(self, node: Node, inputs: tuple, attrs: dict) -> None:
         """Carry ``node`` over with (possibly) new inputs and attributes; its outputs stay."""
         # NOTE: tuple == compares Values by identity (they have no __eq__), in C.
-        if attrs is not node.attrs or inputs != node.inputs:
+        if attrs is not node.attrs or (inputs is not node.inputs and inputs != node.inputs):
             node = Node(node.prim, inputs, attrs, node.outputs, node.loc, node.phase)
             self.changed = True
         self.builder.nodes.append(node)
+        producer = self.producer
         for v in node.outputs:
-            self.producer[v] = node
+            producer[v] = node
 
     def replace(self, node: Node, values) -> None:
         """Let ``values`` stand for ``node``'s outputs from here on (the node is dropped)."""
@@ -83,6 +85,8 @@ Rule = Callable[[Rewriter, Node, tuple, dict], "list[Value] | tuple[Value, ...] 
 
 def map_nested(attrs: dict, fn: Callable[[Graph], Graph]) -> dict:
     """``attrs`` with each nested graph replaced by ``fn(graph)``; the same dict if none changed."""
+    if not holds_graphs(attrs):
+        return attrs
     new = None
     for key, value in attrs.items():
         if isinstance(value, Graph):
@@ -101,7 +105,7 @@ def map_nested(attrs: dict, fn: Callable[[Graph], Graph]) -> dict:
 
 def has_nested(node: Node) -> bool:
     """Whether ``node`` holds nested graphs (rules that rewrite one node leave such nodes alone)."""
-    return bool(node.attrs) and next(node.subgraphs(), None) is not None
+    return bool(node.attrs) and holds_graphs(node.attrs)
 
 
 def rewrite_graph(
@@ -110,15 +114,24 @@ def rewrite_graph(
     """Apply ``rule`` to every node in order; nested graphs go through ``nested`` first (usually the
     whole pass again). Returns ``graph`` itself when nothing changed."""
     rw = Rewriter(graph)
+    env, producer, kept = rw.env, rw.producer, rw.builder.nodes
     for node in graph.nodes:
-        inputs = tuple(map(rw.env.get, node.inputs, node.inputs))
-        attrs = map_nested(node.attrs, nested) if nested is not None and node.attrs else node.attrs
+        inputs = node.inputs
+        if env:  # (nothing replaced yet: the inputs are the node's own)
+            inputs = tuple(map(env.get, inputs, inputs))
+        attrs = node.attrs
+        if attrs and nested is not None:
+            attrs = map_nested(attrs, nested)
         rw.node = node
         new = rule(rw, node, inputs, attrs)
-        if new is None:
-            rw.keep(node, inputs, attrs)
-        else:
+        if new is not None:
             rw.replace(node, new)
+        elif attrs is node.attrs and inputs == node.inputs:
+            kept.append(node)  # ``keep`` of an unchanged node, inline: most nodes are
+            for v in node.outputs:
+                producer[v] = node
+        else:
+            rw.keep(node, inputs, attrs)
     if not rw.changed:
         return graph
     return rw.builder.build([rw.value(v) for v in graph.outputs])

@@ -38,6 +38,7 @@ from ..ops import reduce as red
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
 from .consts import (
+    SPLAT_MAKERS,
     broadcast_to,
     is_any_zero,
     is_neg_zero,
@@ -333,19 +334,51 @@ RULES = {
 }
 
 
+#: The rules of ``RULES`` (and ``_shrink_broadcasts``) that can only apply to an elementwise node with
+#: an operand made by one of ``_TELLING`` (a splat maker: a constant or a broadcast; a negation, an
+#: exp or a log). Most nodes of a big graph have none, and for them only the other rules are tried
+#: (the result is the same; a 10 000-node gradient graph is simplified about twice as fast).
+_TELLING = SPLAT_MAKERS | {ew.neg, ew.exp, ew.log}
+_NEED_TELLING = frozenset((
+    add_zero, add_neg, sub_zero, sub_from_zero, sub_neg, mul_one, mul_zero, hoist_neg, div_one,
+    pow_small, neg_neg, exp_log, log_exp,
+))
+
+
+def _any_made_by(rw: Rewriter, values, prims) -> bool:
+    """Whether a node of ``prims`` makes one of ``values``."""
+    producer = rw.producer
+    for v in values:
+        maker = producer.get(v)
+        if maker is not None and maker.prim in prims:
+            return True
+    return False
+
+
+def _plain_rules(rules: dict) -> dict:
+    return {prim: tuple(fn for fn in fns if fn not in _NEED_TELLING) for prim, fns in rules.items()}
+
+
 def simplify(graph: Graph, options=None) -> Graph:
     """The pass: the first applicable rule of ``RULES`` per node, then broadcast shrinking."""
     fast = bool(getattr(options, "fast_math", False))
+    plain = _plain_rules(RULES)
 
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):
-        if has_nested(node):
+        prim = node.prim
+        shrink = False
+        if not prim.elementwise:
+            rules = RULES.get(prim)
+        elif _any_made_by(rw, inputs, _TELLING):
+            rules, shrink = RULES.get(prim, ()), len(inputs) > 1
+        else:
+            rules = plain.get(prim)
+        if not (rules or shrink) or has_nested(node):
             return None
-        for fn in RULES.get(node.prim, ()):
+        for fn in rules:
             new = fn(rw, node, inputs, attrs, fast)
             if new is not None:
                 return new
-        if node.prim.elementwise and len(inputs) > 1:
-            return _shrink_broadcasts(rw, node, inputs, attrs, fast)
-        return None
+        return _shrink_broadcasts(rw, node, inputs, attrs, fast) if shrink else None
 
     return rewrite_graph(graph, rule, nested=lambda g: simplify(g, options))

@@ -81,8 +81,15 @@ def install(hosts, make) -> None:
         if call is None:
             continue
         if not own:
-            cls = type(cls.__name__, (cls,), {"_one_instance": True, "__module__": cls.__module__,
-                                              "__qualname__": cls.__qualname__})
+            cls = type(
+                cls.__name__,
+                (cls,),
+                {
+                    "_one_instance": True,
+                    "__module__": cls.__module__,
+                    "__qualname__": cls.__qualname__,
+                },
+            )
             host.__class__ = cls
         cls.__call__, cls._makes = call, makes
 
@@ -109,7 +116,9 @@ class _Source:
     def walk(self, expr: str, d) -> None:
         if d == "*":
             _, dtype, weak = next(self.sigs)
-            if weak:  # a Python scalar: exactly its type, passed as the NumPy scalar the graph takes
+            if (
+                weak
+            ):  # a Python scalar: exactly its type, passed as the NumPy scalar the graph takes
                 self._weak_leaf(expr, dtype)
             else:
                 self.leaves.append(expr)
@@ -121,15 +130,16 @@ class _Source:
         v = self.name()
         self.lines.append(f"{v} = {expr}")
         children = d[-1]
-        self.lines.append(f"if type({v}) is not {self.const(t)} or len({v}) != {len(children)}: "
-                          "return fallback(*args, **kwargs)")
+        self.lines.append(
+            f"if type({v}) is not {self.const(t)} or len({v}) != {len(children)}: "
+            "return fallback(*args, **kwargs)"
+        )
         if len(d) == 3:  # dict-like: a missing key gives MISSING, which no check accepts
             for k, c in zip(d[1], children, strict=True):
                 self.walk(f"{v}.get({self.const(k)}, MISSING)", c)
         else:
             for i, c in enumerate(children):
                 self.walk(f"{v}[{i}]", c)
-
 
     def _weak_leaf(self, expr: str, dtype) -> None:
         v = self.name()
@@ -155,7 +165,9 @@ def _out_expr(d, counter: list, src: _Source, single: bool) -> str:
     if t is list:
         return "[" + ", ".join(parts) + "]"
     if t is dict:
-        return "{" + ", ".join(f"{src.const(k)}: {p}" for k, p in zip(d[1], parts, strict=True)) + "}"
+        return (
+            "{" + ", ".join(f"{src.const(k)}: {p}" for k, p in zip(d[1], parts, strict=True)) + "}"
+        )
     if len(d) == 3:  # a dict subclass: same construction as pytree.unflatten
         pairs = ", ".join(f"({src.const(k)}, {p})" for k, p in zip(d[1], parts, strict=True))
         return f"{src.const(t)}([{pairs}])"
@@ -169,10 +181,11 @@ def _pytree_call_source(args_tree, out_tree, nout: int, sigs) -> tuple[str, dict
     for i, child in enumerate(args_tree[1]):
         src.walk(f"args[{i}]", child)
     out = _out_expr(out_tree, [0], src, single=nout == 1)
-    body = [*src.lines,
-            f"r = entry({', '.join(src.leaves)})",
-            "if r is NotImplemented: return fallback(*args, **kwargs)",
-            f"return {out}"]
+    body = [
+        *src.lines,
+        f"r = entry({', '.join(src.leaves)})",
+        "if r is NotImplemented: return fallback(*args, **kwargs)",
+        f"return {out}",
+    ]
     source = "def __call__(self, *args, **kwargs):\n" + "".join(f"    {b}\n" for b in body)
     return source, src.env
-

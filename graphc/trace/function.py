@@ -24,7 +24,7 @@ from ..errors import GraphcError
 from ..ir import Graph, TensorType, verify
 from . import fastpath, pytree
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
-from .tracer import Tracer, as_array, current_trace, new_trace
+from .tracer import Tracer, as_array, collector_paused, current_trace, new_trace
 
 log = logging.getLogger("graphc")
 
@@ -158,7 +158,8 @@ class Function:
                 "compile. Pass arrays of fixed shapes, or mark Python values static.",
                 stacklevel=4,
             )
-        concrete = Concrete.build(self, args, kwargs, key)
+        with collector_paused():
+            concrete = Concrete.build(self, args, kwargs, key)
         self._cache[key] = concrete
         self._last_key = key
         _install_fast(self, concrete, key)

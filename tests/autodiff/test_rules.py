@@ -164,20 +164,14 @@ ROWS = {
 #: Primitives whose derivative is zero by definition: checked analytically in test_api.py,
 #: since central differences see the value pass through.
 ZERO_DERIVATIVE = {"stop_gradient"}
-#: Primitives that only passes create once differentiation is over (the fusion pass's kernels)
-#: say so with ``Primitive.after_differentiation`` and need no rules. ``fused`` is named here only
-#: until passes/fuse.py sets the flag (see /work/notes/H9.md); then this set can go.
-NOT_YET_FLAGGED = {"fused"}
 
 CASES = [(name, i, row) for name, rows in ROWS.items() for i, row in enumerate(rows)]
 
 
 def _differentiable():
-    return [
-        p
-        for n, p in REGISTRY.items()
-        if not (p.nondifferentiable or p.after_differentiation or n in NOT_YET_FLAGGED)
-    ]
+    """Primitives that need derivative rules: not those nondifferentiable by definition, nor
+    those that passes create only once differentiation is over (``after_differentiation``)."""
+    return [p for p in REGISTRY.values() if not (p.nondifferentiable or p.after_differentiation)]
 
 
 def test_every_differentiable_primitive_has_both_rules():

@@ -14,10 +14,12 @@ import numpy as np
 
 from graphc.ir import Graph, TensorType, Value
 
-_LL = {np.dtype(np.float32): ("float", "fmul", "fadd", "2.0"),
-       np.dtype(np.float64): ("double", "fmul", "fadd", "2.0"),
-       np.dtype(np.int32): ("i32", "mul", "add", "2"),
-       np.dtype(np.int64): ("i64", "mul", "add", "2")}
+_LL = {
+    np.dtype(np.float32): ("float", "fmul", "fadd", "2.0"),
+    np.dtype(np.float64): ("double", "fmul", "fadd", "2.0"),
+    np.dtype(np.int32): ("i32", "mul", "add", "2"),
+    np.dtype(np.int64): ("i64", "mul", "add", "2"),
+}
 
 
 def _arg(i: int, name: str) -> str:
@@ -28,11 +30,20 @@ def axpy_ir(n: int, dtype, workspace: bool = False) -> str:
     """``out = 2*x + y`` over ``n`` elements; with ``workspace`` the result goes through args[3]."""
     ty, mul, add, two = _LL[np.dtype(dtype)]
     dest = "%ws" if workspace else "%o"
-    copy = (f"  %wp2 = getelementptr {ty}, ptr %ws, i64 %i\n  %wv = load {ty}, ptr %wp2\n"
-            f"  %op = getelementptr {ty}, ptr %o, i64 %i\n  store {ty} %wv, ptr %op\n") if workspace else ""
+    copy = (
+        (
+            f"  %wp2 = getelementptr {ty}, ptr %ws, i64 %i\n  %wv = load {ty}, ptr %wp2\n"
+            f"  %op = getelementptr {ty}, ptr %o, i64 %i\n  store {ty} %wv, ptr %op\n"
+        )
+        if workspace
+        else ""
+    )
     return (
         "define void @graphc_main(ptr %args) {\nentry:\n"
-        + _arg(0, "x") + _arg(1, "y") + _arg(2, "o") + _arg(3, "ws")
+        + _arg(0, "x")
+        + _arg(1, "y")
+        + _arg(2, "o")
+        + _arg(3, "ws")
         + f"  %empty = icmp eq i64 {n}, 0\n  br i1 %empty, label %done, label %loop\nloop:\n"
         "  %i = phi i64 [0, %entry], [%i1, %loop]\n"
         f"  %xp = getelementptr {ty}, ptr %x, i64 %i\n  %xv = load {ty}, ptr %xp\n"
@@ -47,7 +58,10 @@ def axpy_ir(n: int, dtype, workspace: bool = False) -> str:
 
 W1_IR = (
     "define void @graphc_main(ptr %args) {\nentry:\n"
-    + _arg(0, "x") + _arg(1, "y") + _arg(2, "v") + _arg(3, "g")
+    + _arg(0, "x")
+    + _arg(1, "y")
+    + _arg(2, "v")
+    + _arg(3, "g")
     + """  br label %loop
 loop:
   %i = phi i64 [0, %entry], [%i1, %loop]
@@ -82,8 +96,11 @@ def axpy_exe(shape, dtype, workspace=False):
 
     t = TensorType(tuple(shape), np.dtype(dtype))
     n = t.size
-    low = SimpleNamespace(ir=axpy_ir(n, dtype, workspace),
-                          workspace_bytes=n * t.dtype.itemsize if workspace else 0, kernels=["axpy"])
+    low = SimpleNamespace(
+        ir=axpy_ir(n, dtype, workspace),
+        workspace_bytes=n * t.dtype.itemsize if workspace else 0,
+        kernels=["axpy"],
+    )
     return compile_lowered(graph([t, t], [t], "axpy"), low)
 
 

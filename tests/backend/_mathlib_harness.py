@@ -1,7 +1,8 @@
 """Compile mathlib functions inside a vectorizable loop and call them on NumPy arrays.
 
-The loop is what graphc's lowering emits for an elementwise op: `void k(ptr a, ptr b, ptr out, i64 n)`,
-optimized at O3 with the loop vectorizer for the host CPU, so the tests measure the code users get.
+The loop is what graphc's lowering emits for an elementwise op: `void k(ptr a, ptr b, ptr out, i64
+n)`, optimized at O3 with the loop vectorizer for the host CPU, so the tests measure the code users
+get.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ exit:
 
 
 class Compiled:
-    """All requested kernels in one JIT module; `call(name, a, b=None)` returns a fresh output array."""
+    """All requested kernels in one JIT module; `call(name, a, b=None)` returns a fresh output
+    array."""
 
     def __init__(self, names):
         llvm.initialize_native_target()
@@ -56,7 +58,8 @@ class Compiled:
         mod.verify()
         target = llvm.Target.from_triple(llvm.get_process_triple())
         self.tm = target.create_target_machine(
-            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3)
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3
+        )
         pto = llvm.create_pipeline_tuning_options(speed_level=3)
         pto.loop_vectorization = True
         pto.slp_vectorization = True
@@ -65,7 +68,9 @@ class Compiled:
         self.optimized_ir = str(mod)
         self.engine = llvm.create_mcjit_compiler(mod, self.tm)
         self.engine.finalize_object()
-        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+        proto = ctypes.CFUNCTYPE(
+            None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
+        )
         self.funcs = {n: proto(self.engine.get_function_address(f"k_{n}")) for n in names}
 
     def call(self, name, a, b=None, out=None):
@@ -79,14 +84,15 @@ class Compiled:
     def kernel_ir(self, name: str) -> str:
         """The optimized IR of one kernel (after inlining and vectorization)."""
         start = self.optimized_ir.index(f"@k_{name}(")
-        return self.optimized_ir[start:self.optimized_ir.index("\n}\n", start)]
+        return self.optimized_ir[start : self.optimized_ir.index("\n}\n", start)]
 
 
 def ulp_error(got, ref, dtype) -> np.ndarray:
     """|got - ref| in units of the last place of `dtype` at ref (ref is more precise than dtype).
 
-    Both NaN (or equal infinities) count as 0; a NaN/inf mismatch counts as inf. The ulp below the smallest
-    normal is the subnormal spacing, so errors on subnormal results are measured in absolute spacing."""
+    Both NaN (or equal infinities) count as 0; a NaN/inf mismatch counts as inf. The ulp below the
+    smallest normal is the subnormal spacing, so errors on subnormal results are measured in
+    absolute spacing."""
     info = np.finfo(dtype)
     ref = np.asarray(ref, dtype=np.longdouble)
     with np.errstate(over="ignore"):  # beyond the type's range the correct result is +-inf
@@ -101,7 +107,9 @@ def ulp_error(got, ref, dtype) -> np.ndarray:
         err = np.abs(got - ref) / ulp
     same = (np.isnan(got) & np.isnan(ref)) | (got == ref)
     err = np.where(same, 0.0, err)
-    return np.where(np.isnan(err) | (np.isinf(got) != np.isinf(ref)) & ~same, np.inf, err).astype(np.float64)
+    return np.where(np.isnan(err) | (np.isinf(got) != np.isinf(ref)) & ~same, np.inf, err).astype(
+        np.float64
+    )
 
 
 def _elements_per_ns(fns, x, repeats):
@@ -115,13 +123,22 @@ def _elements_per_ns(fns, x, repeats):
     return [x.size / float(np.median(t)) for t in times]
 
 
-_BENCH = {"exp": (np.exp, -80, 80), "sin": (np.sin, -100, 100), "log": (np.log, 1e-3, 1e3),
-          "tanh": (np.tanh, -5, 5), "expm1": (np.expm1, -5, 5), "log1p": (np.log1p, -0.5, 100),
-          "cos": (np.cos, -100, 100), "atan2": (np.arctan2, -5, 5), "pow": (np.power, 0.1, 10)}
+_BENCH = {
+    "exp": (np.exp, -80, 80),
+    "sin": (np.sin, -100, 100),
+    "log": (np.log, 1e-3, 1e3),
+    "tanh": (np.tanh, -5, 5),
+    "expm1": (np.expm1, -5, 5),
+    "log1p": (np.log1p, -0.5, 100),
+    "cos": (np.cos, -100, 100),
+    "atan2": (np.arctan2, -5, 5),
+    "pow": (np.power, 0.1, 10),
+}
 
 
 def bench(n=10**6, repeats=11, fns=("exp", "sin", "log", "tanh")):
-    """Throughput table (elements/ns) against NumPy at n elements, one row per function and dtype."""
+    """Throughput table (elements/ns) against NumPy at n elements, one row per function and
+    dtype."""
     lib = Compiled([f"gc_{f}_{s}" for f in fns for s in ("f32", "f64")])
     rng = np.random.default_rng(0)
     rows = []

@@ -1,6 +1,8 @@
-"""Graph builders for the compiled-vs-reference tests: one node applying a primitive."""
+"""Shared helpers of the backend tests: one-node graphs, special input values, threads."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -39,3 +41,12 @@ def special_values(dtype, shape, rng, positive=False, low=None, no_huge=False):
     if k:
         vals[rng.choice(n, size=k, replace=False)] = extras[:k]
     return vals.reshape(shape)
+
+
+def in_threads(work, n=6):
+    """Run ``work(k)`` for k = 0..n-1 in n threads at once and wait for them all."""
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()

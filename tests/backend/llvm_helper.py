@@ -1,5 +1,5 @@
-"""Run a lowered graph: H5b's ``graphc.backend.llvm.compile`` when present, else a minimal MCJIT
-harness (used only by the tests of the lowering)."""
+"""Run a graph through fusion, the lowering and the JIT, calling ``graphc_main`` through ctypes
+(no native entry, no disk cache): the lowering's tests exercise only the stages they name."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The Executable and the native entry: argument checks, copies, outputs, workspace, threads."""
 
 import collections
-import threading
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from graphc.backend.llvm import entry
 from graphc.errors import DTypeError, GraphcError, ShapeError
 
 from ._handir import axpy_exe, install_hand_backend, w1_exe
+from .cases import in_threads
 
 pytestmark = pytest.mark.skipif(not entry.available(), reason="native entry unavailable here")
 
@@ -35,24 +35,39 @@ def test_w1_outputs_are_correct_fresh_and_typed():
 def test_entry_declines_anything_but_the_exact_signature():
     exe = w1_exe()
     x, y = _xy()
-    bad = [(x,), (x, y, y), (x, y.astype(np.float64)), (x, np.ones(4, np.float32)),
-           (x, np.ones((3, 1), np.float32)), (x, 1.0), (x, [1.0, 2.0, 3.0]),
-           (x, np.repeat(y, 2)[::2]), (x, y.astype(">f4")), (x, np.ma.asarray(y))]
+    bad = [
+        (x,),
+        (x, y, y),
+        (x, y.astype(np.float64)),
+        (x, np.ones(4, np.float32)),
+        (x, np.ones((3, 1), np.float32)),
+        (x, 1.0),
+        (x, [1.0, 2.0, 3.0]),
+        (x, np.repeat(y, 2)[::2]),
+        (x, y.astype(">f4")),
+        (x, np.ma.asarray(y)),
+    ]
     for args in bad:
         assert exe.entry(*args) is NotImplemented, args
     assert exe.entry(x, y=y) is NotImplemented
     assert exe.entry(x, y) is not NotImplemented
 
 
-@pytest.mark.parametrize("make", [
-    lambda a: np.asfortranarray(a),
-    lambda a: np.repeat(a, 2, axis=1)[:, ::2],
-    lambda a: a[::-1],
-    lambda a: a.astype(a.dtype.newbyteorder(">")),
-    lambda a: np.frombuffer(b"\0" + a.tobytes(), a.dtype, offset=1).reshape(a.shape),  # unaligned
-    lambda a: a.tolist(),
-    lambda a: np.ma.asarray(a),
-], ids=["fortran", "strided", "reversed", "byteswapped", "unaligned", "list", "subclass"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a: np.asfortranarray(a),
+        lambda a: np.repeat(a, 2, axis=1)[:, ::2],
+        lambda a: a[::-1],
+        lambda a: a.astype(a.dtype.newbyteorder(">")),
+        lambda a: np.frombuffer(b"\0" + a.tobytes(), a.dtype, offset=1).reshape(
+            a.shape
+        ),  # unaligned
+        lambda a: a.tolist(),
+        lambda a: np.ma.asarray(a),
+    ],
+    ids=["fortran", "strided", "reversed", "byteswapped", "unaligned", "list", "subclass"],
+)
 def test_awkward_inputs_are_copied_and_give_right_numbers(make):
     exe = axpy_exe((4, 5), np.float64)
     x, y = _xy((4, 5), np.float64)
@@ -120,11 +135,7 @@ def test_threads_calling_one_function_get_their_own_results(workspace, n):
                 errors.append(seed)
                 return
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work)
     assert not errors
 
 
@@ -132,6 +143,15 @@ def test_gil_is_released_only_for_large_work():
     small, large = axpy_exe((8,), np.float32), axpy_exe((100_000,), np.float32)
     assert "graphc_rt_SaveThread()" not in small.text("llvm-unoptimized").split("define ptr")[1]
     assert "call ptr @graphc_rt_SaveThread()" in large.text("llvm-unoptimized")
+
+
+def test_only_tiny_work_is_compiled_at_codegen_level_0():
+    small, large = axpy_exe((8,), np.float32), axpy_exe((1000,), np.float32)
+    assert small.module.codegen_opt == 0
+    assert large.module.codegen_opt == gc.config.llvm_codegen_opt
+    x = np.arange(8, dtype=np.float32)
+    np.testing.assert_array_equal(small(x, x + 1)[0], 3 * x + 1)
+    assert "graphc_entry:" in small.text("asm")
 
 
 def test_text_stages_and_stats():
@@ -247,11 +267,7 @@ def test_value_and_grad_called_from_python_takes_the_native_entry_from_threads()
                 errors.append(seed)
                 return
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work)
     assert not errors
 
 

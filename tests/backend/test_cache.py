@@ -26,6 +26,7 @@ def test_key_covers_ir_versions_target_and_levels(monkeypatch):
     base = cache.cache_key(text)
     assert base == cache.cache_key(text) and len(base) == 64
     assert cache.cache_key(axpy_ir(9, np.float32)) != base
+    assert cache.cache_key(text, codegen_opt=0) != base
     monkeypatch.setattr(config, "llvm_opt_level", 3)
     assert cache.cache_key(text) != base
     monkeypatch.undo()
@@ -130,10 +131,20 @@ c = f.concrete(x, y)
 assert np.allclose(got, (np.sin(x) * y).sum() + x * 2.0), got
 print(c.stats()["from_disk_cache"], c.stats()["native_entry"])
 """
-    env = dict(os.environ, GRAPHC_CACHE_DIR=str(tmp_path / "c"), GRAPHC_CACHE="1",
-               GRAPHC_BACKEND="llvm")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                           timeout=300, check=False) for _ in range(2)]
+    env = dict(
+        os.environ, GRAPHC_CACHE_DIR=str(tmp_path / "c"), GRAPHC_CACHE="1", GRAPHC_BACKEND="llvm"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+        for _ in range(2)
+    ]
     for r in runs:
         assert r.returncode == 0, r.stderr[-2000:]
     assert runs[0].stdout.split() == ["False", "True"]

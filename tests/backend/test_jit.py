@@ -1,7 +1,6 @@
 """graphc.backend.llvm.jit: IR text -> native code for the host CPU."""
 
 import ctypes
-import threading
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from graphc.backend.llvm import jit
 from graphc.errors import GraphcError
 
 from ._handir import axpy_ir
+from .cases import in_threads
 
 
 def _run_axpy(module, x, y):
@@ -47,8 +47,10 @@ def test_bad_ir_raises_a_graphc_error_with_llvm_diagnostic():
 
 
 def test_verifier_catches_invalid_module():
-    text = "define void @graphc_main(ptr %a) {\nentry:\n  br label %x\nx:\n  %v = add i32 %w, 1\n" \
-           "  %w = add i32 %v, 1\n  ret void\n}\n"
+    text = (
+        "define void @graphc_main(ptr %a) {\nentry:\n  br label %x\nx:\n  %v = add i32 %w, 1\n"
+        "  %w = add i32 %v, 1\n  ret void\n}\n"
+    )
     with pytest.raises(jit.LLVMCompileError):
         jit.compile_ir(text, "cyclic")
 
@@ -69,16 +71,13 @@ def test_concurrent_compiles_are_safe():
         try:
             n = 10 + k
             x, y = np.arange(n, dtype=np.float64), np.full(n, float(k))
-            results[k] = np.array_equal(_run_axpy(jit.compile_ir(axpy_ir(n, np.float64), f"m{k}"),
-                                                  x, y), 2 * x + y)
+            results[k] = np.array_equal(
+                _run_axpy(jit.compile_ir(axpy_ir(n, np.float64), f"m{k}"), x, y), 2 * x + y
+            )
         except Exception as e:  # noqa: BLE001  (any failure in a thread is reported below)
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work)
     assert not errors and all(results.values()) and len(results) == 6
 
 
@@ -114,6 +113,7 @@ for i in range(60):
 gc.collect()
 print("survived")
 """
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0 and "survived" in proc.stdout, proc.stderr[-2000:]

@@ -154,7 +154,7 @@ def test_fused_impl_and_infer():
     assert "fused" in str(out) and "body" in str(out)
 
 
-# --- random fused chains, compiled vs reference ------------------------------------------------------
+#  random fused chains, compiled vs reference ------------------------------------------------------
 _UNARY = [ew.neg, ew.abs_, ew.exp, ew.sin, ew.tanh, ew.sign]
 _BINARY = [ew.add, ew.sub, ew.mul, ew.maximum, ew.minimum]
 
@@ -216,7 +216,8 @@ def test_random_chains_compiled_vs_reference(chain, seed):
 
 def test_sin_and_cos_of_one_value_share_a_region():
     """cos(u) needed long after sin(u) (a gradient) joins sin(u)'s region, so the backend computes
-    both with one sincos call; a large graph keeps them apart (the extra stored array costs more)."""
+    both with one sincos call; a large graph keeps them apart (the extra stored array costs
+    more)."""
     from graphc.passes import fuse as fuse_mod
 
     def build(n):

@@ -1,6 +1,6 @@
 """The LLVM backend: optimized graph -> (fusion) -> LLVM IR -> native code -> ``Executable``.
 
-``compile(graph)`` runs the fusion pass (``graphc.passes.fuse``) when present, lowers the graph to
+``compile(graph)`` runs the fusion pass (``graphc.passes.fuse``), lowers the graph to
 one module whose ``graphc_main(ptr args)`` follows the native ABI (inputs, outputs, workspace),
 appends the native Python entry (``entry.py``) when this process supports it, compiles through
 the disk cache (``cache.py``) and wraps the result (``abi.Executable``).
@@ -9,23 +9,15 @@ the disk cache (``cache.py``) and wraps the result (``abi.Executable``).
 from __future__ import annotations
 
 import functools
-import importlib
+import math
 import time
 
 from ...ir import Graph
+from ...ops.linalg import dot_general
 from . import cache, entry, jit
 from .abi import Executable
 
 __all__ = ["Executable", "compile", "compile_lowered"]
-
-
-def _fuse(graph: Graph) -> Graph:
-    try:
-        fuse = importlib.import_module("graphc.passes.fuse").fuse
-    except (ImportError, AttributeError):
-        return graph
-    out = fuse(graph)
-    return out[0] if isinstance(out, tuple) else out
 
 
 @functools.cache
@@ -41,10 +33,35 @@ def _lowering_options() -> dict:
     return {"vector_bits": 512 if wide else 256, "blas": blas.lowering_option()}
 
 
+#: Graphs doing at most this many element operations per call (``_work``) get code generation
+#: level 0 (fast instruction selection and register allocation): it halves LLVM's code generation
+#: time, which for such graphs is most of the first call (W1: 15.3 -> 11.8 ms), and its slower
+#: loops cost at most ~0.1 us per call at this size (W1 steady unchanged, 0.44 us).
+TINY_WORK = 256
+
+
+def _work(graph: Graph, limit: int) -> int:
+    """Roughly the element operations one call performs (its inputs' and every node's result sizes,
+    M*N*K for products, nested graphs included), counted until it exceeds ``limit``."""
+    total = sum(v.type.size for v in graph.inputs)
+    for node in graph.nodes:
+        for v in node.outputs:
+            size = v.type.size
+            if node.prim is dot_general:  # each result element sums K products
+                lhs = node.inputs[0].shape
+                size *= math.prod(lhs[a] for a in node.attrs["contracting"][0])
+            total += size
+        total += sum(_work(g, limit) for g in node.subgraphs())
+        if total > limit:
+            break
+    return total
+
+
 def compile(graph: Graph) -> Executable:
+    from ...passes.fuse import fuse
     from .lower import lower_graph
 
-    return compile_lowered(graph, lower_graph(_fuse(graph), **_lowering_options()))
+    return compile_lowered(graph, lower_graph(fuse(graph), **_lowering_options()))
 
 
 def compile_lowered(graph: Graph, lowered) -> Executable:
@@ -59,11 +76,13 @@ def compile_lowered(graph: Graph, lowered) -> Executable:
         io_bytes = sum(t.size * t.dtype.itemsize for t in in_types + out_types)
         release = io_bytes + lowered.workspace_bytes >= entry.GIL_RELEASE_BYTES
         text += "\n" + entry.entry_ir(in_types, out_types, lowered.workspace_bytes, release)
-    module = cache.compile_cached(text, graph.name)
+    tiny = _work(graph, TINY_WORK) <= TINY_WORK
+    module = cache.compile_cached(text, graph.name, codegen_opt=0 if tiny else None)
     address = module.address("graphc_entry") if use_entry else None
     ms = (time.perf_counter() - t0) * 1e3
-    return Executable(graph, lowered, module, entry_address=address, compile_ms=ms,
-                      from_cache=module.from_cache)
+    return Executable(
+        graph, lowered, module, entry_address=address, compile_ms=ms, from_cache=module.from_cache
+    )
 
 
 def host() -> dict:

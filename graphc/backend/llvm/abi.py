@@ -35,29 +35,23 @@ from ...ir import TensorType
 from . import entry
 
 
-def _describe(t: TensorType) -> str:
-    return str(t)
-
-
 def prepare(x, t: TensorType, i: int) -> np.ndarray:
-    """Argument ``i`` as a C-contiguous, aligned, native-order array of type ``t``, or an error."""
+    """Argument ``i`` as a C-contiguous, aligned, native-order array of type ``t``, or an error.
+    A dtype of the same kind and size (byte-swapped, or an alias such as ``longlong``) is
+    converted; any other dtype is an error, not a silent cast."""
     a = x if type(x) is np.ndarray else np.asarray(x)
-    if a.dtype != t.dtype:
-        same = a.dtype.kind == t.dtype.kind and a.dtype.itemsize == t.dtype.itemsize
-        if not same or a.dtype.kind not in "biuf":
-            raise DTypeError(f"argument {i}: expected {_describe(t)}, got an array of dtype "
-                             f"{a.dtype} (convert it with .astype({t.dtype.name!r}))")
-        return _contiguous_copy(a, t, i)  # byte-swapped or an equivalent alias (longlong)
+    same_dtype = a.dtype == t.dtype
+    if not same_dtype:
+        alike = a.dtype.kind == t.dtype.kind and a.dtype.itemsize == t.dtype.itemsize
+        if not alike or a.dtype.kind not in "biuf":
+            raise DTypeError(
+                f"argument {i}: expected {t}, got an array of dtype {a.dtype} "
+                f"(convert it with .astype({t.dtype.name!r}))"
+            )
     if a.shape != t.shape:
-        raise ShapeError(f"argument {i}: expected shape {t.shape} ({_describe(t)}), got {a.shape}")
-    if not (a.flags.c_contiguous and a.flags.aligned):
-        return _contiguous_copy(a, t, i)
-    return a
-
-
-def _contiguous_copy(a: np.ndarray, t: TensorType, i: int) -> np.ndarray:
-    if a.shape != t.shape:
-        raise ShapeError(f"argument {i}: expected shape {t.shape} ({_describe(t)}), got {a.shape}")
+        raise ShapeError(f"argument {i}: expected shape {t.shape} ({t}), got {a.shape}")
+    if same_dtype and a.flags.c_contiguous and a.flags.aligned:
+        return a
     out = np.empty(t.shape, t.dtype)
     out[...] = a
     return out
@@ -70,8 +64,9 @@ class _Workspace(threading.local):
 class Executable:
     """A compiled graph: ``exe(*arrays) -> list of fresh arrays`` (see the backend interface)."""
 
-    def __init__(self, graph, lowered, module, *, entry_address=None, compile_ms=0.0,
-                 from_cache=False):
+    def __init__(
+        self, graph, lowered, module, *, entry_address=None, compile_ms=0.0, from_cache=False
+    ):
         self.graph = graph
         self.lowered = lowered
         self.module = module
@@ -108,9 +103,12 @@ class Executable:
 
     def _prepare(self, arrays) -> list[np.ndarray]:
         if len(arrays) != len(self.in_types):
-            raise GraphcError(f"compiled function takes {len(self.in_types)} arrays, "
-                              f"got {len(arrays)}")
-        return [prepare(x, t, i) for i, (x, t) in enumerate(zip(arrays, self.in_types, strict=True))]
+            raise GraphcError(
+                f"compiled function takes {len(self.in_types)} arrays, got {len(arrays)}"
+            )
+        return [
+            prepare(x, t, i) for i, (x, t) in enumerate(zip(arrays, self.in_types, strict=True))
+        ]
 
     def call_ctypes(self, arrays) -> list[np.ndarray]:
         """The portable path: arrays must already satisfy ``prepare``."""
@@ -136,8 +134,9 @@ class Executable:
             return self.module.ir_text if stage == "llvm-unoptimized" else self.module.llvm_ir
         if stage == "asm":
             return self.module.asm()
-        raise GraphcError(f"the llvm backend has no stage {stage!r}; choose llvm, "
-                          "llvm-unoptimized or asm")
+        raise GraphcError(
+            f"the llvm backend has no stage {stage!r}; choose llvm, llvm-unoptimized or asm"
+        )
 
     def stats(self) -> dict:
         return {
@@ -145,6 +144,7 @@ class Executable:
             "workspace_bytes": self.lowered.workspace_bytes,
             "kernels": list(self.lowered.kernels),
             "llvm_compile_ms": self.compile_ms,
+            "llvm_codegen_opt": self.module.codegen_opt,
             "from_disk_cache": self.from_cache,
             "native_entry": self.entry is not None,
         }

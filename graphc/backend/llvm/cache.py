@@ -37,12 +37,12 @@ class CacheFolderWarning(UserWarning):
     """The cache folder is unsafe (owned by someone else or writable by others): not used."""
 
 
-def cache_key(ir_text: str) -> str:
+def cache_key(ir_text: str, codegen_opt: int | None = None) -> str:
     from ... import __version__
 
     h = jit.host()
-    parts = [__version__, h["llvmlite"], h["llvm"], h["triple"], h["cpu"], h["features"],
-             f"O{config.llvm_opt_level}", f"CG{config.llvm_codegen_opt}"]
+    levels = f"O{config.llvm_opt_level} CG{jit.codegen_level(codegen_opt)}"
+    parts = [__version__, h["llvmlite"], h["llvm"], h["triple"], h["cpu"], h["features"], levels]
     digest = hashlib.sha256("\0".join(parts).encode())
     digest.update(b"\0")
     digest.update(ir_text.encode())
@@ -65,7 +65,8 @@ def folder_problem(path: str) -> str | None:
 
 
 class DiskCache:
-    """A folder of ``<key>.o`` files; every method fails soft (a cache must never break a compile)."""
+    """A folder of ``<key>.o`` files; every method fails soft (a cache must never break a
+    compile)."""
 
     def __init__(self, path: str):
         self.path = path
@@ -82,7 +83,10 @@ class DiskCache:
             return None
         head = len(MAGIC) + 32
         payload = blob[head:]
-        if blob[:len(MAGIC)] != MAGIC or hashlib.sha256(payload).digest() != blob[len(MAGIC):head]:
+        if (
+            blob[: len(MAGIC)] != MAGIC
+            or hashlib.sha256(payload).digest() != blob[len(MAGIC) : head]
+        ):
             self._remove(key)
             return None
         return payload
@@ -131,15 +135,22 @@ def _open(path: str) -> DiskCache | None:
     try:
         os.makedirs(path, mode=0o700, exist_ok=True)
     except OSError as e:
-        warnings.warn(f"graphc: cannot create the code cache folder {path} ({e.strerror}); "
-                      "compiling without a disk cache", CacheFolderWarning, stacklevel=4)
+        warnings.warn(
+            f"graphc: cannot create the code cache folder {path} ({e.strerror}); "
+            "compiling without a disk cache",
+            CacheFolderWarning,
+            stacklevel=4,
+        )
         return None
     problem = folder_problem(path)
     if problem:
-        warnings.warn(f"graphc: not using the code cache folder {path}: {problem}. Loading cached "
-                      "code means running it, so the folder must be private to you (chmod 700 it, "
-                      "or set GRAPHC_CACHE_DIR); compiling without a disk cache",
-                      CacheFolderWarning, stacklevel=4)
+        warnings.warn(
+            f"graphc: not using the code cache folder {path}: {problem}. Loading cached "
+            "code means running it, so the folder must be private to you (chmod 700 it, "
+            "or set GRAPHC_CACHE_DIR); compiling without a disk cache",
+            CacheFolderWarning,
+            stacklevel=4,
+        )
         return None
     return DiskCache(path)
 
@@ -149,15 +160,17 @@ def default_cache() -> DiskCache | None:
     return _open(os.path.abspath(config.cache_dir)) if config.disk_cache else None
 
 
-def compile_cached(ir_text: str, name: str, cache: DiskCache | None = None) -> jit.JitModule:
+def compile_cached(
+    ir_text: str, name: str, cache: DiskCache | None = None, codegen_opt: int | None = None
+) -> jit.JitModule:
     """``jit.compile_ir`` through the disk cache (``default_cache()`` unless one is given)."""
     cache = cache if cache is not None else default_cache()
     if cache is None:
-        return jit.compile_ir(ir_text, name)
-    key = cache_key(ir_text)
+        return jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)
+    key = cache_key(ir_text, codegen_opt)
     obj = cache.load(key)
     if obj is not None:
-        return jit.compile_ir(ir_text, name, cached_object=obj)
-    module = jit.compile_ir(ir_text, name)
+        return jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
+    module = jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)
     cache.store(key, module.object_code)
     return module

@@ -120,7 +120,9 @@ def _probe() -> bool:
     ok &= descr == id(a.dtype) and _read(descr + _DESCR_TYPE_NUM, ctypes.c_int) == a.dtype.num
     ok &= _read(p + _AR_FLAGS, ctypes.c_int) & 0xFFFF == a.flags.num & 0xFFFF
     big = np.zeros(1, ">f4")
-    ok &= _read(_read(id(big) + _AR_DESCR, ctypes.c_void_p) + _DESCR_BYTEORDER, ctypes.c_char) == b">"
+    ok &= (
+        _read(_read(id(big) + _AR_DESCR, ctypes.c_void_p) + _DESCR_BYTEORDER, ctypes.c_char) == b">"
+    )
     ctx = Context()
     ok &= _read(id(ctx) + _CDATA_PTR, ctypes.c_void_p) == ctypes.addressof(ctx)
     return bool(ok)
@@ -163,14 +165,29 @@ def available() -> bool:
 
 def _probe_array_new(address: int) -> bool:
     """Call PyArray_New as the entry will (holding the GIL) and check what it made."""
-    proto = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
-                             ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                             ctypes.c_int, ctypes.c_void_p)
+    proto = ctypes.PYFUNCTYPE(
+        ctypes.py_object,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_void_p,
+    )
     dims = (ctypes.c_int64 * 2)(3, 5)
     num = np.dtype(np.float64).num
     a = proto(address)(id(np.ndarray), 2, ctypes.addressof(dims), num, None, None, 0, 0, None)
-    return (type(a) is np.ndarray and a.shape == (3, 5) and a.dtype == np.float64
-            and a.flags.c_contiguous and a.flags.writeable and a.flags.owndata)
+    return (
+        type(a) is np.ndarray
+        and a.shape == (3, 5)
+        and a.dtype == np.float64
+        and a.flags.c_contiguous
+        and a.flags.writeable
+        and a.flags.owndata
+    )
 
 
 def _scalar_symbol(dtype) -> str:
@@ -198,8 +215,12 @@ def make_function(address: int, ctx: Context, name: str):
     """
 
     class MethodDef(ctypes.Structure):
-        _fields_ = [("name", ctypes.c_char_p), ("meth", ctypes.c_void_p),
-                    ("flags", ctypes.c_int), ("doc", ctypes.c_char_p)]
+        _fields_ = [
+            ("name", ctypes.c_char_p),
+            ("meth", ctypes.c_void_p),
+            ("flags", ctypes.c_int),
+            ("doc", ctypes.c_char_p),
+        ]
 
     ctx._name = name.encode()
     ctx._def = MethodDef(ctx._name, address, METH_FASTCALL | METH_KEYWORDS, None)
@@ -250,7 +271,8 @@ class _Emitter:
 
 
 def _check_input(e: _Emitter, i: int, t: TensorType, nxt: str) -> None:
-    """Blocks ``in{i}``..: jump to ``fallback`` unless args[i] is an ndarray exactly of type ``t``."""
+    """Blocks ``in{i}``..: jump to ``fallback`` unless args[i] is an ndarray exactly of type
+    ``t``."""
     e(f"in{i}:")
     slot = e.tmp()
     e(f"{slot} = getelementptr ptr, ptr %args, i64 {i}")
@@ -313,8 +335,10 @@ def _alloc_output(e: _Emitter, k: int, t: TensorType, nin: int, nxt: str) -> lis
     """Block ``out{k}``: allocate output k (on failure release outputs 0..k-1 and return NULL)."""
     e(f"out{k}:")
     dims = f"@graphc_dims{k}" if t.ndim else "null"
-    e(f"%o{k} = call ptr @graphc_rt_PyArray_New(ptr @graphc_rt_PyArray_Type, i32 {t.ndim}, "
-      f"ptr {dims}, i32 {np.dtype(t.dtype).num}, ptr null, ptr null, i32 0, i32 0, ptr null)")
+    e(
+        f"%o{k} = call ptr @graphc_rt_PyArray_New(ptr @graphc_rt_PyArray_Type, i32 {t.ndim}, "
+        f"ptr {dims}, i32 {np.dtype(t.dtype).num}, ptr null, ptr null, i32 0, i32 0, ptr null)"
+    )
     null = e.tmp()
     e(f"{null} = icmp eq ptr %o{k}, null")
     e(f"br i1 {null}, label %fail{k}, label %out{k}.b")
@@ -355,7 +379,8 @@ def _workspace(e: _Emitter, nbytes: int) -> None:
 
 
 def entry_ir(in_types, out_types, workspace_bytes: int, release_gil: bool) -> str:
-    """IR text of ``graphc_entry`` for a ``graphc_main`` with these inputs, outputs and workspace."""
+    """IR text of ``graphc_entry`` for a ``graphc_main`` with these inputs, outputs and
+    workspace."""
     nin, nout = len(in_types), len(out_types)
     nbuf = nin + nout + 1
     e = _Emitter()
@@ -386,8 +411,10 @@ def entry_ir(in_types, out_types, workspace_bytes: int, release_gil: bool) -> st
     # optnone: the entry is straight-line checks and calls, which O2 barely improves, but its many
     # blocks doubled the module's optimize + codegen time (W1: 17 -> 8 ms each without it); the
     # unoptimized entry measured no slower per call (allocation dominates).
-    head = ("define ptr @graphc_entry(ptr %self, ptr %args, i64 %nargs, ptr %kwnames) "
-            "noinline optnone {")
+    head = (
+        "define ptr @graphc_entry(ptr %self, ptr %args, i64 %nargs, ptr %kwnames) "
+        "noinline optnone {"
+    )
     body = "\n".join(e.lines).replace("entry:\n", f"entry:\n  %bufs = alloca [{nbuf} x ptr]\n", 1)
     return "\n".join([_DECLS, *consts, head, body, "}", ""])
 
@@ -416,7 +443,8 @@ def _run(e: _Emitter, workspace_bytes: int, release_gil: bool, nbuf: int) -> Non
 
 
 def _fallback(e: _Emitter) -> None:
-    """Block ``fallback``: call ``self.fallback(*args, **kwargs)`` if set, else return NotImplemented."""
+    """Block ``fallback``: call ``self.fallback(*args, **kwargs)`` if set, else return
+    NotImplemented."""
     e("fallback:")
     e(f"%fbslot = getelementptr i8, ptr %self, i64 {_CDATA_PTR}")
     e("%fbctx = load ptr, ptr %fbslot")

@@ -95,12 +95,6 @@ class Func:
         self.lines.append(f"{label}:")
         self.block = label
 
-    def branch_to_new(self, stem: str) -> str:
-        label = self.fresh(stem)
-        self.do(f"br label %{label}")
-        self.start_block(label)
-        return label
-
     # --- counted loops ------------------------------------------------------------------------
     def loop_begin(self, n: int, carried=(), stem: str = "L") -> Loop:
         """Open ``for i in range(n)`` (n >= 1); ``carried`` is a list of (type, initial value)."""
@@ -121,7 +115,8 @@ class Func:
         return Loop(index, head, phis, lines, n, list(carried))
 
     def loop_end(self, loop: Loop, nexts=()) -> list[str]:
-        """Close ``loop``; ``nexts`` are the carried values' next values. Returns their final values."""
+        """Close ``loop``; ``nexts`` are the carried values' next values. Returns their final
+        values."""
         latch = self.block
         for k, line in enumerate(loop.phi_lines):
             text = self.lines[line].replace("%LATCH", f"%{latch}")
@@ -144,7 +139,8 @@ class Func:
 
     @contextmanager
     def loop(self, n: int, stem: str = "L"):
-        """``for i in range(n)`` with nothing carried; yields the index (the literal 0 when n == 1)."""
+        """``for i in range(n)`` with nothing carried; yields the index (the literal 0 when n ==
+        1)."""
         if n == 1:
             yield "0"
             return

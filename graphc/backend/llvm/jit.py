@@ -4,10 +4,10 @@ Choices, with the measurements behind them (2-core Zen, llvmlite 0.50 / LLVM 22,
   - **Optimization pipeline:** the new pass manager's default ``O2`` pipeline with loop and SLP
     vectorization and loop interleaving on (``config.llvm_opt_level`` may pick 1-3). O3 adds little
     for the straight loop nests the lowering emits and costs more compile time.
-  - **Code generation opt level 2:** a small loop module codegens in ~1.6 ms at level 0 vs ~3.9 ms at
-    level 2, but level 0 (fast register allocator, FastISel) ran a vectorized 1e6-element reduction
-    40% slower (155 vs 111 us). Level 1 costs the same as 2. Steady-state speed wins: a function is
-    compiled once and called many times.
+  - **Code generation opt level 2:** a small loop module codegens in ~1.6 ms at level 0 vs ~3.9 ms
+    at level 2, but level 0 (fast register allocator, FastISel) ran a vectorized 1e6-element
+    reduction 40% slower (155 vs 111 us). Level 1 costs the same as 2. Steady-state speed wins: a
+    function is compiled once and called many times.
   - **One MCJIT engine per module**, each parsed in its own LLVM context: every module defines
     ``graphc_main`` (no symbol clashes), and the context's types and constants are freed with the
     module instead of growing the global context forever. The engine lives as long as its
@@ -60,18 +60,29 @@ def host() -> dict:
         }
 
 
-def _target_machine(opt: int | None = None):
+def codegen_level(codegen_opt: int | None) -> int:
+    """The code generation level a compile uses: ``codegen_opt``, else
+    ``config.llvm_codegen_opt``."""
+    return config.llvm_codegen_opt if codegen_opt is None else codegen_opt
+
+
+def _target_machine(level: int):
     h = host()
     target = llvm.Target.from_triple(h["triple"])
-    level = config.llvm_codegen_opt if opt is None else opt
-    return target.create_target_machine(cpu=h["cpu"], features=h["features"], opt=level,
-                                        reloc="default", codemodel="jitdefault", jit=True)
+    return target.create_target_machine(
+        cpu=h["cpu"],
+        features=h["features"],
+        opt=level,
+        reloc="default",
+        codemodel="jitdefault",
+        jit=True,
+    )
 
 
 @functools.cache
-def _asm_machine():
+def _asm_machine(level: int):
     """A target machine kept for ``asm()`` (engines own theirs); used under ``LOCK`` only."""
-    tm = _target_machine()
+    tm = _target_machine(level)
     tm.set_asm_verbosity(True)
     return tm
 
@@ -114,14 +125,14 @@ class JitModule:
     engine and the machine code.
     """
 
-    def __init__(self, name: str, ir_text: str, engine, optimized_ir: str | None, obj: bytes,
-                 compile_ms: float, from_cache: bool):
+    def __init__(self, name, ir_text, engine, obj, codegen_opt, compile_ms, from_cache):
         self.name = name
         self.ir_text = ir_text
         _LIVE[id(self)] = (engine, engine_context(engine))
         self._engine = engine
-        self._optimized_ir = optimized_ir
+        self._optimized_ir: str | None = None
         self.object_code = obj
+        self.codegen_opt = codegen_opt
         self.compile_ms = compile_ms
         self.from_cache = from_cache
         self._asm: str | None = None
@@ -135,11 +146,13 @@ class JitModule:
 
     @property
     def llvm_ir(self) -> str:
-        """The optimized module text (recomputed, deterministically, when code came from the cache)."""
+        """The optimized module text. Recomputed (deterministically) when first asked: printing a
+        large module costs milliseconds that a compile need not spend for a view rarely read."""
         if self._optimized_ir is None:
             with LOCK:
-                mod = _parse(self.ir_text, self.name, _asm_machine())
-                _optimize(mod, _asm_machine())
+                tm = _asm_machine(self.codegen_opt)
+                mod = _parse(self.ir_text, self.name, tm)
+                _optimize(mod, tm)
                 self._optimized_ir = str(mod)
         return self._optimized_ir
 
@@ -147,7 +160,7 @@ class JitModule:
         if self._asm is None:
             text = self.llvm_ir
             with LOCK:
-                self._asm = _asm_machine().emit_assembly(_parse(text, self.name))
+                self._asm = _asm_machine(self.codegen_opt).emit_assembly(_parse(text, self.name))
         return self._asm
 
     def __del__(self):
@@ -160,31 +173,37 @@ class JitModule:
                 ctx.close()
 
     def __repr__(self) -> str:
-        return f"<JitModule {self.name} ({self.compile_ms:.1f} ms{', cached' if self.from_cache else ''})>"
+        cached = ", cached" if self.from_cache else ""
+        return f"<JitModule {self.name} ({self.compile_ms:.1f} ms{cached})>"
 
 
-def compile_ir(ir_text: str, name: str = "graphc", *, cached_object: bytes | None = None) -> JitModule:
-    """Parse, verify, optimize and compile ``ir_text`` for the host CPU.
+def compile_ir(
+    ir_text: str,
+    name: str = "graphc",
+    *,
+    cached_object: bytes | None = None,
+    codegen_opt: int | None = None,
+) -> JitModule:
+    """Parse, verify, optimize and compile ``ir_text`` for the host CPU, generating code at level
+    ``codegen_level(codegen_opt)``.
 
     With ``cached_object`` (object code a previous compile of the same text produced, see
     ``cache.py``) optimization and code generation are skipped.
     """
     t0 = time.perf_counter()
+    level = codegen_level(codegen_opt)
     captured: list[bytes] = []
     with LOCK:
-        tm = _target_machine()
+        tm = _target_machine(level)
         mod = _parse(ir_text, name, tm)
-        optimized = None
         if cached_object is None:
             _optimize(mod, tm)
-            optimized = str(mod)
         engine = llvm.create_mcjit_compiler(mod, tm)
-        engine.set_object_cache(lambda _m, buf: captured.append(buf),
-                                lambda _m: cached_object)
+        engine.set_object_cache(lambda _m, buf: captured.append(buf), lambda _m: cached_object)
         engine.finalize_object()
     obj = cached_object if cached_object is not None else (captured[0] if captured else b"")
     ms = (time.perf_counter() - t0) * 1e3
-    return JitModule(name, ir_text, engine, optimized, obj, ms, cached_object is not None)
+    return JitModule(name, ir_text, engine, obj, level, ms, cached_object is not None)
 
 
 def engine_context(engine):

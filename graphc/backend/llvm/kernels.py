@@ -5,10 +5,11 @@ one linear index) is cut into blocks of ``BLOCK`` = 128 elements; inside a block
 ``reassoc`` flag so the vectorizer keeps several partial sums in vector lanes; block results are
 combined pairwise with a binary-counter stack (the block count's popcount entries deep). The result
 is the exact sum of the ``x_i`` perturbed by at most
-    (BLOCK - 1 + ceil(log2(ceil(n / BLOCK)))) * u * sum|x_i|      (u = 2**-24 for f32, 2**-53 for f64)
+    (BLOCK - 1 + ceil(log2(ceil(n / BLOCK)))) * u * sum|x_i|      (u = 2**-24 for f32, 2**-53 for
+    f64)
 for any association the vectorizer picks inside a block; with its usual VF*UF = 64 lanes the block
-term is ~log2(64) + 128/64, below NumPy's pairwise bound (~16 + log2(n / 128)). Integer sums wrap and
-are exact in any order; max/min are exact and propagate NaN like ``np.max``.
+term is ~log2(64) + 128/64, below NumPy's pairwise bound (~16 + log2(n / 128)). Integer sums wrap
+and are exact in any order; max/min are exact and propagate NaN like ``np.max``.
 
 When the innermost axis is kept (e.g. a column sum over axis 0), the reduced axes are strided: the
 domain is then walked in row-major order and each element folded into its output slot, so the inner
@@ -89,7 +90,8 @@ def _accumulate(cx, n, kind, d, body, offset="0"):
 
 
 def reduce_linear(cx, n, kind, d, body) -> str:
-    """The reduction of ``body(r)`` over r in [0, n), n >= 1 (blocked pairwise for float sum/prod)."""
+    """The reduction of ``body(r)`` over r in [0, n), n >= 1 (blocked pairwise for float
+    sum/prod)."""
     blocked = dtypes.is_float(d) and kind in ("sum", "prod")
     if not blocked or n <= BLOCK:
         return _accumulate(cx, n, kind, d, body)
@@ -138,13 +140,14 @@ def _push(cx, stack, blk, s, kind, d):
 
 
 def _retag(f, name):
-    """Move the last emitted instruction (which defined ``name``) under a fixed name; returns its text."""
+    """Move the last emitted instruction (which defined ``name``) under a fixed name; returns its
+    text."""
     line = f.lines.pop()
     assert line.startswith(f"  {name} = ")
     return line.split(" = ", 1)[1]
 
 
-# --- elementwise and reduction regions --------------------------------------------------------------
+# - elementwise and reduction regions --------------------------------------------------------------
 def _flat(nodes_by_value, outputs, shape) -> bool:
     """True when every value reachable from ``outputs`` is elementwise over ``shape`` with operands
     of the same shape or of one element, so one linear loop (no per-axis index) suffices."""
@@ -168,7 +171,8 @@ def _flat(nodes_by_value, outputs, shape) -> bool:
 
 
 def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
-    """Emit one loop nest computing ``outputs`` (list of (Value, Buf)); returns a kernel description."""
+    """Emit one loop nest computing ``outputs`` (list of (Value, Buf)); returns a kernel
+    description."""
     producers = {o: n for n in nodes for o in n.outputs}
     em = Emitter(f, module, leaves, producers)
     reduce_nodes = {
@@ -205,7 +209,8 @@ def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
 #: Element types the explicit vector path handles (integer rules are not all lane-wise here).
 _VECTOR_DTYPES = {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_)}
 #: Loop metadata of explicitly vectorized loops: the loop vectorizer has nothing left to do there.
-#: Emit flat elementwise regions as explicit vector code (False: scalar loops for LLVM's vectorizer).
+#: Emit flat elementwise regions as explicit vector code (False: scalar loops for LLVM's
+#: vectorizer).
 EXPLICIT_VECTORS = True
 _VECTOR_LOOP = ('!{!"llvm.loop.vectorize.enable", i1 false}', '!{!"llvm.loop.unroll.disable"}')
 

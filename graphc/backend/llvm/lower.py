@@ -3,9 +3,9 @@
 The module's entry is ``void @graphc_main(ptr %args)``: ``args[i]`` points at the graph's inputs in
 order, then its outputs, then the workspace (null when it is 0 bytes). Buffers are C-contiguous with
 the graph's shapes and dtypes (bool as one byte 0/1). Each top-level node becomes one kernel
-function (a loop nest): a ``fused`` node's whole body, any elementwise/shape node or reduction on its
-own, ``dot_general`` and ``cumsum``. ``reshape`` and ``stop_gradient`` at top level are views (no
-code); constants are private read-only globals. There is no mutable global state, so calls with
+function (a loop nest): a ``fused`` node's whole body, any elementwise/shape node or reduction on
+its own, ``dot_general`` and ``cumsum``. ``reshape`` and ``stop_gradient`` at top level are views
+(no code); constants are private read-only globals. There is no mutable global state, so calls with
 separate workspaces may run concurrently. Kernels with the same code (unrolled loops) are emitted
 and compiled once (``share.py``); with many kernels, ``graphc_main`` passes each its buffers as a
 constant table of (argument slot, offset) pairs (``_call_kernel``).
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ... import dtypes
 from ...ir import Graph, TensorType
 from ...ops import REGISTRY
 from ...ops import reduce as red
 from ...ops import shape as sh
+from ...ops.call import inline_calls
 from ...ops.linalg import dot_general
-from ...passes.fuse import TRANSCENDENTAL, fused, inline_calls
+from ...passes.fuse import TRANSCENDENTAL, fused
 from . import memory, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
@@ -45,8 +45,6 @@ VIEWS = {sh.reshape, sh.stop_gradient}
 #: (vecmath.py: compile time stays flat); fewer are inlined (faster code: the vectorizer interleaves
 #: the polynomial chains of several vectors; W2 runs ~1.5x faster inlined).
 INLINE_MATH_MAX = 6
-#: Math functions LLVM has intrinsics for (the fallback when mathlib lacks a function).
-_INTRINSIC_MATH = {"sqrt", "exp", "log", "sin", "cos", "pow"}
 
 
 @dataclass
@@ -55,14 +53,6 @@ class Lowered:
     workspace_bytes: int
     kernels: list[str] = field(default_factory=list)
     entry: str = ENTRY
-
-
-def _mathlib():
-    try:
-        from . import mathlib
-    except ImportError:
-        return None
-    return mathlib
 
 
 class Module:
@@ -91,38 +81,24 @@ class Module:
     @functools.cached_property
     def mathlib(self):
         """Imported on first use: graphs without transcendentals skip its ~8 ms import."""
-        return _mathlib()
+        from . import mathlib
+
+        return mathlib
 
     def math_call(self, f, fn, d, args) -> str:
+        """``fn`` on scalars: sqrt is LLVM's (correctly rounded, vectorizable); the others are
+        mathlib's, inlined or called through a vector-variant wrapper (``inline_math``)."""
         t, sfx = REG[d], SUFFIX[d]
+        operands = ", ".join(f"{t} {a}" for a in args)
         own = f"gc_{fn}_{sfx}"
         if fn == "sqrt":
-            name = f"llvm.sqrt.{sfx}"
-        elif (
-            self.mathlib is not None
-            and own in getattr(self.mathlib, "NAMES", ())
-            and self.inline_math
-        ):
+            return f.op(f"call {t} @llvm.sqrt.{sfx}({operands})")
+        if self.inline_math:
             self.inlined.add(own)
-            name = own
-        elif self.mathlib is not None and own in getattr(self.mathlib, "NAMES", ()):
-            entry = self.math_names.setdefault(
-                own,
-                (
-                    t,
-                    len(args),
-                    vecmath.lanes(self.vector_bits, d.itemsize),
-                    1000 + len(self.math_names),
-                ),
-            )
-            operands = ", ".join(f"{t} {a}" for a in args)
-            return f.op(f"call {t} @{vecmath.wrapper_name(own)}({operands}) #{entry[3]}")
-        elif fn in _INTRINSIC_MATH:
-            name = f"llvm.{fn}.{sfx}"
-        else:  # the C library (expm1, log1p, tanh, atan2), resolved by the JIT
-            name = fn + ("f" if d == dtypes.float32 else "")
-        operands = ", ".join(f"{t} {a}" for a in args)
-        return f.op(f"call {t} @{name}({operands})")
+            return f.op(f"call {t} @{own}({operands})")
+        lanes = vecmath.lanes(self.vector_bits, d.itemsize)
+        entry = self.math_names.setdefault(own, (t, len(args), lanes, 1000 + len(self.math_names)))
+        return f.op(f"call {t} @{vecmath.wrapper_name(own)}({operands}) #{entry[3]}")
 
     def add_kernel(self, f) -> str:
         """Add kernel ``f`` unless an identical one exists; returns the name to call. Why: unrolled
@@ -142,9 +118,8 @@ class Module:
         line. ``sincos`` returns a ``{sin, cos}`` pair."""
         vt, sfx = f"<{lanes} x {REG[d]}>", SUFFIX[d]
         own = f"gc_{fn}_{sfx}"
-        known = getattr(self.mathlib, "NAMES", set()) | getattr(self.mathlib, "PAIRS", set())
-        if fn == "sqrt" or own not in known:
-            name = f"llvm.{fn}.v{lanes}{sfx}"
+        if fn == "sqrt":
+            name = f"llvm.sqrt.v{lanes}{sfx}"
         else:
             self.vector_math.add((own, lanes, self.inline_math))
             name = vecmath.vector_name(own, lanes) + ("_inl" if self.inline_math else "")
@@ -178,7 +153,8 @@ class Module:
         return "\n\n".join([*_declarations(body), body]) + "\n"
 
     def _math_text(self) -> list[str]:
-        """mathlib's scalar definitions, their vector variants and call wrappers (see vecmath.py)."""
+        """mathlib's scalar definitions, their vector variants and call wrappers (see
+        vecmath.py)."""
         if not self.math_names and not self.inlined and not self.vector_math:
             return []
         wanted = set(self.math_names) | self.inlined | {name for name, _, _ in self.vector_math}
@@ -193,7 +169,9 @@ class Module:
             used.append(f"ptr @{vecmath.vector_name(name, n)}")
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
         for key in vectors:  # explicit code's out-of-line copies stay out of line
-            vectors[key] = "alwaysinline " if key[2] else "noinline " if key in self.vector_math else ""
+            vectors[key] = (
+                "alwaysinline " if key[2] else "noinline " if key in self.vector_math else ""
+            )
         for (name, n, inl), attr in sorted(vectors.items()):
             text = vecmath.vector_definition(defs[name], name, n, suffix="_inl" if inl else "")
             parts.append(text.replace(") nounwind", f") {attr}nounwind", 1))
@@ -240,7 +218,7 @@ def _split_args(args: str) -> list[str]:
     return out
 
 
-# --- storage and steps ------------------------------------------------------------------------------
+# - storage and steps ------------------------------------------------------------------------------
 class Storage:
     """Where a value's bytes live: an argument slot, the workspace, or a constant global."""
 
@@ -265,8 +243,8 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
     """Lower ``graph`` (typically after ``passes.fuse``) to a module; see the module docstring.
 
     ``vector_bits``: the widest vectors the target runs well (256 for AVX2, 512 for AVX-512), used
-    to shape the matmul microkernel. ``blas``: {dtype name: (gemm symbol, int bits)} when the JIT can
-    resolve a cblas gemm (``blas.lowering_option()``); large float matmuls then call it."""
+    to shape the matmul microkernel. ``blas``: {dtype name: (gemm symbol, int bits)} when the JIT
+    can resolve a cblas gemm (``blas.lowering_option()``); large float matmuls then call it."""
     graph = inline_calls(graph)
     module = Module(vector_bits, blas)
     n_in, n_out = len(graph.inputs), len(graph.outputs)
@@ -325,8 +303,11 @@ def _assign(node, storage, steps, module):
 
 def _plan(steps, storage):
     plan_steps, sizes = [], {}
+
+    def ws(vs):
+        return [storage[v] for v in vs if storage[v].kind == "ws"]
+
     for step in steps:
-        ws = lambda vs: [storage[v] for v in vs if storage[v].kind == "ws"]
         temps = [s for s, _ in step.temps]
         defs = [] if step.copy_to is not None else ws(step.writes)
         plan_steps.append((defs, ws(step.reads), temps))
@@ -386,28 +367,32 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
             + [s for s, _ in step.temps]
         )
     )
+    passed = [s for s in stores if s.kind != "global"]  # globals are named in the kernel's code
     name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
     key = step_key(step, storage, stores)
     if key in module.kernel_keys:  # same structure: same text (and emitting it costs ~1 ms)
         same, desc = module.kernel_keys[key]
-        _call_kernel(module, main, same, [s for s in stores if s.kind != "global"], offsets, ptrs)
+        _call_kernel(module, main, same, passed, offsets, ptrs)
         return f"{name}: {desc} (same code as {same})"
-    params = {s: f"%p{i}" for i, s in enumerate(stores) if s.kind != "global"}
+    params = {s: f"%p{i}" for i, s in enumerate(passed)}
     params.update({s: s.ptr for s in stores if s.kind == "global"})
     # NOTE: x86 legalizes 512-bit vector types only in functions that allow them; the matmul
-    # microkernel's explicit <16 x float> accumulators need it (the vectorizer's choice is unaffected).
-    # NOTE: noinline keeps each kernel its own function: inlined into graphc_main, hundreds of loops
-    # in one function make the function passes superlinear (W6 n=1000: 64 vs ~20 ms per kernel).
+    # microkernel's explicit <16 x float> accumulators need it (the vectorizer's choice is
+    # unaffected). NOTE: noinline keeps each kernel its own function: inlined into graphc_main,
+    # hundreds of loops in one function make the function passes superlinear (W6 n=1000: 64 vs ~20
+    # ms per kernel).
     attrs = f'noinline nounwind "min-legal-vector-width"="{module.vector_bits}"'
-    f = Func(name, [f"ptr noalias {params[s]}" for s in stores if s.kind != "global"], attrs=attrs)
+    f = Func(name, [f"ptr noalias {params[s]}" for s in passed], attrs=attrs)
     calls = _math_calls(step.node)
     shared = bool(calls) and _math_kinds(calls) <= module.shared
     module.inline_math = len(calls) <= INLINE_MATH_MAX and not shared
     f.meta_ids = module.meta_ids
     if not module.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
         width = vecmath.lanes(module.vector_bits, calls[0].outputs[0].dtype.itemsize)
-        f.loop_hint = (f'!{{!"llvm.loop.vectorize.width", i32 {width}}}',
-                       '!{!"llvm.loop.interleave.count", i32 1}')
+        f.loop_hint = (
+            f'!{{!"llvm.loop.vectorize.width", i32 {width}}}',
+            '!{!"llvm.loop.interleave.count", i32 1}',
+        )
     reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}
     if step.copy_to is not None:
         v = step.reads[0]
@@ -422,7 +407,7 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     name = module.add_kernel(f)
     if key is not None:
         module.kernel_keys[key] = (name, desc)
-    _call_kernel(module, main, name, [s for s in stores if s.kind != "global"], offsets, ptrs)
+    _call_kernel(module, main, name, passed, offsets, ptrs)
     return f"{f.name}: {desc}" + (f" (same code as {name})" if name != f.name else "")
 
 
@@ -438,7 +423,7 @@ def _math_calls(node) -> list:
     return [n for n in nodes if n.prim in TRANSCENDENTAL]
 
 
-# --- kernel rules: one signature (module, f, node, reads, writes, temps) -> description -------------
+# - kernel rules: one signature (module, f, node, reads, writes, temps) -> description -------------
 def _region_kernel(module, f, node, reads, writes, temps):
     if node.prim is fused:
         body = node.attrs["body"]

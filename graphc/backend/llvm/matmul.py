@@ -9,8 +9,8 @@ otherwise the operand is first copied into a workspace panel. Two strategies:
     columns use the same microkernel with fewer rows, one vector, or scalar "vectors".
   - ``dot`` (narrow N, e.g. matrix-vector): every output element is a blocked pairwise reduction
     over k (see kernels.py), vectorized along k.
-  - ``blas`` (when ``lower_graph`` is given NumPy's bundled gemm, see blas.py, for float operands and
-    M*N*K >= ``BLAS_MIN``): one cblas gemm call per batch; transposed operands are passed as
+  - ``blas`` (when ``lower_graph`` is given NumPy's bundled gemm, see blas.py, for float operands
+    and M*N*K >= ``BLAS_MIN``): one cblas gemm call per batch; transposed operands are passed as
     ``CblasTrans`` (no copy). Below the threshold the call overhead outweighs its speed.
 Accumulation along k is sequential per element in ``gemm`` (error <= K u sum|a||b|) and blocked in
 ``dot``.
@@ -182,8 +182,8 @@ def _dot(em, plan, a0, b0, c0, strides):
 
 
 def _k_block(k: int) -> int:
-    """The k extent of one pass over C: the largest divisor of ``k`` in [128, 384] when k > 384, so a
-    panel of B (kc x 2 vectors) stays in L1 while the row blocks sweep over it; else ``k``."""
+    """The k extent of one pass over C: the largest divisor of ``k`` in [128, 384] when k > 384, so
+    a panel of B (kc x 2 vectors) stays in L1 while the row blocks sweep over it; else ``k``."""
     if k <= 384:
         return k
     return next((kc for kc in range(384, 127, -1) if k % kc == 0), k)

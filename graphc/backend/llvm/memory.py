@@ -1,10 +1,11 @@
-"""Workspace planning: every intermediate array gets an offset in one workspace sized at compile time.
+"""Workspace planning: every intermediate array gets an offset in one workspace sized at compile
+time.
 
 Algorithm: linear scan over the kernels in execution order with a first-fit free list. Before kernel
 ``i`` runs, its outputs and scratch panels are allocated (so they never overlap anything it reads);
-after it, its scratch panels and every buffer whose last reader is kernel ``i`` (or that nobody reads)
-return to the free list, where neighbouring free ranges coalesce. Offsets are 64-byte aligned (a cache
-line, the widest vector). The workspace size is the high-water mark.
+after it, its scratch panels and every buffer whose last reader is kernel ``i`` (or that nobody
+reads) return to the free list, where neighbouring free ranges coalesce. Offsets are 64-byte aligned
+(a cache line, the widest vector). The workspace size is the high-water mark.
 """
 
 from __future__ import annotations

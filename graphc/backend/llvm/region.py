@@ -2,10 +2,10 @@
 demand at a multi-index.
 
 A region (a ``fused`` node's body, or one node on its own) is lowered by asking the ``Emitter`` for
-each output's value at the loop's index. Each primitive's rule ``rule(em, node, idx) -> ssa`` maps the
-index to its operands' indices (broadcasting, transposing, slicing...) and combines their values, so
-a chain of such ops becomes one loop body with no intermediate arrays. Values are memoised per index
-inside one loop body, so a value used twice at the same point is computed once.
+each output's value at the loop's index. Each primitive's rule ``rule(em, node, idx) -> ssa`` maps
+the index to its operands' indices (broadcasting, transposing, slicing...) and combines their
+values, so a chain of such ops becomes one loop body with no intermediate arrays. Values are
+memoised per index inside one loop body, so a value used twice at the same point is computed once.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def row_major(shape) -> tuple[int, ...]:
 
 
 class Buf:
-    """A C-contiguous array reachable through the pointer ``ptr`` (a kernel parameter or a global)."""
+    """A C-contiguous array reachable through the pointer ``ptr`` (a kernel parameter or a
+    global)."""
 
     def __init__(self, ptr: str, type_: TensorType):
         self.ptr, self.type = ptr, type_
@@ -64,7 +65,8 @@ class Buf:
 
 
 class Index:
-    """A point of ``shape``: per-axis indices and/or the row-major linear index (each made on demand).
+    """A point of ``shape``: per-axis indices and/or the row-major linear index (each made on
+    demand).
 
     Entries are SSA names or integer literals as text ("0" for size-1 axes)."""
 
@@ -128,9 +130,7 @@ class Emitter:
         if hit is None:
             f, vt = self.f, self.vtype(d)
             pair = self._raw(self.module.vector_math_call(f, "sincos", d, [x], self.lanes))
-            hit = tuple(
-                self._raw(f.op(f"extractvalue {{{vt}, {vt}}} {pair}, {k}")) for k in (0, 1)
-            )
+            hit = tuple(self._raw(f.op(f"extractvalue {{{vt}, {vt}}} {pair}, {k}")) for k in (0, 1))
             self._pairs[x] = hit
         return hit
 
@@ -239,7 +239,7 @@ class Emitter:
         return f.op(f"select i1 {pos}, i64 {i}, i64 0")
 
 
-# --- index rules ------------------------------------------------------------------------------------
+# - index rules ------------------------------------------------------------------------------------
 def operand_index(idx: Index, out_shape, in_shape, f) -> Index:
     """Index into a NumPy-broadcast operand of shape ``in_shape``."""
     if tuple(in_shape) == tuple(out_shape):

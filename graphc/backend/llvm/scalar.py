@@ -1,15 +1,16 @@
 """Per-element semantics of every elementwise primitive, as LLVM IR on scalar registers.
 
 Each rule is ``rule(cx, node, args) -> ssa`` where ``args`` are the operands' register values at one
-element; ``cx.f`` is the function being built and ``cx.math(fn, dtype, args)`` calls the math library.
-The semantics are NumPy's, bit for bit for exact operations:
+element; ``cx.f`` is the function being built and ``cx.math(fn, dtype, args)`` calls the math
+library. The semantics are NumPy's, bit for bit for exact operations:
   - no fast-math flags (the loop vectorizer needs none for elementwise loops);
   - integers wrap in two's complement (no ``nsw``); ``abs(INT_MIN) == INT_MIN``;
   - ``max``/``min`` follow ``np.maximum``: ``a > b or isnan(a) ? a : b`` (NaN propagates; equal
     operands give the second, so ``maximum(-0.0, 0.0) == 0.0`` as NumPy's SIMD loops do);
   - comparisons are ordered except ``!=`` (NaN != NaN); ``sign(NaN) = NaN``, ``sign(-0.0) = 0.0``;
-  - float -> int conversion truncates like a C cast; values outside the target range (and NaN), where
-    C is undefined, give INT_MIN as x86's cvtt instructions (and so NumPy on x86) do -- never poison;
+  - float -> int conversion truncates like a C cast; values outside the target range (and NaN),
+    where C is undefined, give INT_MIN as x86's cvtt instructions (and so NumPy on x86) do -- never
+    poison;
   - bool is an ``i1`` in registers.
 """
 
@@ -18,10 +19,6 @@ from __future__ import annotations
 from ... import dtypes
 from ...ops import elementwise as ew
 from .irtext import REG, SUFFIX, const
-
-
-def _ty(v) -> str:
-    return REG[v.dtype]
 
 
 def _arith(fop, iop, bop=None):
@@ -65,6 +62,12 @@ def _sign(cx, node, args):
     return f.op(f"sub {t} {p}, {n}")
 
 
+def _int_predicate(icmp: str, d) -> str:
+    """``icmp``'s predicate for dtype ``d``: booleans (i1) order unsigned, since signed i1 reads
+    True as -1, below False."""
+    return "u" + icmp[1:] if dtypes.is_bool(d) and icmp[0] == "s" else icmp
+
+
 def _extremum(fcmp, icmp):
     """np.maximum / np.minimum: ``a OP b or isnan(a) ? a : b``."""
 
@@ -76,7 +79,7 @@ def _extremum(fcmp, icmp):
             nan = f.op(f"fcmp uno {t} {a}, {const(0, d)}")
             better = f.op(f"or i1 {better}, {nan}")
         else:
-            better = f.op(f"icmp {icmp if not dtypes.is_bool(d) else 'u' + icmp[1:]} {t} {a}, {b}")
+            better = f.op(f"icmp {_int_predicate(icmp, d)} {t} {a}, {b}")
         return f.op(f"select i1 {better}, {t} {a}, {t} {b}")
 
     return rule
@@ -87,11 +90,7 @@ def _compare(fcmp, icmp):
         d = node.inputs[0].dtype
         if dtypes.is_float(d):
             return cx.f.op(f"fcmp {fcmp} {REG[d]} {args[0]}, {args[1]}")
-        if dtypes.is_bool(d) and icmp[0] == "s":
-            icmp_ = "u" + icmp[1:]
-        else:
-            icmp_ = icmp
-        return cx.f.op(f"icmp {icmp_} {REG[d]} {args[0]}, {args[1]}")
+        return cx.f.op(f"icmp {_int_predicate(icmp, d)} {REG[d]} {args[0]}, {args[1]}")
 
     return rule
 

@@ -5,7 +5,8 @@ transcendental, and LLVM's vectorizer time grows faster than linearly with body 
 3.5 s). Instead each function is emitted three times per module:
   - ``@gc_sin_f32`` (mathlib's scalar definition, always inlined into the wrapper below);
   - ``@gc_sin_f32_s``: a ``noinline memory(none)`` scalar wrapper that loops call, carrying the
-    call-site attribute ``"vector-function-abi-variant"="_ZGV_LLVM_N8v_gc_sin_f32_s(gc_sin_f32_v8)"``;
+    call-site attribute
+    ``"vector-function-abi-variant"="_ZGV_LLVM_N8v_gc_sin_f32_s(gc_sin_f32_v8)"``;
   - ``@gc_sin_f32_v8``: the same function on ``<8 x float>``, made from the scalar text by
     substituting vector types and splat constants (mathlib is branch-free and lane-wise, so the
     lane-wise vector function computes exactly the scalar results).
@@ -48,7 +49,8 @@ def vector_line(line: str, n: int) -> str:
     line = _TYPED_LIT.sub(r"<\1 x \2> splat (\2 \3)", line)
     m = _UNTYPED_SECOND.match(line)
     if m and not line.split(" = ", 1)[1].startswith(("select", "call")):
-        line = f"{m.group(1)} <{m.group(2)} x {m.group(3)}> {m.group(4)}, splat ({m.group(3)} {m.group(5)})"
+        head, lanes, ty, first, second = m.groups()
+        line = f"{head} <{lanes} x {ty}> {first}, splat ({ty} {second})"
     return line
 
 

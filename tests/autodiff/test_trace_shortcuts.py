@@ -1,0 +1,115 @@
+"""The shortcuts that make tracing big gradient graphs cheap give the graphs the slow way gives:
+locations found without climbing to the user's frame, copied nodes that skip their shape rule, and
+vjp rules that emit no cotangent for inputs reverse mode ignores."""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import graphc as gc
+import graphc.numpy as gnp
+from graphc.backend.reference import evaluate
+from graphc.ir import Builder
+from graphc.passes import optimize
+from graphc.trace import tracer
+
+X = np.linspace(-1.0, 1.0, 6).astype(np.float32).reshape(2, 3)
+B = np.float32([0.5, -2.0, 3.0])
+
+
+def chain(x):
+    for _ in range(3):
+        x = x + 0.01 * gnp.sin(x) * x
+    return gnp.sum(x)
+
+
+def mixed(x, b):
+    y = gnp.maximum(x * b, 0.5) / (1 + b)
+    z = gnp.where(y > 0.7, y, 2.0) - gnp.exp(-y) ** 2
+    return gnp.sum(z * 3.0) + gnp.sum(gnp.tanh(x) @ gnp.ones((3, 2), np.float32))
+
+
+def hessian_vector(x):
+    return gnp.sum(gc.grad(lambda y: gnp.sum(gnp.tanh(y) * y * 0.5))(x) ** 2)
+
+
+CASES = {
+    "chain": (gc.grad(chain), (X,)),
+    "mixed": (gc.grad(mixed, argnums=(0, 1)), (X, B)),
+    "second order": (gc.grad(hessian_vector), (X,)),
+    "jvp": (lambda x: gc.jvp(lambda y: gnp.exp(y) * 2.0 - y.sum(0), (x,), (x,)), (X,)),
+}
+
+
+def _graph(fun, args):
+    return gc.make_graph(fun)(*args)  # one calling line, the location of the outermost nodes
+
+
+def _slow_location_search(self, frame, loc):
+    return contextlib.nullcontext()
+
+
+def _copy_by_shape_rule(self, node, inputs, phase=None):
+    with self.in_phase(self.phase if phase is None else phase):
+        return self.emit(node.prim, inputs, dict(node.attrs), node.loc)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_locations_and_copies_are_those_of_the_slow_way(name, monkeypatch):
+    fun, args = CASES[name]
+    fast = str(_graph(fun, args))
+    monkeypatch.setattr(tracer.Trace, "location_above", _slow_location_search)
+    monkeypatch.setattr(Builder, "copy", _copy_by_shape_rule)
+    assert str(_graph(fun, args)) == fast
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_skipped_cotangents_change_only_dead_nodes(name, monkeypatch):
+    fun, args = CASES[name]
+    lean = _graph(fun, args)
+    ignored = property(lambda self: None, lambda self, value: None)
+    monkeypatch.setattr(tracer.Trace, "cotangents_needed", ignored, raising=False)
+    full = _graph(fun, args)
+    assert lean.count_nodes() <= full.count_nodes()
+    assert str(optimize(lean)[0]) == str(optimize(full)[0])
+    with np.errstate(all="ignore"):
+        for a, b in zip(evaluate(lean, list(args)), evaluate(full, list(args)), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_no_cotangent_is_emitted_for_a_constant_factor():
+    graph = gc.make_graph(gc.grad(lambda x: gnp.sum(0.5 * x * x)))(X)
+    bwd = [n.prim.name for n in graph.nodes if n.phase == "bwd"]
+    assert "reduce_sum" not in bwd  # the constant's cotangent would be summed to a scalar
+    g = gc.function(gc.grad(lambda x: gnp.sum(0.5 * x * x)), backend="reference")(X)
+    np.testing.assert_array_equal(g, X)
+
+
+def test_rules_called_outside_reverse_mode_give_every_cotangent():
+    assert tracer.cotangents_needed(2) == (True, True)
+    from graphc.ops import elementwise as ew
+
+    with tracer.new_trace("t") as trace:
+        x = trace.new_input(gc.ir.TensorType((3,), np.dtype(np.float32)))
+        c = trace.new_input(gc.ir.TensorType((), np.dtype(np.float32)))
+        out = ew.mul(x, c)
+        cts = ew.mul.vjp(x, [x, c], [out])
+    assert [tuple(ct.shape) for ct in cts] == [(3,), ()]
+
+
+def test_collector_is_paused_only_for_the_block():
+    import gc as collector
+
+    assert collector.isenabled()
+    with pytest.raises(ZeroDivisionError), tracer.collector_paused():
+        assert not collector.isenabled()
+        1 / 0  # noqa: B018
+    assert collector.isenabled()
+    collector.disable()
+    try:
+        with tracer.collector_paused():
+            pass
+        assert not collector.isenabled()  # a user's choice to keep it off is kept
+    finally:
+        collector.enable()
