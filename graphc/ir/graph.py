@@ -35,7 +35,7 @@ class Value:
 
     # NOTE: a plain slotted class (not a dataclass): big graphs make tens of thousands of values,
     # and a dataclass ``default_factory`` costs an extra call for each.
-    __slots__ = ("type", "id")
+    __slots__ = ("id", "type")
 
     def __init__(self, type: TensorType, id: int | None = None):
         self.type = type

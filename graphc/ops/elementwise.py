@@ -76,6 +76,8 @@ def binary(
     pair of linear maps ``(ct -> ct_x, ct -> ct_y)`` when it is a dict with key ``linear``."""
 
     def jvp(p, t, o):
+        if t[0] is None and t[1] is None:
+            return None
         maps = _partial_maps(partials, p, o[0])
         terms = [maps[i](ti) for i, ti in enumerate(t) if ti is not None]
         return _broadcast_to(_sum_terms(terms), o[0].shape)

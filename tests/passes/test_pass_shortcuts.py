@@ -16,7 +16,7 @@ from graphc.passes import manager, optimize
 from graphc.passes import simplify as simplify_module
 from graphc.passes.cse import cse
 
-SETTINGS = dict(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = {"max_examples": 80, "deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
 @settings(**SETTINGS)
