@@ -28,12 +28,17 @@ REFERENCES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCES))
-@pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 1, 3)])
+CASES = [
+    (name, shape)
+    for name in sorted(REFERENCES)
+    for shape in [(), (5,), (3, 4), (2, 1, 3)]
+    if not (name.endswith("softmax") and shape == ())  # softmax needs an axis
+]
+
+
+@pytest.mark.parametrize("name,shape", CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_activation_matches_numpy(name, shape, dtype):
-    if name in ("softmax", "log_softmax") and shape == ():
-        pytest.skip("softmax needs an axis")
     f, ref = REFERENCES[name]
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     expected = ref(x.astype(np.float64))
