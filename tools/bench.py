@@ -1,13 +1,17 @@
-"""Runs the BENCHMARKS.md workloads: graphc against the NumPy hand-gradient baseline (and JAX when
-installed), printing medians, ratios and first-call times, and writing JSON.
+"""Runs the BENCHMARKS.md workloads: graphc against the NumPy hand-gradient baseline (and JAX and
+PyTorch when installed), printing medians, ratios and first-call times, and writing JSON.
 
     python tools/bench.py                      # all workloads
     python tools/bench.py --only W1,W2 --json bench.json
+    python tools/bench.py --torch-compile      # adds torch.compile (seconds of compiling per workload)
 
 Steady-state time: median over samples of many calls after warm-up. First call: trace +
 differentiate + optimize + compile + run, measured in a fresh process (imports excluded and
-reported separately), with that process's peak RSS. Every graphc result is checked against the
-hand-derived NumPy gradient before it is timed.
+reported separately), with that process's peak RSS. Every system's result is checked against the
+hand-derived NumPy gradient before it is timed. PyTorch eager runs with 2 threads and
+torch.autograd.grad (torch.func for W7's grad of grad); torch.compile compiles torch.func
+transforms (not W6: n=10 did not compile in 240 s) and its first call starts from an empty
+inductor cache.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -59,20 +66,36 @@ def check_agree(name, got, expected):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4, err_msg=f"{name} disagrees with NumPy")
 
 
+@dataclass(frozen=True)
+class System:
+    label: str
+    modules: tuple  # imported before a first call's clock starts: the lazy imports too
+    make: Callable  # Workload -> callable, or None where the system has no version of it
+    block: bool = True  # wait for asynchronous results (JAX's) before the clock stops
+
+
+SYSTEMS = {
+    # graphc's backend imports llvmlite; torch.func imports torch._dynamo (1.1 s) on first use,
+    # torch.compile also torch._inductor (1.0 s)
+    "graphc": System("graphc", ("graphc.backend.llvm",), lambda wl: wl.graphc(), block=False),
+    "jax": System("jax", ("jax",), lambda wl: wl.jax and wl.jax()),
+    "torch": System("torch", ("torch", "torch._dynamo"), lambda wl: wl.torch and wl.torch(False)),
+    "torch_compile": System("torch.compile", ("torch", "torch._dynamo", "torch._inductor.compile_fx"),
+                            lambda wl: wl.torch(True) if wl.torch and wl.torch_compiles else None),
+}
+
+
 def child(workload_id, system):
     """Runs in a fresh process: first-call time and peak RSS."""
     t_import = time.perf_counter()
     from workloads import all_workloads
 
     wl = all_workloads()[workload_id]()
-    # imports are not part of a first call: the framework's, and graphc's backend (llvmlite)
-    __import__("graphc.backend.llvm" if system == "graphc" else system)
+    for module in SYSTEMS[system].modules:  # imports are not part of a first call
+        __import__(module)
     import_s = time.perf_counter() - t_import
     t0 = time.perf_counter()
-    if system == "graphc":
-        fn = wl.graphc()
-    else:
-        fn = getattr(wl, system)()
+    fn = SYSTEMS[system].make(wl)
     fn(*wl.args)
     first = time.perf_counter() - t0
     rss_mb = _peak_rss_mb()
@@ -96,8 +119,14 @@ def first_call(workload_id, system):
     # NOTE: children may cache bytecode even where PYTHONDONTWRITEBYTECODE is set (as on the
     # development machines): otherwise each one recompiles every module it imports
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", workload_id, system],
-                         capture_output=True, text=True, timeout=600, env=env)
+    with tempfile.TemporaryDirectory() as cold:  # torch.compile would reuse the parent's kernels
+        env["TORCHINDUCTOR_CACHE_DIR"] = cold
+        try:
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", workload_id,
+                                  system], check=False, capture_output=True, text=True, timeout=600,
+                                 env=env)
+        except subprocess.TimeoutExpired:
+            return {"error": "timed out after 600 s"}
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -109,28 +138,34 @@ def _have(module):
     return importlib.util.find_spec(module) is not None
 
 
-def run(ids, with_first_call=True):
+def systems(torch_compile=False):
+    """The systems to run: graphc, then each installed framework (torch.compile only on request:
+    it compiles for seconds per workload)."""
+    names = ["graphc"] + [n for n in ("jax", "torch") if _have(n)]
+    return names + (["torch_compile"] if torch_compile and _have("torch") else [])
+
+
+def run(ids, names, with_first_call=True):
     from workloads import all_workloads
 
     table = {}
+    print(_format_header(names), flush=True)
     for wid in ids:
         wl = all_workloads()[wid]()
-        row = {"workload": wl.name}
-        fn = wl.graphc()
         expected = wl.numpy(*wl.args)
-        check_agree(wl.name, fn(*wl.args), expected)
-        row["graphc_s"] = median_time(fn, wl.args) / wl.steps
-        row["numpy_s"] = median_time(wl.numpy, wl.args) / wl.steps
-        if wl.jax is not None and _have("jax"):
-            jfn = wl.jax()
-            check_agree(wl.name + " (jax)", jfn(*wl.args), expected)
-            row["jax_s"] = median_time(lambda *a: _block(jfn(*a)), wl.args) / wl.steps
-        if with_first_call:
-            row["graphc_first"] = first_call(wid, "graphc")
-            if "jax_s" in row:
-                row["jax_first"] = first_call(wid, "jax")
+        row = {"workload": wl.name, "numpy_s": median_time(wl.numpy, wl.args) / wl.steps}
+        for name in names:
+            system = SYSTEMS[name]
+            fn = system.make(wl)
+            if fn is None:
+                continue
+            check_agree(f"{wl.name} ({system.label})", fn(*wl.args), expected)
+            timed = (lambda *a, fn=fn: _block(fn(*a))) if system.block else fn
+            row[f"{name}_s"] = median_time(timed, wl.args) / wl.steps
+            if with_first_call:
+                row[f"{name}_first"] = first_call(wid, name)
         table[wid] = row
-        print(_format_row(row), flush=True)
+        print(_format_row(row, names), flush=True)
     return table
 
 
@@ -152,24 +187,33 @@ def _fmt_s(s):
     return f"{s:.2f} s"
 
 
-def _format_row(row):
-    first = row.get("graphc_first", {})
-    parts = [
-        f"{row['workload']:<11}",
-        f"graphc {_fmt_s(row['graphc_s']):>10}",
-        f"numpy {_fmt_s(row['numpy_s']):>10}",
-        f"graphc/numpy {row['graphc_s'] / row['numpy_s']:6.2f}x",
-    ]
-    if "jax_s" in row:
-        parts.append(f"jax {_fmt_s(row['jax_s']):>10}  graphc/jax {row['graphc_s'] / row['jax_s']:6.2f}x")
-    if "first_call_s" in first:
-        parts.append(f"first call {_fmt_s(first['first_call_s'])}  rss {first['rss_mb']:.0f} MB")
-    elif "error" in first:
-        parts.append(f"first call failed: {first['error']}")
-    if "jax_first" in row and "first_call_s" in row["jax_first"]:
-        jf = row["jax_first"]
-        parts.append(f"jax first {_fmt_s(jf['first_call_s'])}  rss {jf['rss_mb']:.0f} MB")
-    return " | ".join(parts)
+_CELL = 22
+
+
+def _label(name):
+    return SYSTEMS[name].label if name in SYSTEMS else name
+
+
+def _format_header(names):
+    cols = [f"{_label(n):>{_CELL}}" for n in ["numpy"] + names[1:]]
+    return f"{'':<11} {'graphc':>10} " + " ".join(cols) + "   (median per call, graphc/x)"
+
+
+def _format_row(row, names):
+    """Steady-state medians with graphc's ratio to each system; below, first calls and peak RSS."""
+    cells = [f"{row['workload']:<11}", f"{_fmt_s(row['graphc_s']):>10}"]
+    for name in ["numpy"] + names[1:]:
+        s = row.get(f"{name}_s")
+        cells.append(f"{'-':>{_CELL}}" if s is None else
+                     f"{_fmt_s(s):>10} {row['graphc_s'] / s:8.3g}x".rjust(_CELL))
+    firsts = []
+    for name in names:
+        first = row.get(f"{name}_first")
+        if first is not None:
+            firsts.append(f"{_label(name)} {_fmt_s(first['first_call_s'])} {first['rss_mb']:.0f} MB"
+                          if "first_call_s" in first else f"{_label(name)} failed: {first['error']}")
+    return " ".join(cells) + ("\n" + " " * 12 + "first call, peak RSS: " + ", ".join(firsts)
+                              if firsts else "")
 
 
 def _import_time(runs=5):
@@ -186,6 +230,8 @@ def main(argv=None):
     parser.add_argument("--only", help="comma-separated workload ids (W1,W2,W3,W4,W5,W6-10,W6-100,W6-1000,W7)")
     parser.add_argument("--json", default="bench-results.json", help="where to write the results")
     parser.add_argument("--no-first-call", action="store_true", help="skip the fresh-process first calls")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="add a torch.compile column (seconds of compiling per workload; not W6)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -196,7 +242,7 @@ def main(argv=None):
     ids = args.only.split(",") if args.only else list(all_workloads())
     import_s = _import_time()
     print(f"import graphc: {_fmt_s(import_s)}")
-    table = run(ids, with_first_call=not args.no_first_call)
+    table = run(ids, systems(args.torch_compile), with_first_call=not args.no_first_call)
     with open(args.json, "w") as f:
         json.dump({"import_graphc_s": import_s, "rows": table}, f, indent=2)
     print(f"wrote {args.json}")

@@ -1,21 +1,23 @@
 """The benchmark workloads of BENCHMARKS.md: graphc versions, NumPy hand-derived gradients (the
-baseline and the correctness check), and JAX versions used when JAX is installed.
+baseline and the correctness check), and JAX and PyTorch versions used when those are installed.
 
 Each ``make_<id>()`` returns a Workload: ``args`` (NumPy inputs), ``graphc()`` -> a callable,
-``numpy`` (hand-gradient callable), and an optional ``jax()`` factory (a PyTorch column is not
-written yet).
+``numpy`` (hand-gradient callable), and optional ``jax()`` and ``torch(compiled=False)`` factories.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 
 import graphc as gc
-import graphc.numpy as gnp
 import graphc.nn as gnn
+import graphc.numpy as gnp
+from graphc.trace.pytree import flatten, tree_map, unflatten
 
 
 @dataclass
@@ -25,7 +27,68 @@ class Workload:
     graphc: Callable
     numpy: Callable
     jax: Callable | None = None
+    torch: Callable | None = None  # torch(compiled: bool) -> callable; see _torch_factory
     steps: int = 1  # calls per "iteration" (W4 runs a whole loop per iteration)
+    torch_compiles: bool = True  # False where torch.compile does not finish in minutes (W6)
+
+
+def _torch_factory(build):
+    """A ``Workload.torch`` factory. ``build(torch, tf)`` returns a function of tensors, ``tf``
+    giving ``jit`` (identity or ``torch.compile``), ``grad`` and ``value_and_grad``; the callable
+    returned takes and returns NumPy like the other systems (``torch.from_numpy`` shares memory,
+    so the conversions are cheap). torch uses 2 threads (the machine's cores), as in BENCHMARKS.md.
+
+    Eager differentiates with ``torch.autograd.grad``: what eager users write, and half the
+    per-call overhead of ``torch.func.grad`` (W1: ~100 µs against ~240 µs). torch.compile gets
+    ``torch.func`` transforms, which it traces whole (``autograd.grad`` would break its graph)."""
+
+    def factory(compiled=False):
+        import torch
+
+        torch.set_num_threads(2)
+        if compiled:
+            tf = SimpleNamespace(jit=torch.compile, grad=torch.func.grad,
+                                 value_and_grad=partial(_func_value_and_grad, torch))
+        else:
+            tf = SimpleNamespace(jit=lambda f: f, grad=partial(_autograd, torch),
+                                 value_and_grad=partial(_autograd, torch, with_value=True))
+        fn = build(torch, tf)
+
+        def call(*args):
+            out = fn(*tree_map(lambda a: torch.from_numpy(np.asarray(a)), args))
+            return tree_map(lambda t: t.numpy(), out)
+
+        return call
+
+    return factory
+
+
+def _func_value_and_grad(torch, f, argnums=0):
+    """``(value, grad)`` like graphc/JAX; ``torch.func.grad_and_value`` gives ``(grad, value)``."""
+    gv = torch.func.grad_and_value(f, argnums=argnums)
+
+    def vg(*args):
+        g, v = gv(*args)
+        return v, g
+
+    return vg
+
+
+def _autograd(torch, f, argnums=0, with_value=False):
+    """JAX-style ``grad``/``value_and_grad`` (pytree arguments) on ``torch.autograd.grad``."""
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+
+    def run(*args):
+        args = list(args)
+        for i in nums:
+            args[i] = tree_map(lambda t: t.detach().requires_grad_(), args[i])
+        value = f(*args)
+        leaves, treedef = flatten([args[i] for i in nums])
+        grads = unflatten(treedef, list(torch.autograd.grad(value, leaves)))
+        g = grads[0] if isinstance(argnums, int) else tuple(grads)
+        return (value.detach(), g) if with_value else g
+
+    return run
 
 
 def _rng():
@@ -50,12 +113,20 @@ def make_w1():
 
         return jax.jit(jax.value_and_grad(lambda x, y: jnp.sum((x - y) ** 2)))
 
-    return Workload("W1", (x, y), lambda: gc.value_and_grad(f), np_vg, jax_f)
+    def torch_f(torch, tf):
+        return tf.jit(tf.value_and_grad(lambda x, y: torch.sum((x - y) ** 2)))
+
+    return Workload("W1", (x, y), lambda: gc.value_and_grad(f), np_vg, jax_f, _torch_factory(torch_f))
 
 
 # --- W2 and W7 --------------------------------------------------------------------------------------
 def _w2_f(x):
     return gnp.sum(gnp.sin(x) * gnp.exp(-x * x) + 0.5 * gnp.tanh(x) + gnp.log1p(x * x))
+
+
+def _w2_f_torch(torch):
+    return lambda x: torch.sum(torch.sin(x) * torch.exp(-x * x) + 0.5 * torch.tanh(x)
+                               + torch.log1p(x * x))
 
 
 def _w2_grad_np(x):
@@ -74,7 +145,10 @@ def make_w2():
         return jax.jit(jax.grad(lambda x: jnp.sum(jnp.sin(x) * jnp.exp(-x * x) + 0.5 * jnp.tanh(x)
                                                   + jnp.log1p(x * x))))
 
-    return Workload("W2", (x,), lambda: gc.grad(_w2_f), _w2_grad_np, jax_f)
+    def torch_f(torch, tf):
+        return tf.jit(tf.grad(_w2_f_torch(torch)))
+
+    return Workload("W2", (x,), lambda: gc.grad(_w2_f), _w2_grad_np, jax_f, _torch_factory(torch_f))
 
 
 def _w2_hess_diag_np(x):
@@ -97,10 +171,16 @@ def make_w7():
         import jax
         import jax.numpy as jnp
 
-        f = lambda x: jnp.sum(jnp.sin(x) * jnp.exp(-x * x) + 0.5 * jnp.tanh(x) + jnp.log1p(x * x))  # noqa
+        f = lambda x: jnp.sum(jnp.sin(x) * jnp.exp(-x * x) + 0.5 * jnp.tanh(x) + jnp.log1p(x * x))
         return jax.jit(lambda x, v: jax.grad(lambda x: jnp.vdot(jax.grad(f)(x), v))(x))
 
-    return Workload("W7", (x, v), lambda: gc.function(hvp), lambda x, v: _w2_hess_diag_np(x) * v, jax_f)
+    def torch_f(torch, tf):
+        grad = torch.func.grad  # grad of grad: torch.func's way (eager and compiled alike)
+        f = _w2_f_torch(torch)
+        return tf.jit(lambda x, v: grad(lambda x: torch.vdot(grad(f)(x), v))(x))
+
+    return Workload("W7", (x, v), lambda: gc.function(hvp), lambda x, v: _w2_hess_diag_np(x) * v, jax_f,
+                    _torch_factory(torch_f))
 
 
 # --- W3 ---------------------------------------------------------------------------------------------
@@ -157,10 +237,33 @@ def make_w3():
 
         return jax.jit(jstep)
 
-    return Workload("W3", (params, x, labels), lambda: gc.function(step), np_step, jax_f)
+    def torch_f(torch, tf):
+        def tloss(p, x, y):
+            h = torch.relu(x @ p["W1"] + p["b1"])
+            return -torch.mean(torch.sum(y * torch.log_softmax(h @ p["W2"] + p["b2"], -1), -1))
+
+        def tstep(p, x, y):
+            value, g = tf.value_and_grad(tloss)(p, x, y)
+            return {k: p[k] - 0.01 * g[k] for k in p}, value
+
+        return tf.jit(tstep)
+
+    return Workload("W3", (params, x, labels), lambda: gc.function(step), np_step, jax_f,
+                    _torch_factory(torch_f))
 
 
 # --- W4 ---------------------------------------------------------------------------------------------
+def _loop(step, steps=1000):
+    """W4's training loop from Python: one call of the compiled ``step`` per iteration."""
+
+    def loop(p, x, y):
+        for _ in range(steps):
+            p = step(p, x, y)
+        return p
+
+    return loop
+
+
 def make_w4():
     rng = _rng()
     x = rng.standard_normal(1000).astype(np.float32)
@@ -175,14 +278,7 @@ def make_w4():
         return {k: p[k] - 0.1 * g[k] for k in p}
 
     def run_graphc():
-        f = gc.function(step)
-
-        def loop(p, x, y):
-            for _ in range(1000):
-                p = f(p, x, y)
-            return p
-
-        return loop
+        return _loop(gc.function(step))
 
     def np_loop(p, x, y):
         for _ in range(1000):
@@ -199,16 +295,16 @@ def make_w4():
             g = jax.grad(lambda p: jnp.mean((p["w"] * x + p["b"] - y) ** 2))(p)
             return {k: p[k] - 0.1 * g[k] for k in p}
 
-        f = jax.jit(jstep)
+        return _loop(jax.jit(jstep))
 
-        def loop(p, x, y):
-            for _ in range(1000):
-                p = f(p, x, y)
-            return p
+    def torch_f(torch, tf):
+        def tstep(p, x, y):
+            g = tf.grad(lambda p: torch.mean((p["w"] * x + p["b"] - y) ** 2))(p)
+            return {k: p[k] - 0.1 * g[k] for k in p}
 
-        return loop
+        return _loop(tf.jit(tstep))
 
-    return Workload("W4", (p0, x, y), run_graphc, np_loop, jax_f, steps=1000)
+    return Workload("W4", (p0, x, y), run_graphc, np_loop, jax_f, _torch_factory(torch_f), steps=1000)
 
 
 # --- W5 ---------------------------------------------------------------------------------------------
@@ -237,7 +333,15 @@ def make_w5():
 
         return jax.jit(jax.grad(jloss, argnums=(0, 1)))
 
-    return Workload("W5", (w, b, x, y), lambda: gc.grad(loss, argnums=(0, 1)), np_grad, jax_f)
+    def torch_f(torch, tf):
+        def tloss(w, b, x, y):
+            z = x @ w + b
+            return torch.mean(torch.relu(z) - z * y + torch.log1p(torch.exp(-torch.abs(z))))
+
+        return tf.jit(tf.grad(tloss, argnums=(0, 1)))
+
+    return Workload("W5", (w, b, x, y), lambda: gc.grad(loss, argnums=(0, 1)), np_grad, jax_f,
+                    _torch_factory(torch_f))
 
 
 # --- W6 ---------------------------------------------------------------------------------------------
@@ -270,7 +374,17 @@ def make_w6(n):
 
         return jax.jit(jax.grad(jf))
 
-    return Workload(f"W6 n={n}", (x,), lambda: gc.grad(f), np_grad, jax_f)
+    def torch_f(torch, tf):
+        def chain(x):
+            for _ in range(n):
+                x = x + 0.01 * torch.sin(x) * x
+            return torch.sum(x)
+
+        return tf.jit(tf.grad(chain))
+
+    # torch.compile of n=10 did not finish in 290 s (BENCHMARKS.md), nor in 240 s here: no column
+    return Workload(f"W6 n={n}", (x,), lambda: gc.grad(f), np_grad, jax_f, _torch_factory(torch_f),
+                    torch_compiles=False)
 
 
 def all_workloads():
