@@ -94,6 +94,8 @@ from .reductions import (
 from .reductions import (
     any_ as any,
 )
+from .rounding import ceil, floor, floor_divide, fmod, mod, remainder
+from .rounding import divmod_ as divmod
 from .shapes import (
     broadcast_arrays,
     broadcast_to,

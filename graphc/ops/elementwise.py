@@ -157,12 +157,41 @@ sin = unary("sin", np.sin, deriv=lambda x, o: cos(x))
 cos = unary("cos", np.cos, deriv=lambda x, o: neg(sin(x)))
 tanh = unary("tanh", np.tanh, deriv=lambda x, o: sub(_one(o), mul(o, o)))
 logical_not = unary("not", np.logical_not, kinds="b", nondifferentiable=True)
+# NOTE: piecewise constant: JAX gives them a zero gradient, which ``nondifferentiable`` means here.
+floor = unary("floor", np.floor, nondifferentiable=True)
+ceil = unary("ceil", np.ceil, nondifferentiable=True)
 
 # --- binary ---------------------------------------------------------------------------------------
 add = binary("add", np.add, {"linear": (lambda g: g, lambda g: g)}, commutative=True)
 sub = binary("sub", np.subtract, {"linear": (lambda g: g, lambda g: neg(g))})
 mul = binary("mul", np.multiply, lambda x, y, o: (y, x), commutative=True)
-div = binary("div", np.true_divide, lambda x, y, o: (div(_one(y), y), neg(div(o, y))), kinds="f")
+
+
+def _divide(x, y):
+    """lax.div: floats divide; integers truncate toward zero. Where C is undefined, integers give
+    ``x / 0 == 0`` (NumPy's value for ``x // 0``) and ``INT_MIN / -1 == INT_MIN`` (wraps)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind != "i":
+        return np.true_divide(x, y)
+    with np.errstate(all="ignore"):
+        exact = np.subtract(x, np.fmod(x, y))  # a multiple of y, so // below is exact
+        return np.where(y == 0, x.dtype.type(0), exact // np.where(y == 0, y.dtype.type(1), y))
+
+
+def _fmod(x, y):
+    """C's fmod / integer ``%`` (lax.rem): the sign of ``x``; integers give ``x % 0 == 0``."""
+    with np.errstate(all="ignore"):
+        return np.fmod(x, y)
+
+
+def _rem_partials(x, y, out):
+    """d/dx = 1, d/dy = -trunc(x / y) (JAX's lax.rem rule)."""
+    q = div(x, y)
+    return _one(x), neg(mul(sign(q), floor(abs_(q))))
+
+
+div = binary("div", _divide, lambda x, y, o: (div(_one(y), y), neg(div(o, y))))
+rem = binary("rem", _fmod, _rem_partials)
 # NOTE: not ``commutative``: on equal operands NumPy returns one of them, so max(-0.0, 0.0) and
 # max(0.0, -0.0) differ in the sign of the zero, and CSE must not swap them.
 maximum = binary("max", np.maximum, _tie_split)

@@ -395,6 +395,7 @@ def _forward(name: str):
 
 for _op, _fn in [
     ("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
+    ("floordiv", "floor_divide"), ("mod", "remainder"), ("divmod", "divmod"),
     ("pow", "power"), ("matmul", "matmul"), ("and", "bitwise_and"), ("or", "bitwise_or"),
     ("xor", "bitwise_xor"),
 ]:

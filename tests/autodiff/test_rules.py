@@ -49,6 +49,16 @@ def binary(prim, dom_x, dom_y=None):
     return rows
 
 
+def quotient_2_to_3(*shape):
+    """Dividends for ``rem`` with divisors from ``near_one``: |x / y| in (2.09, 2.8), away from the
+    integers where the remainder jumps, and with a nonzero d/dy = -trunc(x / y)."""
+    return rng.uniform(2.3, 2.8, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def near_one(*shape):
+    return rng.uniform(1.0, 1.1, shape) * rng.choice([-1.0, 1.0], shape)
+
+
 def _dot(contracting, batch):
     return lambda a, b: linalg.dot_general(a, b, contracting=contracting, batch=batch)
 
@@ -84,6 +94,7 @@ ROWS = {
     "sub": binary(ew.sub, normal),
     "mul": binary(ew.mul, normal),
     "div": binary(ew.div, normal, away_from_zero),
+    "rem": binary(ew.rem, quotient_2_to_3, near_one),
     "max": binary(_max_pair, distinct, lambda *s: distinct(*s) + 0.1),
     "min": binary(_max_pair, distinct, lambda *s: distinct(*s) + 0.1),
     "pow": binary(ew.pow_, positive, normal),

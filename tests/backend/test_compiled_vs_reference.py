@@ -46,6 +46,7 @@ EXACT_BINARY = [
     ew.less_equal,
     ew.greater,
     ew.greater_equal,
+    ew.rem,
 ]
 UNARY_SHAPES = [(), (1,), (17,), (3, 1, 5)]
 MATH = {
@@ -98,7 +99,7 @@ def test_bool_binary(prim):
     _compare(g, _args(g, np.random.default_rng(2)))
 
 
-@pytest.mark.parametrize("dtype", F)
+@pytest.mark.parametrize("dtype", F + I)
 @pytest.mark.parametrize("shapes", BINARY_SHAPES[:4])
 def test_div_exact(dtype, shapes):
     g = one_node(ew.div, [(s, dtype) for s in shapes])
@@ -111,6 +112,38 @@ def test_div_exact(dtype, shapes):
 def test_unary_exact(prim, dtype, shape):
     g = one_node(prim, [(shape, dtype)])
     _compare(g, _args(g, np.random.default_rng(4)))
+
+
+@pytest.mark.parametrize("prim", [ew.floor, ew.ceil])
+@pytest.mark.parametrize("dtype", F)
+@pytest.mark.parametrize("shape", UNARY_SHAPES)
+def test_rounding_exact(prim, dtype, shape):
+    g = one_node(prim, [(shape, dtype)])
+    _compare(g, _args(g, np.random.default_rng(4)))
+
+
+def _c_div_rem(a, b, bits):
+    """C's truncating ``/`` and ``%`` on Python ints, wrapped to ``bits``; 0 and 0 for b == 0."""
+    if b == 0:
+        return 0, 0
+    q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+    half = 2 ** (bits - 1)
+    return (q + half) % (2 * half) - half, a - q * b
+
+
+@pytest.mark.parametrize("dtype", I)
+def test_integer_div_rem_never_trap(dtype):
+    """x / 0, x % 0 and INT_MIN / -1 trap or are undefined in C; compiled and reference give
+    x / 0 == x % 0 == 0 (NumPy's x // 0) and INT_MIN / -1 == INT_MIN, for every pairing."""
+    info = np.iinfo(dtype)
+    vals = np.array([0, 1, -1, 7, -7, 3, info.min, info.max, info.min + 1], dtype)
+    x, y = (a.ravel() for a in np.meshgrid(vals, vals))
+    want = np.array([_c_div_rem(int(a), int(b), info.bits) for a, b in zip(x, y, strict=True)])
+    for k, prim in enumerate([ew.div, ew.rem]):
+        g = one_node(prim, [(x.shape, dtype), (y.shape, dtype)])
+        _compare(g, [x, y])
+        (got,), _ = run_graph(g, [x, y])
+        np.testing.assert_array_equal(got, want[:, k].astype(dtype))
 
 
 def test_signed_zero_and_nan_semantics():
@@ -352,6 +385,8 @@ def test_every_primitive_is_tested_here():
         ew.logical_and,
         ew.logical_or,
         ew.div,
+        ew.floor,
+        ew.ceil,
         ew.neg,
         ew.abs_,
         ew.sign,

@@ -5,6 +5,7 @@ A new primitive gets its row here (``test_every_primitive_has_a_row`` says which
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 from prim_table import (
@@ -37,6 +38,23 @@ from prim_table import (
 
 from graphc.errors import DTypeError, ShapeError
 
+
+def _c_div_ref(x, y):
+    """lax.div: true division for floats; integers truncate toward zero, x / 0 == 0."""
+    if x.dtype.kind == "f":
+        return np.true_divide(x, y)
+    pairs = zip(*(a.ravel() for a in np.broadcast_arrays(x, y)), strict=True)
+    q = [int(a / b) if b else 0 for a, b in pairs]
+    return np.asarray(q, x.dtype).reshape(np.broadcast_shapes(x.shape, y.shape))
+
+
+def _c_rem_ref(x, y):
+    """C's fmod / integer %: the sign of x, from Python's math.fmod; integers give x % 0 == 0."""
+    pairs = zip(*(a.ravel() for a in np.broadcast_arrays(x, y)), strict=True)
+    r = [math.fmod(a, b) if b else 0 for a, b in pairs]
+    return np.asarray(r, x.dtype).reshape(np.broadcast_shapes(x.shape, y.shape))
+
+
 FLOAT_FNS = {"exp": np.exp, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "expm1": np.expm1}
 
 ROWS: dict[str, Row] = {
@@ -51,7 +69,10 @@ ROWS: dict[str, Row] = {
     "add": binary_row(np.add, FLOATS + INTS),
     "sub": binary_row(np.subtract, FLOATS + INTS),
     "mul": binary_row(np.multiply, FLOATS + INTS),
-    "div": binary_row(np.true_divide, FLOATS, ("real", "nonzero")),
+    "div": binary_row(_c_div_ref, FLOATS + INTS),
+    "rem": binary_row(_c_rem_ref, FLOATS + INTS),
+    "floor": unary_row(np.floor, FLOATS),
+    "ceil": unary_row(np.ceil, FLOATS),
     "max": binary_row(np.maximum, FLOATS + INTS),
     "min": binary_row(np.minimum, FLOATS + INTS),
     "pow": binary_row(np.power, FLOATS, ("pos", "real")),

@@ -11,6 +11,9 @@ library. The semantics are NumPy's, bit for bit for exact operations:
   - float -> int conversion truncates like a C cast; values outside the target range (and NaN),
     where C is undefined, give INT_MIN as x86's cvtt instructions (and so NumPy on x86) do -- never
     poison;
+  - integer ``div`` truncates and ``rem`` takes the dividend's sign (C, lax); where C is undefined
+    or traps, ``x / 0 == x % 0 == 0`` (NumPy's values) and ``INT_MIN / -1`` wraps: a select feeds
+    ``sdiv``/``srem`` a safe divisor. Float ``rem`` is ``frem`` (fmod: exact, so bit for bit);
   - bool is an ``i1`` in registers.
 """
 
@@ -60,6 +63,37 @@ def _sign(cx, node, args):
     p = f.op(f"zext i1 {pos} to {t}")
     n = f.op(f"zext i1 {neg} to {t}")
     return f.op(f"sub {t} {p}, {n}")
+
+
+def _float_intrinsic(name):
+    def rule(cx, node, args):
+        d = node.inputs[0].dtype
+        return cx.f.op(f"call {REG[d]} @llvm.{name}.{SUFFIX[d]}({REG[d]} {args[0]})")
+
+    return rule
+
+
+def _int_division(fop, iop):
+    """Float ``fop``; integer ``iop`` on a divisor of 1 where it is 0 or -1, then ``x / -1 = -x``
+    (wrapping) and ``x / 0 = 0``; ``x % 0`` and ``x % -1`` are already 0 on the safe divisor."""
+
+    def rule(cx, node, args):
+        d = node.inputs[0].dtype
+        t, (x, y), f = REG[d], args, cx.f
+        if dtypes.is_float(d):
+            return f.op(f"{fop} {t} {x}, {y}")
+        zero = f.op(f"icmp eq {t} {y}, 0")
+        minus_one = f.op(f"icmp eq {t} {y}, -1")
+        unsafe = f.op(f"or i1 {zero}, {minus_one}")
+        safe = f.op(f"select i1 {unsafe}, {t} 1, {t} {y}")
+        out = f.op(f"{iop} {t} {x}, {safe}")
+        if iop == "srem":
+            return out
+        negated = f.op(f"sub {t} 0, {x}")
+        out = f.op(f"select i1 {minus_one}, {t} {negated}, {t} {out}")
+        return f.op(f"select i1 {zero}, {t} 0, {t} {out}")
+
+    return rule
 
 
 def _int_predicate(icmp: str, d) -> str:
@@ -167,7 +201,10 @@ SCALAR = {
     ew.add: _arith("fadd", "add"),
     ew.sub: _arith("fsub", "sub"),
     ew.mul: _arith("fmul", "mul"),
-    ew.div: _arith("fdiv", None),
+    ew.div: _int_division("fdiv", "sdiv"),
+    ew.rem: _int_division("frem", "srem"),
+    ew.floor: _float_intrinsic("floor"),
+    ew.ceil: _float_intrinsic("ceil"),
     ew.maximum: _extremum("ogt", "sgt"),
     ew.minimum: _extremum("olt", "slt"),
     ew.pow_: _math("pow"),
