@@ -28,3 +28,8 @@ cache_dir = os.environ.get("GRAPHC_CACHE_DIR") or os.path.join(
 #: exp(log x) -> x, ...; the list is in graphc/passes/simplify.py). Off: results are bit-identical
 #: to the unoptimized graph's.
 fast_math = _flag("GRAPHC_FAST_MATH", False)
+#: Threads a large elementwise kernel is split over (graphc/backend/llvm/threads.py); default: the
+#: cores this process may run on. 1 (GRAPHC_THREADS=1) compiles no threading code at all.
+threads = int(os.environ.get("GRAPHC_THREADS", "").strip() or 0) or (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)

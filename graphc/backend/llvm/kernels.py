@@ -21,7 +21,7 @@ axes, which add whole rows rather than summing pairwise.
 from __future__ import annotations
 
 import math
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 
@@ -245,8 +245,9 @@ def _emit_vector_flat(em, outputs, shape, size, lanes) -> str:
     (their polynomial chains overlap) and the loop vectorizer has nothing left to analyse."""
     f = em.f
     blocks, tail = divmod(size, lanes)
+    ranged = getattr(f, "ranged", False) and blocks > 1  # threads.py: run blocks [%lo, %hi)
     hint, f.loop_hint = f.loop_hint, _VECTOR_LOOP
-    with f.loop(blocks) as b:
+    with _range_loop(f) if ranged else f.loop(blocks) as b:
         em.reset()
         em.lanes = lanes
         idx = Index(shape, linear=f.mul(b, lanes))
@@ -257,12 +258,47 @@ def _emit_vector_flat(em, outputs, shape, size, lanes) -> str:
         em.lanes = None
     f.loop_hint = hint
     if tail:
-        with f.loop(tail) as i:
+        with _if_last(f, blocks) if ranged else ExitStack(), f.loop(tail) as i:
             em.reset()
             idx = Index(shape, linear=f.add(str(blocks * lanes), i))
             for v, buf in outputs:
                 em.store(buf, idx, em.value(v, idx))
-    return f"elementwise {shape} flat, {len(outputs)} out, vectors of {lanes}"
+    if ranged:
+        f.ranged_blocks = blocks
+    return f"elementwise {shape} flat, {len(outputs)} out, vectors of {lanes}" + (
+        ", block ranges" if ranged else ""
+    )
+
+
+@contextmanager
+def _range_loop(f):
+    """``for b in range(%lo, %hi)`` (run-time bounds from the kernel's parameters; empty when lo
+    >= hi), tagged with ``f.loop_hint`` like a counted loop."""
+    pred, head, done = f.block, f.fresh("P"), f.fresh("Px")
+    f.do(f"br i1 {f.op('icmp ult i64 %lo, %hi')}, label %{head}, label %{done}")
+    f.start_block(head)
+    i, line = f"%{head}.i", len(f.lines)
+    f.do(f"{i} = phi i64 [ %lo, %{pred} ], [ {i}.next, %LATCH ]")
+    yield i
+    f.lines[line] = f.lines[line].replace("%LATCH", f"%{f.block}")
+    f.do(f"{i}.next = add nuw nsw i64 {i}, 1")
+    end = f.op(f"icmp eq i64 {i}.next, %hi")
+    ids = [next(f.meta_ids) for _ in range(len(f.loop_hint) + 1)]
+    f.metadata.append(f"!{ids[0]} = distinct !{{{', '.join(f'!{k}' for k in ids)}}}")
+    f.metadata += [f"!{k} = {h}" for k, h in zip(ids[1:], f.loop_hint, strict=True)]
+    f.do(f"br i1 {end}, label %{done}, label %{head}, !llvm.loop !{ids[0]}")
+    f.start_block(done)
+
+
+@contextmanager
+def _if_last(f, blocks):
+    """Run the body only in the chunk whose range ends at the last block (the tail's owner)."""
+    body, done = f.fresh("T"), f.fresh("Tx")
+    f.do(f"br i1 {f.op(f'icmp eq i64 %hi, {blocks}')}, label %{body}, label %{done}")
+    f.start_block(body)
+    yield
+    f.do(f"br label %{done}")
+    f.start_block(done)
 
 
 def _full_index(f, shape, kept, reduced, kept_axes, r):

@@ -27,7 +27,7 @@ from ...ops import shape as sh
 from ...ops.call import inline_calls
 from ...ops.linalg import dot_general
 from ...passes.fuse import TRANSCENDENTAL, fused
-from . import memory, vecmath
+from . import memory, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
@@ -73,7 +73,7 @@ class Module:
         self._kernel_ids: dict[str, str] = {}  # kernel text without its name -> that name
         self.direct_calls = True
         self.wrapped: set[str] = set()  # kernels with a ``.w`` wrapper (see lower._call_kernel)
-        self.kernel_keys: dict = {}  # lower._step_key -> (kernel name, description)
+        self.kernel_keys: dict = {}  # step key -> (kernel name, description, ranged blocks)
         #: (primitive, dtype) of math functions some kernel calls out of line: a kernel calling
         #: only those calls them too instead of inlining copies (W6 n=10: LLVM 83 -> ~40 ms).
         self.shared: set = set()
@@ -332,6 +332,10 @@ def _pointer(main, st: Storage, offsets, ptrs) -> str:
     return main.gep("i8", ptrs[-1], str(offsets[st]))
 
 
+def _pointers(main, stores, offsets, ptrs) -> list[str]:
+    return [_pointer(main, s, offsets, ptrs) for s in stores]
+
+
 def _call_kernel(module, main, name, stores, offsets, ptrs) -> None:
     """Call kernel ``name`` from ``graphc_main`` with the buffers ``stores``: directly with their
     addresses, or (many kernels) through ``name.w(ptr %args, ptr @table)``, which loads
@@ -369,10 +373,17 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     )
     passed = [s for s in stores if s.kind != "global"]  # globals are named in the kernel's code
     name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
+    n_threads = _threads(step)
     key = step_key(step, storage, stores)
+    key = key if key is None or n_threads == 1 else (key, n_threads)
     if key in module.kernel_keys:  # same structure: same text (and emitting it costs ~1 ms)
-        same, desc = module.kernel_keys[key]
-        _call_kernel(module, main, same, passed, offsets, ptrs)
+        same, desc, blocks = module.kernel_keys[key]
+        if n_threads > 1:
+            threads.call_ranged(
+                module, main, same, _pointers(main, passed, offsets, ptrs), n_threads, blocks
+            )
+        else:
+            _call_kernel(module, main, same, passed, offsets, ptrs)
         return f"{name}: {desc} (same code as {same})"
     params = {s: f"%p{i}" for i, s in enumerate(passed)}
     params.update({s: s.ptr for s in stores if s.kind == "global"})
@@ -382,7 +393,9 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     # hundreds of loops in one function make the function passes superlinear (W6 n=1000: 64 vs ~20
     # ms per kernel).
     attrs = f'noinline nounwind "min-legal-vector-width"="{module.vector_bits}"'
-    f = Func(name, [f"ptr noalias {params[s]}" for s in passed], attrs=attrs)
+    ranges = ["i64 %lo", "i64 %hi"] if n_threads > 1 else []
+    f = Func(name, [f"ptr noalias {params[s]}" for s in passed] + ranges, attrs=attrs)
+    f.ranged = n_threads > 1
     calls = _math_calls(step.node)
     shared = bool(calls) and _math_kinds(calls) <= module.shared
     module.inline_math = len(calls) <= INLINE_MATH_MAX and not shared
@@ -405,10 +418,30 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
                 module, f, step.node, reads, writes, temps
             )
     name = module.add_kernel(f)
+    blocks = getattr(f, "ranged_blocks", None)
     if key is not None:
-        module.kernel_keys[key] = (name, desc)
-    _call_kernel(module, main, name, passed, offsets, ptrs)
+        module.kernel_keys[key] = (name, desc, blocks)
+    if f.ranged:
+        threads.call_ranged(
+            module, main, name, _pointers(main, passed, offsets, ptrs), n_threads, blocks
+        )
+    else:
+        _call_kernel(module, main, name, passed, offsets, ptrs)
     return f"{f.name}: {desc}" + (f" (same code as {name})" if name != f.name else "")
+
+
+def _threads(step) -> int:
+    """How many threads a step's kernel is split over: only ``fused`` elementwise bodies (no
+    reduction, no matmul) big enough to repay starting threads (``threads.threads_for``)."""
+    node = step.node
+    if node is None or node.prim is not fused:
+        return 1
+    body = node.attrs["body"]
+    if any(n.prim in KERNEL_PRIMS for n in body.nodes):
+        return 1
+    size = body.outputs[0].type.size if body.outputs else 0
+    weight = sum(threads.MATH_WEIGHT if n.prim in TRANSCENDENTAL else 1 for n in body.nodes)
+    return threads.threads_for(size, weight)
 
 
 def _math_kinds(calls) -> set:

@@ -1,0 +1,178 @@
+"""Large flat elementwise kernels split over threads (graphc/backend/llvm/threads.py): results are
+bit-identical to one thread's, small kernels carry no threading code, concurrent calls work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import graphc as gc
+import graphc.numpy as gnp
+from graphc import config
+from graphc.backend.reference import evaluate
+from graphc.ir import Builder, TensorType
+from graphc.ops import elementwise as ew
+
+from .llvm_helper import run_graph
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="threads are tested where pthreads resolve"
+)
+
+
+def _graph(shape, d, scalar_shape=()):
+    """exp/tanh/log1p/sqrt/select chain with an operand broadcast from ``scalar_shape``."""
+    b = Builder("g")
+    x = b.add_input(TensorType(shape, d))
+    s = b.add_input(TensorType(scalar_shape, d))
+    (e,) = b.emit(ew.exp, [ew_neg(b, x)], {})
+    (t,) = b.emit(ew.tanh, [x], {})
+    (m,) = b.emit(ew.mul, [t, s], {})
+    (c,) = b.emit(ew.greater, [x, s], {})
+    (r,) = b.emit(ew.select, [c, m, e], {})
+    (sq,) = b.emit(ew.mul, [x, x], {})
+    (lg,) = b.emit(ew.log1p, [sq], {})
+    (o,) = b.emit(ew.add, [r, lg], {})
+    return b.build([o, c])
+
+
+def ew_neg(b, x):
+    (n,) = b.emit(ew.neg, [x], {})
+    return n
+
+
+def _args(shape, d, scalar_shape=()):
+    rng = np.random.default_rng(1)
+    return [rng.standard_normal(shape).astype(d), rng.standard_normal(scalar_shape).astype(d)]
+
+
+def _run(g, args, n, monkeypatch):
+    monkeypatch.setattr(config, "threads", n)
+    return run_graph(g, args)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_threaded_kernels_match_one_thread_bit_for_bit(dtype, n, monkeypatch):
+    d = np.dtype(dtype)
+    shape = (100_003,)  # odd: a scalar tail after the vector blocks
+    g, args = _graph(shape, d), _args(shape, d)
+    outs1, low1 = _run(g, args, 1, monkeypatch)
+    outs_n, low_n = _run(g, args, n, monkeypatch)
+    assert "gc_par_run" not in low1.ir and "%lo" not in low1.ir
+    assert "block ranges" in low_n.kernels[0] and "pthread_create" in low_n.ir
+    for a, b in zip(outs1, outs_n, strict=True):
+        np.testing.assert_array_equal(a, b)
+    want = evaluate(g, args)
+    tol = 2e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(outs_n[0], want[0], rtol=tol, atol=tol)
+    np.testing.assert_array_equal(outs_n[1], want[1])
+
+
+def test_broadcasting_kernels_stay_correct(monkeypatch):
+    """Non-flat (broadcasting) bodies keep their loop nest: one call, same values."""
+    d = np.dtype(np.float32)
+    g, args = _graph((257, 401), d, scalar_shape=(1, 401)), _args((257, 401), d, (1, 401))
+    outs1, _ = _run(g, args, 1, monkeypatch)
+    outs2, _ = _run(g, args, 2, monkeypatch)
+    for a, b in zip(outs1, outs2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    want = evaluate(g, args)
+    np.testing.assert_allclose(outs2[0], want[0], rtol=2e-6, atol=2e-6)
+
+
+def test_small_kernels_have_no_threading_code(monkeypatch):
+    d = np.dtype(np.float32)
+    g, args = _graph((1001,), d), _args((1001,), d)
+    (got, _), low = _run(g, args, 2, monkeypatch)
+    assert "gc_par_run" not in low.ir and "pthread" not in low.ir and "%lo" not in low.ir
+    np.testing.assert_allclose(got, evaluate(g, args)[0], rtol=2e-6, atol=2e-6)
+
+
+def _loss(x):
+    return gnp.sum(gnp.sin(x) * gnp.exp(-x * x) + 0.5 * gnp.tanh(x) + gnp.log1p(x * x))
+
+
+def test_concurrent_calls_of_a_threaded_function(monkeypatch):
+    """Several Python threads calling one threaded executable (GIL released) all get the right
+    values; they equal a single-threaded build's bit for bit."""
+    x = np.random.default_rng(2).standard_normal(300_001).astype(np.float32)
+    monkeypatch.setattr(config, "threads", 1)
+    want = np.asarray(gc.jit(gc.grad(_loss))(x))
+    monkeypatch.setattr(config, "threads", 2)
+    f = gc.jit(gc.grad(_loss))
+    assert "pthread_create" in f.concrete(x).llvm_ir()
+    results, errors = [None] * 4, []
+
+    def work(k):
+        try:
+            results[k] = [np.asarray(f(x)) for _ in range(5)]
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
+    for rs in results:
+        for r in rs:
+            np.testing.assert_array_equal(r, want)
+    ref = np.cos(x) * np.exp(-x * x) - 2 * x * np.sin(x) * np.exp(-x * x)
+    ref += 0.5 * (1 - np.tanh(x) ** 2) + 2 * x / (1 + x * x)
+    np.testing.assert_allclose(want, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_graphc_threads_1_disables_threading():
+    code = (
+        "from graphc import config; from graphc.backend.llvm import threads; "
+        "print(config.threads, threads.threads_for(10**6, 20))"
+    )
+    env = dict(os.environ, GRAPHC_THREADS="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.stdout.split() == ["1", "1"], out.stderr
+    env["GRAPHC_THREADS"] = "3"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.stdout.split() == ["3", "3"], out.stderr
+
+
+_FAILING_CREATE = """
+import ctypes, numpy as np, graphc as gc, graphc.numpy as gnp
+from graphc import config
+from graphc.backend.llvm import jit, threads
+CB = ctypes.CFUNCTYPE(ctypes.c_int, *[ctypes.c_void_p] * 4)
+calls = []
+fake = CB(lambda *a: calls.append(1) or 11)  # EAGAIN, like a process out of threads
+threads._pthreads()
+jit.register_symbol("pthread_create", ctypes.cast(fake, ctypes.c_void_p).value)
+def fn(x):
+    return gnp.tanh(x) * gnp.exp(-x) + gnp.log1p(x * x)
+x = np.random.default_rng(0).standard_normal(200_001).astype(np.float32)
+config.threads = 3
+got = np.asarray(gc.jit(fn)(x))
+config.threads = 1
+print(len(calls), np.array_equal(got, np.asarray(gc.jit(fn)(x))))
+"""
+
+
+def test_failed_thread_creation_runs_the_chunk_inline():
+    """pthread_create failing (a fake returning EAGAIN) still computes every chunk."""
+    env = dict(os.environ, GRAPHC_CACHE="0")
+    out = subprocess.run(
+        [sys.executable, "-c", _FAILING_CREATE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.stdout.split() == ["2", "True"], out.stderr
