@@ -27,7 +27,7 @@ from ...ops import shape as sh
 from ...ops.call import inline_calls
 from ...ops.linalg import dot_general
 from ...passes.fuse import TRANSCENDENTAL, fused
-from . import memory, threads, vecmath
+from . import blocking, memory, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
@@ -77,6 +77,7 @@ class Module:
         #: (primitive, dtype) of math functions some kernel calls out of line: a kernel calling
         #: only those calls them too instead of inlining copies (W6 n=10: LLVM 83 -> ~40 ms).
         self.shared: set = set()
+        self.pending: list | None = None  # deferred kernel calls (blocking.py)
 
     @functools.cached_property
     def mathlib(self):
@@ -265,6 +266,7 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
             dst = Storage("arg", _nbytes(v.type), slot=n_in + j)
             steps.append(Step(None, [v], [v], copy_to=dst))
     offsets, ws_bytes = _plan(steps, storage)
+    module.pending = [] if blocking.candidate(steps, storage, _threads, ws_bytes) else None
     main = Func(ENTRY, ["ptr %args"], linkage="", attrs="nounwind")
     module.direct_calls = len(steps) <= DIRECT_CALLS_MAX
     ptrs = _arg_pointers(main, n_in + n_out)
@@ -275,6 +277,10 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
             module.shared |= _math_kinds(calls)
     for k, step in enumerate(steps):
         kernels.append(_emit_step(module, main, k, step, storage, offsets, ptrs))
+    if module.pending is not None:  # calls deferred: see blocking.py
+        layout = blocking.plan(module, module.pending, steps)
+        ws_bytes = layout.workspace if layout else ws_bytes
+        blocking.emit_calls(module, main, module.pending, offsets, ptrs, layout)
     module.functions.append(main.text())
     return Lowered(module.text(), ws_bytes, kernels)
 
@@ -374,11 +380,14 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     passed = [s for s in stores if s.kind != "global"]  # globals are named in the kernel's code
     name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
     n_threads = _threads(step)
+    ranged = n_threads > 1 or module.pending is not None
     key = step_key(step, storage, stores)
-    key = key if key is None or n_threads == 1 else (key, n_threads)
+    key = key if key is None or not ranged else (key, n_threads)
     if key in module.kernel_keys:  # same structure: same text (and emitting it costs ~1 ms)
         same, desc, blocks = module.kernel_keys[key]
-        if n_threads > 1:
+        if module.pending is not None:
+            module.pending.append((same, passed, blocks))
+        elif n_threads > 1:
             threads.call_ranged(
                 module, main, same, _pointers(main, passed, offsets, ptrs), n_threads, blocks
             )
@@ -393,9 +402,9 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     # hundreds of loops in one function make the function passes superlinear (W6 n=1000: 64 vs ~20
     # ms per kernel).
     attrs = f'noinline nounwind "min-legal-vector-width"="{module.vector_bits}"'
-    ranges = ["i64 %lo", "i64 %hi"] if n_threads > 1 else []
+    ranges = ["i64 %lo", "i64 %hi"] if ranged else []
     f = Func(name, [f"ptr noalias {params[s]}" for s in passed] + ranges, attrs=attrs)
-    f.ranged = n_threads > 1
+    f.ranged = ranged
     calls = _math_calls(step.node)
     shared = bool(calls) and _math_kinds(calls) <= module.shared
     module.inline_math = len(calls) <= INLINE_MATH_MAX and not shared
@@ -421,7 +430,9 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     blocks = getattr(f, "ranged_blocks", None)
     if key is not None:
         module.kernel_keys[key] = (name, desc, blocks)
-    if f.ranged:
+    if module.pending is not None:
+        module.pending.append((name, passed, blocks))
+    elif f.ranged:
         threads.call_ranged(
             module, main, name, _pointers(main, passed, offsets, ptrs), n_threads, blocks
         )
