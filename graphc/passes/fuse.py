@@ -235,7 +235,8 @@ def fuse(graph: Graph) -> Graph:
             p = producer.get(v)
             if p is None or (_role(p) == "leaf" and node in region_of):
                 continue  # leaves are cloned into the regions that use them
-            if region_of.get(p) is not region_of.get(node):
+            region = region_of.get(node)
+            if region is None or region_of.get(p) is not region:  # a lone node is its own region
                 used_outside.add(v)
     out_nodes, emitted = [], set()
     for node in graph.nodes:

@@ -92,14 +92,26 @@ def _parse(ir_text: str, name: str, tm=None):
     ctx = llvm.create_context()
     try:
         mod = llvm.parse_assembly(ir_text, ctx)
-        mod.verify()
     except RuntimeError as e:
         raise LLVMCompileError(f"LLVM rejected module {name!r}: {e}\n{_excerpt(ir_text)}") from None
+    _verify(mod, name, ir_text)
     mod.name = name
     if tm is not None:
         mod.triple = host()["triple"]
         mod.data_layout = str(tm.target_data)
     return mod
+
+
+def _verify(mod, name: str, ir_text: str, stage: str = "") -> None:
+    """Raise LLVMCompileError if ``mod`` is broken. Why: LLVM's code generator verifies with fatal
+    errors, so a broken module that reached it would abort the whole process (exit 134); every
+    module is verified here before the optimizer sees it and again before code generation."""
+    try:
+        mod.verify()
+    except RuntimeError as e:
+        raise LLVMCompileError(
+            f"LLVM rejected module {name!r}{stage}: {e}\n{_excerpt(ir_text)}"
+        ) from None
 
 
 def _excerpt(text: str, lines: int = 40) -> str:
@@ -198,6 +210,7 @@ def compile_ir(
         mod = _parse(ir_text, name, tm)
         if cached_object is None:
             _optimize(mod, tm)
+            _verify(mod, name, ir_text, " after optimization")
         engine = llvm.create_mcjit_compiler(mod, tm)
         engine.set_object_cache(lambda _m, buf: captured.append(buf), lambda _m: cached_object)
         engine.finalize_object()

@@ -125,7 +125,9 @@ class Module:
             self.vector_math.add((own, lanes, self.inline_math))
             name = vecmath.vector_name(own, lanes) + ("_inl" if self.inline_math else "")
         ret = f"{{{vt}, {vt}}}" if fn == "sincos" else vt
-        operands = ", ".join(f"{vt} {a}" for a in args)
+        # a literal operand (``atan2(x, 2.0)``, ``2.0 ** x``) is a scalar: splat it to the vector
+        vector = [a if a.startswith("%") else f"splat ({REG[d]} {a})" for a in args]
+        operands = ", ".join(f"{vt} {a}" for a in vector)
         return f.op(f"call {ret} @{name}({operands})")
 
     def global_array(self, arr: np.ndarray) -> Buf:
@@ -167,7 +169,11 @@ class Module:
                 parts.append(defs[name])
             parts.append(vecmath.wrapper(name, t, arity))
             vectors.setdefault((name, n, False), "")
-            used.append(f"ptr @{vecmath.vector_name(name, n)}")
+            # NOTE: the scalar wrapper is listed too: without a non-call use, the optimizer drops
+            # an argument every call passes the same constant (``atan2(x, 2.0)``) before the loop
+            # vectorizer runs, and the call then contradicts its "vv" variant attribute (a broken
+            # module LLVM's code generator aborts the process on).
+            used += [f"ptr @{vecmath.vector_name(name, n)}", f"ptr @{vecmath.wrapper_name(name)}"]
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
         for key in vectors:  # explicit code's out-of-line copies stay out of line
             vectors[key] = (
