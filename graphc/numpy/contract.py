@@ -41,17 +41,18 @@ def matmul(a, b):
     a, b = _operands(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise located(ShapeError, "matmul: input operand does not have enough dimensions (0-d)")
+    b_dim = 0 if b.ndim == 1 else b.ndim - 2  # checked on the user's shapes, before 1-D promotion
+    if a.shape[-1] != b.shape[b_dim]:
+        raise located(
+            ShapeError,
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: "
+            f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[b_dim]} (dim {b_dim})",
+        )
     squeeze_a, squeeze_b = a.ndim == 1, b.ndim == 1
     if squeeze_a:
         a = reshape(a, (1, a.shape[0]))
     if squeeze_b:
         b = reshape(b, (b.shape[0], 1))
-    if a.shape[-1] != b.shape[-2]:
-        raise located(
-            ShapeError,
-            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: "
-            f"{a.shape[-1]} (dim {a.ndim - 1}) != {b.shape[-2]} (dim {b.ndim - 2})",
-        )
     if b.ndim == 2:  # (..., m, k) @ (k, n): one contraction, no batch broadcasting needed
         out = dot_general(a, b, contracting=((a.ndim - 1,), (0,)), batch=((), ()))
     else:
