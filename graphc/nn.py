@@ -1,8 +1,17 @@
 """graphc.nn: neural-network functions composed from graphc.numpy (no new primitives).
 
-Each is numerically stable in forward and backward: softmax/log_softmax/logsumexp shift by the
-gradient-stopped maximum, softplus and the logistic losses use log1p(exp(-|x|)), sigmoid is
-0.5*tanh(0.5*x)+0.5 (no overflow for large |x|).
+Design choices:
+- NaN in, NaN out (NumPy's rule): no select may turn a NaN into a number (``relu`` tests
+  ``x <= 0``, which is false for NaN, rather than ``x > 0``).
+- Branches are chosen by ``x >= 0`` with formulas that are smooth across 0 on the chosen side,
+  never through ``abs``/``maximum`` (whose derivative at 0 is 0 or split), so ``sigmoid'(0)``,
+  ``softplus'(0)`` and every higher derivative at 0 are the true ones. Each branch only sees
+  ``exp`` of a value <= 0, so nothing overflows and no unselected branch sends 0 * inf = NaN
+  into a gradient.
+- ``softmax``/``log_softmax`` follow JAX: a row holding +inf, or only -inf, is NaN throughout
+  (the limit is not defined or not what the caller meant); ``logsumexp`` gives +-inf (SciPy/JAX).
+- Log-likelihood losses take ``0 * log p`` as 0 where ``p == 0`` (the entropy convention, SciPy's
+  ``xlogy``), so a label of 0 ignores a logit of -inf (masking) instead of giving NaN.
 """
 
 from __future__ import annotations
@@ -32,27 +41,53 @@ tanh = gnp.tanh
 
 
 def relu(x):
-    """max(x, 0); the gradient at 0 is 0 (as in JAX and PyTorch)."""
+    """max(x, 0) with NaN kept; the gradient at 0 is 0 (as in JAX and PyTorch)."""
     x = as_float(x)
-    return gnp.where(x > 0, x, cast(0, x.dtype))
+    return gnp.where(gnp.less_equal(x, 0), cast(0, x.dtype), x)
+
+
+def _neg_abs(x):
+    """-|x| whose derivative at 0 is the right-hand one (-1), not abs'(0) = 0: the formulas below
+    are smooth across 0 on the ``x >= 0`` side, so they keep their true derivatives there."""
+    return gnp.where(gnp.greater_equal(x, 0), gnp.negative(x), x)
 
 
 def sigmoid(x):
-    """1 / (1 + exp(-x)) as 0.5*tanh(0.5*x) + 0.5: no overflow for large |x|."""
+    """1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) below, as one division by 1 + e with
+    e = exp(-|x|): a few ulp everywhere, down to the underflow of exp(x) (0.5*tanh(x/2) + 0.5 lost
+    all digits below about -17 in float32)."""
     x = as_float(x)
-    return gnp.add(gnp.multiply(gnp.tanh(gnp.multiply(x, 0.5)), 0.5), 0.5)
+    e = gnp.exp(_neg_abs(x))
+    top = gnp.where(gnp.greater_equal(x, 0), cast(1, x.dtype), e)
+    return gnp.divide(top, gnp.add(e, 1))
 
 
 def softplus(x):
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), with softplus'(0) = 1/2 (see the module
+    docstring; relu'(0) = abs'(0) = 0 made it 0)."""
     x = as_float(x)
-    return gnp.add(relu(x), gnp.log1p(gnp.exp(gnp.negative(gnp.abs(x)))))
+    pos = gnp.where(gnp.greater_equal(x, 0), x, cast(0, x.dtype))
+    return gnp.add(pos, gnp.log1p(gnp.exp(_neg_abs(x))))
+
+
+def _log_sigmoid(x):
+    """log sigmoid(x) = -softplus(-x): accurate for every x, with no log of an underflowed 0."""
+    return gnp.negative(softplus(gnp.negative(x)))
+
+
+def _xlogp(w, logp):
+    """w * logp, taken as 0 where w == 0 and logp == -inf (0 log 0 = 0); NaN still propagates."""
+    ignore = gnp.logical_and(gnp.equal(w, 0), gnp.equal(logp, -float("inf")))
+    return gnp.multiply(w, gnp.where(ignore, cast(0, lift(logp).dtype), logp))
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x): stable for large logits (the shift is by the stopped maximum)."""
+    """(x - m) - log(sum(exp(x - m))) with m the gradient-stopped maximum of the slice (JAX's
+    formula): stable for large logits; a slice holding +inf or only -inf is all NaN."""
     x = as_float(x)
-    return gnp.subtract(x, logsumexp(x, axis=axis, keepdims=True))
+    shifted = gnp.subtract(x, gnp.stop_gradient(gnp.max(x, axis=axis, keepdims=True)))
+    total = gnp.sum(gnp.exp(shifted), axis=axis, keepdims=True)
+    return gnp.subtract(shifted, gnp.log(total))
 
 
 def softmax(x, axis=-1):
@@ -79,24 +114,25 @@ def _reduce(loss, reduction):
 def binary_cross_entropy_with_logits(
     logits, labels, weight=None, pos_weight=None, reduction="mean"
 ):
-    """PyTorch's BCEWithLogitsLoss: -w*[p*y*log σ(x) + (1-y)*log(1-σ(x))], stable for any logit."""
+    """PyTorch's BCEWithLogitsLoss: -w*[p*y*log σ(x) + (1-y)*log σ(-x)], accurate for any logit;
+    a logit of +-inf with the matching label costs 0 (the limit), not NaN."""
     x = as_float(logits)
     y = cast(labels, x.dtype)
-    log_sig = gnp.negative(softplus(gnp.negative(x)))  # log σ(x)
-    log_one_minus = gnp.negative(softplus(x))  # log(1 - σ(x))
-    pos = gnp.multiply(y, log_sig)
+    pos = _xlogp(y, _log_sigmoid(x))
     if pos_weight is not None:
         pos = gnp.multiply(pos, pos_weight)
-    loss = gnp.negative(gnp.add(pos, gnp.multiply(gnp.subtract(1, y), log_one_minus)))
+    neg = _xlogp(gnp.subtract(1, y), _log_sigmoid(gnp.negative(x)))
+    loss = gnp.negative(gnp.add(pos, neg))
     if weight is not None:
         loss = gnp.multiply(loss, weight)
     return _reduce(loss, reduction)
 
 
 def softmax_cross_entropy(logits, labels_onehot):
-    """Mean over the batch of -sum(labels * log_softmax(logits), axis=-1)."""
+    """Mean over the batch of -sum(labels * log_softmax(logits), axis=-1); a logit of -inf
+    (a masked class) with label 0 adds nothing."""
     logp = log_softmax(logits, axis=-1)
-    per_example = gnp.negative(gnp.sum(gnp.multiply(labels_onehot, logp), axis=-1))
+    per_example = gnp.negative(gnp.sum(_xlogp(labels_onehot, logp), axis=-1))
     return gnp.mean(per_example)
 
 
@@ -108,16 +144,22 @@ def clip_by_value(x, clip_value_min, clip_value_max):
 def clip_by_global_norm(tree, max_norm):
     """Scale every leaf of ``tree`` by min(1, max_norm / global_norm) (TensorFlow's and optax's
     rule); returns the clipped tree (the global norm is not returned, unlike tf.clip_by_global_norm,
-    to keep the pytree in, pytree out shape of graphc.optim)."""
+    to keep the pytree in, pytree out shape of graphc.optim). An infinite or NaN global norm makes
+    every entry NaN, as TensorFlow documents (optax would zero the finite entries: an overflow
+    would pass silently as a zero update)."""
     from .trace.pytree import flatten, unflatten
 
     leaves, treedef = flatten(tree)
+    if not leaves:
+        return tree
     total = None
     for leaf in leaves:
         s = gnp.sum(gnp.multiply(leaf, leaf))
         total = s if total is None else gnp.add(total, s)
     norm = gnp.linalg.safe_sqrt(total)
-    scale = gnp.minimum(1.0, gnp.divide(max_norm, gnp.maximum(norm, 1e-30)))
+    small = gnp.less_equal(norm, max_norm)  # False for NaN, which then scales everything to NaN
+    scale = gnp.where(small, 1.0, gnp.divide(max_norm, gnp.where(small, 1.0, norm)))
+    scale = gnp.where(gnp.equal(norm, float("inf")), float("nan"), scale)
     return unflatten(
         treedef, [gnp.multiply(leaf, cast(scale, lift(leaf).dtype)) for leaf in leaves]
     )

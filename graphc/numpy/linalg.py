@@ -11,16 +11,22 @@ from .elementwise import abs, equal, power, sqrt, where
 from .reductions import max, min, sum
 
 
-def safe_sqrt(s):
-    """sqrt(s) whose derivative at s == 0 is 0 instead of inf*0 = NaN (the subgradient convention
-    for norms and standard deviations); elsewhere it is sqrt's."""
+def _zero_safe(root, s):
+    """root(s) (a root that is 0 at 0) whose derivatives at s == 0 are 0 instead of inf*0 = NaN
+    (the subgradient convention for norms and standard deviations); elsewhere they are root's."""
     zero = equal(s, cast(0, s.dtype))
-    return where(zero, cast(0, s.dtype), sqrt(where(zero, cast(1, s.dtype), s)))
+    return where(zero, cast(0, s.dtype), root(where(zero, cast(1, s.dtype), s)))
+
+
+def safe_sqrt(s):
+    """sqrt(s) with derivative 0 at s == 0 (see ``_zero_safe``)."""
+    return _zero_safe(sqrt, s)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector norms (ord None/2, 1, inf, -inf, 0, any p) and the Frobenius matrix norm.
-    The gradient of the 2-norm at x == 0 is 0 (a subgradient), not NaN."""
+    The gradient of every p-norm with p > 0 at x == 0 is 0 (a subgradient), not NaN (JAX gives
+    NaN there)."""
     x = as_float(x)
     if axis is None and ord is not None and x.ndim == 2:
         axes = (0, 1)
@@ -46,4 +52,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         return sum(abs(x), axis=axes, keepdims=keepdims)
     if isinstance(ord, str):
         raise located(GraphcError, f"norm: unsupported ord {ord!r} for a vector")
-    return power(sum(power(abs(x), float(ord)), axis=axes, keepdims=keepdims), 1.0 / ord)
+    s = sum(power(abs(x), float(ord)), axis=axes, keepdims=keepdims)
+    root = lambda t: power(t, 1.0 / ord)  # noqa: E731
+    # NOTE: for p < 0 the sum is inf where some |x_i| is 0, and its root is the 0 NumPy gives.
+    return _zero_safe(root, s) if ord > 0 else root(s)
