@@ -60,7 +60,7 @@ def test_strong_operands_promote_like_numpy(a_dtype, b_dtype):
         assert_same(traced(lambda a, b: a / b)(a, b), a / b)
 
 
-def test_numpy_scalars_are_strong():
+def test_numpy_scalars_are_strong(nep50):
     x = rand((3,), "float32")
     assert_same(traced(lambda x: x * np.float64(2.0))(x), x * np.float64(2.0))
     assert_same(traced(lambda x, s: x * s)(x, np.float64(2.0)), x * np.float64(2.0))
@@ -117,7 +117,7 @@ def test_out_of_range_scalar_for_integer_array():
     )
 
 
-def test_explicit_dtype_makes_a_value_strong():
+def test_explicit_dtype_makes_a_value_strong(nep50):
     """``s.astype(float64)`` of a weak scalar is a strong float64 (NumPy: np.float64(s)), while a
     Python scalar inside ``array([...])`` with traced values stays weak (JAX's rule)."""
     x = rand((2,), "float32")

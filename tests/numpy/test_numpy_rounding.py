@@ -69,8 +69,10 @@ def test_division_matches_numpy(name, dtype):
 def test_floor_ceil(name, dtype):
     x = np.array(SPECIAL + [-0.5, 0.5, -1.5, 2.7])
     x = x.astype(dtype) if dtype.startswith("float") else rand(7, dtype, seed=3)
+    # an integer is its own floor and ceiling (NumPy 1.x returns floats for them)
+    want = _numpy(name, x) if dtype.startswith("float") else x
     for got in _all_ways(getattr(gnp, name), x):
-        _assert_bits(got, _numpy(name, x))
+        _assert_bits(got, want)
 
 
 def test_operators_with_weak_python_scalars():

@@ -130,37 +130,73 @@ def _probe() -> bool:
 
 @functools.cache
 def available() -> bool:
-    """Whether the native entry can be used in this process (layouts verified, symbols bound)."""
+    """Whether the native entry can be used in this process (layouts verified, symbols bound).
+
+    Any probe or symbol missing here (an unusual build, a Python without some C-API function)
+    means False: the backend then takes its ctypes path instead of failing every call."""
     try:
         if not (_probe() and _probe_scalars()):
             return False
         table = _numpy_api_table()
         if _read(table + 8 * 2, ctypes.c_void_p) != id(np.ndarray):  # PyArray_Type is entry 2
             return False
-    except (AttributeError, ImportError, OSError, ValueError):
+        new = _read(table + 8 * _PYARRAY_NEW_INDEX, ctypes.c_void_p)
+        if _libc is None or not _probe_array_new(new):
+            return False
+        symbols = {
+            "graphc_rt_PyArray_Type": id(np.ndarray),
+            "graphc_rt_NotImplemented": id(NotImplemented),
+            "graphc_rt_PyArray_New": new,
+            "graphc_rt_PyTuple_New": _addr(_api.PyTuple_New),
+            "graphc_rt_PyTuple_SetItem": _addr(_api.PyTuple_SetItem),
+            "graphc_rt_Py_IncRef": _addr(_api.Py_IncRef),
+            "graphc_rt_Py_DecRef": _addr(_api.Py_DecRef),
+            "graphc_rt_SaveThread": _addr(_api.PyEval_SaveThread),
+            "graphc_rt_RestoreThread": _addr(_api.PyEval_RestoreThread),
+            "graphc_rt_NoMemory": _addr(_api.PyErr_NoMemory),
+            "graphc_rt_aligned_alloc": _addr(_libc.aligned_alloc),
+            "graphc_rt_free": _addr(_libc.free),
+            "graphc_rt_Vectorcall": _vectorcall(),
+        }
+    except (AttributeError, ImportError, OSError, ValueError, jit.LLVMCompileError):
         return False
-    new = _read(table + 8 * _PYARRAY_NEW_INDEX, ctypes.c_void_p)
-    if _libc is None or not _probe_array_new(new):
-        return False
-    symbols = {
-        "graphc_rt_PyArray_Type": id(np.ndarray),
-        "graphc_rt_NotImplemented": id(NotImplemented),
-        "graphc_rt_PyArray_New": new,
-        "graphc_rt_PyTuple_New": _addr(_api.PyTuple_New),
-        "graphc_rt_PyTuple_SetItem": _addr(_api.PyTuple_SetItem),
-        "graphc_rt_Py_IncRef": _addr(_api.Py_IncRef),
-        "graphc_rt_Py_DecRef": _addr(_api.Py_DecRef),
-        "graphc_rt_SaveThread": _addr(_api.PyEval_SaveThread),
-        "graphc_rt_RestoreThread": _addr(_api.PyEval_RestoreThread),
-        "graphc_rt_NoMemory": _addr(_api.PyErr_NoMemory),
-        "graphc_rt_aligned_alloc": _addr(_libc.aligned_alloc),
-        "graphc_rt_free": _addr(_libc.free),
-        "graphc_rt_Vectorcall": _addr(_api.PyObject_Vectorcall),
-    }
     symbols.update({_scalar_symbol(st): id(st) for st in _SCALAR_TYPES})
     for name, address in symbols.items():
         jit.register_symbol(name, address)
     return True
+
+
+#: Python 3.10 keeps ``PyObject_Vectorcall`` in its headers only (a static inline function; 3.11
+#: exports it). This stand-in does what that inline function does for any callable with a
+#: ``tp_call``: ``_PyObject_MakeTpCall`` (exported 3.9-3.13) packs the arguments and the keyword
+#: names into a tuple and a dict and checks the result. Why not a ctypes callback: an exception
+#: raised inside one is printed and swallowed, and the fallback's errors must reach the caller.
+_VECTORCALL_SHIM = """
+declare ptr @graphc_rt_ThreadState_Get()
+declare ptr @graphc_rt_MakeTpCall(ptr, ptr, ptr, i64, ptr)
+define ptr @graphc_rt_vectorcall_shim(ptr %f, ptr %args, i64 %nargsf, ptr %kwnames) {
+  %ts = call ptr @graphc_rt_ThreadState_Get()
+  %n = and i64 %nargsf, 9223372036854775807 ; drop PY_VECTORCALL_ARGUMENTS_OFFSET
+  %r = call ptr @graphc_rt_MakeTpCall(ptr %ts, ptr %f, ptr %args, i64 %n, ptr %kwnames)
+  ret ptr %r
+}
+"""
+
+
+def _vectorcall() -> int:
+    """Address of ``PyObject_Vectorcall``, or of the stand-in where it is not exported."""
+    if hasattr(_api, "PyObject_Vectorcall"):
+        return _addr(_api.PyObject_Vectorcall)
+    return _vectorcall_shim().address("graphc_rt_vectorcall_shim")
+
+
+@functools.cache
+def _vectorcall_shim() -> jit.JitModule:
+    """The stand-in, compiled once (AttributeError when this Python lacks what it calls). The
+    cache holds the module, so its machine code lives as long as the process."""
+    jit.register_symbol("graphc_rt_ThreadState_Get", _addr(_api.PyThreadState_Get))
+    jit.register_symbol("graphc_rt_MakeTpCall", _addr(_api._PyObject_MakeTpCall))
+    return jit.compile_ir(_VECTORCALL_SHIM, "graphc_vectorcall_shim")
 
 
 def _probe_array_new(address: int) -> bool:
