@@ -1,7 +1,9 @@
 """graphc: a compiled static-graph automatic-differentiation compiler for NumPy-style Python."""
 
 from . import numpy  # noqa: F401
-from .errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
+from .errors import (  # noqa: F401
+    ArgumentError, DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError,
+)
 from .trace.function import function, make_graph
 from .autodiff import (  # noqa: F401  (differentiation API)
     GradientTape, custom_gradient, custom_vjp, grad, hessian, jacfwd, jacobian, jvp, stop_gradient,
@@ -13,8 +15,8 @@ jit = function
 __version__ = "0.1.0"
 
 __all__ = [
-    "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError", "TracerBoolError", "function",
-    "jit", "make_graph",
+    "ArgumentError", "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError",
+    "TracerBoolError", "function", "jit", "make_graph",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
     "stop_gradient", "value_and_grad", "vjp",
 ]

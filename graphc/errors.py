@@ -19,3 +19,7 @@ class TracerBoolError(GraphcError, TypeError):
 
 class LeakedTracerError(GraphcError):
     """A traced value escaped the function whose trace made it."""
+
+
+class ArgumentError(GraphcError, TypeError):
+    """The arguments of a call do not fit the function (or transformation) they are passed to."""

@@ -4,8 +4,7 @@
 ``jax``-style wrappers, ``custom.py`` user-defined rules, ``tape.py`` TensorFlow's GradientTape.
 """
 
-from ..numpy import stop_gradient
-from .api import grad, jvp, value_and_grad, vjp
+from .api import grad, jvp, stop_gradient, value_and_grad, vjp
 from .custom import custom_gradient, custom_vjp, inline_custom_calls
 from .jacobians import hessian, jacfwd, jacobian, jacrev
 from .reverse import DifferentiationError

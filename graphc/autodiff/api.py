@@ -24,11 +24,14 @@ import weakref
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
-from ..trace.function import Function, route_calls
+from .. import numpy as gnp
+from ..errors import ShapeError
+from ..trace.function import Function, check_call, route_calls, signature_of
+from ..trace.signature import leaf_paths
 from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward
 from .nested import check_argnums, check_float_inputs, fun_name, trace_function
-from .reverse import DifferentiationError, as_tracer
+from .reverse import DifferentiationError, as_tracer, nodes_located_at
 
 
 class Transformed:
@@ -36,19 +39,21 @@ class Transformed:
     ``gc.function`` (cached) when called from plain Python."""
 
     def __init__(self, fun, impl, kind: str):
-        if not callable(fun):
-            raise located(
-                DifferentiationError, f"{kind} needs a callable, got {type(fun).__name__}"
-            )
+        _check_callable(fun, kind)
         self.fun = fun
         self._impl = impl
         self.kind = kind
         self.__name__ = f"{kind}_{fun_name(fun)}"
         self.__doc__ = getattr(fun, "__doc__", None)
+        # inspect.signature follows this: the compiled wrapper names and checks the arguments
+        # by the user's parameters (``argument x``, not ``args[0]``)
+        self.__wrapped__ = fun
         self._function = None
+        self._sig = signature_of(fun)
 
     def __call__(self, *args, **kwargs):
         if current_trace() is not None:
+            check_call(self.fun, self._sig, args, kwargs, fun_name(self.fun))
             return self._impl(*args, **kwargs)
         if self._function is None:
             self._function = Function(self)
@@ -83,8 +88,15 @@ def _scalar_output(traced, who, fun):
     return types[0]
 
 
+def _with_zeros(traced, cts) -> list:
+    """One pytree per differentiated argument; inputs the output does not depend on get zeros,
+    which are part of the gradient (``bwd``)."""
+    with current_trace().builder.in_phase("bwd"):
+        return traced.split_inputs(traced.zeros_for_none(cts))
+
+
 def _grads(traced, cts, argnums):
-    per_arg = traced.split_inputs(traced.zeros_for_none(cts))
+    per_arg = _with_zeros(traced, cts)
     return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
 
 
@@ -96,7 +108,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         traced = trace_differentiable(fun, args, kwargs, nums, has_aux, "grad")
         lin = traced.linearize()
         out_type = _scalar_output(traced, "grad", fun)
-        with current_trace().builder.in_phase("bwd"):
+        with current_trace().builder.in_phase("bwd"), nodes_located_at(lin.output_loc(0)):
             seed = sh.scalar(1, out_type.dtype)
         cts = lin.backward([seed] + [None] * (len(lin.outs) - 1))
         value, aux = traced.restore_outputs(lin.outs)
@@ -121,24 +133,34 @@ def grad(fun, argnums=0, has_aux=False):
     return Transformed(fun, impl, "grad")
 
 
+def stop_gradient(x):
+    """``x`` with its value kept and its gradient zero, for any pytree of arrays, tracers and
+    Python scalars (dicts, lists, tuples, namedtuples, None leaves kept), as JAX's; each leaf
+    goes through ``graphc.numpy.stop_gradient``, so outside tracing leaves come back as arrays."""
+    return pytree.tree_map(gnp.stop_gradient, x)
+
+
 # --- vjp ------------------------------------------------------------------------------------------
-def _check_like(kind, given, types, what):
-    """Cotangents/tangents given by the user: one per value, of its shape; cast to its dtype."""
-    leaves, _ = pytree.flatten(given)
-    per = "output" if kind == "vjp" else "input"
-    if len(leaves) != len(types):
+def _check_like(kind, given, tree, types, what):
+    """Cotangents/tangents given by the user: the pytree structure ``tree`` of the values they
+    stand for (as JAX requires), each leaf of its value's shape; cast to its dtype."""
+    leaves, given_tree = pytree.flatten(given)
+    if given_tree != tree:
         raise located(
             DifferentiationError,
-            f"{kind}: expected {len(types)} {what} (one per {per} array), got {len(leaves)}",
+            f"{kind}: the {what} must have the structure of the "
+            f"{'output' if kind == 'vjp' else 'primals'}, {pytree.describe(tree)}, but "
+            f"{pytree.describe(given_tree)} was given",
         )
     out = []
     trace = current_trace()
-    for i, (x, t) in enumerate(zip(leaves, types, strict=True)):
+    paths = leaf_paths(tree, what)
+    for path, x, t in zip(paths, leaves, types, strict=True):
         x = as_tracer(x, trace)
         if tuple(x.shape) != tuple(t.shape):
             raise located(
-                DifferentiationError,
-                f"{kind}: {what} {i} has shape {tuple(x.shape)}, expected {tuple(t.shape)}",
+                ShapeError,
+                f"{kind}: {path} has shape {tuple(x.shape)}, expected {tuple(t.shape)}",
             )
         if t.dtype.kind != "f":
             out.append(None)
@@ -148,6 +170,7 @@ def _check_like(kind, given, types, what):
 
 
 def _vjp_in_trace(fun, primals, has_aux):
+    check_call(fun, signature_of(fun), primals, {}, fun_name(fun))
     nums = tuple(range(len(primals)))
     traced = trace_function(fun, primals, {}, nums, has_aux, "vjp")
     lin = traced.linearize()
@@ -155,9 +178,9 @@ def _vjp_in_trace(fun, primals, has_aux):
     types = traced.main_types()
 
     def vjp_fn(cotangent):
-        cts = _check_like("vjp", cotangent, types, "cotangents")
+        cts = _check_like("vjp", cotangent, traced.out_tree, types, "cotangent")
         in_cts = lin.backward(cts + [None] * (len(lin.outs) - len(cts)))
-        return tuple(traced.split_inputs(traced.zeros_for_none(in_cts)))
+        return tuple(_with_zeros(traced, in_cts))
 
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
@@ -180,6 +203,7 @@ def vjp(fun, *primals, has_aux=False):
     """``(out, vjp_fn)``: ``vjp_fn(ct)`` returns one cotangent per primal (PyTorch's
     ``y.backward(gradient=ct)``). From plain Python, ``out`` and each ``vjp_fn`` call are compiled
     functions (the forward part is recomputed inside ``vjp_fn``'s graph)."""
+    _check_callable(fun, "vjp")
     if current_trace() is not None:
         return _vjp_in_trace(fun, primals, has_aux)
     forward = _top_level(fun, ("vjp_out", has_aux), lambda: _named(fun, "vjp_out", fun))
@@ -188,13 +212,20 @@ def vjp(fun, *primals, has_aux=False):
     backward = _top_level(
         fun,
         ("vjp_bwd", has_aux),
-        lambda: _named(fun, "vjp", lambda ps, ct: _vjp_in_trace(fun, ps, has_aux)[1](ct)),
+        lambda: _named(
+            fun, "vjp", lambda primals, cotangent: _vjp_in_trace(fun, primals, has_aux)[1](cotangent)
+        ),
     )
 
     def vjp_fn(cotangent):
         return tuple(backward(tuple(primals), cotangent))
 
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _check_callable(fun, kind):
+    if not callable(fun):
+        raise located(DifferentiationError, f"{kind} needs a callable, got {type(fun).__name__}")
 
 
 def _named(fun, kind, f):
@@ -208,12 +239,12 @@ def _named(fun, kind, f):
 
 # --- jvp ------------------------------------------------------------------------------------------
 def _jvp_in_trace(fun, primals, tangents):
+    check_call(fun, signature_of(fun), primals, {}, fun_name(fun))
     nums = tuple(range(len(primals)))
     traced = trace_function(fun, primals, {}, nums, False, "jvp")
     in_types = [v.type for v in traced.graph.inputs[: traced.n_in]]
-    tans = _check_like("jvp", tangents, in_types, "tangents")
-    if pytree.flatten(tuple(tangents))[1] != pytree.flatten(tuple(primals))[1]:
-        raise located(DifferentiationError, "jvp: tangents must have the same structure as primals")
+    tans = _check_like("jvp", tuple(tangents), pytree.flatten(tuple(primals))[1], in_types,
+                       "tangents")
     fwd = LinearizedForward(traced.graph, traced.graph_args())
     out_t = fwd.push(tans + [None] * len(traced.captured))
     out, _ = traced.restore_outputs(fwd.outs)
@@ -226,6 +257,7 @@ def _jvp_in_trace(fun, primals, tangents):
 
 def jvp(fun, primals, tangents):
     """Forward mode: ``(fun(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples."""
+    _check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise located(
             DifferentiationError,
@@ -238,6 +270,8 @@ def jvp(fun, primals, tangents):
     if current_trace() is not None:
         return _jvp_in_trace(fun, tuple(primals), tuple(tangents))
     compiled = _top_level(
-        fun, "jvp", lambda: _named(fun, "jvp", lambda ps, ts: _jvp_in_trace(fun, ps, ts))
+        fun,
+        "jvp",
+        lambda: _named(fun, "jvp", lambda primals, tangents: _jvp_in_trace(fun, primals, tangents)),
     )
     return compiled(tuple(primals), tuple(tangents))

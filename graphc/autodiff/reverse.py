@@ -20,6 +20,7 @@ marks them) and carry the source location of the forward node they differentiate
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 from ..errors import GraphcError
 from ..ir import Graph, Value
@@ -121,13 +122,16 @@ def backward(nodes, env: dict, cts: dict, active: set) -> dict:
                 ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
                 needed = tuple([v in active for v in node.inputs])
                 trace.cotangents_needed = needed
-                in_cts = apply_rule(
-                    builder, node, here, rule, ct_arg,
-                    [env[v] for v in node.inputs], [env[v] for v in node.outputs],
+                start = len(builder.nodes)
+                in_cts = rule(
+                    ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
+                    **node.attrs,
                 )
                 for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
                     if need:
                         accumulate(cts, v, c, node)
+                # the rule's nodes and the sums of its cotangents into others differentiate node
+                _relocate(builder, start, here, node.loc)
     finally:
         trace.cotangents_needed = outer_needed
     return cts
@@ -152,13 +156,30 @@ def apply_rule(builder, node, here, rule, *args):
     lines."""
     start = len(builder.nodes)
     result = rule(*args, **node.attrs)
-    loc = node.loc
+    _relocate(builder, start, here, node.loc)
+    return result
+
+
+def _relocate(builder, start: int, here, loc) -> None:
+    """Nodes emitted since ``start`` at ``here`` (the line that asked for the derivative, or None
+    when no user frame called, as under ``graphc dump``) are moved to ``loc``."""
     if loc is not None:
         nodes = builder.nodes
         for i in range(start, len(nodes)):
             if nodes[i].loc == here:
                 nodes[i].loc = loc
-    return result
+
+
+@contextmanager
+def nodes_located_at(loc):
+    """Nodes emitted in the block are given ``loc`` (when not None): graphc-made nodes that stand
+    for a forward op, such as a gradient's seed for the op that made the output."""
+    builder = current_trace().builder
+    start = len(builder.nodes)
+    yield
+    if loc is not None:
+        for node in builder.nodes[start:]:
+            node.loc = loc
 
 
 class Linearized:
@@ -171,15 +192,24 @@ class Linearized:
         self.env, self.outs = inline_graph(graph, args, self.trace)
         self.sources = [v for v, w in zip(graph.inputs, wrt, strict=True) if w]
 
+    def output_loc(self, i: int):
+        """The user's line of the node that made output ``i`` (None for an input or constant)."""
+        out = self.graph.outputs[i]
+        for node in reversed(self.graph.nodes):
+            if out in node.outputs:
+                return node.loc
+        return None
+
     def backward(self, out_cts) -> list:
         """Cotangents (tracers, or None for zero) of the differentiated inputs, given one
         cotangent (tracer or None) per graph output. Called inside a trace nested in the one that
         linearized (a vjp function used under ``grad``), the forward values are captured."""
         cts: dict = {}
         targets = []
-        for v, c in zip(self.graph.outputs, out_cts, strict=True):
+        for i, (v, c) in enumerate(zip(self.graph.outputs, out_cts, strict=True)):
             if c is not None and is_float(v):
-                accumulate(cts, v, c)
+                with nodes_located_at(self.output_loc(i) if v in cts else None):
+                    accumulate(cts, v, c)  # an output returned twice gets the sum
                 targets.append(v)
         path, active = path_nodes(self.graph.nodes, self.sources, targets)
         backward(path, self.env, cts, active)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import types
 
+from .tracer import GENERATED_FILENAME
+
 
 def maker(executable, key, out_tree, nout: int):
     """``make(fallback)`` -> the ``__call__`` to install for this signature (calling
@@ -49,10 +51,13 @@ def maker(executable, key, out_tree, nout: int):
         return None
     source, env = _pytree_call_source(args_tree, out_tree, nout, sigs)
     env.update(entry=entry, MISSING=object())
+    code = compile(source, GENERATED_FILENAME, "exec")
 
     def make(fallback):
         namespace = dict(env, fallback=fallback)
-        exec(source, namespace)  # noqa: S102  (our own generated code, see _pytree_call_source)
+        # our own generated code (see _pytree_call_source), under a file name that the search
+        # for the user's frame skips: a fallback's error or warning names the user's call
+        exec(code, namespace)  # noqa: S102
         return namespace["__call__"]
 
     return make

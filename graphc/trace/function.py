@@ -15,35 +15,89 @@ import inspect
 import logging
 import threading
 import time
-import warnings
 
 import numpy as np
 
 from .. import config
-from ..errors import GraphcError
+from ..errors import ArgumentError, GraphcError
 from ..ir import Graph, TensorType, verify
 from . import fastpath, pytree
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
-from .tracer import Tracer, as_array, collector_paused, current_trace, new_trace
+from .tracer import (
+    Tracer, as_array, collector_paused, current_trace, definition_location, located, new_trace,
+    warn_at_user,
+)
 
 log = logging.getLogger("graphc")
 
 
-def _positional_names(fun) -> list[str]:
-    """Names of the parameters that positional arguments bind to (``*args`` and later excluded)."""
+def signature_of(fun) -> inspect.Signature | None:
+    """``fun``'s signature, or None where Python cannot tell (some builtins and callables)."""
     try:
-        params = inspect.signature(fun).parameters.values()
+        return inspect.signature(fun)
     except (TypeError, ValueError):
+        return None
+
+
+def _positional_names(sig) -> list[str]:
+    """Names of the parameters that positional arguments bind to (``*args`` and later excluded)."""
+    if sig is None:
         return []
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in params if p.kind in kinds]
+    return [p.name for p in sig.parameters.values() if p.kind in kinds]
 
 
-def _normalize_argnums(argnums, n_params):
+def _takes(sig, kind) -> bool:
+    """Whether ``sig`` has a parameter of ``kind`` (``*args``/``**kwargs``); True when unknown."""
+    return sig is None or any(p.kind == kind for p in sig.parameters.values())
+
+
+def _normalize_argnums(argnums, params, sig, name) -> tuple[int, ...]:
     """``static_argnums`` as a sorted tuple of non-negative positions (negative ones count from
-    the end of the named parameters, as in JAX)."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    return tuple(sorted(a % n_params if n_params and a < 0 else a for a in nums))
+    the end of the named parameters, as in JAX); a position the function cannot take is refused
+    when it is made, not ignored."""
+    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
+    if not isinstance(nums, (tuple, list)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums
+    ):
+        raise located(GraphcError, f"gc.function({name}): static_argnums must be an int or a "
+                      f"tuple of ints, got {argnums!r}")
+    n, out = len(params), set()
+    for a in map(int, nums):
+        if -n <= a < 0:
+            a += n
+        elif a < 0 or (a >= n and not _takes(sig, inspect.Parameter.VAR_POSITIONAL)):
+            raise located(GraphcError, f"gc.function({name}): static_argnums {a} is out of range: "
+                          f"{name} takes {n} positional parameter{'s' if n != 1 else ''}")
+        out.add(a)
+    return tuple(sorted(out))
+
+
+def _normalize_argnames(argnames, sig, name) -> frozenset:
+    """``static_argnames`` as a set of names, each one ``fun`` can take by keyword."""
+    names = (argnames,) if isinstance(argnames, str) else argnames
+    if not isinstance(names, (tuple, list, set, frozenset)) or not all(
+        isinstance(a, str) for a in names
+    ):
+        raise located(GraphcError, f"gc.function({name}): static_argnames must be a str or a "
+                      f"tuple of str, got {argnames!r}")
+    if not _takes(sig, inspect.Parameter.VAR_KEYWORD):
+        unknown = sorted(set(names) - set(sig.parameters))
+        if unknown:
+            raise located(GraphcError, f"gc.function({name}): static_argnames {unknown} are not "
+                          f"parameters of {name}{sig}")
+    return frozenset(names)
+
+
+def check_call(fun, sig, args, kwargs, name) -> None:
+    """Arguments that do not fit ``fun``'s signature ``sig``, refused before tracing with the
+    user's line (a call deep inside graphc would raise Python's bare TypeError there)."""
+    if sig is None:
+        return
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise located(ArgumentError, f"{name}{sig}: {e}") from None
 
 
 class Function:
@@ -55,11 +109,13 @@ class Function:
             raise GraphcError(f"gc.function needs a callable, got {type(fun).__name__}")
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
-        self._params = _positional_names(fun)
-        self.static_argnums = _normalize_argnums(static_argnums, len(self._params))
-        names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+        self._sig = signature_of(fun)
+        self._params = _positional_names(self._sig)
+        self.static_argnums = _normalize_argnums(static_argnums, self._params, self._sig,
+                                                 self.__name__)
+        names = _normalize_argnames(static_argnames, self._sig, self.__name__)
         # a static name also makes its position static, and the other way round (as in JAX)
-        self.static_argnames = frozenset(names) | {
+        self.static_argnames = names | {
             self._params[i] for i in self.static_argnums if i < len(self._params)
         }
         self.static_argnums = tuple(sorted(set(self.static_argnums) | {
@@ -117,7 +173,8 @@ class Function:
             try:
                 hash(value)
             except TypeError:
-                raise GraphcError(
+                raise located(
+                    GraphcError,
                     f"{self.__name__}: static argument {name} must be hashable (it keys the trace "
                     f"cache), got an unhashable {type(value).__name__}; pass a tuple or a frozen "
                     "dataclass, or make it a dynamic argument"
@@ -129,7 +186,8 @@ class Function:
                 leaf_signature(x, "")
             except GraphcError as e:
                 detail = str(e).removeprefix(": ")
-                return type(err)(f"{self.__name__}: argument {self._arg_name(path)}: {detail}")
+                return located(type(err), f"{self.__name__}: argument {self._arg_name(path)}: "
+                               f"{detail}")
         return err
 
     def _dyn_params(self):
@@ -152,11 +210,10 @@ class Function:
             log.debug("retracing %s: %s", self.__name__, why)
         if len(self._cache) >= config.retrace_warn_limit and not self._warned:
             self._warned = True
-            warnings.warn(
+            warn_at_user(
                 f"{self.__name__} has been traced {len(self._cache) + 1} times; each new input "
                 "signature (shapes, dtypes, static values, pytree structure) costs a trace and a "
-                "compile. Pass arrays of fixed shapes, or mark Python values static.",
-                stacklevel=4,
+                "compile. Pass arrays of fixed shapes, or mark Python values static."
             )
         with collector_paused():
             concrete = Concrete.build(self, args, kwargs, key)
@@ -169,6 +226,7 @@ class Function:
         """Trace ``fun`` for the signature ``key``; returns the graph and the output treedef."""
         treedef, sigs, _ = key
         with new_trace(self.__name__) as trace:
+            trace.default_loc = definition_location(self.fun)
             tracers = [trace.new_input(TensorType(tuple(s), d), weak) for s, d, weak in sigs]
             dyn_args, dyn_kwargs = pytree.unflatten(treedef, tracers)
             call_args = list(dyn_args)
@@ -177,11 +235,14 @@ class Function:
                     call_args.insert(i, a)
             call_kwargs = dict(dyn_kwargs)
             call_kwargs.update((k, v) for k, v in kwargs.items() if k in self.static_argnames)
+            check_call(self.fun, self._sig, call_args, call_kwargs, self.__name__)
             out = self.fun(*call_args, **call_kwargs)
             out_leaves, out_tree = pytree.flatten(out)
             self._check_outputs(out_leaves, out_tree)
             graph, captured = trace.graph(out_leaves)
-        assert not captured, "a top-level trace cannot capture outer values"
+        if captured:
+            raise GraphcError(f"internal error: the top-level trace of {self.__name__} captured "
+                              f"{len(captured)} outer values")
         return graph, out_tree
 
     def _check_outputs(self, leaves, tree):
@@ -193,9 +254,9 @@ class Function:
             try:
                 as_array(leaf)
             except GraphcError as e:
-                detail = str(e).split(": ", 1)[-1]
-                raise type(e)(f"{self.__name__} returned an unsupported value at output{path} "
-                              f"({type(leaf).__name__}): {detail}") from None
+                detail = getattr(e, "detail", str(e))
+                raise located(type(e), f"{self.__name__} returned an unsupported value at "
+                              f"output{path} ({type(leaf).__name__}): {detail}") from None
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
@@ -274,8 +335,8 @@ class Concrete:
         key, leaves = function._signature(args, kwargs)
         if key != self._key:
             why = describe_change(self._key, key, function._dyn_params(), function._params)
-            raise GraphcError(f"{function.__name__}: this compiled function does not fit these "
-                              f"arguments: {why}; call the gc.function itself to retrace")
+            raise located(GraphcError, f"{function.__name__}: this compiled function does not "
+                          f"fit these arguments: {why}; call the gc.function itself to retrace")
         return self.run(leaves)
 
     def ir(self, stage: str = "optimized") -> str:

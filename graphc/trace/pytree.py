@@ -100,4 +100,8 @@ def describe(treedef) -> str:
         items = zip(treedef[1], treedef[2], strict=True)
         return "{" + ", ".join(f"{k!r}: {describe(c)}" for k, c in items) + "}"
     inner = ", ".join(describe(c) for c in treedef[1])
-    return f"[{inner}]" if t is list else f"({inner})"
+    if t is list:
+        return f"[{inner}]"
+    if t is tuple:
+        return f"({inner},)" if len(treedef[1]) == 1 else f"({inner})"
+    return f"{t.__name__}({inner})"  # namedtuple

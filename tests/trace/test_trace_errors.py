@@ -102,21 +102,29 @@ def test_unsupported_operands_and_outputs():
 
 
 @pytest.mark.parametrize(
-    "what,fn",
+    "words,fn",
     [
-        ("truth value", lambda x: bool(x > 0)),
-        ("truth value", lambda x: x if x.sum() > 0 else -x),
-        ("float()", lambda x: float(x.sum())),
-        ("int()", lambda x: int(x.sum())),
-        ("index", lambda x: range(x.sum().astype("int64"))),
-        ("truth value", lambda x: (x > 0) and (x < 1)),
+        (["truth value", "where("], lambda x: bool(x > 0)),
+        (["truth value", "where("], lambda x: x if x.sum() > 0 else -x),
+        (["truth value", "where("], lambda x: (x > 0) and (x < 1)),
+        (["Python float", "Keep it an array", "static_argnums"], lambda x: float(x.sum())),
+        (["Python number (.item())", "static_argnums"], lambda x: x.sum().item()),
+        (["Python list (.tolist())"], lambda x: x.tolist()),
+        (["used as a Python int", "range()", "static_argnums"], lambda x: int(x.sum())),
+        (["used as a Python int", "range()", "static_argnums"],
+         lambda x: range(x.sum().astype("int64"))),
+        (["used as a Python int", "static_argnums"], lambda x: [0, 1][x.astype("int64")]),
     ],
+    ids=["bool", "if", "and", "float", "item", "tolist", "int", "range", "list-index"],
 )
-def test_tracer_bool_error_names_the_line(what, fn):
+def test_tracer_bool_error_names_the_line(words, fn):
     with pytest.raises(gc.TracerBoolError) as info:
         gc.function(fn, autograph=False, backend="reference")(np.ones(()))
     msg = str(info.value)
-    assert what in msg and "where" in msg
+    for w in words:
+        assert w in msg, msg
+    if "truth value" not in msg:  # where() cannot stand in for a Python number
+        assert "where" not in msg, msg
     assert f"test_trace_errors.py:{fn.__code__.co_firstlineno}" in msg, msg
     assert isinstance(info.value, TypeError) and isinstance(info.value, gc.GraphcError)
 
