@@ -6,9 +6,20 @@ closed graphs: ``fwd`` (the primal computation; outputs: the results, then the *
 backward function uses) and ``bwd`` (cotangents of the results and the residuals -> the inputs'
 gradients). The user's backward function is traced once, when the call is traced, in a trace
 nested inside the forward one, so values it closes over (TensorFlow's usual style) become
-residual outputs of ``fwd``. The primitive's ``vjp`` rule inlines ``bwd``; its ``jvp`` rule
-differentiates ``fwd`` in forward mode (JAX refuses forward mode here; the exact derivative of the
-forward computation is more useful than an error, e.g. for ``hessian``).
+residual outputs of ``fwd``.
+
+The user's rule holds in every mode. Reverse mode inlines ``bwd`` (``v -> J^T v``). Forward mode
+transposes it (``t -> J t``, ``forward.transpose_linear``, JAX's ``linear_transpose``), which is
+exact because ``bwd`` is linear in the cotangent and the residuals are constants to it; so
+``jvp``, ``jacfwd``, ``hessian`` and Hessian-vector products of either composition use the rule.
+JAX's ``custom_vjp`` refuses forward mode instead; graphc chose transposition so that a rule means
+one Jacobian everywhere. A ``bwd`` that is not linear in the cotangent (``clip(g)``, ``g * g``)
+has no transpose: forward mode then raises an error naming its line (reverse mode still works).
+
+Second derivatives: a residual's derivative is the ordinary one of ``fwd``, so differentiating a
+gradient (reverse over reverse) differentiates the user's ``bwd`` through its residuals, as in
+JAX; forward over reverse pushes the same residual tangents through ``bwd``, so both compositions
+agree.
 
 Why a primitive rather than inlining the forward nodes and remembering the rule on the side: the
 rule must survive being inlined into other graphs (``grad(grad(f))`` inlines a traced graph into
@@ -18,8 +29,8 @@ backends should call ``inline_custom_calls`` (``ops.call.inline_calls``) first (
 backend evaluates the node).
 
 Values a custom function closes over (tracers of an enclosing trace) are not covered by the user's
-rule: they get the ordinary derivative of the forward computation (TensorFlow would return None
-for them; a silent zero would be a wrong number).
+rule: they get the ordinary derivative of the forward computation in both modes (TensorFlow would
+return None for them; a silent zero would be a wrong number).
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.tracer import Tracer, current_trace, located, new_trace
-from .forward import LinearizedForward
+from .forward import LinearizedForward, transpose_linear
 from .nested import fun_name, leaf_type
 from .reverse import DifferentiationError, Linearized, as_tracer, inline_graph
 
@@ -77,7 +88,24 @@ def _add(acc, cts, mask):
 
 
 def _jvp(primals, tans, outs, fwd, bwd, n_out, bwd_mask):
-    return LinearizedForward(fwd, primals).push(tans)
+    """The transpose of the user's rule for the explicit inputs; the ordinary derivative of
+    ``fwd`` for closed-over values and for the residuals (the mirror image of ``_vjp``)."""
+    n_explicit, n_all = len(bwd_mask), len(outs)
+    out_t = [None] * n_all
+    rule_t = [t for t, present in zip(tans[:n_explicit], bwd_mask, strict=True) if present]
+    if any(t is not None for t in rule_t):
+        who = f"the custom rule of {fwd.name}"
+        out_t[:n_out] = transpose_linear(bwd, n_out, outs[n_out:], rule_t, who)
+    closed = [None] * n_explicit + list(tans[n_explicit:])
+    from_closed = any(t is not None for t in closed)
+    if from_closed or n_all > n_out:
+        lin = LinearizedForward(fwd, primals)
+        every = [True] * n_all
+        if from_closed:
+            _add(out_t, lin.push(closed, [k < n_out for k in range(n_all)]), every)
+        if n_all > n_out:
+            _add(out_t, lin.push(tans, [k >= n_out for k in range(n_all)]), every)
+    return out_t
 
 
 #: The node computes ``fwd`` (shape rule and evaluation from ``ops/call.py``); ``inline_calls``

@@ -4,16 +4,32 @@ after the primal nodes, by each primitive's ``jvp`` rule.
 Tangents are tracers or ``None`` (a symbolic zero). Only nodes on a path from a value with a
 tangent to an output are visited; integer and bool values never carry a tangent. Tangent nodes are
 emitted in the builder's ``jvp`` phase (the printer marks them).
+
+``transpose_linear`` runs a graph that is linear in some of its inputs backwards (JAX's
+``linear_transpose``): how a user's backward function (``v -> J^T v``) gives the forward-mode
+tangent ``J t`` of a custom rule. It checks the linearity first, since the transpose of a graph
+that is not linear is silently wrong.
 """
 
 from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from ..errors import GraphcError
 from ..ir import Graph
-from ..trace.tracer import current_trace, user_location
-from .reverse import apply_rule, inline_graph, is_float, path_nodes, rule_of
+from ..ops.shape import zeros
+from ..trace.tracer import current_trace, located, user_location
+from .reverse import (
+    DifferentiationError,
+    Linearized,
+    apply_rule,
+    inline_graph,
+    is_float,
+    path_nodes,
+    rule_of,
+)
 
 
 def tangents(nodes, env: dict, tans: dict) -> dict:
@@ -56,13 +72,109 @@ class LinearizedForward:
         self.graph = graph
         self.env, self.outs = inline_graph(graph, args)
 
-    def push(self, in_tangents) -> list:
-        """Output tangents (tracers or None) for one tangent (tracer or None) per graph input."""
+    def push(self, in_tangents, wanted=None) -> list:
+        """Output tangents (tracers or None) for one tangent (tracer or None) per graph input;
+        ``wanted`` (one bool per output) limits the work to some outputs (the others get None)."""
         tans = {
             v: t
             for v, t in zip(self.graph.inputs, in_tangents, strict=True)
             if t is not None and is_float(v)
         }
-        path, _ = path_nodes(self.graph.nodes, list(tans), self.graph.outputs)
+        outs = self.graph.outputs
+        if wanted is not None:
+            outs = [v for v, w in zip(outs, wanted, strict=True) if w]
+        path, _ = path_nodes(self.graph.nodes, list(tans), outs)
         tangents(path, self.env, tans)
-        return [tans.get(v) for v in self.graph.outputs]
+        return [tans.get(v) if v in outs else None for v in self.graph.outputs]
+
+
+# --- transposing a linear graph -------------------------------------------------------------------
+def _others_zero(node, dep, known_zero, first=0):
+    """Every operand from ``first`` on depends on the linear inputs or is a known zero."""
+    return all(d or known_zero(v) for v, d in zip(node.inputs[first:], dep[first:], strict=True))
+
+
+#: ``rule(node, dep, known_zero)``: whether ``node`` is linear in its operands that depend on the
+#: linear inputs (``dep``, one bool per operand). Adding a constant that is not a known zero is
+#: affine, not linear; ``stop_gradient`` is linear but its vjp is zero, so it is left out.
+_LINEAR_USE = {
+    **dict.fromkeys(
+        ("neg", "reduce_sum", "broadcast_in_dim", "reshape", "transpose", "rev", "slice", "cumsum"),
+        lambda node, dep, known_zero: True,
+    ),
+    "convert": lambda node, dep, known_zero: node.outputs[0].dtype.kind == "f",
+    "pad": lambda node, dep, known_zero: not np.any(node.attrs["value"]),
+    "mul": lambda node, dep, known_zero: sum(dep) == 1,
+    "dot_general": lambda node, dep, known_zero: sum(dep) == 1,
+    "div": lambda node, dep, known_zero: dep == [True, False],
+    "add": _others_zero,
+    "sub": _others_zero,
+    "concatenate": _others_zero,
+    "select": lambda node, dep, known_zero: not dep[0] and _others_zero(node, dep, known_zero, 1),
+}
+
+#: Primitives a known zero passes through unchanged.
+_KEEPS_ZERO = frozenset(("broadcast_in_dim", "reshape", "transpose", "convert"))
+
+
+def check_linear(graph: Graph, n_linear: int, wanted, who: str) -> None:
+    """Raise a DifferentiationError naming ``who`` and the node's line unless ``graph`` is linear in
+    its first ``n_linear`` inputs, for the outputs marked in ``wanted``: every node on a path from
+    them to those outputs is a linear use (``_LINEAR_USE``), and each of those outputs depends on
+    them or is a known zero. Only the part that is transposed is checked, as JAX does."""
+    producer = {v: node for node in graph.nodes for v in node.outputs}
+
+    def known_zero(v):
+        node = producer.get(v)
+        while node is not None and node.prim.name in _KEEPS_ZERO:
+            node = producer.get(node.inputs[0])
+        return node is not None and node.prim.name == "constant" and not np.any(
+            node.attrs["value"].array
+        )
+
+    dep = set(graph.inputs[:n_linear])
+    for node in graph.nodes:
+        if not dep.isdisjoint(node.inputs):
+            dep.update(node.outputs)
+    outs = [v for v, w in zip(graph.outputs, wanted, strict=True) if w]
+    needed, used = set(outs), []
+    for node in reversed(graph.nodes):
+        if not needed.isdisjoint(node.outputs):
+            needed.update(node.inputs)
+            used.append(node)
+    for node in reversed(used):
+        mask = [v in dep for v in node.inputs]
+        if not any(mask):
+            continue
+        name = node.prim.name
+        rule = _LINEAR_USE.get(name)
+        if rule is None or not rule(node, mask, known_zero):
+            fn = f" (in {node.loc.function})" if node.loc is not None and node.loc.function else ""
+            raise DifferentiationError(
+                f"{node.loc or 'here'}: {who}: forward mode transposes the backward function, "
+                f"which must be linear in the cotangent, but it applies {name}{fn} to the "
+                "cotangent in a way that is not linear"
+            )
+    for k, (v, w) in enumerate(zip(graph.outputs, wanted, strict=True)):
+        if w and v not in dep and not known_zero(v):
+            raise located(
+                DifferentiationError,
+                f"{who}: forward mode transposes the backward function, which must be linear in "
+                f"the cotangent, but its gradient {k} does not depend on the cotangent",
+            )
+
+
+def transpose_linear(graph: Graph, n_linear: int, consts, out_cts, who: str) -> list:
+    """For ``graph`` linear in its first ``n_linear`` inputs (the others are ``consts``): the
+    transposed map applied to ``out_cts`` (one tracer or None per output), one result (tracer or
+    None) per linear input. It is a reverse pass of the graph inlined at zero linear inputs: a
+    linear primitive's vjp does not depend on the point (dead primal nodes are removed by DCE)."""
+    check_linear(graph, n_linear, [c is not None for c in out_cts], who)
+    builder = current_trace().builder
+    start = len(builder.nodes)
+    lin_in = [zeros(v.shape, v.dtype) for v in graph.inputs[:n_linear]]
+    wrt = [True] * n_linear + [False] * len(consts)
+    result = Linearized(graph, lin_in + list(consts), wrt).backward(list(out_cts))
+    for node in builder.nodes[start:]:  # the reverse pass is a tangent computation here
+        node.phase = builder.phase
+    return result

@@ -28,8 +28,10 @@ def test_passes_correct_derivatives_with_pytrees_and_integer_arguments():
     check_grads(f, ({"w": X}, np.int64(3)), order=2)
 
 
-def test_catches_a_wrong_reverse_rule():
-    check_grads(wrong_sin, (X,), order=1, modes=("fwd",))  # forward mode uses the true derivative
+def test_catches_a_wrong_rule_in_both_modes():
+    # the custom rule holds in forward mode too (the transpose of its backward function)
+    with pytest.raises(AssertionError, match="central differences"):
+        check_grads(wrong_sin, (X,), order=1, modes=("fwd",))
     with pytest.raises(AssertionError, match="adjoint identity"):
         check_grads(wrong_sin, (X,), order=1, modes=("rev",))
 
