@@ -2,7 +2,8 @@
 
 The loop is what graphc's lowering emits for an elementwise op: `void k(ptr a, ptr b, ptr out, i64
 n)`, optimized at O3 with the loop vectorizer for the host CPU, so the tests measure the code users
-get.
+get. (Accuracy oracles and ulp errors live in tests/oracles.py; NumPy appears here only as the
+throughput baseline of ``bench``.)
 """
 
 from __future__ import annotations
@@ -85,31 +86,6 @@ class Compiled:
         """The optimized IR of one kernel (after inlining and vectorization)."""
         start = self.optimized_ir.index(f"@k_{name}(")
         return self.optimized_ir[start : self.optimized_ir.index("\n}\n", start)]
-
-
-def ulp_error(got, ref, dtype) -> np.ndarray:
-    """|got - ref| in units of the last place of `dtype` at ref (ref is more precise than dtype).
-
-    Both NaN (or equal infinities) count as 0; a NaN/inf mismatch counts as inf. The ulp below the
-    smallest normal is the subnormal spacing, so errors on subnormal results are measured in
-    absolute spacing."""
-    info = np.finfo(dtype)
-    ref = np.asarray(ref, dtype=np.longdouble)
-    with np.errstate(over="ignore"):  # beyond the type's range the correct result is +-inf
-        ref = np.where(np.isinf(ref.astype(dtype)), ref.astype(dtype), ref)
-    got = np.asarray(got, dtype=np.longdouble)
-    mag = np.maximum(np.abs(ref), np.longdouble(info.smallest_normal))
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        exp = np.floor(np.log2(mag.astype(np.float64)))
-        # log2 in float64 may round up at exact powers of two; fix with an exact comparison
-        exp = np.where(np.ldexp(np.longdouble(1), exp.astype(int)) > mag, exp - 1, exp)
-        ulp = np.ldexp(np.longdouble(1), (exp - info.nmant).astype(int))
-        err = np.abs(got - ref) / ulp
-    same = (np.isnan(got) & np.isnan(ref)) | (got == ref)
-    err = np.where(same, 0.0, err)
-    return np.where(np.isnan(err) | (np.isinf(got) != np.isinf(ref)) & ~same, np.inf, err).astype(
-        np.float64
-    )
 
 
 def _elements_per_ns(fns, x, repeats):
