@@ -149,19 +149,32 @@ def check_linear(graph: Graph, n_linear: int, wanted, who: str) -> None:
         name = node.prim.name
         rule = _LINEAR_USE.get(name)
         if rule is None or not rule(node, mask, known_zero):
-            fn = f" (in {node.loc.function})" if node.loc is not None and node.loc.function else ""
-            raise DifferentiationError(
-                f"{node.loc or 'here'}: {who}: forward mode transposes the backward function, "
-                f"which must be linear in the cotangent, but it applies {name}{fn} to the "
-                "cotangent in a way that is not linear"
-            )
+            what = f"it applies {name}{_in(node)} to the cotangent in a way that is not linear"
+            raise _not_linear(node, who, what)
     for k, (v, w) in enumerate(zip(graph.outputs, wanted, strict=True)):
         if w and v not in dep and not known_zero(v):
-            raise located(
-                DifferentiationError,
-                f"{who}: forward mode transposes the backward function, which must be linear in "
-                f"the cotangent, but its gradient {k} does not depend on the cotangent",
-            )
+            node = producer.get(v)
+            what = f"its gradient {k}{_in(node)} does not depend on the cotangent"
+            raise _not_linear(node, who, what)
+
+
+def _in(node) -> str:
+    """`` (in fn)``: the user's function that made ``node`` (the backward function or a helper)."""
+    return f" (in {node.loc.function})" if node is not None and node.loc is not None else ""
+
+
+def _not_linear(node, who, what) -> DifferentiationError:
+    """The error for a backward function that forward mode cannot transpose, located at ``node``'s
+    line in it (or the line that asked for the derivative when there is no such node)."""
+    message = (
+        f"{who}: forward mode (jvp, jacfwd, hessian) transposes the backward function, which "
+        f"must be linear in the cotangent, but {what}; reverse mode alone can use this rule"
+    )
+    if node is None or node.loc is None:
+        return located(DifferentiationError, message)
+    err = DifferentiationError(f"{node.loc}: {message}")
+    err._graphc_located = True
+    return err
 
 
 def transpose_linear(graph: Graph, n_linear: int, consts, out_cts, who: str) -> list:

@@ -305,10 +305,26 @@ def test_nondiff_argnums_in_forward_mode(ref):
     np.testing.assert_array_equal(tangent(x, t), 4.0 * t)
 
 
+def test_custom_gradient_with_two_outputs(ref):
+    @gc.custom_gradient
+    def two(x):
+        return (x, 2 * x), lambda d1, d2: 5 * d1 + 7 * d2  # J = (5, 7); the true one is (1, 2)
+
+    x, t = np.array([0.5, -2.0, 3.0], np.float32), np.array([1.0, 2.0, -1.0], np.float32)
+    t1, t2 = ref(lambda x, t: gc.jvp(two, (x,), (t,))[1])(x, t)
+    _close(t1, 5.0 * t, np.float32)
+    _close(t2, 7.0 * t, np.float32)
+    j1, j2 = gc.jacfwd(two)(x)
+    _close(j1, 5 * np.eye(3), np.float32)
+    _close(j2, 7 * np.eye(3), np.float32)
+
+
 def test_compiled_backend_runs_the_transposed_rule():
     x, t = np.linspace(-1.0, 1.0, 7, dtype=np.float32), np.ones(7, np.float32)
     got = gc.function(lambda x, t: gc.jvp(sin3, (x,), (t,))[1], backend="llvm")(x, t)
     _close(got, 3 * _exact(mpmath.cos, x), np.float32)
+    hess = gc.function(gc.hessian(lambda x: gnp.sum(sin3(x))), backend="llvm")(x)
+    _close(hess, _diag(-3 * _exact(mpmath.sin, x)), np.float32)
 
 
 # --- a bwd that is not linear in the cotangent ----------------------------------------------------
