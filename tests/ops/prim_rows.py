@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
+from fractions import Fraction
 
 import numpy as np
+import oracles
 from prim_table import (
     ALL,
     F32,
@@ -29,10 +32,13 @@ from prim_table import (
     _pad_ref,
     _reduce_row,
     _slice_ref,
+    arith_ref,
     binary_row,
     custom_vjp_row,
     fused_row,
     gen,
+    math_row,
+    py_ref,
     unary_row,
 )
 
@@ -42,7 +48,7 @@ from graphc.errors import DTypeError, ShapeError
 def _c_div_ref(x, y):
     """lax.div: true division for floats; integers truncate toward zero, x / 0 == 0."""
     if x.dtype.kind == "f":
-        return np.true_divide(x, y)
+        return oracles.correctly_rounded("div", x, y, dtype=x.dtype)
     pairs = zip(*(a.ravel() for a in np.broadcast_arrays(x, y)), strict=True)
     q = [int(a / b) if b else 0 for a, b in pairs]
     return np.asarray(q, x.dtype).reshape(np.broadcast_shapes(x.shape, y.shape))
@@ -55,39 +61,66 @@ def _c_rem_ref(x, y):
     return np.asarray(r, x.dtype).reshape(np.broadcast_shapes(x.shape, y.shape))
 
 
-FLOAT_FNS = {"exp": np.exp, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "expm1": np.expm1}
+def _sign(v):
+    return v if v != v else type(v)((v > 0) - (v < 0))
+
+
+def _rounding(fn):
+    """floor/ceil on a Python float, keeping the sign of a zero result (ceil(-0.5) == -0.0)."""
+    return lambda v: math.copysign(float(fn(v)), v)
+
+
+def _extremum(pick):
+    """NumPy's maximum/minimum: NaN wins, else ``pick`` of the two."""
+    return lambda a, b: a if a != a else (b if b != b else pick(a, b))
+
+
+def _convert(dst):
+    """Casts on Python scalars: floats to integers truncate, float64 to float32 rounds once."""
+
+    def cast(v):
+        if dst.kind == "b":
+            return v != 0
+        if dst.kind == "i":
+            return int(v)
+        return oracles.round_to([Fraction(v)], dst)[0]
+
+    return py_ref(cast, dst)
+
+
+def _select_ref(p, a, b):
+    return py_ref(lambda p, a, b: a if p else b, a.dtype)(p, a, b)
+
+
+COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le}
+COMPARE |= {"gt": operator.gt, "ge": operator.ge}
 
 ROWS: dict[str, Row] = {
-    **{name: unary_row(fn, FLOATS) for name, fn in FLOAT_FNS.items()},
-    "log": unary_row(np.log, FLOATS, "pos"),
-    "log1p": unary_row(np.log1p, FLOATS, "unit"),
-    "sqrt": unary_row(np.sqrt, FLOATS, "pos"),
-    "neg": unary_row(np.negative, FLOATS + INTS),
-    "abs": unary_row(np.abs, FLOATS + INTS),
-    "sign": unary_row(np.sign, FLOATS + INTS),
-    "not": unary_row(np.logical_not, (B,)),
-    "add": binary_row(np.add, FLOATS + INTS),
-    "sub": binary_row(np.subtract, FLOATS + INTS),
-    "mul": binary_row(np.multiply, FLOATS + INTS),
+    **{name: math_row(name, FLOATS) for name in ("exp", "sin", "cos", "tanh", "expm1")},
+    "log": math_row("log", FLOATS, "pos"),
+    "log1p": math_row("log1p", FLOATS, "unit"),
+    "sqrt": math_row("sqrt", FLOATS, "pos"),
+    "neg": unary_row(py_ref(operator.neg), FLOATS + INTS),
+    "abs": unary_row(py_ref(abs), FLOATS + INTS),
+    "sign": unary_row(py_ref(_sign), FLOATS + INTS),
+    "not": unary_row(py_ref(operator.not_), (B,)),
+    "add": binary_row(arith_ref("add", operator.add), FLOATS + INTS),
+    "sub": binary_row(arith_ref("sub", operator.sub), FLOATS + INTS),
+    "mul": binary_row(arith_ref("mul", operator.mul), FLOATS + INTS),
     "div": binary_row(_c_div_ref, FLOATS + INTS),
     "rem": binary_row(_c_rem_ref, FLOATS + INTS),
-    "floor": unary_row(np.floor, FLOATS),
-    "ceil": unary_row(np.ceil, FLOATS),
-    "max": binary_row(np.maximum, FLOATS + INTS),
-    "min": binary_row(np.minimum, FLOATS + INTS),
-    "pow": binary_row(np.power, FLOATS, ("pos", "real")),
-    "atan2": binary_row(np.arctan2, FLOATS),
-    "eq": binary_row(np.equal, ALL),
-    "ne": binary_row(np.not_equal, ALL),
-    "lt": binary_row(np.less, ALL),
-    "le": binary_row(np.less_equal, ALL),
-    "gt": binary_row(np.greater, ALL),
-    "ge": binary_row(np.greater_equal, ALL),
-    "and": binary_row(np.logical_and, (B,)),
-    "or": binary_row(np.logical_or, (B,)),
+    "floor": unary_row(py_ref(_rounding(math.floor)), FLOATS),
+    "ceil": unary_row(py_ref(_rounding(math.ceil)), FLOATS),
+    "max": binary_row(py_ref(_extremum(max)), FLOATS + INTS),
+    "min": binary_row(py_ref(_extremum(min)), FLOATS + INTS),
+    "pow": math_row("pow", FLOATS, ("pos", "real"), binary=True),
+    "atan2": math_row("atan2", FLOATS, binary=True),
+    **{name: binary_row(py_ref(op, B), ALL) for name, op in COMPARE.items()},
+    "and": binary_row(py_ref(lambda a, b: a and b), (B,)),
+    "or": binary_row(py_ref(lambda a, b: a or b), (B,)),
     "select": Row(
         [
-            Case((gen(sp, B), gen(sa, d), gen(sb, d, seed=1)), {}, np.where)
+            Case((gen(sp, B), gen(sa, d), gen(sb, d, seed=1)), {}, _select_ref)
             for d in ALL
             for sp, sa, sb in [
                 ((), (), ()),
@@ -105,7 +138,7 @@ ROWS: dict[str, Row] = {
     ),
     "convert": Row(
         [
-            Case((gen(s, src, "real"),), {"dtype": dst}, lambda x, dst=dst: x.astype(dst))
+            Case((gen(s, src, "real"),), {"dtype": dst}, _convert(dst))
             for src, dst in itertools.product(ALL, ALL)
             for s in [(), (2, 3)]
         ],

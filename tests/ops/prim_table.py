@@ -1,5 +1,11 @@
 """Helpers of the primitive test table (``prim_rows.ROWS``): operand generators with domains, the
-``Case`` and ``Row`` records, and reference builders for the shape primitives."""
+``Case`` and ``Row`` records, and reference builders.
+
+Elementwise references never call the NumPy function a primitive wraps: math functions are the
+correctly rounded results (tests/oracles.py, mpmath), checked within ``oracles.NUMPY_ULP`` because
+eager and traced evaluation run NumPy's function; IEEE arithmetic is exact rational arithmetic
+rounded once; everything else is computed element by element in Python and compared bit for bit.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import oracles
 
 from graphc.errors import DTypeError, GraphcError, ShapeError
 from graphc.ir import Literal, TensorType
@@ -51,7 +58,10 @@ class Row:
     cases: list
     #: (input types, attrs, error class) the shape rule must refuse
     rejects: list = field(default_factory=list)
+    #: float tolerance; 0 means bit for bit (signed zeros included)
     rtol: float = 1e-6
+    #: the oracle's function name for math rows: values are checked in ulps of the exact result
+    math: str | None = None
 
 
 def T(shape, dtype):
@@ -72,14 +82,56 @@ BINARY_SHAPES = [
 ]
 
 
+def py_ref(fn, dtype=None):
+    """A reference computed element by element on Python scalars of the broadcast operands (exact
+    integer and IEEE semantics, no NumPy loop); the result has ``dtype``, else the first operand's.
+    """
+
+    def ref(*args):
+        arrays = np.broadcast_arrays(*args)
+        vals = [fn(*(v.item() for v in items)) for items in zip(*(a.ravel() for a in arrays))]
+        return np.array(vals, dtype=dtype or args[0].dtype).reshape(arrays[0].shape)
+
+    return ref
+
+
+def arith_ref(name, int_op):
+    """IEEE +, -, *, / on floats: the exact rational result rounded once (tests/oracles.py);
+    ``int_op`` on Python ints for integers."""
+
+    def ref(a, b):
+        if a.dtype.kind == "f":
+            return oracles.correctly_rounded(name, a, b, dtype=a.dtype)
+        return py_ref(int_op)(a, b)
+
+    return ref
+
+
+def math_row(name, dts, domain=None, binary=False):
+    """A math primitive: expected values are the correctly rounded results; values are checked
+    within NumPy's bound (``oracles.NUMPY_ULP``), whose function eager and traced evaluation run."""
+
+    def ref(*args):
+        return oracles.correctly_rounded(name, *args, dtype=args[0].dtype)
+
+    if binary:
+        row = binary_row(ref, dts, domain or ("real", "real"))
+    else:
+        row = unary_row(ref, dts, domain or "real")
+    row.math = name
+    return row
+
+
 def unary_row(fn, dts, domain="real"):
+    """Bit-for-bit cases over UNARY_SHAPES (math_row turns them into ulp checks)."""
     cases = [Case((gen(s, d, domain),), {}, fn) for d in dts for s in UNARY_SHAPES]
     bad = next((d for d in ALL if d not in dts), None)
     rejects = [([T((2,), bad)], {}, DTypeError)] if bad is not None else []
-    return Row(cases, rejects)
+    return Row(cases, rejects, rtol=0.0)
 
 
 def binary_row(fn, dts, domains=("real", "real")):
+    """Bit-for-bit cases over BINARY_SHAPES, and the shape and dtype clashes to refuse."""
     cases = [
         Case((gen(s1, d, domains[0]), gen(s2, d, domains[1], seed=1)), {}, fn)
         for d in dts
@@ -95,7 +147,7 @@ def binary_row(fn, dts, domains=("real", "real")):
     bad = next((o for o in ALL if o not in dts), None)
     if bad is not None:
         rejects.append(([T((3,), bad), T((3,), bad)], {}, DTypeError))
-    return Row(cases, rejects)
+    return Row(cases, rejects, rtol=0.0)
 
 
 def _lit(x):
@@ -194,6 +246,10 @@ def _iota_ref(shape, dtype, dimension):
     return lambda: np.indices(shape, dtype=dtype)[dimension] if shape else np.zeros((), dtype)
 
 
+def _sin(a):
+    return oracles.correctly_rounded("sin", a, dtype=a.dtype)
+
+
 def custom_vjp_row():
     """``custom_vjp_call`` evaluates its ``fwd`` graph: outputs, then residuals for ``bwd``."""
     import graphc as gc
@@ -211,7 +267,7 @@ def custom_vjp_row():
     }
     return Row(
         [
-            Case((x, gen((2, 3), F32, seed=1)), attrs, lambda a, b: (np.sin(a) * b, a * 2)),
+            Case((x, gen((2, 3), F32, seed=1)), attrs, lambda a, b: (_sin(a) * b, a * 2)),
             Case((np.asarray(1.5),), attrs0, lambda s: (s * s, s)),
         ],
         [
@@ -229,12 +285,18 @@ def fused_row():
     def region(x, y):
         return np.exp(x) * y, (x + y).sum(axis=1)
 
+    def region_ref(x, y):  # exp correctly rounded; the rest is exact IEEE arithmetic
+        return oracles.correctly_rounded("exp", x, dtype=F64) * y, (x + y).sum(axis=1)
+
+    def tanh_ref(s):
+        return (oracles.correctly_rounded("tanh", s, dtype=F64),)
+
     x, y = gen((2, 3), F64), gen((1, 3), F64, seed=1)
     attrs = {"body": gc.make_graph(region)(x, y)}
     s = np.asarray(0.5)
     attrs0 = {"body": gc.make_graph(lambda s: (np.tanh(s),))(s)}
     return Row(
-        [Case((x, y), attrs, region), Case((s,), attrs0, lambda s: (np.tanh(s),))],
+        [Case((x, y), attrs, region_ref), Case((s,), attrs0, tanh_ref)],
         [([T((2, 3), F64), T((2, 3), F64)], attrs, GraphcError)],
         rtol=1e-12,
     )

@@ -1,7 +1,8 @@
 """Every primitive in ``graphc.ops.REGISTRY``: its shape/dtype rule and its NumPy evaluation.
 
-One ``Row`` per primitive (in ``prim_rows.py``) lists cases (operands, attributes and an independent
-NumPy reference) and bad inputs its shape rule must reject. Each case is checked three ways: the
+One ``Row`` per primitive (in ``prim_rows.py``) lists cases (operands, attributes and a reference
+independent of the function the primitive wraps: see prim_table.py) and bad inputs its shape rule
+must reject. Each case is checked three ways: the
 shape rule's output type against the reference's shape and dtype, the eager evaluation (no trace),
 and a traced graph run by the reference evaluator. ``test_every_primitive_has_a_row`` fails when a
 new primitive has no row.
@@ -13,6 +14,7 @@ import importlib
 from pathlib import Path
 
 import numpy as np
+import oracles
 import pytest
 from prim_rows import ROWS
 from prim_table import F32, T
@@ -28,7 +30,7 @@ from graphc.trace.tracer import new_trace
 def _all_cases():
     for name, row in ROWS.items():
         for i, case in enumerate(row.cases):
-            yield pytest.param(name, case, row.rtol, id=f"{name}-{i}-{case!r}")
+            yield pytest.param(name, case, row, id=f"{name}-{i}-{case!r}")
 
 
 def _all_rejects():
@@ -72,20 +74,25 @@ def test_every_row_has_cases_and_dtypes_of_its_family():
             assert any(a.ndim == 0 for c in row.cases for a in c.args), f"{name}: no 0-d case"
 
 
-def _assert_matches(got, expected, rtol, what):
+def _assert_matches(got, expected, row, case, what):
     got, expected = np.asarray(got), np.asarray(expected)
     assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
     assert got.dtype == expected.dtype, f"{what}: dtype {got.dtype} != {expected.dtype}"
-    if expected.dtype.kind == "f":
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol, err_msg=what)
-    else:
+    if row.math:
+        tol = oracles.bound(oracles.NUMPY_ULP, row.math, got.dtype)
+        oracles.assert_ulp(got, row.math, case.args, got.dtype, tol, what)
+    elif expected.dtype.kind == "f" and row.rtol:
+        np.testing.assert_allclose(got, expected, rtol=row.rtol, atol=row.rtol, err_msg=what)
+    else:  # bit for bit: NaN matches NaN, and the sign of zero counts
         np.testing.assert_array_equal(got, expected, err_msg=what)
+        if expected.dtype.kind == "f":
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(expected), err_msg=what)
 
 
-@pytest.mark.parametrize("name,case,rtol", list(_all_cases()))
-def test_primitive_matches_numpy(name, case, rtol):
-    """Shape rule, eager evaluation and traced evaluation agree with the NumPy reference; a
-    primitive with ``multiple_results`` has a reference returning a tuple."""
+@pytest.mark.parametrize("name,case,row", list(_all_cases()))
+def test_primitive_matches_reference(name, case, row):
+    """Shape rule, eager evaluation and traced evaluation agree with the reference; a primitive
+    with ``multiple_results`` has a reference returning a tuple."""
     prim = REGISTRY[name]
     expected = case.ref(*case.args)
     expected = (
@@ -95,14 +102,14 @@ def test_primitive_matches_numpy(name, case, rtol):
     assert list(out_types) == [TensorType.of(e) for e in expected], f"shape rule says {out_types}"
     eager = prim(*case.args, **case.attrs)
     for got, want in zip(eager if prim.multiple_results else [eager], expected, strict=True):
-        _assert_matches(got, want, rtol, "eager")
+        _assert_matches(got, want, row, case, "eager")
     with new_trace(name) as trace:
         ins = [trace.new_input(TensorType.of(a)) for a in case.args]
         outs = prim(*ins, **case.attrs)
         graph, _ = trace.graph(outs if prim.multiple_results else [outs])
     verify(graph)
     for got, want in zip(evaluate(graph, case.args), expected, strict=True):
-        _assert_matches(got, want, rtol, "traced")
+        _assert_matches(got, want, row, case, "traced")
 
 
 @pytest.mark.parametrize("name,types,attrs,err", list(_all_rejects()))
