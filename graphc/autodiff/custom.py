@@ -19,7 +19,8 @@ has no transpose: forward mode then raises an error naming its line (reverse mod
 Second derivatives: a residual's derivative is the ordinary one of ``fwd``, so differentiating a
 gradient (reverse over reverse) differentiates the user's ``bwd`` through its residuals, as in
 JAX; forward over reverse pushes the same residual tangents through ``bwd``, so both compositions
-agree.
+use one matrix ``H`` (the derivative of the gradient): ``H v`` and ``H^T v``, equal when the rule
+is a true gradient's (``H`` symmetric).
 
 Why a primitive rather than inlining the forward nodes and remembering the rule on the side: the
 rule must survive being inlined into other graphs (``grad(grad(f))`` inlines a traced graph into
