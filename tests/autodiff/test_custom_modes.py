@@ -108,6 +108,8 @@ def test_custom_vjp_first_and_second_order(ref, dtype, shape):
     _close(hvp_rev_rev(total, x, v), d2 * v, dtype)
     along = gc.jvp(lambda x: gc.jvp(sin3, (x,), (v,))[1], (x,), (v,))[1]  # forward over forward
     _close(along, d2 * v * v, dtype)
+    rev_fwd = gc.grad(lambda x: gnp.sum(gc.jvp(sin3, (x,), (v,))[1]))(x)  # reverse over forward
+    _close(rev_fwd, d2 * v, dtype)
 
 
 def test_second_derivative_is_that_of_the_users_bwd(ref):
