@@ -28,7 +28,7 @@ from .. import numpy as gnp
 from ..errors import ShapeError
 from ..trace.function import Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
-from ..trace.tracer import current_trace, located
+from ..trace.tracer import current_trace, definition_location, located
 from .forward import LinearizedForward
 from .nested import check_argnums, check_float_inputs, fun_name, trace_function
 from .reverse import DifferentiationError, as_tracer, nodes_located_at
@@ -88,15 +88,16 @@ def _scalar_output(traced, who, fun):
     return types[0]
 
 
-def _with_zeros(traced, cts) -> list:
+def _with_zeros(fun, traced, cts) -> list:
     """One pytree per differentiated argument; inputs the output does not depend on get zeros,
-    which are part of the gradient (``bwd``)."""
-    with current_trace().builder.in_phase("bwd"):
+    which are part of the gradient (``bwd``) and point at ``fun``'s definition (no forward op
+    made them; the same line whether or not a user frame called, as under ``graphc dump``)."""
+    with current_trace().builder.in_phase("bwd"), nodes_located_at(definition_location(fun)):
         return traced.split_inputs(traced.zeros_for_none(cts))
 
 
-def _grads(traced, cts, argnums):
-    per_arg = _with_zeros(traced, cts)
+def _grads(fun, traced, cts, argnums):
+    per_arg = _with_zeros(fun, traced, cts)
     return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
 
 
@@ -112,7 +113,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             seed = sh.scalar(1, out_type.dtype)
         cts = lin.backward([seed] + [None] * (len(lin.outs) - 1))
         value, aux = traced.restore_outputs(lin.outs)
-        g = _grads(traced, cts, argnums)
+        g = _grads(fun, traced, cts, argnums)
         return ((value, aux), g) if has_aux else (value, g)
 
     return Transformed(fun, impl, "value_and_grad")
@@ -180,7 +181,7 @@ def _vjp_in_trace(fun, primals, has_aux):
     def vjp_fn(cotangent):
         cts = _check_like("vjp", cotangent, traced.out_tree, types, "cotangent")
         in_cts = lin.backward(cts + [None] * (len(lin.outs) - len(cts)))
-        return tuple(_with_zeros(traced, in_cts))
+        return tuple(_with_zeros(fun, traced, in_cts))
 
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 

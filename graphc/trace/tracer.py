@@ -75,8 +75,13 @@ def _classify(code) -> int:
 
 
 def user_location() -> SourceLoc | None:
-    """The innermost frame of the user's code (outside graphc, NumPy and the standard library)."""
-    return _location_from(sys._getframe(1), None, None)
+    """The innermost frame of the user's code (outside graphc, NumPy and the standard library);
+    with none on the stack, the active trace's ``default_loc`` (what ``bind`` records too)."""
+    loc = _location_from(sys._getframe(1), None, None)
+    if loc is None:
+        stack = _STATE.stack
+        return stack[-1].default_loc if stack else None
+    return loc
 
 
 def _location_from(f, stop, stop_loc) -> SourceLoc | None:
