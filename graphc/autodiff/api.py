@@ -30,7 +30,7 @@ from ..trace.function import Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
 from ..trace.tracer import current_trace, definition_location, located
 from .forward import LinearizedForward
-from .nested import check_argnums, check_float_inputs, fun_name, trace_function
+from .nested import _split_aux, check_argnums, check_float_inputs, fun_name, trace_function
 from .reverse import DifferentiationError, as_tracer, nodes_located_at
 
 
@@ -73,10 +73,15 @@ def trace_differentiable(fun, args, kwargs, argnums, has_aux, who):
 
 
 def _scalar_output(traced, who, fun):
+    """The type of ``fun``'s output, which must be one 0-d float, not inside a container (as in
+    JAX: ``[loss]`` or ``{'loss': loss}`` is refused, since its gradient would lose the
+    structure)."""
     types = traced.main_types()
-    if len(types) != 1 or types[0].shape != () or types[0].dtype.kind != "f":
+    if traced.out_tree != "*" or types[0].shape != () or types[0].dtype.kind != "f":
         got = ", ".join(str(t) for t in types) or "nothing"
-        if len(types) == 1 and types[0].shape == ():
+        if traced.out_tree not in ("*", (None,)):
+            got = f"{pytree.describe(traced.out_tree)} holding {got}"
+        if traced.out_tree == "*" and types[0].shape == ():
             hint = " (convert it with .astype(float))"
         else:
             hint = "; for other outputs use gc.vjp or gc.jacobian"
@@ -209,7 +214,7 @@ def vjp(fun, *primals, has_aux=False):
         return _vjp_in_trace(fun, primals, has_aux)
     forward = _top_level(fun, ("vjp_out", has_aux), lambda: _named(fun, "vjp_out", fun))
     result = forward(*primals)
-    out, aux = result if has_aux else (result, None)
+    out, aux = _split_aux(result, has_aux, fun, "vjp")
     backward = _top_level(
         fun,
         ("vjp_bwd", has_aux),

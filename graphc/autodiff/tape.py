@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
+
 from ..errors import GraphcError
 from ..ops import elementwise as ew
 from ..ops import shape as sh
@@ -145,6 +147,13 @@ class GradientTape:
         self._used = True
         cts, targets = self._seeds(target, output_gradients)
         src_leaves, src_tree = pytree.flatten(sources)
+        for s in src_leaves:  # a constant (array, number) has no gradient; others are errors
+            if not isinstance(s, Tracer) and not isinstance(s, (np.ndarray, np.generic, float, int)):
+                raise located(
+                    TapeError,
+                    f"tape.gradient sources must be traced values (or pytrees of them), got "
+                    f"{type(s).__name__}",
+                )
         src_values = [self._value(s) if isinstance(s, Tracer) else None for s in src_leaves]
         path, active = path_nodes(self._recorded_nodes(), list(self._watched), targets)
         backward(path, _TraceValues(self._trace), cts, active)

@@ -254,6 +254,13 @@ def _vjp_fn(f=lambda x: x * 2.0, x=X3):
     return gc.vjp(f, x)[1]
 
 
+def _tape_source(x, source):
+    with gc.GradientTape() as tape:
+        tape.watch(x)
+        y = gnp.sum(x * x)
+    return tape.gradient(y, source)  # @tape-source
+
+
 D, S, T, G = DifferentiationError, gc.ShapeError, gc.DTypeError, gc.GraphcError
 A = gc.ArgumentError
 # (id, thunk, error class, words its message must hold); each thunk on one line, which the
@@ -278,6 +285,9 @@ HOSTILE = [
     ("has-aux-not-a-pair", lambda: gc.grad(_sq, has_aux=True)(X3), D, ["pair", "has_aux"]),
     ("has-aux-triple", lambda: gc.grad(lambda x: (_sq(x), 1, 2), has_aux=True)(X3), D, ["length 3"]),
     ("grad-non-scalar", lambda: gc.grad(lambda x: x * 2)(X3), D, ["scalar", "f64[3]"]),
+    ("grad-scalar-in-dict", lambda: gc.grad(lambda x: {"l": _sq(x)})(X3), D, ["{'l': *}"]),
+    ("grad-scalar-in-list", lambda: gc.grad(lambda x: [_sq(x)])(X3), D, ["[*]", "scalar"]),
+    ("vjp-has-aux-not-a-pair", lambda: gc.vjp(lambda x: x, X3, has_aux=True), D, ["pair"]),
     ("grad-int-output", lambda: gc.grad(lambda x: _sq(x).astype("int32"))(X3), D, ["i32[]"]),
     ("grad-of-int-array", lambda: gc.grad(_sq)(np.ones(3, np.int32)), D, ["int32", "argument 0"]),
     ("grad-of-python-int", lambda: gc.grad(lambda x: x * 1.0)(3), D, ["int64", "argument 0"]),
@@ -316,6 +326,13 @@ HOSTILE = [
     ("stop-gradient-str-leaf", lambda: gc.stop_gradient({"a": X3, "b": "s"}), G, ["str"]),
     ("concrete-other-signature", lambda: gc.function(_sq).concrete(X3)(np.ones(2)), G, ["does not fit", "x"]),
 ]
+
+
+def test_tape_source_that_is_not_a_value(ref):
+    with pytest.raises(gc.GraphcError) as info:
+        ref(lambda x: _tape_source(x, "abc"))(X3)
+    assert str(info.value).startswith(f"{at('tape-source')}: tape.gradient sources must be")
+    assert ref(lambda x: _tape_source(x, np.ones(2)))(X3) is None  # a constant: no gradient
 
 
 @pytest.mark.parametrize(
