@@ -45,7 +45,7 @@ GRAPHC_ULP = {
     "sqrt": (0.5, 0.5),  # llvm.sqrt: IEEE, correctly rounded
 }
 #: Subnormal results take two roundings (mathlib docstring: exp 0.75, f64 pow 0.76).
-GRAPHC_SUBNORMAL_ULP = {"exp": (1.0, 1.0), "pow": (0.51, 1.3)}
+GRAPHC_SUBNORMAL_ULP = {"exp": (0.8, 0.8), "pow": (0.51, 0.8)}
 #: NumPy's functions: the largest ulp error that NumPy's own validation data
 #: (numpy/_core/tests/data/umath-validation-set-*.csv, which covers its SIMD paths) allows against
 #: the correctly rounded result, plus 0.5 for measuring against the exact one. arctan2 and power are
@@ -60,7 +60,8 @@ NUMPY_ULP = {
     "tanh": (2.5, 2.5),
     "atan2": (4.5, 4.5),
     "pow": (4.5, 4.5),
-    "sqrt": (0.5, 0.5),
+    "sqrt": (0.5, 0.5),  # IEEE operations: correctly rounded
+    "div": (0.5, 0.5),
 }
 
 
@@ -144,7 +145,9 @@ def _atan2(y, x):
         return _NAN
     sy = -1 if math.copysign(1.0, y) < 0 else 1
     if math.isinf(y):
-        return sy * (mpmath.pi / 4 if x == _INF else 3 * mpmath.pi / 4 if x == -_INF else _half_pi())
+        if math.isinf(x):
+            return sy * (mpmath.pi / 4 if x > 0 else 3 * mpmath.pi / 4)
+        return sy * _half_pi()
     if math.isinf(x) or y == 0:
         neg_x = x < 0 or (x == 0 and math.copysign(1.0, x) < 0)
         return sy * mpmath.pi if neg_x else math.copysign(0.0, y)
@@ -162,7 +165,8 @@ def _pow(x, y):
         return _NAN
     odd = _odd_int(y)
     if x == 0:
-        return (math.copysign(_INF, x) if odd else _INF) if y < 0 else (math.copysign(0.0, x) if odd else 0.0)
+        mag = _INF if y < 0 else 0.0
+        return math.copysign(mag, x) if odd else mag
     if math.isinf(y):
         return 1.0 if x == -1 else (_INF if (abs(x) < 1) == (y < 0) else 0.0)
     if math.isinf(x):
@@ -269,9 +273,9 @@ def _binade(q: Fraction) -> int:
 
 
 def _magnitude(v) -> int:
-    """An estimate of floor(log2 |v|) within 1, cheap even for mpf with huge exponents."""
+    """floor(log2 |v|) for v != 0, cheap even for an mpf with a huge exponent."""
     if isinstance(v, mpmath.mpf):
-        _, man, exp, bc = v._mpf_
+        _, _, exp, bc = v._mpf_
         return exp + bc - 1
     return _binade(Fraction(v))
 
@@ -292,7 +296,8 @@ def _round_scalar(v, dtype) -> float:
     q = abs(_to_fraction(v))
     quantum = max(_binade(q), emin) - (p - 1)
     m = round(q / Fraction(2) ** quantum)  # Fraction's round() is half to even
-    out = _INF if m * Fraction(2) ** quantum >= Fraction(2) ** (emax + 1) else math.ldexp(m, quantum)
+    overflow = m * Fraction(2) ** quantum >= Fraction(2) ** (emax + 1)
+    out = _INF if overflow else math.ldexp(m, quantum)
     return -out if neg else out
 
 
@@ -369,7 +374,8 @@ def describe(got, args, exact_values, dtype, err) -> str:
     i = int(np.argmax(err))
     ops = ", ".join(f"{float(np.ravel(a)[i])!r} ({float(np.ravel(a)[i]).hex()})" for a in args)
     want = _round_scalar(np.ravel(exact_values)[i], dtype)
-    return f"at ({ops}): got {float(np.ravel(got)[i])!r}, correctly rounded {want!r}, {err[i]:.3f} ulp"
+    got_i = float(np.ravel(got)[i])
+    return f"at ({ops}): got {got_i!r}, correctly rounded {want!r}, {err[i]:.3f} ulp"
 
 
 def assert_ulp(got, fname, args, dtype, tol, what=""):

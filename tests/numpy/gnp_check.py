@@ -1,8 +1,10 @@
-"""Shared checks for graphc.numpy tests: run a function eagerly and traced, compare with NumPy."""
+"""Shared checks for graphc.numpy tests: run a function eagerly and traced, compare with NumPy
+(shapes, dtypes, exact operations) or, for math functions, with the correctly rounded result."""
 
 from __future__ import annotations
 
 import numpy as np
+import oracles
 
 import graphc as gc
 
@@ -48,3 +50,16 @@ def check_both(gfn, nfn, arrays, kwargs=None, rtol=None):
     expected = nfn(*arrays, **kwargs)
     assert_same(gfn(*arrays, **kwargs), expected, rtol)
     assert_same(traced(lambda *a: gfn(*a, **kwargs))(*arrays), expected, rtol)
+
+
+def check_math(gfn, arrays, fname, table, fargs=None, key=None):
+    """``gfn(*arrays)`` eagerly and traced is ``fname(*fargs)`` (default: the arrays) within
+    ``table[key or fname]`` ulps of the exact result (tests/oracles.py), never NumPy's function at
+    the same precision (its last bits depend on the CPU). Integer inputs give float64, as in
+    NumPy."""
+    dtype = np.result_type(*arrays)
+    dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    fargs = arrays if fargs is None else fargs
+    tol = oracles.bound(table, key or fname, dtype)
+    oracles.assert_ulp(gfn(*arrays), fname, fargs, dtype, tol, "eager")
+    oracles.assert_ulp(traced(gfn)(*arrays), fname, fargs, dtype, tol, "traced")

@@ -62,7 +62,7 @@ def _c_rem_ref(x, y):
 
 
 def _sign(v):
-    return v if v != v else type(v)((v > 0) - (v < 0))
+    return v if math.isnan(v) else type(v)((v > 0) - (v < 0))
 
 
 def _rounding(fn):
@@ -72,7 +72,7 @@ def _rounding(fn):
 
 def _extremum(pick):
     """NumPy's maximum/minimum: NaN wins, else ``pick`` of the two."""
-    return lambda a, b: a if a != a else (b if b != b else pick(a, b))
+    return lambda a, b: a if math.isnan(a) else (b if math.isnan(b) else pick(a, b))
 
 
 def _convert(dst):
