@@ -102,3 +102,14 @@ def test_campaign_survives_a_worker_abort(tmp_path):
     assert sorted(r["seed"] for r in recs) == [0, 1, 2], run.stdout + run.stderr
     (dead,) = [r for r in recs if r["seed"] == 1]
     assert dead["status"] == "crash" and dead["check"] == "abort"
+
+
+def test_central_difference_of_a_square_and_of_abs_at_zero():
+    from graphc.testing import central_difference
+
+    (c, fwd, bwd), = central_difference(lambda a: [a[0] ** 2], [np.array([3.0])], [np.ones(1)],
+                                        (1e-5,))[0]
+    np.testing.assert_allclose([c, fwd, bwd], [[6.0]] * 3, rtol=1e-4)
+    (c, fwd, bwd), = central_difference(lambda a: [np.abs(a[0])], [np.zeros(1)], [np.ones(1)],
+                                        (1e-8,))[0]
+    assert c == 0.0 and fwd == 1.0 and bwd == -1.0
