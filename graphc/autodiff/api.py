@@ -11,6 +11,13 @@ Choices where API.md is silent (JAX's, unless said otherwise):
   - ``vjp(..., has_aux=True)`` returns ``(out, vjp_fn, aux)``;
   - gradients and tangents of integer or bool values are zeros of that dtype (JAX's ``float0``
     has no equivalent here); asking ``grad`` for them is an error;
+  - ``grad`` needs one bare 0-d float output: ``[loss]`` or ``{'loss': loss}`` is refused (JAX's
+    rule), and a ``vjp`` cotangent / ``jvp`` tangent must have exactly the structure of the
+    output / primals (a list for a tuple is refused too), since anything looser would guess;
+  - ``stop_gradient`` takes any pytree (None leaves kept), and arrays and Python scalars outside
+    tracing;
+  - arguments that do not fit the function's signature are refused before tracing
+    (``gc.ArgumentError``, a ``TypeError``), naming the user's line;
   - ``jacobian``/``jacfwd`` emit one backward (forward) pass per output (input) element, since
     graphc has no ``vmap``; they are meant for small Jacobians. The result for an output leaf of
     shape ``S`` and an input leaf of shape ``T`` has shape ``S + T``.
@@ -28,7 +35,8 @@ from .. import numpy as gnp
 from ..errors import ShapeError
 from ..trace.function import Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
-from ..trace.tracer import current_trace, definition_location, located
+from ..trace.locations import definition_location
+from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward
 from .nested import _split_aux, check_argnums, check_float_inputs, fun_name, trace_function
 from .reverse import DifferentiationError, as_tracer, nodes_located_at

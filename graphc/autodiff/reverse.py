@@ -14,7 +14,10 @@ already in the current trace) and by control-flow rules:
 
 Cotangents are tracers or ``None`` (a symbolic zero: nothing is emitted for it). Integer and bool
 values never carry one. Backward nodes are emitted in the builder's ``bwd`` phase (the printer
-marks them) and carry the source location of the forward node they differentiate.
+marks them) and carry the source location of the forward node they differentiate: its rule's
+nodes and the sums of the cotangents it contributes; a gradient's seed carries the line of the
+op that made the output (``api``), so no gradient node names the line that asked for it, nor
+none at all when no user frame called (``graphc dump``).
 """
 
 from __future__ import annotations

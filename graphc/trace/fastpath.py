@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import types
 
-from .tracer import GENERATED_FILENAME
+from .locations import GENERATED_FILENAME
 
 
 def maker(executable, key, out_tree, nout: int):

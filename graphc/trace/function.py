@@ -22,10 +22,10 @@ from .. import config
 from ..errors import ArgumentError, GraphcError
 from ..ir import Graph, TensorType, verify
 from . import fastpath, pytree
+from .locations import definition_location, warn_at_user
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
 from .tracer import (
-    Tracer, as_array, collector_paused, current_trace, definition_location, located, new_trace,
-    warn_at_user,
+    Tracer, as_array, collector_paused, current_trace, located, new_trace,
 )
 
 log = logging.getLogger("graphc")

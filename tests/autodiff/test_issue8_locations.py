@@ -131,6 +131,22 @@ def test_vjp_cotangent_error_names_the_vjp_fn_call(backend, monkeypatch):
         inside(np.ones(3))
 
 
+def test_standard_library_frames_are_not_the_users():
+    """colorsys is pure-Python arithmetic: its nodes point at the line that called it."""
+    import colorsys
+
+    graph = gc.make_graph(lambda x: colorsys.rgb_to_yiq(x, x * 2.0, x))(np.ones(2))  # @stdlib
+    locs = {ln.rsplit("# ", 1)[-1] for ln in str(graph).splitlines() if "#" in ln}
+    assert locs == {at("stdlib")}, str(graph)
+
+
+def test_code_the_user_execs_is_the_users():
+    """Only graphc's own generated code is skipped, not ``<string>`` code in general."""
+    space = {"gnp": gnp}
+    exec(compile("def f(x):\n    return gnp.sin(x)\n", "<string>", "exec"), space)
+    assert "# <string>:2" in str(gc.make_graph(space["f"])(np.ones(2)))
+
+
 def _bwd_lines(text):
     """``(primitive, file:line)`` of each bwd node in a graph's text."""
     out = []
