@@ -257,11 +257,10 @@ def contraction(g, x):
     else:
         b, m, n = shape
         y = g.leaf((g.pick((b, 1)), n, k))
-        text = g.pick((f"{x} @ {y}", f"{g.ns('matmul')}({x}, {y})",
-                       f"{g.ns('einsum')}('bij,bjk->bik', {x}, {y})")).replace(
-                           "bij,bjk", "bij,bjk" if g.info[y][0][0] == b else "bij,bjk")
-        if g.info[y][0][0] != b and "einsum" in text:
-            text = f"{x} @ {y}"
+        spellings = [f"{x} @ {y}", f"{g.ns('matmul')}({x}, {y})"]
+        if g.info[y][0][0] == b:  # einsum does not broadcast a size-1 batch here
+            spellings.append(f"{g.ns('einsum')}('bij,bjk->bik', {x}, {y})")
+        text = g.pick(spellings)
         out = (b, m, k)
     ylo, yhi = g.info[y][1:]
     bound = max(n, 1) * _mag(lo, hi) * _mag(ylo, yhi)
