@@ -50,7 +50,9 @@ class Compiled:
     """All requested kernels in one JIT module; `call(name, a, b=None)` returns a fresh output
     array."""
 
-    def __init__(self, names):
+    def __init__(self, names, cpu=None, features=None):
+        """``cpu``/``features``: an LLVM target CPU other than the host's (e.g. "haswell" for AVX2
+        code on an AVX-512 machine); the host's by default."""
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         names = sorted(names)
@@ -59,7 +61,9 @@ class Compiled:
         mod.verify()
         target = llvm.Target.from_triple(llvm.get_process_triple())
         self.tm = target.create_target_machine(
-            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3
+            cpu=cpu or llvm.get_host_cpu_name(),
+            features=llvm.get_host_cpu_features().flatten() if cpu is None else (features or ""),
+            opt=3,
         )
         pto = llvm.create_pipeline_tuning_options(speed_level=3)
         pto.loop_vectorization = True

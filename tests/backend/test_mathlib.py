@@ -9,6 +9,7 @@ the screen and a random subset are then measured exactly, which also checks the 
 
 from __future__ import annotations
 
+import platform
 import re
 
 import numpy as np
@@ -266,6 +267,23 @@ def test_signed_zero_and_subnormal_pass_through(lib, fn, dt):
     )
     got = lib.call(f"gc_{fn}_{_sfx(dt)}", x, np.ones_like(x) if fn == "atan2" else None)
     assert np.array_equal(got, x) and np.array_equal(np.signbit(got), np.signbit(x))
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 CPU names")
+def test_results_do_not_depend_on_the_cpu(lib):
+    """The same bits for AVX2 (haswell) and baseline x86-64 (SSE2, llvm.fma through libm) code as
+    for the host's (AVX-512 here): no tolerance needs to know the machine."""
+    rng = _rng()
+    a, b = rng.standard_normal(4099) * 30, rng.standard_normal(4099) * 3
+    for cpu in ("haswell", "x86-64"):
+        other = Compiled(mathlib.NAMES, cpu=cpu)
+        for name in sorted(mathlib.NAMES):
+            dt = F32 if name.endswith("f32") else F64
+            x, y = (np.abs(a) if "pow" in name or "log" in name else a).astype(dt), b.astype(dt)
+            want, got = lib.call(name, x, y), other.call(name, x, y)
+            assert np.array_equal(got.view(f"u{dt().itemsize}"), want.view(f"u{dt().itemsize}")), (
+                f"{name} on {cpu}"
+            )
 
 
 def test_vectorized_and_call_free(lib):
