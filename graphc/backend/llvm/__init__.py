@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import time
 
+from ...errors import GraphcError
 from ...ir import Graph
 from ...ops.linalg import dot_general
+from ...passes.manager import internal_error, internal_message
 from . import cache, entry, jit
 from .abi import Executable
 
@@ -58,10 +61,41 @@ def _work(graph: Graph, limit: int) -> int:
 
 
 def compile(graph: Graph) -> Executable:
+    """Every failure is a GraphcError: one outside a node's lowering (fusion, blocking) becomes an
+    internal error naming the node the failing code held (``passes.manager.internal_error``)."""
     from ...passes.fuse import fuse
     from .lower import lower_graph
 
-    return compile_lowered(graph, lower_graph(fuse(graph), **_lowering_options()))
+    try:
+        lowered = lower_graph(fuse(graph), **_lowering_options())
+    except GraphcError:
+        raise
+    except Exception as e:
+        raise internal_error("the LLVM backend", e) from e
+    return compile_lowered(graph, lowered)
+
+
+_SYMBOL = re.compile(r"@?\b(k\d+_\w+)")
+_PARSE_LINE = re.compile(r"<string>:(\d+):\d+: error")
+_DEFINE = re.compile(r"^define [^@]*@([\w.]+)\(")
+
+
+def _failing_node(text: str, message: str, nodes: dict):
+    """The node whose kernel LLVM's ``message`` is about: a kernel named in it, or the function
+    holding the line a parse error points at; None when neither is a kernel."""
+    names = _SYMBOL.findall(message)
+    m = _PARSE_LINE.search(message)
+    if m:
+        for line in reversed(text.splitlines()[: int(m.group(1))]):
+            d = _DEFINE.match(line)
+            if d:
+                names.insert(0, d.group(1))
+                break
+    for name in names:
+        node = nodes.get(name.split(".", 1)[0])  # wrappers: k3_fused.w, .b, .t
+        if node is not None:
+            return node
+    return None
 
 
 def compile_lowered(graph: Graph, lowered) -> Executable:
@@ -77,7 +111,12 @@ def compile_lowered(graph: Graph, lowered) -> Executable:
         release = io_bytes + lowered.workspace_bytes >= entry.GIL_RELEASE_BYTES
         text += "\n" + entry.entry_ir(in_types, out_types, lowered.workspace_bytes, release)
     tiny = _work(graph, TINY_WORK) <= TINY_WORK
-    module = cache.compile_cached(text, graph.name, codegen_opt=0 if tiny else None)
+    try:
+        module = cache.compile_cached(text, graph.name, codegen_opt=0 if tiny else None)
+    except jit.LLVMCompileError as e:
+        node = _failing_node(text, str(e), getattr(lowered, "nodes", {}))
+        stage = f"compiling {node.prim.name} with LLVM" if node else "compiling with LLVM"
+        raise jit.LLVMCompileError(internal_message(node, stage, str(e))) from e
     address = module.address("graphc_entry") if use_entry else None
     ms = (time.perf_counter() - t0) * 1e3
     return Executable(

@@ -30,7 +30,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ... import config
-from ...errors import GraphcError
+from ...passes.manager import InternalError
 
 #: Serialises every call into LLVM (parsing, passes, engine creation, symbol lookup, asm emission).
 LOCK = threading.RLock()
@@ -40,7 +40,7 @@ LOCK = threading.RLock()
 _LIVE: dict[int, tuple] = {}
 
 
-class LLVMCompileError(GraphcError):
+class LLVMCompileError(InternalError):
     """LLVM rejected a module (a lowering bug): the message carries LLVM's diagnostic."""
 
 

@@ -13,6 +13,7 @@ constant table of (argument slot, offset) pairs (``_call_kernel``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import re
@@ -31,6 +32,7 @@ from . import blocking, memory, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
+from ...passes.manager import internal_message
 from .region import RULES, Buf, Emitter, LoweringError, node_context
 from .share import step_key
 
@@ -53,6 +55,8 @@ class Lowered:
     workspace_bytes: int
     kernels: list[str] = field(default_factory=list)
     entry: str = ENTRY
+    #: kernel function name -> the node it computes (JIT errors name the node: see ``compile``)
+    nodes: dict = field(default_factory=dict)
 
 
 class Module:
@@ -78,6 +82,7 @@ class Module:
         #: only those calls them too instead of inlining copies (W6 n=10: LLVM 83 -> ~40 ms).
         self.shared: set = set()
         self.pending: list | None = None  # deferred kernel calls (blocking.py)
+        self.kernel_nodes: dict = {}  # kernel function name -> the node it computes
 
     @functools.cached_property
     def mathlib(self):
@@ -259,12 +264,17 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
     for i, v in enumerate(graph.inputs):
         storage.setdefault(v, Storage("arg", _nbytes(v.type), slot=i))
     steps: list[Step] = []
+    producers = {}
     for node in graph.nodes:
         with node_context(node):
             _assign(node, storage, steps, module)
+        producers.update(dict.fromkeys(node.outputs, node))
     claimed = set()
     for j, v in enumerate(graph.outputs):
-        st = storage[v]
+        st = storage.get(v)
+        if st is None:
+            detail = f"output {j} ({v.type}) is computed by no node"
+            raise LoweringError(internal_message(None, f"lowering graph {graph.name}", detail))
         if st.kind == "ws" and id(st) not in claimed:
             claimed.add(id(st))
             st.kind, st.slot = "arg", n_in + j
@@ -282,16 +292,21 @@ def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) 
         if len(calls) > INLINE_MATH_MAX:
             module.shared |= _math_kinds(calls)
     for k, step in enumerate(steps):
-        kernels.append(_emit_step(module, main, k, step, storage, offsets, ptrs))
+        node = step.node or producers.get(step.reads[0])  # a copy: name what made the value
+        with node_context(node) if node is not None else contextlib.nullcontext():
+            kernels.append(_emit_step(module, main, k, step, storage, offsets, ptrs))
     if module.pending is not None:  # calls deferred: see blocking.py
         layout = blocking.plan(module, module.pending, steps)
         ws_bytes = layout.workspace if layout else ws_bytes
         blocking.emit_calls(module, main, module.pending, offsets, ptrs, layout)
     module.functions.append(main.text())
-    return Lowered(module.text(), ws_bytes, kernels)
+    return Lowered(module.text(), ws_bytes, kernels, nodes=module.kernel_nodes)
 
 
 def _assign(node, storage, steps, module):
+    for v in node.inputs:  # e.g. a constant a pass dropped: say so here, not as a KeyError later
+        if v not in storage:
+            raise LoweringError(f"operand {v} is computed by no earlier node")
     if node.prim in VIEWS:
         storage[node.outputs[0]] = storage[node.inputs[0]]
         return
@@ -428,11 +443,12 @@ def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
     else:
         writes = [(v, Buf(params[storage[v]], v.type)) for v in step.writes]
         temps = [Buf(params[s], t) for s, t in step.temps]
-        with node_context(step.node):
-            desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
-                module, f, step.node, reads, writes, temps
-            )
+        desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
+            module, f, step.node, reads, writes, temps
+        )
     name = module.add_kernel(f)
+    if step.node is not None:
+        module.kernel_nodes.setdefault(name, step.node)
     blocks = getattr(f, "ranged_blocks", None)
     if key is not None:
         module.kernel_keys[key] = (name, desc, blocks)

@@ -14,16 +14,16 @@ import math
 from contextlib import contextmanager
 
 from ... import dtypes
-from ...errors import GraphcError
 from ...ir import TensorType
 from ...ops import elementwise as ew
 from ...ops import shape as sh
 from . import vecmath
+from ...passes.manager import InternalError, internal_message
 from .irtext import MEM, REG, const
 from .scalar import SCALAR, convert_value
 
 
-class LoweringError(GraphcError):
+class LoweringError(InternalError):
     """A node could not be lowered to LLVM IR (names the node and the user's line)."""
 
 
@@ -41,8 +41,7 @@ def node_context(node):
 
 
 def _located(node, msg):
-    where = f"{node.loc}: " if node.loc else ""
-    err = LoweringError(f"{where}lowering {node.prim.name}: {msg}")
+    err = LoweringError(internal_message(node, f"lowering {node.prim.name}", msg))
     err._located = True
     return err
 

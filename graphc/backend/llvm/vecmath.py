@@ -23,8 +23,10 @@ _SCALAR_TYPES = re.compile(r"\b(float|double|i1|i32|i64)\b")
 _INTRINSIC = re.compile(r"@llvm\.(\w+)\.f(32|64)\(")
 _LIT = r"(0x[0-9A-Fa-f]+|-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|true|false)"
 _TYPED_LIT = re.compile(r"<(\d+) x (\w+)> " + _LIT + r"(?=[,)\s]|$)")
+#: ``op <n x T> a, LIT``: the second operand's type is implied; ``a`` may be a splat made just
+#: before (both operands literals, e.g. ``maximum`` of a constant in a region never folded).
 _UNTYPED_SECOND = re.compile(
-    r"^(\s*%\S+ = [a-z]+(?: [a-z]+)*) <(\d+) x (\w+)> (\S+), " + _LIT + "$"
+    r"^(\s*%\S+ = [a-z]+(?: [a-z]+)*) <(\d+) x (\w+)> (splat \(\w+ \S+\)|\S+), " + _LIT + "$"
 )
 
 
