@@ -1,5 +1,7 @@
 """Error classes. Every error graphc raises derives from GraphcError."""
 
+import numpy as np
+
 
 class GraphcError(Exception):
     """Base class of all graphc errors."""
@@ -23,3 +25,11 @@ class LeakedTracerError(GraphcError):
 
 class ArgumentError(GraphcError, TypeError):
     """The arguments of a call do not fit the function (or transformation) they are passed to."""
+
+
+class AxisError(ShapeError, np.exceptions.AxisError):
+    """An axis argument is out of range for the array's dimension. Also NumPy's ``AxisError`` (so
+    an ``IndexError`` too), so code written to catch NumPy's error catches graphc's."""
+
+    def __str__(self) -> str:  # NumPy's __str__ rebuilds its own message from axis/ndim
+        return str(self.args[0]) if self.args else ""

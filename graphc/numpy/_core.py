@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import dtypes
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, AxisError, DTypeError, ShapeError, TracerBoolError
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..trace.tracer import Tracer, as_array, located
@@ -143,28 +145,127 @@ def mark_weak(result, weak: bool):
     return result
 
 
-def as_shape(shape) -> tuple[int, ...]:
-    """A shape argument (an int or a sequence of ints, as NumPy takes) as a tuple of ints."""
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+# --- static arguments (shapes, axes, counts) -------------------------------------------------------
+# NOTE: shapes, axes and counts are fixed when a function is traced, so they must be Python values.
+# They are checked here, once for the whole namespace: each wrong one is a GraphcError naming the
+# function, the argument and the user's line, never NumPy's or Python's raw ValueError/TypeError.
+# As in NumPy, an int is anything with ``__index__`` except a bool (``axis=True`` is refused).
+
+
+def _describe(x) -> str:
+    if isinstance(x, Tracer):
+        return f"a traced value {x.aval}"
+    return f"{x!r} ({type(x).__name__})"
+
+
+def _not_static(what: str, x, kind: str = "ints") -> TracerBoolError:
+    return located(
+        TracerBoolError,
+        f"{what} must be static Python {kind} (shapes, axes and sizes are fixed when the function "
+        f"is traced), but it is {_describe(x)}: pass it as a static argument "
+        "(static_argnums/static_argnames) or use the shape of an array (x.shape)",
+    )
+
+
+def _index(x):
+    """``operator.index(x)``, or None for a value that is not an int (a bool is not one)."""
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(x)
+    except TypeError:
+        return None
+
+
+def static_int(x, what: str) -> int:
+    """``x`` as a Python int, for an argument that must be known while tracing (``what`` names it
+    in the error: ``"sum: axis"``)."""
+    if isinstance(x, Tracer):
+        raise _not_static(what, x)
+    n = _index(x)
+    if n is None:
+        raise located(ArgumentError, f"{what} must be an int, got {_describe(x)}")
+    return n
+
+
+def static_ints(xs, what: str) -> tuple[int, ...]:
+    """An int or a sequence of ints (a shape, a tuple of axes) as a tuple of Python ints."""
+    if isinstance(xs, Tracer):
+        raise _not_static(what, xs)
+    n = _index(xs)
+    if n is not None:
+        return (n,)
+    if not isinstance(xs, (tuple, list, np.ndarray)):
+        raise located(
+            ArgumentError, f"{what} must be an int or a tuple of ints, got {_describe(xs)}"
+        )
+    out = []
+    for x in xs:
+        if isinstance(x, Tracer):
+            raise _not_static(what, x)
+        n = _index(x)
+        if n is None:
+            raise located(
+                ArgumentError,
+                f"{what} must be an int or a tuple of ints, but it holds {_describe(x)}",
+            )
+        out.append(n)
+    return tuple(out)
+
+
+def static_bool(x, what: str) -> bool:
+    """A flag such as ``keepdims``: a bool, or an int as NumPy takes."""
+    if isinstance(x, Tracer):
+        raise _not_static(what, x, "bools")
+    if isinstance(x, (bool, np.bool_)) or _index(x) is not None:
+        return bool(x)
+    raise located(ArgumentError, f"{what} must be a bool, got {_describe(x)}")
+
+
+def static_real(x, what: str) -> float:
+    """A number known while tracing (``ddof``, ``arange``'s bounds): a Python or NumPy real."""
+    if isinstance(x, Tracer):
+        raise _not_static(what, x, "numbers")
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_)):
+        return x
+    raise located(ArgumentError, f"{what} must be a number, got {_describe(x)}")
+
+
+def static_dim(x, what: str) -> int:
+    """A size (``eye``'s ``N``, ``linspace``'s ``num``): a non-negative static int."""
+    n = static_int(x, what)
+    if n < 0:
+        raise located(ShapeError, f"{what} must not be negative, got {n}")
+    return n
+
+
+def as_shape(shape, name: str) -> tuple[int, ...]:
+    """A shape argument (an int or a sequence of ints, as NumPy takes) as a tuple of
+    non-negative ints."""
+    dims = static_ints(shape, f"{name}: shape")
+    if any(n < 0 for n in dims):
+        raise located(ShapeError, f"{name}: negative dimensions are not allowed, got {dims}")
+    return dims
 
 
 def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:
     """A sorted tuple of non-negative axes from ``None``, an int or a sequence."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
-    for a in axes:
-        a = int(a)
+    for a in static_ints(axis, f"{name}: axis"):
         if not -ndim <= a < ndim:
-            raise located(
-                ShapeError, f"{name}: axis {a} is out of bounds for an array of dimension {ndim}"
+            err = located(
+                AxisError, f"{name}: axis {a} is out of bounds for an array of dimension {ndim}"
             )
+            err.axis, err.ndim = a, ndim
+            raise err
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise located(ShapeError, f"{name}: repeated axis in {axis}")
     return tuple(sorted(out))
 
 
-def normalize_axis(axis: int, ndim: int, name: str) -> int:
-    return normalize_axes(int(axis), ndim, name)[0]
+def normalize_axis(axis, ndim: int, name: str) -> int:
+    """One axis (an int: NumPy's functions with ``axis`` for a single axis refuse a tuple)."""
+    return normalize_axes(static_int(axis, f"{name}: axis"), ndim, name)[0]

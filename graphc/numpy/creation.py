@@ -8,13 +8,17 @@ import numpy as np
 from .. import dtypes
 from ..ops import elementwise as ew
 from ..ops import shape as sh
-from ..trace.tracer import current_trace
-from ._core import as_shape, canonical_dtype, cast, lift, strong, typeof
+from ..errors import ArgumentError
+from ..trace.tracer import current_trace, located
+from ._core import (
+    as_shape, canonical_dtype, cast, lift, static_dim, static_int, static_real, strong, typeof,
+)
 
 
-def full(shape, fill_value, dtype=None):
-    shape = as_shape(shape)
-    d = canonical_dtype(dtype) if dtype is not None else typeof(fill_value)[0]
+def _full(shape, fill_value, dtype, name):
+    """``full`` with ``name`` (the function the user called) in its errors."""
+    shape = as_shape(shape, name)
+    d = canonical_dtype(dtype, name) if dtype is not None else typeof(fill_value)[0]
     value = cast(fill_value, d)
     if tuple(value.shape) == shape:
         return value
@@ -23,25 +27,35 @@ def full(shape, fill_value, dtype=None):
     return broadcast_to(value, shape)
 
 
+def full(shape, fill_value, dtype=None):
+    return _full(shape, fill_value, dtype, "full")
+
+
 def zeros(shape, dtype=None):
-    return full(shape, 0, dtype or dtypes.float64)
+    return _full(shape, 0, dtypes.float64 if dtype is None else dtype, "zeros")
 
 
 def ones(shape, dtype=None):
-    return full(shape, 1, dtype or dtypes.float64)
+    return _full(shape, 1, dtypes.float64 if dtype is None else dtype, "ones")
+
+
+def _full_like(x, fill_value, dtype, shape, name):
+    x = lift(x)
+    return _full(
+        x.shape if shape is None else shape, fill_value, x.dtype if dtype is None else dtype, name
+    )
 
 
 def full_like(x, fill_value, dtype=None, shape=None):
-    x = lift(x)
-    return full(x.shape if shape is None else shape, fill_value, dtype or x.dtype)
+    return _full_like(x, fill_value, dtype, shape, "full_like")
 
 
 def zeros_like(x, dtype=None, shape=None):
-    return full_like(x, 0, dtype, shape)
+    return _full_like(x, 0, dtype, shape, "zeros_like")
 
 
 def ones_like(x, dtype=None, shape=None):
-    return full_like(x, 1, dtype, shape)
+    return _full_like(x, 1, dtype, shape, "ones_like")
 
 
 def array(obj, dtype=None, copy=True):
@@ -59,8 +73,15 @@ def asarray(obj, dtype=None):
 
 
 def arange(start, stop=None, step=1, dtype=None):
+    """NumPy's arange for static bounds (the length is part of the shape, so it must be known
+    while tracing)."""
     if stop is None:
         start, stop = 0, start
+    start, stop, step = (static_real(v, f"arange: {k}") for k, v in
+                         (("start", start), ("stop", stop), ("step", step)))
+    if step == 0:
+        raise located(ArgumentError, "arange: step must not be zero")
+    dtype = canonical_dtype(dtype, "arange") if dtype is not None else None
     ref = np.arange(start, stop, step, dtype=dtype)
     d = canonical_dtype(ref.dtype)
     if current_trace() is None:
@@ -73,7 +94,11 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None):
     """NumPy's linspace for static ``start``/``stop``: computed in float64 (or float32 when the
     endpoints are float32 scalars) and, for an integer ``dtype``, rounded toward -inf as NumPy 2
     does."""
-    d = canonical_dtype(dtype if dtype is not None else np.result_type(start, stop, 1.0))
+    start, stop = static_real(start, "linspace: start"), static_real(stop, "linspace: stop")
+    num = static_dim(num, "linspace: num")
+    d = canonical_dtype(
+        dtype if dtype is not None else np.result_type(start, stop, 1.0), "linspace"
+    )
     if current_trace() is None:
         return np.linspace(start, stop, num, endpoint=endpoint, dtype=d)
     f = dtypes.float64
@@ -97,8 +122,10 @@ def _floor(x):
 
 
 def eye(N, M=None, k=0, dtype=None):
-    M = N if M is None else M
-    d = canonical_dtype(dtype) if dtype is not None else dtypes.float64
+    N = static_dim(N, "eye: N")
+    M = N if M is None else static_dim(M, "eye: M")
+    k = static_int(k, "eye: k")
+    d = canonical_dtype(dtype, "eye") if dtype is not None else dtypes.float64
     if current_trace() is None:
         return np.eye(N, M, k, dtype=d)
     rows = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=0)

@@ -12,7 +12,9 @@ from ..ops import elementwise as ew
 from ..ops import reduce as rd
 from ..ops import shape as sh
 from ..trace.tracer import located
-from ._core import as_float, canonical_dtype, cast, lift, normalize_axes, normalize_axis
+from ._core import (
+    as_float, canonical_dtype, cast, lift, normalize_axes, normalize_axis, static_bool, static_real,
+)
 from .elementwise import divide, exp, isnan, log, multiply, subtract, where
 from .shapes import ravel, reshape
 
@@ -24,6 +26,7 @@ def _keep(out, x_shape, axes, keepdims):
 
 
 def _reduce(prim, x, axis, keepdims, dtype=None, name=""):
+    keepdims = static_bool(keepdims, f"{name}: keepdims")
     x = lift(x)
     if dtype is not None:
         x = cast(x, canonical_dtype(dtype, name))
@@ -33,22 +36,22 @@ def _reduce(prim, x, axis, keepdims, dtype=None, name=""):
     return _keep(prim(x, axes=axes), x.shape, axes, keepdims)
 
 
-def _accumulating(x, dtype):
+def _accumulating(x, dtype, name):
     """NumPy's accumulator dtype for sum/prod: int64 for bool and integers narrower than it."""
     if dtype is not None:
-        return canonical_dtype(dtype)
+        return canonical_dtype(dtype, name)
     d = lift(x).dtype
     return dtypes.int64 if d.kind in "bi" else d
 
 
 def sum(x, axis=None, dtype=None, keepdims=False, **unsupported):
     _reject(unsupported, "sum")
-    return _reduce(rd.reduce_sum, x, axis, keepdims, _accumulating(x, dtype), "sum")
+    return _reduce(rd.reduce_sum, x, axis, keepdims, _accumulating(x, dtype, "sum"), "sum")
 
 
 def prod(x, axis=None, dtype=None, keepdims=False, **unsupported):
     _reject(unsupported, "prod")
-    return _reduce(rd.reduce_prod, x, axis, keepdims, _accumulating(x, dtype), "prod")
+    return _reduce(rd.reduce_prod, x, axis, keepdims, _accumulating(x, dtype, "prod"), "prod")
 
 
 def _empty_check(x, axes, name):
@@ -80,8 +83,9 @@ def _count(x_shape, axes) -> int:
 
 def mean(x, axis=None, dtype=None, keepdims=False, **unsupported):
     _reject(unsupported, "mean")
+    keepdims = static_bool(keepdims, "mean: keepdims")
     x = lift(x)
-    out_dtype = canonical_dtype(dtype) if dtype is not None else dtypes.float_of(x.dtype)
+    out_dtype = canonical_dtype(dtype, "mean") if dtype is not None else dtypes.float_of(x.dtype)
     axes = normalize_axes(axis, x.ndim, "mean")
     total = sum(cast(x, out_dtype), axis=axes, keepdims=keepdims)
     return divide(total, cast(float(_count(x.shape, axes)), out_dtype))
@@ -89,8 +93,10 @@ def mean(x, axis=None, dtype=None, keepdims=False, **unsupported):
 
 def var(x, axis=None, dtype=None, ddof=0, keepdims=False, **unsupported):
     _reject(unsupported, "var")
+    ddof = static_real(ddof, "var: ddof")
+    keepdims = static_bool(keepdims, "var: keepdims")
     x = lift(x)
-    out_dtype = canonical_dtype(dtype) if dtype is not None else dtypes.float_of(x.dtype)
+    out_dtype = canonical_dtype(dtype, "var") if dtype is not None else dtypes.float_of(x.dtype)
     x = cast(x, out_dtype)
     axes = normalize_axes(axis, x.ndim, "var")
     centered = subtract(x, mean(x, axis=axes, keepdims=True))
@@ -107,6 +113,7 @@ def std(x, axis=None, dtype=None, ddof=0, keepdims=False, **unsupported):
 
 
 def _arg_extremum(x, axis, keepdims, reducer, name):
+    keepdims = static_bool(keepdims, f"{name}: keepdims")
     x = lift(x)
     if axis is None:
         flat = ravel(x)
@@ -148,13 +155,14 @@ def cumsum(x, axis=None, dtype=None):
     x = lift(x)
     if axis is None:
         x, axis = ravel(x), 0
-    x = cast(x, _accumulating(x, dtype))
+    x = cast(x, _accumulating(x, dtype, "cumsum"))
     return rd.cumsum(x, axis=normalize_axis(axis, x.ndim, "cumsum"), reverse=False)
 
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) shifted by the (gradient-stopped) maximum: no overflow for logits of 1e4;
     an all -inf slice gives -inf, as in SciPy and JAX."""
+    keepdims = static_bool(keepdims, "logsumexp: keepdims")
     x = as_float(x)
     axes = normalize_axes(axis, x.ndim, "logsumexp")
     m = sh.stop_gradient(max(x, axis=axes, keepdims=True))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import GraphcError, ShapeError
+from ..errors import ArgumentError, GraphcError, ShapeError
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
 from ..trace.tracer import Tracer, located
-from ._core import as_shape, lift, normalize_axes, normalize_axis, promote
+from ._core import as_shape, lift, normalize_axes, normalize_axis, promote, static_ints
 
 
 def reshape(x, newshape=None, order="C", *, shape=None):
@@ -16,9 +16,12 @@ def reshape(x, newshape=None, order="C", *, shape=None):
     newshape = shape if shape is not None else newshape
     if order != "C":
         raise located(GraphcError, f"reshape: only order='C' is supported, got {order!r}")
-    newshape = list(as_shape(newshape))
+    newshape = list(static_ints(newshape, "reshape: shape"))
     if newshape.count(-1) > 1:
         raise located(ShapeError, "reshape: can only specify one unknown dimension (-1)")
+    if any(n < -1 for n in newshape):
+        raise located(ShapeError, f"reshape: negative dimension in {tuple(newshape)} (only -1, "
+                      "for the one unknown dimension)")
     if -1 in newshape:
         known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
         if known == 0 or x.size % known:
@@ -41,7 +44,9 @@ def transpose(x, axes=None):
     perm = (
         tuple(reversed(range(x.ndim)))
         if axes is None
-        else tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
+        else tuple(
+            normalize_axis(a, x.ndim, "transpose") for a in static_ints(axes, "transpose: axes")
+        )
     )
     if sorted(perm) != list(range(x.ndim)):
         raise located(
@@ -69,7 +74,7 @@ def moveaxis(x, source, destination):
 
 def expand_dims(x, axis):
     x = lift(x)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = static_ints(axis, "expand_dims: axis")
     ndim = x.ndim + len(axes)
     axes = normalize_axes(axes, ndim, "expand_dims")
     shape = list(x.shape)
@@ -94,7 +99,7 @@ def squeeze(x, axis=None):
 
 def broadcast_to(x, shape):
     x = lift(x)
-    shape = as_shape(shape)
+    shape = as_shape(shape, "broadcast_to")
     try:
         if broadcast_shapes(tuple(x.shape), shape) != shape:
             raise ShapeError("")
@@ -112,8 +117,17 @@ def broadcast_arrays(*xs):
     return [broadcast_to(x, shape) for x in xs]
 
 
+def _sequence(arrays, name):
+    """The arrays argument of concatenate/stack: a sequence (NumPy also iterates an array)."""
+    if isinstance(arrays, (str, bytes, dict)) or not hasattr(arrays, "__len__"):
+        raise located(
+            ArgumentError, f"{name}: expected a sequence of arrays, got {type(arrays).__name__}"
+        )
+    return arrays
+
+
 def concatenate(arrays, axis=0):
-    if not len(arrays):
+    if not len(_sequence(arrays, "concatenate")):
         raise located(ShapeError, "need at least one array to concatenate")
     arrays, _ = promote(*arrays)
     if axis is None:
@@ -125,7 +139,7 @@ def concatenate(arrays, axis=0):
 
 
 def stack(arrays, axis=0):
-    if not len(arrays):
+    if not len(_sequence(arrays, "stack")):
         raise located(ShapeError, "need at least one array to stack")
     arrays, _ = promote(*arrays)
     shapes = {tuple(a.shape) for a in arrays}
@@ -141,20 +155,21 @@ def split(x, indices_or_sections, axis=0):
     x = lift(x)
     axis = normalize_axis(axis, x.ndim, "split")
     n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        k = int(indices_or_sections)
+    cuts = static_ints(indices_or_sections, "split: indices_or_sections")
+    if not isinstance(indices_or_sections, (tuple, list, np.ndarray)) or (
+        isinstance(indices_or_sections, np.ndarray) and not indices_or_sections.ndim
+    ):  # a number of sections
+        k = cuts[0]
         if k <= 0 or n % k:
             raise located(
                 ShapeError, f"array split does not result in an equal division: {n} into {k}"
             )
         bounds = [i * (n // k) for i in range(k + 1)]
-    else:
-        bounds = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
-    out = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        hi = max(lo, hi)
-        out.append(_slice_axis(x, axis, lo, hi, 1))
-    return out
+    else:  # pieces are x[lo:hi] along the axis, with Python's slice rules (as NumPy's)
+        bounds = [0, *cuts, n]
+    return [
+        _index_slice(x, axis, slice(lo, hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def _slice_axis(x, axis, start, limit, step):
