@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -35,7 +36,7 @@ def shape_of(x) -> tuple[int, ...]:
         return x.shape
     if is_python_scalar(x):
         return ()
-    return np.shape(x)
+    return tuple(lift(x).shape)  # a ragged list is a GraphcError at the user's line
 
 
 def lift(x):
@@ -161,9 +162,9 @@ def _describe(x) -> str:
 def _not_static(what: str, x, kind: str = "ints") -> TracerBoolError:
     return located(
         TracerBoolError,
-        f"{what} must be static Python {kind} (shapes, axes and sizes are fixed when the function "
-        f"is traced), but it is {_describe(x)}: pass it as a static argument "
-        "(static_argnums/static_argnames) or use the shape of an array (x.shape)",
+        f"{what} must be static Python {kind}, but it is {_describe(x)}: shapes, axes and sizes "
+        "are fixed when the function is traced, so pass it as a static argument "
+        "(static_argnums/static_argnames) or derive it from an array's shape (x.shape)",
     )
 
 
@@ -245,7 +246,13 @@ def as_shape(shape, name: str) -> tuple[int, ...]:
     dims = static_ints(shape, f"{name}: shape")
     if any(n < 0 for n in dims):
         raise located(ShapeError, f"{name}: negative dimensions are not allowed, got {dims}")
+    if math.prod(dims) > _MAX_ELEMENTS:
+        raise located(ShapeError, f"{name}: shape {dims} is too big for an array")
     return dims
+
+
+#: The most elements an array of 8-byte values can hold (NumPy's "array is too big" limit).
+_MAX_ELEMENTS = np.iinfo(np.intp).max // 8
 
 
 def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:

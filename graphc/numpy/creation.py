@@ -8,7 +8,7 @@ import numpy as np
 from .. import dtypes
 from ..ops import elementwise as ew
 from ..ops import shape as sh
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ShapeError
 from ..trace.tracer import current_trace, located
 from ._core import (
     as_shape, canonical_dtype, cast, lift, static_dim, static_int, static_real, strong, typeof,
@@ -82,7 +82,10 @@ def arange(start, stop=None, step=1, dtype=None):
     if step == 0:
         raise located(ArgumentError, "arange: step must not be zero")
     dtype = canonical_dtype(dtype, "arange") if dtype is not None else None
-    ref = np.arange(start, stop, step, dtype=dtype)
+    try:
+        ref = np.arange(start, stop, step, dtype=dtype)
+    except (ValueError, OverflowError) as e:  # a NaN bound, a length too large
+        raise located(ShapeError, f"arange({start}, {stop}, {step}): {e}") from None
     d = canonical_dtype(ref.dtype)
     if current_trace() is None:
         return ref.astype(d)

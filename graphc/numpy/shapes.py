@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ArgumentError, GraphcError, ShapeError
@@ -14,7 +16,7 @@ from ._core import as_shape, lift, normalize_axes, normalize_axis, promote, stat
 def reshape(x, newshape=None, order="C", *, shape=None):
     x = lift(x)
     newshape = shape if shape is not None else newshape
-    if order != "C":
+    if not isinstance(order, str) or order != "C":
         raise located(GraphcError, f"reshape: only order='C' is supported, got {order!r}")
     newshape = list(static_ints(newshape, "reshape: shape"))
     if newshape.count(-1) > 1:
@@ -23,13 +25,15 @@ def reshape(x, newshape=None, order="C", *, shape=None):
         raise located(ShapeError, f"reshape: negative dimension in {tuple(newshape)} (only -1, "
                       "for the one unknown dimension)")
     if -1 in newshape:
-        known = int(np.prod([n for n in newshape if n != -1], dtype=np.int64))
+        known = math.prod(n for n in newshape if n != -1)
         if known == 0 or x.size % known:
             raise located(
                 ShapeError, f"cannot reshape array of shape {x.shape} into shape {tuple(newshape)}"
             )
         newshape[newshape.index(-1)] = x.size // known
     newshape = tuple(newshape)
+    if math.prod(newshape) != x.size:
+        raise located(ShapeError, f"cannot reshape array of shape {x.shape} into shape {newshape}")
     if newshape == tuple(x.shape):
         return x
     return sh.reshape(x, shape=newshape)
@@ -113,7 +117,10 @@ def broadcast_to(x, shape):
 
 def broadcast_arrays(*xs):
     xs = [lift(x) for x in xs]
-    shape = broadcast_shapes(*(tuple(x.shape) for x in xs))
+    try:
+        shape = broadcast_shapes(*(tuple(x.shape) for x in xs))
+    except ShapeError as e:
+        raise located(ShapeError, f"broadcast_arrays: {e}") from None
     return [broadcast_to(x, shape) for x in xs]
 
 
