@@ -8,7 +8,7 @@ from ..ops import reduce as rd
 from ..ops.broadcasting import broadcast_shapes
 from ..ops.linalg import dot_general
 from ..trace.tracer import located
-from ._core import normalize_axis, promote
+from ._core import normalize_axis, promote, static_int, static_ints
 from .elementwise import multiply
 from .shapes import broadcast_to, ravel, reshape, transpose
 
@@ -81,15 +81,19 @@ def matmul(a, b):
 
 def tensordot(a, b, axes=2):
     a, b = _operands(a, b, "tensordot")
-    if isinstance(axes, int):
-        ca = tuple(range(a.ndim - axes, a.ndim))
-        cb = tuple(range(axes))
-    else:
-        xa, xb = axes
-        xa = (xa,) if isinstance(xa, int) else tuple(xa)
-        xb = (xb,) if isinstance(xb, int) else tuple(xb)
+    if isinstance(axes, (tuple, list)) and len(axes) == 2:  # (axes of a, axes of b)
+        xa, xb = (static_ints(x, "tensordot: axes") for x in axes)
+        if len(xa) != len(xb):
+            raise located(ShapeError, f"tensordot: axes {axes} pair {len(xa)} with {len(xb)} axes")
         ca = tuple(normalize_axis(i, a.ndim, "tensordot") for i in xa)
         cb = tuple(normalize_axis(i, b.ndim, "tensordot") for i in xb)
+    else:  # the last n axes of a with the first n of b
+        n = static_int(axes, "tensordot: axes")
+        if not 0 <= n <= min(a.ndim, b.ndim):
+            raise located(
+                ShapeError, f"tensordot: axes={n} for shapes {tuple(a.shape)} and {tuple(b.shape)}"
+            )
+        ca, cb = tuple(range(a.ndim - n, a.ndim)), tuple(range(n))
     return _contract(a, b, ca, cb, "tensordot")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import GraphcError
 from ..trace.tracer import located
-from ._core import as_float, cast, normalize_axes
+from ._core import as_float, cast, normalize_axes, static_real
 from .elementwise import abs, equal, power, sqrt, where
 from .reductions import max, min, sum
 
@@ -28,6 +28,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     The gradient of every p-norm with p > 0 at x == 0 is 0 (a subgradient), not NaN (JAX gives
     NaN there)."""
     x = as_float(x)
+    if ord is not None and not isinstance(ord, str):
+        ord = static_real(ord, "norm: ord")
     if axis is None and ord is not None and x.ndim == 2:
         axes = (0, 1)
     else:
