@@ -131,9 +131,7 @@ def _probe() -> bool:
 @functools.cache
 def available() -> bool:
     """Whether the native entry can be used in this process (layouts verified, symbols bound).
-
-    Any probe or symbol missing here (an unusual build, a Python without some C-API function)
-    means False: the backend then takes its ctypes path instead of failing every call."""
+    A failed probe or a missing C-API symbol means False (the ctypes path), never failing calls."""
     try:
         if not (_probe() and _probe_scalars()):
             return False
