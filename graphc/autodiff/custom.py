@@ -37,15 +37,17 @@ return None for them; a silent zero would be a wrong number).
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
+from ..errors import GraphcError
 from ..ops import elementwise as ew
 from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.tracer import Tracer, current_trace, located, new_trace
 from .forward import LinearizedForward, transpose_linear
-from .nested import fun_name, leaf_type
+from .nested import describe, fun_name, leaf_type
 from .reverse import DifferentiationError, Linearized, as_tracer, inline_graph
 
 
@@ -132,11 +134,11 @@ def _per_arg_grads(dx, args, tuple_per_arg: bool, who: str):
     ):
         dx = (dx,)
     if not isinstance(dx, (tuple, list)) or len(dx) != len(args):
-        n = len(dx) if isinstance(dx, (tuple, list)) else 1
+        got = f"{len(dx)}" if isinstance(dx, (tuple, list)) else f"{describe(dx)}, not a tuple"
         raise located(
             DifferentiationError,
-            f"{who}: the backward function must return one gradient per input "
-            f"({len(args)}), as a tuple; it returned {n}",
+            f"{who}: {'bwd' if tuple_per_arg else 'grad_fn'} must return one gradient per input "
+            f"({len(args)}), as a tuple; it returned {got}",
         )
     return list(dx)
 
@@ -164,15 +166,64 @@ def _flat_grads(per_arg, args, inputs, who):
         if g is None or x.dtype.kind != "f":
             out.append(None)
             continue
-        g = as_tracer(g, trace)
+        g = _gradient_value(g, k, who, trace)
         if tuple(g.shape) != tuple(x.shape):
             raise located(
                 DifferentiationError,
                 f"{who}: the gradient for input leaf {k} has shape {tuple(g.shape)}, "
                 f"expected {tuple(x.shape)}",
             )
+        if g.dtype.kind != "f":  # a float gradient of another precision is converted
+            raise located(
+                DifferentiationError,
+                f"{who}: the gradient for input leaf {k} has dtype {g.dtype}, but gradients are "
+                f"floating point (the input is {x.dtype})",
+            )
         out.append(g if g.dtype == x.dtype else ew.convert(g, dtype=x.dtype))
     return out
+
+
+def _gradient_value(g, k, who, trace):
+    """A gradient the user's backward function returned, as a tracer of ``trace``."""
+    try:
+        return as_tracer(g, trace)
+    except GraphcError as e:
+        detail = getattr(e, "detail", str(e))
+        raise located(
+            type(e), f"{who}: the gradient for input leaf {k} is not an array: {detail}"
+        ) from None
+
+
+def _pair(result, who: str, what: str):
+    """``result``, the pair a user's forward function returns (``(y, grad_fn)`` or ``(out,
+    residuals)``), or an error naming the function and what it returned instead."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise located(
+            DifferentiationError, f"{who} must return a pair {what}, but it returned "
+            f"{describe(result)}",
+        )
+    return result
+
+
+def _call_user(fn, args, who: str, what: str, params: str):
+    """``fn(*args)`` for a user's backward function (``what``, called with ``params``), refused
+    with an error saying how it is called when its signature cannot take ``args`` (instead of
+    Python's raw TypeError from inside graphc)."""
+    if not callable(fn):
+        raise located(DifferentiationError, f"{who}: {what} must be callable, got {describe(fn)}")
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to check (a builtin): the call will tell
+        return fn(*args)
+    try:
+        sig.bind(*args)
+    except TypeError as e:
+        raise located(
+            DifferentiationError,
+            f"{who}: {what} {fun_name(fn)}{sig} is called as {what}({params}), which it cannot "
+            f"take: {e}",
+        ) from None
+    return fn(*args)
 
 
 def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
@@ -181,13 +232,18 @@ def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
     leaves, tree = pytree.flatten(tuple(args))
     with new_trace(name) as tf:
         inputs = [tf.new_input(*leaf_type(x)) for x in leaves]
-        y, grad_fn = fwd_fun(*pytree.unflatten(tree, inputs))
+        y, grad_fn = _pair(fwd_fun(*pytree.unflatten(tree, inputs)), who, "(y, grad_fn)")
         y_leaves, y_tree = pytree.flatten(y)
         y_tracers = [Tracer(tf.to_value(o), tf) for o in y_leaves]
         with new_trace(name + "_bwd") as tb:
             cts = [tb.new_input(t.aval) for t in y_tracers]
             ct = pytree.unflatten(y_tree, cts)
-            dx = grad_fn(*ct) if isinstance(y, (tuple, list)) and not tuple_per_arg else grad_fn(ct)
+            if tuple_per_arg:  # custom_vjp: the wrapper below calls the user's bwd
+                dx = grad_fn(ct)
+            else:
+                each = list(ct) if isinstance(y, (tuple, list)) else [ct]
+                params = ", ".join(f"dy{i}" for i in range(len(each))) if len(each) > 1 else "dy"
+                dx = _call_user(grad_fn, each, who, "grad_fn", params)
             grads = _flat_grads(_per_arg_grads(dx, args, tuple_per_arg, who), args, inputs, who)
             bwd, residuals = tb.graph([g for g in grads if g is not None])
         res = [Tracer(tf.to_value(r), tf) for r in residuals]
@@ -214,9 +270,10 @@ def custom_gradient(f):
 
     @functools.wraps(f)
     def wrapper(*args):
+        who = f"custom_gradient {fun_name(f)}"
         if current_trace() is None:
-            return f(*args)[0]
-        return call_with_rule(fun_name(f), f, args, False, "custom_gradient")
+            return _pair(f(*args), who, "(y, grad_fn)")[0]
+        return call_with_rule(fun_name(f), f, args, False, who)
 
     return wrapper
 
@@ -234,6 +291,13 @@ class custom_vjp:
         self._tracing_fwd = threading.local()  # per thread: traces may run concurrently
 
     def defvjp(self, fwd, bwd):
+        for what, fn in (("fwd", fwd), ("bwd", bwd)):
+            if not callable(fn):
+                raise located(
+                    DifferentiationError,
+                    f"custom_vjp {fun_name(self.fun)}.defvjp: {what} must be callable, got "
+                    f"{describe(fn)}",
+                )
         self.fwd, self.bwd = fwd, bwd
         return self
 
@@ -248,6 +312,7 @@ class custom_vjp:
             )
         nondiff = [args[i] for i in self.nondiff_argnums]
         diff_pos = [i for i in range(len(args)) if i not in self.nondiff_argnums]
+        who = f"custom_vjp {fun_name(self.fun)}"
 
         def fwd_fun(*diff_args):
             full = list(args)
@@ -255,11 +320,11 @@ class custom_vjp:
                 full[i] = a
             self._tracing_fwd.on = True
             try:
-                y, res = self.fwd(*full)
+                result = self.fwd(*full)
             finally:
                 self._tracing_fwd.on = False
-            return y, lambda g: self.bwd(*nondiff, res, g)
+            y, res = _pair(result, f"{who}: its fwd {fun_name(self.fwd)}", "(output, residuals)")
+            params = f"{'*nondiff_args, ' if nondiff else ''}residuals, g"
+            return y, lambda g: _call_user(self.bwd, [*nondiff, res, g], who, "bwd", params)
 
-        return call_with_rule(
-            fun_name(self.fun), fwd_fun, [args[i] for i in diff_pos], True, "custom_vjp"
-        )
+        return call_with_rule(fun_name(self.fun), fwd_fun, [args[i] for i in diff_pos], True, who)

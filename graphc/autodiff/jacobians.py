@@ -42,7 +42,7 @@ def _assemble(blocks, lead_shape, tail_shape, dtype, axis_first: bool):
 
 def _trace(fun, args, kwargs, argnums, has_aux, who):
     """``fun`` traced for a Jacobian: floating-point arguments in, floating-point outputs out."""
-    nums = check_argnums(argnums, len(args), who)
+    nums = check_argnums(argnums, len(args), who, kwargs)
     traced = trace_differentiable(fun, args, kwargs, nums, has_aux, who)
     for t in traced.main_types():
         if t.dtype.kind != "f":

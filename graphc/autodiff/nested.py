@@ -17,6 +17,7 @@ from .. import dtypes
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
+from ..errors import GraphcError
 from ..trace.tracer import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
 
@@ -35,8 +36,24 @@ def fun_name(fun) -> str:
     return getattr(fun, "__name__", type(fun).__name__)
 
 
-def check_argnums(argnums, n_args: int, who: str) -> tuple[int, ...]:
-    """``argnums`` as a tuple of non-negative positions, or an error naming what is wrong."""
+def describe(x) -> str:
+    """What a user's function returned (or passed), for messages: ``a traced value f64[3]``,
+    ``a tuple of length 3``, ``an array f64[2]``."""
+    if isinstance(x, Tracer):
+        return f"a traced value {x.aval}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of length {len(x)}"
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return f"{type(x).__name__} {x!r}"
+    name = type(x).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def check_argnums(argnums, n_args: int, who: str, kwargs=None) -> tuple[int, ...]:
+    """``argnums`` as a tuple of non-negative positions, or an error naming what is wrong
+    (``kwargs``, the call's keyword arguments, explain a call that passed the argument by name)."""
     nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
     if (
         not isinstance(nums, (tuple, list))
@@ -50,10 +67,18 @@ def check_argnums(argnums, n_args: int, who: str) -> tuple[int, ...]:
     out = []
     for a in nums:
         if not -n_args <= a < n_args:
+            by_name = (
+                f" and the keyword argument{'s' if len(kwargs) > 1 else ''} "
+                f"{', '.join(repr(k) for k in sorted(kwargs))}, but keyword arguments are never differentiated "
+                "(argnums counts positional arguments only, as in JAX): pass the argument "
+                "positionally"
+                if kwargs
+                else ""
+            )
             raise located(
                 DifferentiationError,
                 f"{who}: argnums {int(a)} is out of range: the function was called with "
-                f"{n_args} positional argument{'s' if n_args != 1 else ''}",
+                f"{n_args} positional argument{'s' if n_args != 1 else ''}{by_name}",
             )
         out.append(int(a) % n_args)
     if len(set(out)) != len(out):
@@ -134,6 +159,7 @@ def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Tra
         result = fun(*call_args, **kwargs)
         main, aux = _split_aux(result, has_aux, fun, who)
         main_leaves, out_tree = pytree.flatten(main)
+        _check_outputs(main_leaves, out_tree, fun, who)
         aux_leaves, aux_tree = pytree.flatten(aux) if has_aux else ([], None)
         aux_slots = [
             k for k, a in enumerate(aux_leaves) if isinstance(a, Tracer) and a._trace is trace
@@ -165,15 +191,32 @@ def _split_by_trees(trees, flat) -> list:
     return out
 
 
+def _check_outputs(leaves, tree, fun, who) -> None:
+    """Each leaf of the differentiated output is a traced value or becomes an array; anything
+    else (a string, None inside a container, an object) is named by its place in the output."""
+    from ..trace.signature import leaf_paths
+
+    for path, leaf in zip(leaf_paths(tree, "output"), leaves, strict=True):
+        if isinstance(leaf, Tracer):
+            continue
+        try:
+            as_array(leaf)
+        except GraphcError as e:
+            detail = getattr(e, "detail", str(e))
+            raise located(
+                type(e),
+                f"{who}: {fun_name(fun)} returned {describe(leaf)} as {path}, but the function "
+                f"being differentiated must return arrays ({detail})",
+            ) from None
+
+
 def _split_aux(result, has_aux, fun, who):
     if not has_aux:
         return result, None
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        got = (
-            f"a {type(result).__name__} of length {len(result)}"
-            if isinstance(result, (tuple, list))
-            else f"a {type(result).__name__}"
-        )
+        got = describe(result)
+        if not isinstance(result, (tuple, list)):
+            got += " alone"
         raise located(
             DifferentiationError,
             f"{who}(..., has_aux=True): {fun_name(fun)} must return a pair "
