@@ -118,7 +118,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     """``(value, grad)`` of a scalar function, or ``((value, aux), grad)`` with ``has_aux``."""
 
     def impl(*args, **kwargs):
-        nums = check_argnums(argnums, len(args), "grad")
+        nums = check_argnums(argnums, len(args), "grad", kwargs)
         traced = trace_differentiable(fun, args, kwargs, nums, has_aux, "grad")
         lin = traced.linearize()
         out_type = _scalar_output(traced, "grad", fun)

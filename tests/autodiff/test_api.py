@@ -222,7 +222,7 @@ def test_error_argnums_out_of_range():
 
 
 def test_error_has_aux_not_a_pair():
-    with pytest.raises(gc.GraphcError, match=r"has_aux=True.*must return a pair.*Tracer"):
+    with pytest.raises(gc.GraphcError, match=r"has_aux=True.*a pair.*value f64\[\] alone"):
         gc.grad(lambda x: gnp.sum(x), has_aux=True)(X)
     with pytest.raises(gc.GraphcError, match=r"pair.*tuple of length 3"):
         gc.grad(lambda x: (gnp.sum(x), 1, 2), has_aux=True)(X)
