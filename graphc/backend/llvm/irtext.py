@@ -7,6 +7,7 @@ known to be at least one), the shape LLVM's loop vectorizer handles best.
 
 from __future__ import annotations
 
+import re
 import struct
 from contextlib import contextmanager
 
@@ -185,3 +186,37 @@ class Func:
         if offset == "0":
             return base
         return self.op(f"getelementptr inbounds {ty}, ptr {base}, i64 {offset}")
+
+
+_CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
+_DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.MULTILINE)
+
+
+def declarations(body: str) -> list[str]:
+    """``declare`` lines for every called C library function (expm1f, atan2, ...), derived from the
+    call sites. Intrinsics need none: LLVM's parser declares them on first use."""
+    defined = set(_DEFINED.findall(body))
+    decls = {}
+    for ret, name, args in _CALL.findall(body):
+        if name in defined or name in decls or name.startswith("llvm."):
+            continue
+        types = [a.rsplit(" ", 1)[0] for a in _split_args(args)]
+        decls[name] = f"declare {ret} @{name}({', '.join(types)})"
+    return [decls[k] for k in sorted(decls)]
+
+
+def _split_args(args: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in args:
+        if ch in "<[":
+            depth += 1
+        elif ch in ">]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out

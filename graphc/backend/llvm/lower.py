@@ -28,11 +28,11 @@ from ...ops import shape as sh
 from ...ops.call import inline_calls
 from ...ops.linalg import dot_general
 from ...passes.fuse import TRANSCENDENTAL, fused
+from ...passes.manager import internal_message
 from . import blocking, memory, threads, vecmath
-from .irtext import MEM, REG, SUFFIX, Func, mem_const
+from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
-from ...passes.manager import internal_message
 from .region import RULES, Buf, Emitter, LoweringError, node_context
 from .share import step_key
 
@@ -158,7 +158,7 @@ class Module:
     def text(self) -> str:
         parts = [*self.globals, *self.functions, *self._math_text(), "\n".join(self.metadata)]
         body = "\n\n".join(parts)
-        return "\n\n".join([*_declarations(body), body]) + "\n"
+        return "\n\n".join([*declarations(body), body]) + "\n"
 
     def _math_text(self) -> list[str]:
         """mathlib's scalar definitions, their vector variants and call wrappers (see
@@ -196,38 +196,6 @@ class Module:
 
 
 _LOOP_ID = re.compile(r"!llvm\.loop !\d+")
-_CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
-_DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.MULTILINE)
-
-
-def _declarations(body: str) -> list[str]:
-    """``declare`` lines for every called C library function (expm1f, atan2, ...), derived from the
-    call sites. Intrinsics need none: LLVM's parser declares them on first use."""
-    defined = set(_DEFINED.findall(body))
-    decls = {}
-    for ret, name, args in _CALL.findall(body):
-        if name in defined or name in decls or name.startswith("llvm."):
-            continue
-        types = [a.rsplit(" ", 1)[0] for a in _split_args(args)]
-        decls[name] = f"declare {ret} @{name}({', '.join(types)})"
-    return [decls[k] for k in sorted(decls)]
-
-
-def _split_args(args: str) -> list[str]:
-    out, depth, cur = [], 0, ""
-    for ch in args:
-        if ch in "<[":
-            depth += 1
-        elif ch in ">]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur.strip())
-    return out
 
 
 # - storage and steps ------------------------------------------------------------------------------

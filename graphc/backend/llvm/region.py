@@ -17,8 +17,8 @@ from ... import dtypes
 from ...ir import TensorType
 from ...ops import elementwise as ew
 from ...ops import shape as sh
-from . import vecmath
 from ...passes.manager import InternalError, internal_message
+from . import vecmath
 from .irtext import MEM, REG, const
 from .scalar import SCALAR, convert_value
 
