@@ -14,12 +14,14 @@ that is not linear is silently wrong.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..errors import GraphcError
 from ..ir import Graph
 from ..ops.shape import zeros
+from ..trace.locations import definition_location
 from ..trace.tracer import current_trace, located, user_location
 from .reverse import (
     DifferentiationError,
@@ -27,6 +29,7 @@ from .reverse import (
     apply_rule,
     inline_graph,
     is_float,
+    nodes_located_at,
     path_nodes,
     rule_of,
 )
@@ -64,6 +67,18 @@ def _check(v, t, node):
         )
 
 
+@contextmanager
+def derivative_nodes(phase: str, loc, fun):
+    """Nodes graphc makes for a derivative outside any rule (a Jacobian's seeds, zero tangents for
+    outputs that do not depend on the inputs, the stacking of a Jacobian's rows) are in
+    ``phase`` (``jvp`` or ``bwd``) at the line of the op that made the output they stand for
+    (``loc``), or at ``fun``'s definition when no op did (an input's seed, an output that is an
+    input): never the line that asked for the derivative, as reverse mode's seeds and sums."""
+    loc = loc or definition_location(fun)
+    with current_trace().builder.in_phase(phase), nodes_located_at(loc):
+        yield
+
+
 class LinearizedForward:
     """A graph inlined into the current trace once, ready for any number of tangent passes (one per
     direction, as ``jacfwd`` needs)."""
@@ -71,6 +86,8 @@ class LinearizedForward:
     def __init__(self, graph: Graph, args):
         self.graph = graph
         self.env, self.outs = inline_graph(graph, args)
+
+    output_loc = Linearized.output_loc  # the user's line of the op that made output i
 
     def push(self, in_tangents, wanted=None) -> list:
         """Output tangents (tracers or None) for one tangent (tracer or None) per graph input;

@@ -18,7 +18,7 @@ from ..ops import shape as sh
 from ..trace import pytree
 from ..trace.tracer import located
 from .api import Transformed, trace_differentiable
-from .forward import LinearizedForward
+from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, fun_name
 from .reverse import DifferentiationError
 
@@ -75,15 +75,19 @@ def jacobian(fun, argnums=0, has_aux=False):
             rows = [[] for _ in ins]
             for i in range(out_t.size):
                 seeds = [None] * len(lin.outs)
-                seeds[k] = _basis(i, out_t.shape, out_t.dtype)
-                for r, c, v in zip(rows, lin.backward(seeds), ins, strict=True):
-                    r.append(c if c is not None else sh.zeros(v.shape, v.dtype))
-            table.append(
-                [
-                    _assemble(r, out_t.shape, v.shape, v.dtype, True)
-                    for r, v in zip(rows, ins, strict=True)
-                ]
-            )
+                with derivative_nodes("bwd", lin.output_loc(k), fun):
+                    seeds[k] = _basis(i, out_t.shape, out_t.dtype)
+                cts = lin.backward(seeds)
+                with derivative_nodes("bwd", lin.output_loc(k), fun):
+                    for r, c, v in zip(rows, cts, ins, strict=True):
+                        r.append(c if c is not None else sh.zeros(v.shape, v.dtype))
+            with derivative_nodes("bwd", lin.output_loc(k), fun):
+                table.append(
+                    [
+                        _assemble(r, out_t.shape, v.shape, v.dtype, True)
+                        for r, v in zip(rows, ins, strict=True)
+                    ]
+                )
         jac = _result(traced, table, argnums)
         if has_aux:
             return jac, traced.restore_outputs(lin.outs)[1]
@@ -108,11 +112,15 @@ def jacfwd(fun, argnums=0, has_aux=False):
             cols = [[] for _ in outs]
             for i in range(v.type.size):
                 seeds = [None] * len(traced.graph.inputs)
-                seeds[j] = _basis(i, v.shape, v.dtype)
-                for col, t, o in zip(cols, fwd.push(seeds)[: traced.n_main], outs, strict=True):
-                    col.append(t if t is not None else sh.zeros(o.shape, o.dtype))
+                with derivative_nodes("jvp", None, fun):  # an input's seed: no op made it
+                    seeds[j] = _basis(i, v.shape, v.dtype)
+                tans = fwd.push(seeds)[: traced.n_main]
+                for k, (col, t, o) in enumerate(zip(cols, tans, outs, strict=True)):
+                    with derivative_nodes("jvp", fwd.output_loc(k), fun):
+                        col.append(t if t is not None else sh.zeros(o.shape, o.dtype))
             for k, o in enumerate(outs):
-                table[k][j] = _assemble(cols[k], o.shape, v.shape, o.dtype, False)
+                with derivative_nodes("jvp", fwd.output_loc(k), fun):
+                    table[k][j] = _assemble(cols[k], o.shape, v.shape, o.dtype, False)
         jac = _result(traced, table, argnums)
         if has_aux:
             return jac, traced.restore_outputs(fwd.outs)[1]
