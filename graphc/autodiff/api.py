@@ -37,7 +37,7 @@ from ..trace.function import Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
 from ..trace.locations import definition_location
 from ..trace.tracer import current_trace, located
-from .forward import LinearizedForward
+from .forward import LinearizedForward, derivative_nodes
 from .nested import _split_aux, check_argnums, check_float_inputs, fun_name, trace_function
 from .reverse import DifferentiationError, as_tracer, nodes_located_at
 
@@ -262,10 +262,10 @@ def _jvp_in_trace(fun, primals, tangents):
     fwd = LinearizedForward(traced.graph, traced.graph_args())
     out_t = fwd.push(tans + [None] * len(traced.captured))
     out, _ = traced.restore_outputs(fwd.outs)
-    out_t = [
-        sh.zeros(v.shape, v.dtype) if t is None else t
-        for v, t in zip(traced.graph.outputs, out_t, strict=True)
-    ]
+    for i, (v, t) in enumerate(zip(traced.graph.outputs, out_t, strict=True)):
+        if t is None:  # an output that does not depend on the primals: a zero tangent
+            with derivative_nodes("jvp", fwd.output_loc(i), fun):
+                out_t[i] = sh.zeros(v.shape, v.dtype)
     return out, pytree.unflatten(traced.out_tree, out_t)
 
 
