@@ -69,9 +69,9 @@ def check_argnums(argnums, n_args: int, who: str, kwargs=None) -> tuple[int, ...
         if not -n_args <= a < n_args:
             by_name = (
                 f" and the keyword argument{'s' if len(kwargs) > 1 else ''} "
-                f"{', '.join(repr(k) for k in sorted(kwargs))}, but keyword arguments are never differentiated "
-                "(argnums counts positional arguments only, as in JAX): pass the argument "
-                "positionally"
+                f"{', '.join(repr(k) for k in sorted(kwargs))}, but keyword arguments are never "
+                "differentiated (argnums counts positional arguments only, as in JAX): pass the "
+                "argument positionally"
                 if kwargs
                 else ""
             )

@@ -146,7 +146,7 @@ def mark_weak(result, weak: bool):
     return result
 
 
-# --- static arguments (shapes, axes, counts) -------------------------------------------------------
+# --- static arguments (shapes, axes, counts) ----------------------------------------------------
 # NOTE: shapes, axes and counts are fixed when a function is traced, so they must be Python values.
 # They are checked here, once for the whole namespace: each wrong one is a GraphcError naming the
 # function, the argument and the user's line, never NumPy's or Python's raw ValueError/TypeError.
