@@ -151,6 +151,9 @@ def mark_weak(result, weak: bool):
 # They are checked here, once for the whole namespace: each wrong one is a GraphcError naming the
 # function, the argument and the user's line, never NumPy's or Python's raw ValueError/TypeError.
 # As in NumPy, an int is anything with ``__index__`` except a bool (``axis=True`` is refused).
+# The classes: a traced value there is a TracerBoolError (Python needed a concrete value, as for
+# ``int(tracer)``); a wrong type an ArgumentError (a TypeError, as NumPy's); a wrong value a
+# ShapeError (a ValueError, as NumPy's); an axis out of range an AxisError (NumPy's too).
 
 
 def _describe(x) -> str:

@@ -18,23 +18,10 @@ import graphc.numpy as gnp
 from graphc import config
 from graphc.autodiff import DifferentiationError
 
-FILE = os.path.basename(__file__)
-with open(__file__) as _f:
-    _SOURCE = _f.read().splitlines()
+from _lines import SourceLines
 
-
-def line_of(marker: str) -> int:
-    """The line of this file that ends with the comment ``# @marker``."""
-    hits = [i for i, text in enumerate(_SOURCE, 1) if text.rstrip().endswith(f"# @{marker}")]
-    assert len(hits) == 1, (marker, hits)
-    return hits[0]
-
-
-def at(marker_or_fn) -> str:
-    """``test_issue8_locations.py:N`` for a marker or a function's first line."""
-    if callable(marker_or_fn):
-        return f"{FILE}:{marker_or_fn.__code__.co_firstlineno}"
-    return f"{FILE}:{line_of(marker_or_fn)}"
+LINES = SourceLines(__file__)
+FILE, line_of, at = LINES.file, LINES.line_of, LINES.at
 
 
 Pair = collections.namedtuple("Pair", "w b")
@@ -357,10 +344,4 @@ def test_tape_source_that_is_not_a_value(ref):
 def test_hostile_input_is_a_clear_error_at_the_users_line(thunk, cls, words):
     with pytest.raises(gc.GraphcError) as info:
         thunk()
-    err, msg = info.value, str(info.value)
-    assert isinstance(err, cls), (type(err), msg)
-    assert not isinstance(err, (KeyError, AttributeError, AssertionError, IndexError))
-    assert msg.startswith(f"{at(thunk)}: "), msg
-    assert msg.count(f"{FILE}:") == 1, msg
-    for w in words:
-        assert w in msg, (w, msg)
+    LINES.assert_clear_error(info.value, cls, thunk, words)
