@@ -173,7 +173,8 @@ def _flat_grads(per_arg, args, inputs, who):
                 f"{who}: the gradient for input leaf {k} has shape {tuple(g.shape)}, "
                 f"expected {tuple(x.shape)}",
             )
-        if g.dtype.kind != "f":  # a float gradient of another precision is converted
+        # a float gradient of another precision, or a Python number, is converted
+        if g.dtype.kind == "b" or (g.dtype.kind != "f" and not g.weak):
             raise located(
                 DifferentiationError,
                 f"{who}: the gradient for input leaf {k} has dtype {g.dtype}, but gradients are "

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import dtypes
+from ..errors import GraphcError
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
-from ..errors import GraphcError
 from ..trace.tracer import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
 
@@ -38,14 +38,16 @@ def fun_name(fun) -> str:
 
 def describe(x) -> str:
     """What a user's function returned (or passed), for messages: ``a traced value f64[3]``,
-    ``a tuple of length 3``, ``an array f64[2]``."""
+    ``a tuple of length 3``, ``str 'abc'``."""
     if isinstance(x, Tracer):
         return f"a traced value {x.aval}"
     if isinstance(x, (tuple, list)):
         return f"a {type(x).__name__} of length {len(x)}"
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
-    if x is None or isinstance(x, (bool, int, float, str)):
+    if x is None:
+        return "None"
+    if isinstance(x, (bool, int, float, str)):
         return f"{type(x).__name__} {x!r}"
     name = type(x).__name__
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
@@ -193,7 +195,7 @@ def _split_by_trees(trees, flat) -> list:
 
 def _check_outputs(leaves, tree, fun, who) -> None:
     """Each leaf of the differentiated output is a traced value or becomes an array; anything
-    else (a string, None inside a container, an object) is named by its place in the output."""
+    else (a string, an object) is named by its place in the output, as ``gc.function`` does."""
     from ..trace.signature import leaf_paths
 
     for path, leaf in zip(leaf_paths(tree, "output"), leaves, strict=True):

@@ -262,8 +262,8 @@ def test_malformed_custom_rule_is_a_clear_error(thunk, cls, words):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_float_gradient_of_another_precision_is_still_converted(dtype):
-    """Only non-float gradients are refused: a float64 gradient for a float32 input (a captured
-    float64 constant) is cast to the input's dtype, as before."""
+    """Only bool and integer-array gradients are refused: a float64 gradient for a float32 input
+    (a captured float64 constant) or a Python number is cast to the input's dtype, as before."""
     scale = np.float64(3.0)
 
     @gc.custom_gradient
@@ -273,6 +273,13 @@ def test_float_gradient_of_another_precision_is_still_converted(dtype):
     g = gc.grad(lambda x: gnp.sum(f(x)))(np.ones(3, dtype))
     assert g.dtype == dtype
     np.testing.assert_array_equal(g, [3.0, 3.0, 3.0])
+
+    @gc.custom_gradient
+    def h(x):
+        return x * 2.0, lambda g: 0  # a Python number (weak) for a 0-d input: converted too
+
+    g = gc.grad(h)(dtype(1.5))
+    assert g.dtype == dtype and g.shape == () and float(g) == 0.0
 
 
 # --- what a differentiated function returns, and how it is called --------------------------------
