@@ -163,9 +163,7 @@ def split(x, indices_or_sections, axis=0):
     axis = normalize_axis(axis, x.ndim, "split")
     n = x.shape[axis]
     cuts = static_ints(indices_or_sections, "split: indices_or_sections")
-    if not isinstance(indices_or_sections, (tuple, list, np.ndarray)) or (
-        isinstance(indices_or_sections, np.ndarray) and not indices_or_sections.ndim
-    ):  # a number of sections
+    if np.ndim(indices_or_sections) == 0:  # a number of equal sections
         k = cuts[0]
         if k <= 0 or n % k:
             raise located(
