@@ -33,3 +33,8 @@ class AxisError(ShapeError, np.exceptions.AxisError):
 
     def __str__(self) -> str:  # NumPy's __str__ rebuilds its own message from axis/ndim
         return str(self.args[0]) if self.args else ""
+
+
+class InternalError(GraphcError):
+    """A failure inside graphc (a bug in a pass, the lowering or the JIT, not in the user's code):
+    the message names the node and the user's line so the failure can be reported."""

@@ -16,7 +16,7 @@ import time
 from ...errors import GraphcError
 from ...ir import Graph
 from ...ops.linalg import dot_general
-from ...passes.manager import internal_error, internal_message
+from ...ir.diagnostics import internal_error, internal_message
 from . import cache, entry, jit
 from .abi import Executable
 

@@ -30,7 +30,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ... import config
-from ...passes.manager import InternalError
+from ...errors import InternalError
 
 #: Serialises every call into LLVM (parsing, passes, engine creation, symbol lookup, asm emission).
 LOCK = threading.RLock()

@@ -28,7 +28,7 @@ from ...ops import shape as sh
 from ...ops.call import inline_calls
 from ...ops.linalg import dot_general
 from ...passes.fuse import TRANSCENDENTAL, fused
-from ...passes.manager import internal_message
+from ...ir.diagnostics import internal_message
 from . import blocking, memory, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
 from .kernels import REDUCERS, emit_cumsum, emit_region

@@ -17,7 +17,8 @@ from ... import dtypes
 from ...ir import TensorType
 from ...ops import elementwise as ew
 from ...ops import shape as sh
-from ...passes.manager import InternalError, internal_message
+from ...errors import InternalError
+from ...ir.diagnostics import internal_message
 from . import vecmath
 from .irtext import MEM, REG, const
 from .scalar import SCALAR, convert_value
