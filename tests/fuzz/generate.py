@@ -151,6 +151,10 @@ class Gen:
             lit = self.pick((0.5, 2.0, -1.5, 3.0, 0.25))
             return repr(lit)
         rank = len(shape)
+        if mode == 1 and rank and self.c(3) == 0:  # a leaf given a leading axis: ct[None]
+            c = self.leaf(shape[1:])
+            _, lo, hi = self.info[c]
+            return self.emit("expand_dims", f"{c}[None]", (1,) + shape[1:], lo, hi, exact=True)
         variants = [shape, (), shape[self.c(rank + 1):] if rank else (),
                     tuple(1 if self.c(2) else d for d in shape)]
         if rank < 3:

@@ -97,7 +97,9 @@ def binary(g, x):
     exact = True
     if kind in ("div", "arctan2"):
         b = g.positive(b)
-    if kind == "pow":
+    if kind == "pow" and g.c(3) == 0:  # a literal base: 2.0 ** x
+        a, b = g.pick(("2.0", "0.5", "1.5")), g.bounded(a, 4.0)
+    elif kind == "pow":
         a = g.positive(a)
         b = g.bounded(b, 2.0) if b in g.info else g.pick(("1.5", "-0.5", "2.0"))
     (alo, ahi), (blo, bhi) = g.lohi(a), g.lohi(b)
