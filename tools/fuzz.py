@@ -64,9 +64,19 @@ def worker(start, count):
         print(json.dumps(rec), flush=True)
 
 
+def worker_env():
+    """What a worker runs under: no disk cache (every program is compiled), the IR verifier on
+    after every pass (as in the test suite), LLVM's default pipeline (whatever the caller's
+    GRAPHC_LLVM_OPT says: a campaign tests what users run)."""
+    env = dict(os.environ, GRAPHC_CACHE="0", PYTHONHASHSEED="0", GRAPHC_VERIFY="1")
+    for name in ("GRAPHC_LLVM_OPT", "GRAPHC_LLVM_CODEGEN_OPT", "GRAPHC_FAST_MATH"):
+        env.pop(name, None)
+    return env
+
+
 def run_batch(start, count, results):
     """Run one batch in a worker process, restarting it after a program that kills it."""
-    env = dict(os.environ, GRAPHC_CACHE="0", PYTHONHASHSEED="0")
+    env = worker_env()
     end = start + count
     while start < end:
         proc = subprocess.run([sys.executable, __file__, "--worker", str(start), str(end - start)],
@@ -104,9 +114,8 @@ def minimize_to_file(rec, out_dir, budget_s):
         "small = prog if rec['check'] == 'abort' else minimize(choices, want, rec['seed'], %r)\n"
         "print(small.reproducer(rec['check'], want + ' | ' + rec['detail']))\n"
     ) % (ROOT, budget_s)
-    env = dict(os.environ, GRAPHC_CACHE="0")
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(rec)], capture_output=True,
-                          text=True, env=env)
+                          text=True, env=worker_env())
     name = os.path.join(out_dir, f"seed{rec['seed']}_{rec['status']}.py")
     with open(name, "w") as fh:
         fh.write(proc.stdout if proc.returncode == 0 else
