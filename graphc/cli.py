@@ -26,6 +26,7 @@ import traceback
 import numpy as np
 
 from .errors import GraphcError
+from .trace.function import Function
 
 STAGES = ("traced", "optimized", "llvm", "asm", "all")
 _SPEC_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*([0-9\s,]*)\]\s*$")
@@ -86,7 +87,8 @@ def load_target(target: str):
 
     The file runs as a fresh module with its own folder on ``sys.path`` (as ``python file.py``
     would), so it can import its neighbours. A ``gc.function`` is unwrapped to the plain function:
-    the CLI builds its own pipeline around it.
+    the CLI builds its own pipeline around it. A transformed function (``gc.jacobian(f)``, ...) is
+    kept: its graph is the transformation's, not ``f``'s.
     """
     path, sep, attr = target.rpartition(":")
     if not sep or not path or not attr:
@@ -106,7 +108,7 @@ def load_target(target: str):
                 f"{path} has no function {attr!r} (it defines: {', '.join(defined) or 'none'})"
             )
         obj = getattr(obj, part)
-    fun = getattr(obj, "fun", obj)
+    fun = obj.fun if isinstance(obj, Function) else obj
     if not callable(fun):
         raise UsageError(f"{path}:{attr} is a {type(fun).__name__}, not a function")
     return fun

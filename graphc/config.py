@@ -33,3 +33,8 @@ fast_math = _flag("GRAPHC_FAST_MATH", False)
 threads = int(os.environ.get("GRAPHC_THREADS", "").strip() or 0) or (
     len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 )
+#: The CPU compiled code is built for: "" or "host" (this machine, the default) or a portable x86-64
+#: level, "x86-64", "x86-64-v2", "x86-64-v3" (AVX2) or "x86-64-v4" (AVX-512), which must not need a
+#: feature this machine lacks (graphc/backend/llvm/jit.py checks). Why: tests and benchmarks can
+#: run AVX2 code on an AVX-512 machine, so both are checked on one machine.
+target_cpu = os.environ.get("GRAPHC_CPU", "").strip()

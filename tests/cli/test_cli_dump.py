@@ -370,3 +370,16 @@ def test_console_script_is_declared():
         text = f.read()
     assert re.search(r'^graphc = "graphc\.cli:main"$', text, re.MULTILINE)
     assert re.search(r'^name = "graphc-compiler"$', text, re.MULTILINE)
+
+
+def test_a_transformed_function_dumps_its_own_graph(capsys, tmp_path):
+    """``jr = gc.jacobian(f)`` dumps the Jacobian's graph (cos appears, the output is 3x3), not f's;
+    a ``gc.function`` is unwrapped to the function it compiles."""
+    src = tmp_path / "jr.py"
+    src.write_text("import numpy as np\nimport graphc as gc\n\n\ndef f(x):\n"
+                   "    return np.sin(x) * x\n\n\njr = gc.jacobian(f)\nff = gc.function(f)\n")
+    rc, out, _ = dump(capsys, f"{src}:jr", "--arg", "f64[3]")
+    assert rc == 0 and out.startswith("graph jacobian_f(") and " cos " in out
+    assert re.search(r"%\d+: f64\[3,3\] = .*\n  return %\d+\n}", out)
+    rc, out, _ = dump(capsys, f"{src}:ff", "--arg", "f64[3]")
+    assert rc == 0 and out.startswith("graph f(") and " cos " not in out

@@ -32,8 +32,7 @@ def _lowering_options() -> dict:
     found = blas.find()
     for symbol, _, address in (found or {}).values():
         jit.register_symbol(symbol, address)
-    wide = "+avx512f" in jit.host()["features"].split(",")
-    return {"vector_bits": 512 if wide else 256, "blas": blas.lowering_option()}
+    return {"vector_bits": jit.host()["vector_bits"], "blas": blas.lowering_option()}
 
 
 #: Graphs doing at most this many element operations per call (``_work``) get code generation

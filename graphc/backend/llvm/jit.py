@@ -30,7 +30,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ... import config
-from ...errors import InternalError
+from ...errors import ArgumentError, InternalError
 
 #: Serialises every call into LLVM (parsing, passes, engine creation, symbol lookup, asm emission).
 LOCK = threading.RLock()
@@ -44,20 +44,53 @@ class LLVMCompileError(InternalError):
     """LLVM rejected a module (a lowering bug): the message carries LLVM's diagnostic."""
 
 
+#: The host features each portable x86-64 level needs (LLVM's names), cumulative: the levels of
+#: the x86-64 psABI. ``config.target_cpu`` may name a level only where the host has them all.
+X86_LEVELS = {
+    "x86-64": (),
+    "x86-64-v2": ("cx16", "sahf", "popcnt", "sse4.1", "sse4.2", "ssse3"),
+    "x86-64-v3": ("avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave"),
+    "x86-64-v4": ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"),
+}
+
+
 @functools.cache
 def host() -> dict:
-    """Target triple, CPU name and feature string of this machine (what the code is built for)."""
+    """Target triple, CPU name and feature string code is built for: this machine's, or the
+    portable level ``config.target_cpu`` names (then "features" is empty: the level's own), and
+    the vector width the lowering assumes."""
     with LOCK:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         triple = llvm.get_process_triple()
-        return {
-            "triple": triple,
-            "cpu": llvm.get_host_cpu_name(),
-            "features": llvm.get_host_cpu_features().flatten(),
-            "llvm": ".".join(map(str, llvm.llvm_version_info)),
-            "llvmlite": llvmlite.__version__,
-        }
+        cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+    wanted = config.target_cpu
+    if wanted in ("", "host"):
+        wide = "+avx512f" in features.split(",")
+    else:
+        _check_level(wanted, triple, features)
+        cpu, features, wide = wanted, "", wanted == "x86-64-v4"
+    return {
+        "triple": triple,
+        "cpu": cpu,
+        "features": features,
+        "vector_bits": 512 if wide else 256,
+        "llvm": ".".join(map(str, llvm.llvm_version_info)),
+        "llvmlite": llvmlite.__version__,
+    }
+
+
+def _check_level(level: str, triple: str, features: str) -> None:
+    """Refuse a level this machine cannot run (its code would die of an illegal instruction)."""
+    if level not in X86_LEVELS or not triple.startswith("x86_64"):
+        raise ArgumentError(
+            f"GRAPHC_CPU={level!r}: expected 'host' or, on x86-64, one of {sorted(X86_LEVELS)}")
+    have = set(features.split(","))
+    names = list(X86_LEVELS)
+    needed = [f for lv in names[: names.index(level) + 1] for f in X86_LEVELS[lv]]
+    missing = [f for f in needed if "+" + f not in have]
+    if missing:
+        raise ArgumentError(f"GRAPHC_CPU={level!r}: this CPU lacks {', '.join(missing)}")
 
 
 def codegen_level(codegen_opt: int | None) -> int:
