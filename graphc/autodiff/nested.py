@@ -196,20 +196,11 @@ def _split_by_trees(trees, flat) -> list:
 def _check_outputs(leaves, tree, fun, who) -> None:
     """Each leaf of the differentiated output is a traced value or becomes an array; anything
     else (a string, an object) is named by its place in the output, as ``gc.function`` does."""
-    from ..trace.signature import leaf_paths
+    from ..trace.function import check_output_leaves
 
-    for path, leaf in zip(leaf_paths(tree, "output"), leaves, strict=True):
-        if isinstance(leaf, Tracer):
-            continue
-        try:
-            as_array(leaf)
-        except GraphcError as e:
-            detail = getattr(e, "detail", str(e))
-            raise located(
-                type(e),
-                f"{who}: {fun_name(fun)} returned {describe(leaf)} as {path}, but the function "
-                f"being differentiated must return arrays ({detail})",
-            ) from None
+    check_output_leaves(leaves, tree, lambda path, leaf, detail: (
+        f"{who}: {fun_name(fun)} returned {describe(leaf)} as {path}, but the function "
+        f"being differentiated must return arrays ({detail})"))
 
 
 def _split_aux(result, has_aux, fun, who):

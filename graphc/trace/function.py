@@ -100,6 +100,19 @@ def check_call(fun, sig, args, kwargs, name) -> None:
         raise located(ArgumentError, f"{name}{sig}: {e}") from None
 
 
+def check_output_leaves(leaves, tree, explain) -> None:
+    """Every returned leaf must be a traced value or become an array (a Python scalar comes back
+    as a 0-d array); anything else raises ``explain(path, leaf, detail)`` at the user's line."""
+    for path, leaf in zip(leaf_paths(tree, "output"), leaves, strict=True):
+        if isinstance(leaf, Tracer):
+            continue
+        try:
+            as_array(leaf)
+        except GraphcError as e:
+            detail = getattr(e, "detail", str(e))
+            raise located(type(e), explain(path, leaf, detail)) from None
+
+
 class Function:
     """A traced-and-compiled function; see ``gc.function``."""
 
@@ -238,25 +251,14 @@ class Function:
             check_call(self.fun, self._sig, call_args, call_kwargs, self.__name__)
             out = self.fun(*call_args, **call_kwargs)
             out_leaves, out_tree = pytree.flatten(out)
-            self._check_outputs(out_leaves, out_tree)
+            check_output_leaves(out_leaves, out_tree, lambda path, leaf, detail: (
+                f"{self.__name__} returned an unsupported value at {path} "
+                f"({type(leaf).__name__}): {detail}"))
             graph, captured = trace.graph(out_leaves)
         if captured:
             raise GraphcError(f"internal error: the top-level trace of {self.__name__} captured "
                               f"{len(captured)} outer values")
         return graph, out_tree
-
-    def _check_outputs(self, leaves, tree):
-        """Every returned leaf must be a traced value or become an array (a Python scalar comes
-        back as a 0-d array); anything else is named by its position in the output."""
-        for path, leaf in zip(leaf_paths(tree), leaves, strict=True):
-            if isinstance(leaf, Tracer):
-                continue
-            try:
-                as_array(leaf)
-            except GraphcError as e:
-                detail = getattr(e, "detail", str(e))
-                raise located(type(e), f"{self.__name__} returned an unsupported value at "
-                              f"output{path} ({type(leaf).__name__}): {detail}") from None
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
