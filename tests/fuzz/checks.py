@@ -1,6 +1,8 @@
 """Differential checks of one random program: compiled (LLVM) against the reference evaluator,
-derivatives against central differences, jvp against vjp, Hessian-vector products in both
-compositions, a second input, and non-contiguous / Fortran-order inputs.
+the value against NumPy's own in extended precision (numpy_oracle.py: graphc's composites are
+shared by both backends), derivatives against central differences, jvp against vjp,
+Hessian-vector products in both compositions, a second input, non-contiguous / Fortran-order
+inputs, and a NaN input (its NaN must reach the same elements as in NumPy).
 
 Cost: one ``gc.function`` per backend returns the value, the vjp, the jvp and both HVPs together
 (``derivatives``); the numerical checks reuse the float64 reference of that same function.
@@ -39,6 +41,7 @@ import graphc.numpy as gnp
 from graphc.testing import central_difference
 from graphc.trace.function import Function
 
+from . import numpy_oracle
 from .rounding import U32, perturbed_call
 
 OUTPUTS = ("value", "vjp", "jvp", "hvp_fwd_over_rev", "hvp_rev_over_rev")
@@ -152,10 +155,12 @@ class ProgramCheck:
         for check in (
             lambda: self.compare(c, r, "first call"),
             lambda: self.exact(c, r),
+            lambda: self.against_numpy(c, r),
             lambda: self.adjoint(r["float64"]),
             lambda: self.numeric(ref["float64"], r["float64"]),
             lambda: self.second(llvm, ref),
             lambda: self.layouts(llvm, c),
+            lambda: self.nan_input(llvm),
         ):
             try:
                 out = check()
@@ -167,18 +172,20 @@ class ProgramCheck:
         return Outcome("ok")
 
     # --- compiled vs reference ----------------------------------------------------------------
-    def compare(self, c, r, when) -> Outcome:
+    def compare(self, c, r, when, names=OUTPUTS, label="reference") -> Outcome:
         u = U[self.dt]
         # floor: every output's error is at least rounding of the largest quantity computed
         # (a derivative that is 0 in exact arithmetic comes out as noise of that size)
         top = max(np.max(np.abs(np.asarray(a, np.float64)), initial=0.0)
                   for v in r["float64"].values() for a in v)
         for name, depth in zip(OUTPUTS, (1, 3, 3, 6, 6)):  # derivative graphs hold more ops
+            if name not in names:
+                continue
             n = depth * (self.n + 1)
             for i, (got, same_dt, t, spread) in enumerate(zip(
                     c[name], r[self.dt][name], r["float64"][name], r["spread"][name])):
                 got, same_dt, t = (np.asarray(a, np.float64) for a in (got, same_dt, t))
-                bad = _nonfinite_mismatch(got, same_dt)
+                bad = _nonfinite_mismatch(got, same_dt, label)
                 if bad:
                     return Outcome("mismatch", f"{name}[{i}]", f"{when}: {bad}")
                 fin = np.isfinite(same_dt) & np.isfinite(t)
@@ -190,9 +197,28 @@ class ProgramCheck:
                 if (err > allowed).any():
                     k = np.unravel_index(np.argmax(err - allowed), err.shape)
                     return Outcome("mismatch", f"{name}[{i}]", (
-                        f"{when}: llvm {got[k]!r} vs reference {same_dt[k]!r} (float64 {t[k]!r}) "
+                        f"{when}: llvm {got[k]!r} vs {label} {same_dt[k]!r} (float64 {t[k]!r}) "
                         f"at {k}: error {err[k]:.3g} > allowed {allowed[k]:.3g}"))
         return Outcome("ok")
+
+    def against_numpy(self, c, r) -> Outcome:
+        """The compiled value against NumPy's, in extended precision (numpy_oracle.py), under
+        the same rounding model: checks what both backends share, graphc's composites."""
+        oracle = {**r["float64"], "value": [numpy_oracle.value(self.prog, self.xs)]}
+        return self.compare(c, {**r, "float64": oracle, self.dt: oracle}, "first call",
+                            ("value",), "NumPy")
+
+    def nan_input(self, llvm) -> Outcome:
+        """A NaN in one element of the first argument: the compiled value must hold NaN (and
+        infinities) exactly where NumPy's does."""
+        xs = [np.array(x, self.dt) for x in self.xs]
+        k = int(self.rng.integers(xs[0].size))
+        xs[0].reshape(-1)[k] = np.nan  # (reshape(-1) of a contiguous array is a view)
+        got = self.call(llvm, self.dt, xs)["value"][0]
+        bad = _nonfinite_mismatch(np.asarray(got, np.float64),
+                                  numpy_oracle.value(self.prog, xs), "NumPy")
+        return Outcome("mismatch", "nan input", f"x0.flat[{k}] = NaN: {bad}") if bad else \
+            Outcome("ok")
 
     def exact(self, c, r) -> Outcome:
         if not self.prog.exact:
@@ -270,10 +296,11 @@ def _fortran(x):
     return np.asfortranarray(x) if x.ndim else x  # (asfortranarray makes a 0-d array 1-d)
 
 
-def _nonfinite_mismatch(got, want):
-    for label, test in (("NaN", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
+def _nonfinite_mismatch(got, want, label="reference"):
+    for kind, test in (("NaN", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
         if not np.array_equal(test(got), test(want)):
-            return f"{label} pattern differs: llvm {got.ravel()[:4]} vs reference {want.ravel()[:4]}"
+            return (f"{kind} pattern differs: llvm {got.ravel()[:4]} vs {label} "
+                    f"{want.ravel()[:4]}")
     return ""
 
 
@@ -293,7 +320,8 @@ def _fd_mismatch(analytic, diffs, j, f0):
     bad = ~ok & ~kink
     if bad.any():
         k = np.unravel_index(np.argmax(np.where(bad, np.abs(a - c1), 0)), np.shape(a))
-        return f"analytic {a[k]!r} vs central differences {c1[k]!r} (h=1e-5), {c2[k]!r} (h=1e-8) at {k}"
+        return (f"analytic {a[k]!r} vs central differences {c1[k]!r} (h=1e-5), {c2[k]!r} "
+                f"(h=1e-8) at {k}")
     return ""
 
 

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from .checks import Outcome, ProgramCheck, _fd_mismatch
+from graphc.trace.function import Function
+
+from .checks import Outcome, ProgramCheck, _fd_mismatch, derivatives
 from .generate import programs, random_program, replay_program
 from .program import Leaf, Op, Program
 
@@ -61,10 +63,6 @@ def _tiny(expr="np.sin(x0) * 2.0", kind="sin"):
 
 
 def _reference(check):
-    from graphc.trace.function import Function
-
-    from .checks import derivatives
-
     ref = {d: Function(derivatives(check.prog.build(d), 1), backend="reference", optimize=False)
            for d in ("float32", "float64")}
     return check.reference(ref, check.xs)
@@ -137,8 +135,6 @@ def test_tanh_of_a_contraction_is_within_its_rounding():
 
 
 def _spread(f, *args):
-    from graphc.trace.function import Function
-
     from .rounding import U32, perturbed_call
 
     fn = Function(f, backend="reference", optimize=False)
@@ -161,10 +157,33 @@ def test_rounding_model_keeps_exact_ops_exact():
     x = np.array([0.5, 2.0, 2.0, -1.0])
     assert _spread(lambda v: np.minimum(np.max(v), -np.abs(v)[::-1].reshape(2, 2)[0]), x) == 0.0
     import graphc as gc
-    from graphc.trace.function import Function
 
     from .rounding import perturbed_call
 
     grad = Function(gc.grad(lambda v: np.max(v * 1.5)), backend="reference", optimize=False)
     g = perturbed_call(grad, np.random.default_rng(0), x)  # max's gradient finds its maximum
     assert np.isfinite(g).all() and np.sum(g) == pytest.approx(1.5, rel=1e-5)
+
+
+def test_numpy_oracle_catches_a_composite_both_backends_share():
+    """Both backends run graphc's sigmoid formula, so only an outside oracle sees it wrong: a
+    value off by 2e-6 (relative, beyond float32 rounding) against NumPy's extended precision."""
+    check = ProgramCheck(_tiny("gnn.sigmoid(x0 * 4.0)", "sigmoid"))
+    r = _reference(check)
+    assert check.against_numpy(r["float32"], r).status == "ok"
+    wrong = dict(r["float32"], value=[r["float32"]["value"][0] * (1 + 2e-6)])
+    out = check.against_numpy(wrong, r)
+    assert out.status == "mismatch" and "NumPy" in out.detail
+
+
+def test_nan_input_check_catches_a_nan_turned_into_zero():
+    check = ProgramCheck(_tiny("gnn.relu(x0)", "relu"))
+    ref = Function(derivatives(check.prog.build("float32"), 1), backend="reference")
+    assert check.nan_input(ref).status == "ok"
+
+    def hides_nan(*a):
+        out, *rest = ref(*a)
+        return (np.nan_to_num(out), *rest)
+
+    out = check.nan_input(hides_nan)
+    assert out.status == "mismatch" and out.check == "nan input"
