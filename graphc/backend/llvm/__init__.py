@@ -17,7 +17,7 @@ from ...errors import GraphcError
 from ...ir import Graph
 from ...ops.linalg import dot_general
 from ...ir.diagnostics import internal_error, internal_message
-from . import cache, entry, jit
+from . import cache, entry, irtext, jit
 from .abi import Executable
 
 __all__ = ["Executable", "compile", "compile_lowered"]
@@ -76,7 +76,6 @@ def compile(graph: Graph) -> Executable:
 
 _SYMBOL = re.compile(r"@?\b(k\d+_\w+)")
 _PARSE_LINE = re.compile(r"<string>:(\d+):\d+: error")
-_DEFINE = re.compile(r"^define [^@]*@([\w.]+)\(")
 
 
 def _failing_node(text: str, message: str, nodes: dict):
@@ -86,7 +85,7 @@ def _failing_node(text: str, message: str, nodes: dict):
     m = _PARSE_LINE.search(message)
     if m:
         for line in reversed(text.splitlines()[: int(m.group(1))]):
-            d = _DEFINE.match(line)
+            d = irtext.DEFINE.match(line)
             if d:
                 names.insert(0, d.group(1))
                 break

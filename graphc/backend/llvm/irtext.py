@@ -189,13 +189,14 @@ class Func:
 
 
 _CALL = re.compile(r"call (<[^>]+>|\S+) @([\w.]+)\((.*)\)")
-_DEFINED = re.compile(r"^define [^@]*@([\w.]+)\(", re.MULTILINE)
+#: A function definition's first line; group 1 is its name (also used to place LLVM's errors).
+DEFINE = re.compile(r"^define [^@]*@([\w.]+)\(", re.MULTILINE)
 
 
 def declarations(body: str) -> list[str]:
     """``declare`` lines for every called C library function (expm1f, atan2, ...), derived from the
     call sites. Intrinsics need none: LLVM's parser declares them on first use."""
-    defined = set(_DEFINED.findall(body))
+    defined = set(DEFINE.findall(body))
     decls = {}
     for ret, name, args in _CALL.findall(body):
         if name in defined or name in decls or name.startswith("llvm."):
