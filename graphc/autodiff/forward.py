@@ -187,11 +187,7 @@ def _not_linear(node, who, what) -> DifferentiationError:
         f"{who}: forward mode (jvp, jacfwd, hessian) transposes the backward function, which "
         f"must be linear in the cotangent, but {what}; reverse mode alone can use this rule"
     )
-    if node is None or node.loc is None:
-        return located(DifferentiationError, message)
-    err = DifferentiationError(f"{node.loc}: {message}")
-    err._graphc_located = True
-    return err
+    return located(DifferentiationError, message, at=node.loc if node is not None else None)
 
 
 def transpose_linear(graph: Graph, n_linear: int, consts, out_cts, who: str) -> list:

@@ -40,10 +40,11 @@ def user_location() -> SourceLoc | None:
     return loc
 
 
-def located(err_class, message: str) -> GraphcError:
-    """An error of ``err_class`` whose message starts with the user's file:line; ``detail`` keeps
-    the message without it (for errors that quote another)."""
-    loc = user_location()
+def located(err_class, message: str, at: SourceLoc | None = None) -> GraphcError:
+    """An error of ``err_class`` whose message starts with the user's file:line (``at``, else the
+    innermost user frame); ``detail`` keeps the message without it (for errors that quote
+    another)."""
+    loc = at if at is not None else user_location()
     err = err_class(f"{loc}: {message}" if loc else message)
     err._graphc_located = True
     err.detail = message
