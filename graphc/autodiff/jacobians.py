@@ -9,6 +9,7 @@ The result for output leaf ``o`` (shape ``S``) and input leaf ``x`` (shape ``T``
 
 from __future__ import annotations
 
+import functools
 import math
 
 from .. import dtypes
@@ -72,16 +73,17 @@ def jacobian(fun, argnums=0, has_aux=False):
         ins = traced.graph.inputs[: traced.n_in]
         table = []
         for k, out_t in enumerate(traced.main_types()):
+            at_output = functools.partial(derivative_nodes, "bwd", lin.output_loc(k), fun)
             rows = [[] for _ in ins]
             for i in range(out_t.size):
                 seeds = [None] * len(lin.outs)
-                with derivative_nodes("bwd", lin.output_loc(k), fun):
+                with at_output():
                     seeds[k] = _basis(i, out_t.shape, out_t.dtype)
                 cts = lin.backward(seeds)
-                with derivative_nodes("bwd", lin.output_loc(k), fun):
+                with at_output():
                     for r, c, v in zip(rows, cts, ins, strict=True):
                         r.append(c if c is not None else sh.zeros(v.shape, v.dtype))
-            with derivative_nodes("bwd", lin.output_loc(k), fun):
+            with at_output():
                 table.append(
                     [
                         _assemble(r, out_t.shape, v.shape, v.dtype, True)
@@ -108,6 +110,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
         table = [[None] * len(ins) for _ in outs]
+        locs = [fwd.output_loc(k) for k in range(len(outs))]
         for j, v in enumerate(ins):
             cols = [[] for _ in outs]
             for i in range(v.type.size):
@@ -116,10 +119,10 @@ def jacfwd(fun, argnums=0, has_aux=False):
                     seeds[j] = _basis(i, v.shape, v.dtype)
                 tans = fwd.push(seeds)[: traced.n_main]
                 for k, (col, t, o) in enumerate(zip(cols, tans, outs, strict=True)):
-                    with derivative_nodes("jvp", fwd.output_loc(k), fun):
+                    with derivative_nodes("jvp", locs[k], fun):
                         col.append(t if t is not None else sh.zeros(o.shape, o.dtype))
             for k, o in enumerate(outs):
-                with derivative_nodes("jvp", fwd.output_loc(k), fun):
+                with derivative_nodes("jvp", locs[k], fun):
                     table[k][j] = _assemble(cols[k], o.shape, v.shape, o.dtype, False)
         jac = _result(traced, table, argnums)
         if has_aux:
