@@ -331,12 +331,11 @@ class Tracer:
         )
 
     def __index__(self):
-        loop = " or loop with gc.fori_loop(lower, upper, body, init)" if _has_fori_loop() else ""
         raise located(
             TracerBoolError,
             f"a traced value {self.value.type} was used as a Python int (in range(), as a size, "
             "a shape or an index), but its value is not known while tracing: pass it as a static "
-            f"argument (static_argnums/static_argnames, one trace per value){loop}",
+            "argument (static_argnums/static_argnames, one trace per value)",
         )
 
     __int__ = __index__
@@ -378,12 +377,6 @@ class Tracer:
         )
 
     __hash__ = None  # traced values compare elementwise, so they are not hashable
-
-
-def _has_fori_loop() -> bool:
-    import graphc
-
-    return hasattr(graphc, "fori_loop")
 
 
 # --- operators and methods: each forwards to the graphc.numpy function of the same meaning --------
