@@ -38,7 +38,7 @@ from ..trace.signature import leaf_paths
 from ..trace.locations import definition_location
 from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward, derivative_nodes
-from .nested import _split_aux, check_argnums, check_float_inputs, fun_name, trace_function
+from .nested import check_argnums, check_float_inputs, fun_name, split_aux, trace_function
 from .reverse import DifferentiationError, as_tracer, nodes_located_at
 
 
@@ -222,7 +222,7 @@ def vjp(fun, *primals, has_aux=False):
         return _vjp_in_trace(fun, primals, has_aux)
     forward = _top_level(fun, ("vjp_out", has_aux), lambda: _named(fun, "vjp_out", fun))
     result = forward(*primals)
-    out, aux = _split_aux(result, has_aux, fun, "vjp")
+    out, aux = split_aux(result, has_aux, fun, "vjp")
     backward = _top_level(
         fun,
         ("vjp_bwd", has_aux),

@@ -18,6 +18,8 @@ from ..errors import GraphcError
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
+from ..trace.function import check_output_leaves
+from ..trace.signature import leaf_paths
 from ..trace.tracer import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
 
@@ -159,7 +161,7 @@ def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Tra
         for i, arg in zip(argnums, _split_by_trees(in_trees, inputs), strict=True):
             call_args[i] = arg
         result = fun(*call_args, **kwargs)
-        main, aux = _split_aux(result, has_aux, fun, who)
+        main, aux = split_aux(result, has_aux, fun, who)
         main_leaves, out_tree = pytree.flatten(main)
         _check_outputs(main_leaves, out_tree, fun, who)
         aux_leaves, aux_tree = pytree.flatten(aux) if has_aux else ([], None)
@@ -196,14 +198,14 @@ def _split_by_trees(trees, flat) -> list:
 def _check_outputs(leaves, tree, fun, who) -> None:
     """Each leaf of the differentiated output is a traced value or becomes an array; anything
     else (a string, an object) is named by its place in the output, as ``gc.function`` does."""
-    from ..trace.function import check_output_leaves
-
     check_output_leaves(leaves, tree, lambda path, leaf, detail: (
         f"{who}: {fun_name(fun)} returned {describe(leaf)} as {path}, but the function "
         f"being differentiated must return arrays ({detail})"))
 
 
-def _split_aux(result, has_aux, fun, who):
+def split_aux(result, has_aux, fun, who):
+    """``(main, aux)`` from what ``fun`` returned (aux None without ``has_aux``), or an error
+    naming what it returned instead of a pair."""
     if not has_aux:
         return result, None
     if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -220,8 +222,6 @@ def _split_aux(result, has_aux, fun, who):
 
 def check_float_inputs(traced: Traced, argnums, who: str) -> None:
     """Differentiated argument leaves must be floating point."""
-    from ..trace.signature import leaf_paths
-
     i = 0
     for num, tree in zip(argnums, traced.in_trees, strict=True):
         for path in leaf_paths(tree, f"argument {num}"):
