@@ -148,7 +148,7 @@ class GradientTape:
         cts, targets = self._seeds(target, output_gradients)
         src_leaves, src_tree = pytree.flatten(sources)
         for s in src_leaves:  # a constant (array, number) has no gradient; others are errors
-            if not isinstance(s, Tracer) and not isinstance(s, (np.ndarray, np.generic, float, int)):
+            if not isinstance(s, (Tracer, np.ndarray, np.generic, float, int)):
                 raise located(
                     TapeError,
                     f"tape.gradient sources must be traced values (or pytrees of them), got "
