@@ -26,7 +26,7 @@ from ..trace.tracer import current_trace, located, user_location
 from .reverse import (
     DifferentiationError,
     Linearized,
-    apply_rule,
+    differentiating,
     inline_graph,
     is_float,
     nodes_located_at,
@@ -47,10 +47,11 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
             if all(t is None for t in t_in):
                 continue
             rule = rule_of(node, "jvp")
-            out = apply_rule(
-                builder, node, here, rule,
-                [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
-            )
+            with differentiating(builder, node, here):
+                out = rule(
+                    [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
+                    **node.attrs,
+                )
             outs = out if node.prim.multiple_results else [out]
             for v, t in zip(node.outputs, outs, strict=True):
                 if t is not None and is_float(v):

@@ -125,16 +125,15 @@ def backward(nodes, env: dict, cts: dict, active: set) -> dict:
                 ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
                 needed = tuple([v in active for v in node.inputs])
                 trace.cotangents_needed = needed
-                start = len(builder.nodes)
-                in_cts = rule(
-                    ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
-                    **node.attrs,
-                )
-                for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
-                    if need:
-                        accumulate(cts, v, c, node)
                 # the rule's nodes and the sums of its cotangents into others differentiate node
-                _relocate(builder, start, here, node.loc)
+                with differentiating(builder, node, here):
+                    in_cts = rule(
+                        ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
+                        **node.attrs,
+                    )
+                    for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
+                        if need:
+                            accumulate(cts, v, c, node)
     finally:
         trace.cotangents_needed = outer_needed
     return cts
@@ -152,20 +151,15 @@ def rule_of(node, mode: str):
     return rule
 
 
-def apply_rule(builder, node, here, rule, *args):
-    """``rule(*args, **node.attrs)``. The derivative nodes it emits point at the user's line of the
-    node they differentiate (``node.loc``) instead of the line that asked for the derivative
-    (``here``); nodes inlined from a nested graph, such as a custom gradient's, keep their own
-    lines."""
+@contextmanager
+def differentiating(builder, node, here):
+    """The derivative nodes emitted in the block point at the user's line of the node they
+    differentiate (``node.loc``) instead of the line that asked for the derivative (``here``, or
+    None when no user frame called, as under ``graphc dump``); nodes inlined from a nested graph,
+    such as a custom gradient's, keep their own lines."""
     start = len(builder.nodes)
-    result = rule(*args, **node.attrs)
-    _relocate(builder, start, here, node.loc)
-    return result
-
-
-def _relocate(builder, start: int, here, loc) -> None:
-    """Nodes emitted since ``start`` at ``here`` (the line that asked for the derivative, or None
-    when no user frame called, as under ``graphc dump``) are moved to ``loc``."""
+    yield
+    loc = node.loc
     if loc is not None:
         nodes = builder.nodes
         for i in range(start, len(nodes)):
