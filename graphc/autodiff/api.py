@@ -183,10 +183,15 @@ def _check_like(kind, given, tree, types, what):
     return out
 
 
-def _vjp_in_trace(fun, primals, has_aux):
+def _trace_primals(fun, primals, has_aux, who):
+    """``fun(*primals)`` traced with every primal's leaves as inputs (vjp and jvp differentiate
+    with respect to all of them), its arguments checked against its signature first."""
     check_call(fun, signature_of(fun), primals, {}, fun_name(fun))
-    nums = tuple(range(len(primals)))
-    traced = trace_function(fun, primals, {}, nums, has_aux, "vjp")
+    return trace_function(fun, primals, {}, tuple(range(len(primals))), has_aux, who)
+
+
+def _vjp_in_trace(fun, primals, has_aux):
+    traced = _trace_primals(fun, primals, has_aux, "vjp")
     lin = traced.linearize()
     out, aux = traced.restore_outputs(lin.outs)
     types = traced.main_types()
@@ -253,9 +258,7 @@ def _named(fun, kind, f):
 
 # --- jvp ------------------------------------------------------------------------------------------
 def _jvp_in_trace(fun, primals, tangents):
-    check_call(fun, signature_of(fun), primals, {}, fun_name(fun))
-    nums = tuple(range(len(primals)))
-    traced = trace_function(fun, primals, {}, nums, False, "jvp")
+    traced = _trace_primals(fun, primals, False, "jvp")
     in_types = [v.type for v in traced.graph.inputs[: traced.n_in]]
     tans = _check_like("jvp", tuple(tangents), pytree.flatten(tuple(primals))[1], in_types,
                        "tangents")
