@@ -18,7 +18,7 @@ from ..errors import GraphcError
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
-from ..trace.function import check_output_leaves
+from ..trace.function import check_output_leaves, int_tuple
 from ..trace.signature import leaf_paths
 from ..trace.tracer import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
@@ -58,12 +58,8 @@ def describe(x) -> str:
 def check_argnums(argnums, n_args: int, who: str, kwargs=None) -> tuple[int, ...]:
     """``argnums`` as a tuple of non-negative positions, or an error naming what is wrong
     (``kwargs``, the call's keyword arguments, explain a call that passed the argument by name)."""
-    nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
-    if (
-        not isinstance(nums, (tuple, list))
-        or not nums
-        or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums)
-    ):
+    nums = int_tuple(argnums)
+    if not nums:  # None (not ints) or empty
         raise located(
             DifferentiationError,
             f"{who}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}",
@@ -81,10 +77,10 @@ def check_argnums(argnums, n_args: int, who: str, kwargs=None) -> tuple[int, ...
             )
             raise located(
                 DifferentiationError,
-                f"{who}: argnums {int(a)} is out of range: the function was called with "
+                f"{who}: argnums {a} is out of range: the function was called with "
                 f"{n_args} positional argument{'s' if n_args != 1 else ''}{by_name}",
             )
-        out.append(int(a) % n_args)
+        out.append(a % n_args)
     if len(set(out)) != len(out):
         raise located(DifferentiationError, f"{who}: argnums {argnums!r} repeats an argument")
     return tuple(out)

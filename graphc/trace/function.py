@@ -52,18 +52,27 @@ def _takes(sig, kind) -> bool:
     return sig is None or any(p.kind == kind for p in sig.parameters.values())
 
 
-def _normalize_argnums(argnums, params, sig, name) -> tuple[int, ...]:
-    """``static_argnums`` as a sorted tuple of non-negative positions (negative ones count from
-    the end of the named parameters, as in JAX); a position the function cannot take is refused
-    when it is made, not ignored."""
+def int_tuple(argnums) -> tuple[int, ...] | None:
+    """An ``argnums``-style argument (an int, or a tuple or list of ints; a bool is not one) as a
+    tuple of Python ints, or None when it is something else."""
     nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
     if not isinstance(nums, (tuple, list)) or not all(
         isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in nums
     ):
+        return None
+    return tuple(map(int, nums))
+
+
+def _normalize_argnums(argnums, params, sig, name) -> tuple[int, ...]:
+    """``static_argnums`` as a sorted tuple of non-negative positions (negative ones count from
+    the end of the named parameters, as in JAX); a position the function cannot take is refused
+    when it is made, not ignored."""
+    nums = int_tuple(argnums)
+    if nums is None:
         raise located(GraphcError, f"gc.function({name}): static_argnums must be an int or a "
                       f"tuple of ints, got {argnums!r}")
     n, out = len(params), set()
-    for a in map(int, nums):
+    for a in nums:
         if -n <= a < 0:
             a += n
         elif a < 0 or (a >= n and not _takes(sig, inspect.Parameter.VAR_POSITIONAL)):
