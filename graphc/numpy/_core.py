@@ -14,10 +14,6 @@ from ..ops.shape import scalar
 from ..trace.tracer import Tracer, as_array, located
 
 
-def is_tracer(x) -> bool:
-    return isinstance(x, Tracer)
-
-
 def is_python_scalar(x) -> bool:
     return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
 
