@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 import graphc as gc
 from graphc.errors import AxisError
 
@@ -46,3 +48,17 @@ class SourceLines:
         assert msg.count(f"{self.file}:") == 1, msg
         for w in words:
             assert w in msg, (w, msg)
+
+    def raises_clear_error(self, thunk, cls, words) -> None:
+        """``thunk()`` raises a clear error (``assert_clear_error``) at ``thunk``'s own line."""
+        with pytest.raises(gc.GraphcError) as info:
+            thunk()
+        self.assert_clear_error(info.value, cls, thunk, words)
+
+
+def error_rows(table):
+    """``pytest.mark.parametrize`` over ``(id, thunk, cls, words)`` rows, for
+    ``SourceLines.raises_clear_error``."""
+    return pytest.mark.parametrize(
+        "thunk,cls,words", [row[1:] for row in table], ids=[row[0] for row in table]
+    )

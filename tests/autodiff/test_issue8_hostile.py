@@ -17,7 +17,7 @@ import graphc.numpy as gnp
 from graphc.autodiff import DifferentiationError
 from graphc.errors import AxisError
 
-from _lines import SourceLines
+from _lines import SourceLines, error_rows
 
 LINES = SourceLines(__file__)
 at = LINES.at
@@ -118,11 +118,9 @@ NUMPY = [
 ]
 
 
-@pytest.mark.parametrize("thunk,cls,words", [r[1:] for r in NUMPY], ids=[r[0] for r in NUMPY])
+@error_rows(NUMPY)
 def test_numpy_argument_is_a_clear_error_at_the_users_line(thunk, cls, words):
-    with pytest.raises(gc.GraphcError) as info:
-        thunk()
-    LINES.assert_clear_error(info.value, cls, thunk, words)
+    LINES.raises_clear_error(thunk, cls, words)
 
 
 def test_axis_error_is_numpys_too():
@@ -253,11 +251,9 @@ CUSTOM = [
 ]
 
 
-@pytest.mark.parametrize("thunk,cls,words", [r[1:] for r in CUSTOM], ids=[r[0] for r in CUSTOM])
+@error_rows(CUSTOM)
 def test_malformed_custom_rule_is_a_clear_error(thunk, cls, words):
-    with pytest.raises(gc.GraphcError) as info:
-        thunk()
-    LINES.assert_clear_error(info.value, cls, thunk, words)
+    LINES.raises_clear_error(thunk, cls, words)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -298,11 +294,9 @@ RETURNS = [
 ]
 
 
-@pytest.mark.parametrize("thunk,cls,words", [r[1:] for r in RETURNS], ids=[r[0] for r in RETURNS])
+@error_rows(RETURNS)
 def test_differentiated_function_misuse_is_a_clear_error(thunk, cls, words):
-    with pytest.raises(gc.GraphcError) as info:
-        thunk()
-    LINES.assert_clear_error(info.value, cls, thunk, words)
+    LINES.raises_clear_error(thunk, cls, words)
 
 
 def test_keyword_arguments_are_passed_through_not_differentiated():

@@ -18,7 +18,7 @@ import graphc.numpy as gnp
 from graphc import config
 from graphc.autodiff import DifferentiationError
 
-from _lines import SourceLines
+from _lines import SourceLines, error_rows
 
 LINES = SourceLines(__file__)
 FILE, line_of, at = LINES.file, LINES.line_of, LINES.at
@@ -338,10 +338,6 @@ def test_tape_source_that_is_not_a_value(ref):
     assert ref(lambda x: _tape_source(x, np.ones(2)))(X3) is None  # a constant: no gradient
 
 
-@pytest.mark.parametrize(
-    "thunk,cls,words", [row[1:] for row in HOSTILE], ids=[row[0] for row in HOSTILE]
-)
+@error_rows(HOSTILE)
 def test_hostile_input_is_a_clear_error_at_the_users_line(thunk, cls, words):
-    with pytest.raises(gc.GraphcError) as info:
-        thunk()
-    LINES.assert_clear_error(info.value, cls, thunk, words)
+    LINES.raises_clear_error(thunk, cls, words)
