@@ -35,11 +35,10 @@ from .. import numpy as gnp
 from ..errors import ShapeError
 from ..trace.function import Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
-from ..trace.locations import definition_location
 from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, check_float_inputs, fun_name, split_aux, trace_function
-from .reverse import DifferentiationError, as_tracer, nodes_located_at
+from .reverse import DifferentiationError, as_tracer
 
 
 class Transformed:
@@ -105,7 +104,7 @@ def _with_zeros(fun, traced, cts) -> list:
     """One pytree per differentiated argument; inputs the output does not depend on get zeros,
     which are part of the gradient (``bwd``) and point at ``fun``'s definition (no forward op
     made them; the same line whether or not a user frame called, as under ``graphc dump``)."""
-    with current_trace().builder.in_phase("bwd"), nodes_located_at(definition_location(fun)):
+    with derivative_nodes("bwd", None, fun):
         return traced.split_inputs(traced.zeros_for_none(cts))
 
 
@@ -122,7 +121,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         traced = trace_differentiable(fun, args, kwargs, nums, has_aux, "grad")
         lin = traced.linearize()
         out_type = _scalar_output(traced, "grad", fun)
-        with current_trace().builder.in_phase("bwd"), nodes_located_at(lin.output_loc(0)):
+        with derivative_nodes("bwd", lin.output_loc(0), fun):  # the def line for an input
             seed = sh.scalar(1, out_type.dtype)
         cts = lin.backward([seed] + [None] * (len(lin.outs) - 1))
         value, aux = traced.restore_outputs(lin.outs)

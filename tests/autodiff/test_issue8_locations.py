@@ -180,6 +180,20 @@ def _uses_twice_two(w, unused):
     return gnp.sum(w * w)  # @two-body
 
 
+def _returns_its_input(x):
+    return x
+
+
+@pytest.mark.parametrize("x", [np.float32(0.5), np.float64(0.5)], ids=["f32", "f64"])
+def test_seed_of_an_output_no_op_made_is_at_the_def_line(x):
+    """No op made the output (it is the input): the seed points at the function's definition,
+    as ``jacobian``'s does, not at the line that asked for the gradient."""
+    for transform in (gc.value_and_grad, gc.jacobian):
+        graph = str(gc.make_graph(transform(_returns_its_input))(x))
+        bwd = _bwd_lines(graph)
+        assert bwd and {loc for _, loc in bwd} == {at(_returns_its_input)}, graph
+
+
 # --- item 10: messages ---------------------------------------------------------------------------
 def test_range_of_a_traced_value():
     def f(n):
