@@ -3,22 +3,36 @@ changed at run time by assigning the attributes."""
 
 import os
 
+from .errors import GraphcError
+
 
 def _flag(name: str, default: bool) -> bool:
     v = os.environ.get(name)
     return default if v is None else v.strip().lower() not in ("", "0", "false", "no")
 
 
+def _int(name: str, default: int) -> int:
+    """An integer knob; unset or blank is ``default``, anything else not an int an error naming
+    the variable (Python's bare ValueError at ``import graphc`` did not)."""
+    v = os.environ.get(name, "").strip()
+    if not v:
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        raise GraphcError(f"{name}={v!r}: expected an integer") from None
+
+
 #: Run the IR verifier after tracing, differentiation and every pass (always on in the tests).
 verify_ir = _flag("GRAPHC_VERIFY", False)
 #: How many traces of one function before the excessive-retracing warning (TensorFlow warns at 5+).
-retrace_warn_limit = int(os.environ.get("GRAPHC_RETRACE_WARN", "8"))
+retrace_warn_limit = _int("GRAPHC_RETRACE_WARN", 8)
 #: Backend used by gc.function when none is named: "llvm" (native code) or "reference" (NumPy).
 default_backend = os.environ.get("GRAPHC_BACKEND", "llvm")
 #: LLVM middle-end pipeline level (new pass manager: 1, 2 or 3); see graphc/backend/llvm/jit.py.
-llvm_opt_level = int(os.environ.get("GRAPHC_LLVM_OPT", "2"))
+llvm_opt_level = _int("GRAPHC_LLVM_OPT", 2)
 #: LLVM code generation level (0-3); 2 by default, see graphc/backend/llvm/jit.py for why.
-llvm_codegen_opt = int(os.environ.get("GRAPHC_LLVM_CODEGEN_OPT", "2"))
+llvm_codegen_opt = _int("GRAPHC_LLVM_CODEGEN_OPT", 2)
 #: On-disk cache of compiled code (see graphc/backend/llvm/cache.py): on unless GRAPHC_CACHE=0.
 disk_cache = _flag("GRAPHC_CACHE", True)
 #: The cache folder; default $XDG_CACHE_HOME/graphc or ~/.cache/graphc.
@@ -30,7 +44,7 @@ cache_dir = os.environ.get("GRAPHC_CACHE_DIR") or os.path.join(
 fast_math = _flag("GRAPHC_FAST_MATH", False)
 #: Threads a large elementwise kernel is split over (graphc/backend/llvm/threads.py); default: the
 #: cores this process may run on. 1 (GRAPHC_THREADS=1) compiles no threading code at all.
-threads = int(os.environ.get("GRAPHC_THREADS", "").strip() or 0) or (
+threads = _int("GRAPHC_THREADS", 0) or (
     len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 )
 #: The CPU compiled code is built for: "" or "host" (this machine, the default) or a portable x86-64
