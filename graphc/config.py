@@ -11,16 +11,20 @@ def _flag(name: str, default: bool) -> bool:
     return default if v is None else v.strip().lower() not in ("", "0", "false", "no")
 
 
-def _int(name: str, default: int) -> int:
-    """An integer knob; unset or blank is ``default``, anything else not an int an error naming
-    the variable (Python's bare ValueError at ``import graphc`` did not)."""
+def _int(name: str, default: int, allowed: range | None = None) -> int:
+    """An integer knob; unset or blank is ``default``, anything else not an int (in ``allowed``)
+    an error naming the variable (Python's bare ValueError at ``import graphc``, or LLVM's at the
+    first compile, did not)."""
     v = os.environ.get(name, "").strip()
     if not v:
         return default
     try:
-        return int(v)
+        n = int(v)
     except ValueError:
         raise GraphcError(f"{name}={v!r}: expected an integer") from None
+    if allowed is not None and n not in allowed:
+        raise GraphcError(f"{name}={v!r}: expected {allowed.start} to {allowed.stop - 1}")
+    return n
 
 
 #: Run the IR verifier after tracing, differentiation and every pass (always on in the tests).
@@ -30,9 +34,9 @@ retrace_warn_limit = _int("GRAPHC_RETRACE_WARN", 8)
 #: Backend used by gc.function when none is named: "llvm" (native code) or "reference" (NumPy).
 default_backend = os.environ.get("GRAPHC_BACKEND", "llvm")
 #: LLVM middle-end pipeline level (new pass manager: 1, 2 or 3); see graphc/backend/llvm/jit.py.
-llvm_opt_level = _int("GRAPHC_LLVM_OPT", 2)
+llvm_opt_level = _int("GRAPHC_LLVM_OPT", 2, range(4))
 #: LLVM code generation level (0-3); 2 by default, see graphc/backend/llvm/jit.py for why.
-llvm_codegen_opt = _int("GRAPHC_LLVM_CODEGEN_OPT", 2)
+llvm_codegen_opt = _int("GRAPHC_LLVM_CODEGEN_OPT", 2, range(4))
 #: On-disk cache of compiled code (see graphc/backend/llvm/cache.py): on unless GRAPHC_CACHE=0.
 disk_cache = _flag("GRAPHC_CACHE", True)
 #: The cache folder; default $XDG_CACHE_HOME/graphc or ~/.cache/graphc.
