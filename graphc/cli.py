@@ -67,7 +67,10 @@ def parse_spec(spec: str) -> np.ndarray:
     parts = [p.strip() for p in dims.split(",")] if dims.strip() else []
     if any(not p.isdigit() for p in parts):
         raise UsageError(f"bad --arg spec {spec!r}: the shape must be sizes separated by commas")
-    return np.zeros(tuple(int(p) for p in parts), dtype=dtype)
+    try:
+        return np.zeros(tuple(int(p) for p in parts), dtype=dtype)
+    except (ValueError, MemoryError) as e:  # more elements than an array can hold, or memory
+        raise UsageError(f"bad --arg spec {spec!r}: {e}") from None
 
 
 def parse_argnums(text: str) -> int | tuple[int, ...]:

@@ -57,7 +57,11 @@ def test_parse_spec(spec, shape, dtype):
 
 
 @pytest.mark.parametrize(
-    "spec", ["f33[2]", "f32", "f32[2,", "f32[2,x]", "f32[-1]", "f16[2]", "[2]", "f32[2,,3]"]
+    "spec",
+    [
+        "f33[2]", "f32", "f32[2,", "f32[2,x]", "f32[-1]", "f16[2]", "[2]", "f32[2,,3]",
+        "f32[99999999999,99999999999]",  # more elements than any array can hold
+    ],
 )
 def test_parse_spec_rejects(spec):
     with pytest.raises(gc.GraphcError, match=re.escape(repr(spec))):
