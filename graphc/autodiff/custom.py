@@ -45,6 +45,7 @@ from ..ops import elementwise as ew
 from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
+from ..trace.function import int_tuple
 from ..trace.tracer import Tracer, current_trace, located, new_trace
 from .forward import LinearizedForward, transpose_linear
 from .nested import describe, fun_name, leaf_type
@@ -287,7 +288,13 @@ class custom_vjp:
     def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.nondiff_argnums = int_tuple(nondiff_argnums)
+        if self.nondiff_argnums is None:
+            raise located(
+                DifferentiationError,
+                f"custom_vjp {fun_name(fun)}: nondiff_argnums must be an int or a tuple of ints, "
+                f"got {nondiff_argnums!r}",
+            )
         self.fwd = self.bwd = None
         self._tracing_fwd = threading.local()  # per thread: traces may run concurrently
 
@@ -311,9 +318,17 @@ class custom_vjp:
                 DifferentiationError,
                 f"custom_vjp {fun_name(self.fun)}: call .defvjp(fwd, bwd) before using it",
             )
-        nondiff = [args[i] for i in self.nondiff_argnums]
-        diff_pos = [i for i in range(len(args)) if i not in self.nondiff_argnums]
         who = f"custom_vjp {fun_name(self.fun)}"
+        n = len(args)
+        if not all(-n <= i < n for i in self.nondiff_argnums):
+            raise located(
+                DifferentiationError,
+                f"{who}: nondiff_argnums {self.nondiff_argnums} is out of range: it was called "
+                f"with {n} positional argument{'s' if n != 1 else ''}",
+            )
+        nondiff_pos = [i % n for i in self.nondiff_argnums]  # negative ones count from the end
+        nondiff = [args[i] for i in nondiff_pos]
+        diff_pos = [i for i in range(n) if i not in nondiff_pos]
 
         def fwd_fun(*diff_args):
             full = list(args)

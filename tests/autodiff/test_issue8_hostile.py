@@ -223,6 +223,8 @@ _cv_bwd_bare = _vjp(lambda x: (x * 2.0, x), lambda res, g: g)
 _cv_bwd_two = _vjp(lambda x: (x * 2.0, x), lambda res, g: (g, g))
 _cv_bwd_one_param = _vjp(lambda x: (x * 2.0, x), lambda g: (g,))
 _cv_bwd_shape = _vjp(lambda x: (x * 2.0, x), lambda res, g: (gnp.ones(2),))
+_cv_nondiff_far = gc.custom_vjp(lambda x, s: x * s, nondiff_argnums=(5,))
+_cv_nondiff_far.defvjp(lambda x, s: (x * s, None), lambda s, res, g: (g * s,))
 
 
 def _g(f, x=X):
@@ -247,6 +249,8 @@ CUSTOM = [
     ("cv-bwd-params", lambda: _g(lambda x: _cv_bwd_one_param(x)), D, ["bwd(residuals, g)", "(g)"]),
     ("cv-bwd-shape", lambda: _g(lambda x: _cv_bwd_shape(x)), D, ["custom_vjp", "(2,)", "(2, 3)"]),
     ("cv-defvjp", lambda: gc.custom_vjp(_sq).defvjp(_sq, None), D, ["_sq.defvjp", "bwd"]),
+    ("cv-nondiff-type", lambda: gc.custom_vjp(_sq, nondiff_argnums="s"), D, ["_sq", "'s'"]),
+    ("cv-nondiff-range", lambda: _g(lambda x: _cv_nondiff_far(x, 2.0)), D, ["(5,)", "2 positional"]),
     ("cg-in-jvp", lambda: gc.jvp(_cg_bare, (X,), (X,)), D, ["_cg_bare", "(y, grad_fn)"]),
 ]
 
@@ -254,6 +258,19 @@ CUSTOM = [
 @error_rows(CUSTOM)
 def test_malformed_custom_rule_is_a_clear_error(thunk, cls, words):
     LINES.raises_clear_error(thunk, cls, words)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nums", [1, (1,), (-1,)])
+def test_nondiff_argnums_count_from_the_end_too(nums, dtype):
+    """``nondiff_argnums=(-1,)`` is the last argument, as (1,) is here (a negative one was
+    passed to bwd and differentiated as well); d/dx (x * s) = s, for every element."""
+    f = gc.custom_vjp(lambda x, s: x * s, nondiff_argnums=nums)
+    f.defvjp(lambda x, s: (x * s, None), lambda s, res, g: (g * s,))
+    x = np.linspace(0.5, 1.5, 3).astype(dtype)
+    g = gc.grad(lambda x: gnp.sum(f(x, 3.0)))(x)
+    assert g.dtype == dtype
+    np.testing.assert_array_equal(g, np.full(3, 3.0, dtype))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
