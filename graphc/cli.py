@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import GraphcError
 from .trace.function import Function
+from .trace.locations import is_user_file
 
 STAGES = ("traced", "optimized", "llvm", "asm", "all")
 _SPEC_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*([0-9\s,]*)\]\s*$")
@@ -217,17 +218,12 @@ def _describe(err: BaseException) -> str:
 
 
 def _user_frame(err: BaseException) -> str | None:
-    """``file.py:line`` of the innermost traceback frame outside graphc, NumPy and the stdlib."""
-    skip = (
-        os.path.dirname(os.path.abspath(__file__)),
-        os.path.dirname(np.__file__),
-        os.path.dirname(os.__file__),
-    )
-    frames = traceback.extract_tb(err.__traceback__)
+    """``file.py:line`` of the innermost traceback frame of the user's code (outside graphc, NumPy
+    and the stdlib: the rule node locations follow, ``trace.locations.is_user_file``)."""
     if isinstance(err, SyntaxError) and err.filename:
         return f"{os.path.basename(err.filename)}:{err.lineno}"
-    for fr in reversed(frames):
-        if not os.path.abspath(fr.filename).startswith(skip) and not fr.filename.startswith("<"):
+    for fr in reversed(traceback.extract_tb(err.__traceback__)):
+        if is_user_file(fr.filename):
             return f"{os.path.basename(fr.filename)}:{fr.lineno}"
     return None
 

@@ -56,14 +56,20 @@ def _classify(code) -> int:
     kind = _CODE_KIND.get(code)
     if kind is None:
         fn = code.co_filename
-        if fn.startswith("<"):  # exec'd or frozen code: the user's unless graphc made it
-            kind = _SKIP if fn.startswith("<frozen") or fn == GENERATED_FILENAME else _USER
-        elif (os.path.abspath(fn), code.co_name) == _ENTRY_POINT:
+        if not fn.startswith("<") and (os.path.abspath(fn), code.co_name) == _ENTRY_POINT:
             kind = _BOUNDARY
         else:
-            kind = _SKIP if _is_library_file(os.path.abspath(fn)) else _USER
+            kind = _USER if is_user_file(fn) else _SKIP
         _CODE_KIND[code] = kind
     return kind
+
+
+def is_user_file(fn: str) -> bool:
+    """Whether code from file ``fn`` (a ``co_filename``) is the user's: see the module docstring
+    (also how the command line finds the user's frame in a traceback)."""
+    if fn.startswith("<"):  # exec'd or frozen code: the user's unless graphc made it
+        return not (fn.startswith("<frozen") or fn == GENERATED_FILENAME)
+    return not _is_library_file(os.path.abspath(fn))
 
 
 def location_from(f, stop, stop_loc) -> SourceLoc | None:

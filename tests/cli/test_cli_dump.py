@@ -300,6 +300,18 @@ def test_multiline_message_stays_one_line(tmp_path, capsys):
     assert_one_line_error(*dump(capsys, f"{src}:f", "--arg", "f64[2]"), "first second", status=1)
 
 
+def test_error_line_follows_the_rule_node_locations_use():
+    """Code the user execs (``<string>``) is the user's for error lines as for IR comments."""
+    from graphc.cli import _describe
+
+    try:
+        exec(compile("def g():\n    raise ValueError('boom')\ng()\n", "<string>", "exec"), {})
+    except ValueError as e:
+        assert _describe(e) == "<string>:2: ValueError: boom"
+    else:
+        raise AssertionError("exec did not raise")
+
+
 def test_verbose_shows_traceback(capsys):
     rc, _, err = dump(capsys, LOSS + ":loss", "--arg", "f32[2]", "--arg", "f32[3]", "--verbose")
     assert rc == 1
