@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import GraphcError
 from ..ir import Graph
+from ..ir.diagnostics import internal_error
 
 
 def evaluate(graph: Graph, args) -> list[np.ndarray]:
@@ -22,11 +23,10 @@ def evaluate(graph: Graph, args) -> list[np.ndarray]:
         for node in graph.nodes:
             try:
                 res = node.prim.impl(*[env[v] for v in node.inputs], **node.attrs)
-            except GraphcError:
+            except (GraphcError, MemoryError):
                 raise
             except Exception as e:
-                where = f"{node.loc}: " if node.loc else ""
-                raise GraphcError(f"{where}evaluating {node.prim.name} failed: {e}") from e
+                raise internal_error(f"evaluating {node.prim.name}", e, node) from e
             outs = res if node.prim.multiple_results else (res,)
             for v, r in zip(node.outputs, outs, strict=True):
                 env[v] = np.asarray(r)

@@ -466,3 +466,22 @@ def test_failing_fusion_names_the_node(monkeypatch):
     with pytest.raises(gc.GraphcError) as info:
         gc.function(_user_program)(np.ones(9))
     _assert_internal(info, "exp")
+
+
+def test_reference_evaluator_failure_is_an_internal_error_naming_the_node(monkeypatch):
+    """A primitive's NumPy evaluation that fails inside graphc surfaces as an InternalError with
+    the node's text and the user's line, like the LLVM backend's."""
+    from graphc.errors import InternalError
+    from graphc.ops import elementwise as ew
+
+    def broken(*args, **attrs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(ew.sin, "impl", broken)
+    f = gc.function(lambda x: np.sin(x) + 1.0, backend="reference")  # @ref-line
+    with pytest.raises(InternalError) as info:
+        f(np.ones(3))
+    msg = str(info.value)
+    line = next(i for i, t in enumerate(open(__file__), 1) if "# @ref-line" in t)
+    assert msg.startswith(f"test_issue8_backend.py:{line}: internal error in evaluating sin")
+    assert "KeyError: 'boom'" in msg and "= sin %" in msg
