@@ -134,6 +134,18 @@ def test_tanh_of_a_contraction_is_within_its_rounding():
     _assert_ok(prog)
 
 
+def test_hvp_compositions_of_a_std_of_two_are_within_their_rounding():
+    """Campaign seed 109150: the HVP of std over 2 elements (|x0 - x1| / 2) is 0 but for terms
+    ~1/std that cancel; where x0 ~ x1 both compositions are noise of 3e-11, which the old
+    absolute floor (1e-12) did not allow and the rounding model does."""
+    prog = Program("float32", [Leaf("x0", (129, 7), -2.0, 2.0, 62038, True),
+                               Leaf("x1", (129, 7), -2.0, 2.0, 23203, True)],
+                   [Op("v2", "np.stack([x0, x1], axis=1)", "stack", (129, 2, 7), -2.0, 2.0, True),
+                    Op("v3", "gnp.std(v2, axis=1, keepdims=False)", "std", (129, 7), 0.0, 2.0,
+                       False)])
+    _assert_ok(prog, 109150)
+
+
 def _spread(f, *args):
     from .rounding import U32, perturbed_call
 
