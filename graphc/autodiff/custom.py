@@ -40,7 +40,7 @@ import functools
 import inspect
 import threading
 
-from ..errors import GraphcError
+from ..errors import ArgumentError, GraphcError
 from ..ops import elementwise as ew
 from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
@@ -264,6 +264,27 @@ def call_with_rule(name, fwd_fun, args, tuple_per_arg, who):
     return pytree.unflatten(y_tree, y_outs)
 
 
+def _positional(fun, args, kwargs, who) -> tuple:
+    """Keyword arguments resolved to positions by ``fun``'s signature (defaults filled in), as
+    JAX does, so a rule (``grad_fn``, ``fwd``, ``bwd``) sees one positional list."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):  # no signature to read (a builtin): positions as given
+        return args
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise located(ArgumentError, f"{who}: {e}") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise located(
+            ArgumentError,
+            f"{who}: keyword-only arguments {sorted(bound.kwargs)} cannot reach a custom rule; "
+            "make them positional",
+        )
+    return bound.args
+
+
 def custom_gradient(f):
     """TensorFlow-style: ``f(*xs)`` returns ``(y, grad_fn)``; ``grad_fn(dy)`` (or
     ``grad_fn(*dys)`` when ``y`` is a tuple) returns the gradient of each input (a bare value for a
@@ -271,8 +292,9 @@ def custom_gradient(f):
     ``y``."""
 
     @functools.wraps(f)
-    def wrapper(*args):
+    def wrapper(*args, **kwargs):
         who = f"custom_gradient {fun_name(f)}"
+        args = _positional(f, args, kwargs, who)
         if current_trace() is None:
             return _pair(f(*args), who, "(y, grad_fn)")[0]
         return call_with_rule(fun_name(f), f, args, False, who)
@@ -283,7 +305,8 @@ def custom_gradient(f):
 class custom_vjp:
     """JAX-style: decorate ``f``, then ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (y, res)`` and
     ``bwd(*nondiff_args, res, g) -> tuple`` of one gradient per differentiable argument (``None``
-    for zero). ``nondiff_argnums`` are passed through unchanged (not traced)."""
+    for zero). ``nondiff_argnums`` are passed through unchanged (not traced). Keyword arguments
+    are resolved to positions by ``fun``'s signature, defaults filled in (as JAX does)."""
 
     def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
@@ -309,10 +332,11 @@ class custom_vjp:
         self.fwd, self.bwd = fwd, bwd
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if current_trace() is None or getattr(self._tracing_fwd, "on", False):
             # eager, or ``fwd`` calling ``f`` for its primal value (the usual JAX idiom)
-            return self.fun(*args)
+            return self.fun(*args, **kwargs)
+        args = _positional(self.fun, args, kwargs, f"custom_vjp {fun_name(self.fun)}")
         if self.fwd is None:
             raise located(
                 DifferentiationError,

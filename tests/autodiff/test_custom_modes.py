@@ -371,3 +371,27 @@ def test_nonlinear_bwd_is_a_clear_error_in_forward_mode_only(ref, bwd, op):
         with pytest.raises(DifferentiationError, match=match) as info:
             forward()
         assert isinstance(info.value, gc.GraphcError)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_keyword_arguments_reach_the_rule_by_position(dtype):
+    """``f(x, scale=3.0)`` is ``f(x, 3.0)`` for the rule (JAX resolves keywords the same way); the
+    rule (here deliberately 7 * scale, not the true derivative) is the one used."""
+
+    @gc.custom_vjp
+    def f(x, scale=2.0):
+        return x * scale
+
+    f.defvjp(lambda x, scale=2.0: (x * scale, scale), lambda scale, g: (7.0 * scale * g, None))
+
+    @gc.custom_gradient
+    def h(x, scale=2.0):
+        return x * scale, lambda g: (5.0 * g, None)
+
+    x = np.array(1.5, dtype)
+    assert gc.grad(lambda x: f(x, scale=3.0))(x) == pytest.approx(21.0)
+    assert gc.grad(lambda x: f(x))(x) == pytest.approx(14.0)  # the default reaches the rule
+    assert gc.grad(lambda x: h(x, scale=3.0))(x) == pytest.approx(5.0)
+    assert gc.function(lambda x: h(x, scale=3.0))(x) == pytest.approx(4.5)
+    with pytest.raises(gc.ArgumentError, match=r"custom_vjp f: .*unexpected keyword.*'bad'"):
+        gc.grad(lambda x: f(x, bad=1.0))(x)
