@@ -70,6 +70,7 @@ class Gen:
         self.leaves: list[Leaf] = []
         self.ops: list[Op] = []
         self.info: dict = {}  # name -> (shape, lo, hi)
+        self.traced: set[str] = set()  # names whose value depends on an argument
         self.n_ops = 1 + self.c(max_ops)
 
     # --- choices ----------------------------------------------------------------------------
@@ -94,12 +95,17 @@ class Gen:
         n = len(self.leaves)
         name = f"x{n}" if arg else f"c{n}"
         self.leaves.append(Leaf(name, tuple(shape), lo, hi, seed=self.c(1 << 16), arg=arg))
+        if arg:
+            self.traced.add(name)
         self.info[name] = (tuple(shape), lo, hi)
         return name
 
     def emit(self, kind, expr, shape, lo, hi, exact=False):
         name = f"v{len(self.ops) + len(self.leaves)}"
-        self.ops.append(Op(name, expr, kind, tuple(shape), float(lo), float(hi), exact))
+        op = Op(name, expr, kind, tuple(shape), float(lo), float(hi), exact)
+        self.ops.append(op)
+        if op.uses() & self.traced:
+            self.traced.add(name)
         self.info[name] = (tuple(shape), float(lo), float(hi))
         return name
 
@@ -132,8 +138,11 @@ class Gen:
         return self.emit("domain", text, shape, lo2, hi2, exact)
 
     def operand(self, prefer=None):
-        """A recent value (usually the last one) to keep programs chains rather than bushes."""
-        names = [op.out for op in self.ops] or [leaf.name for leaf in self.leaves if leaf.arg]
+        """A recent value (usually the last one) to keep programs chains rather than bushes;
+        always one that depends on an argument: a constant's value is a NumPy array, whose
+        methods (``c.dot(x)``) cannot take a traced argument, and it has no derivatives."""
+        names = [op.out for op in self.ops if op.uses() & self.traced] or \
+            [leaf.name for leaf in self.leaves if leaf.arg]
         if prefer is not None and self.c(4):
             return prefer
         return names[-1 - self.c(min(len(names), 3))] if self.c(3) else self.pick(names)

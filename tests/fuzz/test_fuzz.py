@@ -209,3 +209,18 @@ def test_generator_reaches_every_issue_8_bug_class():
 
     seen = Counter(c for seed in range(2000) for c in classes(random_program(seed)[0]))
     assert {c: seen[c] for c in ALL if seen[c] < 3} == {}
+
+
+def test_ops_take_values_that_depend_on_an_argument():
+    """Campaign seed 114808 (old generator): ``v6.dot(x3)`` with ``v6 = c1[None]`` a NumPy
+    array, whose method cannot take a traced argument (an invalid program, refused by graphc
+    with a TracerBoolError at its line). A constant-valued op is a partner, never an operand."""
+    from .generate import Gen, RandomChooser
+
+    g = Gen(RandomChooser(0))
+    x = g.leaf((3,), arg=True)
+    c = g.leaf((3,), arg=False)
+    g.emit("domain", f"{c} * {c} + 0.5", (3,), 0.5, 4.5, exact=True)
+    assert {g.operand() for _ in range(50)} == {x}
+    v = g.emit("mul", f"{x} * {c}", (3,), -4.0, 4.0)
+    assert {g.operand() for _ in range(50)} == {v}
