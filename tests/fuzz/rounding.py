@@ -13,10 +13,15 @@ applied to every node of the traced graph the oracle runs, value and derivatives
     and not to a result that may have cancelled, and per-term errors of ``n u`` reproduce that;
   - exact primitives (shape ops, abs, max/min, select, comparisons, reduce_max/min) are left
     alone: gradients of max/min compare a value against the maximum they found, which must stay
-    exact.
-The spread of a few such runs around the unperturbed one, in float64 with errors of float32 size
-(far above float64's own rounding, still small enough to be linear), scaled to the unit roundoff
-of the dtype under test, is what the comparison allows for conditioning.
+    exact;
+  - ``sign`` is 0 wherever the modelled errors moved its operand by at least its size (the
+    graph is also run without them, alongside): ``sign(std(rows that are equal))`` is 0 in
+    exact arithmetic and 1 or 0 after rounding, and ``abs'`` is ``sign``. (Comparisons are not
+    modelled so: a branch that rounding could switch is left to the numeric check.)
+The spread of a few such runs around the unperturbed one, in float64 with errors of the unit
+roundoff of the dtype under test, is what the comparison allows for conditioning. (Not float32
+errors scaled down for float64: a jump, such as ``sign`` of a rounding-noise value, does not
+scale.)
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 
 from graphc.trace import pytree
 
-U32 = 2.0 ** -24
+U32 = 2.0 ** -24  # float32; float64 programs are modelled with 2.0 ** -53
 OUT, MATH = 1.0, 4.0  # IEEE operations round correctly; math functions are within 2 ulp
 ROUNDING = {"add", "sub", "mul", "div", "sqrt", "convert", "rem"}
 TRANSCENDENTAL = {"exp", "expm1", "log", "log1p", "sin", "cos", "tanh", "atan2", "pow"}
@@ -46,29 +51,38 @@ def terms(node, x_shape) -> int:
 def _jitter(x, size, rng):
     if x.dtype.kind != "f" or size == 0:
         return x
-    return (x * (1.0 + size * U32 * rng.uniform(-1.0, 1.0, x.shape))).astype(x.dtype)
+    return (x * (1.0 + size * rng.uniform(-1.0, 1.0, x.shape))).astype(x.dtype)
 
 
-def evaluate(graph, args, rng):
-    """``graph`` on ``args`` as the reference evaluator runs it, with modelled rounding errors."""
+def evaluate(graph, args, rng, u=U32):
+    """``graph`` on ``args`` as the reference evaluator runs it, with modelled rounding errors
+    of unit roundoff ``u``."""
     env = dict(zip(graph.inputs, args, strict=True))
+    exact = dict(env) if any(n.prim.name == "sign" for n in graph.nodes) else None
     with np.errstate(all="ignore"):
         for node in graph.nodes:
             name = node.prim.name
             ins = [env[v] for v in node.inputs]
+            if exact is not None:
+                res = node.prim.impl(*[exact[v] for v in node.inputs], **node.attrs)
+                exact.update(zip(node.outputs, res if node.prim.multiple_results else (res,)))
             if name in SUMMING:
-                ins[0] = _jitter(ins[0], terms(node, ins[0].shape), rng)
+                ins[0] = _jitter(ins[0], u * terms(node, ins[0].shape), rng)
             res = node.prim.impl(*ins, **node.attrs)
+            if name == "sign":  # rounding may have moved the operand across 0: sign(0) = 0
+                x = exact[node.inputs[0]]
+                res = np.where(np.abs(ins[0] - x) >= np.abs(x), 0.0, res).astype(res.dtype)
             outs = res if node.prim.multiple_results else (res,)
             size = OUT if name in ROUNDING | SUMMING else MATH if name in TRANSCENDENTAL else 0
             for v, r in zip(node.outputs, outs, strict=True):
-                env[v] = _jitter(np.asarray(r), size, rng)
+                env[v] = _jitter(np.asarray(r), u * size, rng)
     return [env[v] for v in graph.outputs]
 
 
-def perturbed_call(fn, rng, *args):
-    """``fn(*args)`` (a reference-backend ``Function``) with modelled rounding errors."""
+def perturbed_call(fn, rng, u, *args):
+    """``fn(*args)`` (a reference-backend ``Function``) with modelled rounding errors of unit
+    roundoff ``u``."""
     concrete = fn.concrete(*args)
     _, leaves = fn._signature(args, {})
     arrays = [np.asarray(x, d) for x, (_, d, _) in zip(leaves, concrete.sigs, strict=True)]
-    return pytree.unflatten(concrete.out_tree, evaluate(concrete.graph, arrays, rng))
+    return pytree.unflatten(concrete.out_tree, evaluate(concrete.graph, arrays, rng, u))
