@@ -200,11 +200,13 @@ minimum = binary("min", np.minimum, _tie_split)
 
 def _pow_partials(x, y, out):
     """d/dx = y*x**(y-1), taken as 0 where y == 0; d/dy = log(x)*out, taken as 0 where x == 0
-    (JAX's convention: finite gradients at pow(0, 0) and pow(x, 0)). Where y == 0, d/dx is
+    (JAX's convention: finite gradients at pow(0, 0) and pow(x, 0)). Where x == y == 0, d/dx is
     ``0 * x**0`` rather than a select over ``x**-1``: the unselected branch would send 0 * inf =
-    NaN into the second derivative of ``x ** 0.0`` at 0, which is 0 like every other one."""
+    NaN into the second derivative of ``x ** 0.0`` at 0, which is 0 like every other one. Only
+    there: at y == 0 and x != 0 the exponent stays y - 1, so d/dy of d/dx is 1/x, as it must be."""
     zero = scalar(0, x.dtype)
-    dx = mul(y, pow_(x, select(equal(y, zero), zero, sub(y, _one(y)))))
+    at_origin = logical_and(equal(y, zero), equal(x, zero))
+    dx = mul(y, pow_(x, select(at_origin, zero, sub(y, _one(y)))))
     safe_x = select(equal(x, zero), _one(x), x)
     dy = select(equal(x, zero), zero, mul(log(safe_x), out))
     return dx, dy

@@ -253,8 +253,6 @@ def test_numeric_check_spares_a_midpoint_subgradient():
     assert _fd_mismatch(np.array([0.0]), jump, 0, np.array([1.0])) == ""
 
 
-@pytest.mark.xfail(strict=True, reason="graphc bug (tests/fuzz found it, /tmp/fuzz-findings.md): "
-                   "d2/(db dy) b**y at y == 0 is 1, not 1/b")
 def test_mixed_second_derivative_of_pow_at_exponent_zero():
     """Found by fuzzing with an exact 0 in the inputs: pow's rule special-cases y == 0 (for
     x ** 0.0 at x = 0) and so changes d/dy of d/db there. Oracle: d/dy (y b**(y-1)) = 1/b."""
