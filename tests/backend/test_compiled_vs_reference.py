@@ -26,7 +26,7 @@ from graphc.ops.linalg import dot_general
 from graphc.passes.fuse import fused
 from graphc.trace import pytree
 
-from .cases import one_node, special_values
+from .cases import SHAPE_CASES, one_node, special_values
 from .llvm_helper import blas_option, run_graph
 
 F, I, B = ("float32", "float64"), ("int32", "int64"), ("bool",)
@@ -205,26 +205,7 @@ def test_math_binary(prim, dtype):
     _check_math(g, args)
 
 
-# - shape primitives -------------------------------------------------------------------------------
-SHAPE_CASES = [
-    (sh.broadcast_in_dim, [((3, 1), "float32")], {"shape": (2, 3, 5), "dims": (1, 2)}),
-    (sh.broadcast_in_dim, [((), "int64")], {"shape": (4, 3), "dims": ()}),
-    (sh.reshape, [((6, 4), "float64")], {"shape": (2, 3, 4)}),
-    (sh.transpose, [((2, 3, 5), "int32")], {"perm": (2, 0, 1)}),
-    (sh.rev, [((4, 7), "float32")], {"axes": (0, 1)}),
-    (sh.slice_, [((9, 8), "float32")], {"start": (1, 0), "limit": (8, 7), "strides": (3, 2)}),
-    (
-        sh.pad,
-        [((3, 4), "float32")],
-        {"lo": (1, 0), "hi": (2, 3), "interior": (1, 2), "value": -1.5},
-    ),
-    (sh.pad, [((0, 2), "int64")], {"lo": (1, 1), "hi": (0, 0), "interior": (0, 0), "value": 7}),
-    (sh.concatenate, [((2, 3), "float64"), ((2, 1), "float64"), ((2, 0), "float64")], {"axis": 1}),
-    (sh.concatenate, [((1, 3), "bool"), ((2, 3), "bool")], {"axis": 0}),
-    (sh.stop_gradient, [((5,), "float32")], {}),
-]
-
-
+# - shape primitives (their rows: cases.SHAPE_CASES) -----------------------------------------------
 @pytest.mark.parametrize("prim,ins,attrs", SHAPE_CASES, ids=lambda x: getattr(x, "name", ""))
 def test_shape_ops(prim, ins, attrs):
     g = one_node(prim, ins, attrs)

@@ -32,6 +32,7 @@ from graphc.ops import shape as sh
 from graphc.ops.linalg import dot_general
 from graphc.passes import manager, optimize
 
+from .cases import SHAPE_CASES
 from .llvm_helper import run_graph
 
 F = (np.float32, np.float64)
@@ -156,19 +157,8 @@ def _cases():
         (ew.convert, [((40,), "float64")], {"dtype": np.dtype("float32")}),
         (ew.add, [((), "int32"), ((40,), "int32")], {}),
         (sh.broadcast_in_dim, [((), "float32")], {"shape": (4, 3), "dims": ()}),
-        (sh.broadcast_in_dim, [((3, 1), "float64")], {"shape": (2, 3, 5), "dims": (1, 2)}),
-        (sh.reshape, [((6, 4), "float64")], {"shape": (2, 3, 4)}),
         (sh.reshape, [((), "float32")], {"shape": (1, 1)}),
-        (sh.transpose, [((2, 3, 5), "int32")], {"perm": (2, 0, 1)}),
-        (sh.rev, [((4, 7), "float32")], {"axes": (0, 1)}),
-        (sh.slice_, [((9, 8), "float32")], {"start": (1, 0), "limit": (8, 7), "strides": (3, 2)}),
-        (
-            sh.pad,
-            [((3, 4), "float32")],
-            {"lo": (1, 0), "hi": (2, 3), "interior": (1, 2), "value": -1.5},
-        ),
-        (sh.concatenate, [((2, 3), "float64"), ((2, 1), "float64")], {"axis": 1}),
-        (sh.stop_gradient, [((5,), "float32")], {}),
+        *SHAPE_CASES,
     ]
     return out
 
