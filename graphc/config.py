@@ -31,6 +31,11 @@ def _int(name: str, default: int, allowed: range | None = None) -> int:
 verify_ir = _flag("GRAPHC_VERIFY", False)
 #: How many traces of one function before the excessive-retracing warning (TensorFlow warns at 5+).
 retrace_warn_limit = _int("GRAPHC_RETRACE_WARN", 8)
+#: Signatures one gc.function keeps compiled (least recently used evicted first; 0: no limit).
+#: Why 64: eight times the retrace warning's count, so a function cycling through a few dozen
+#: shapes (bucketed sequence lengths) never recompiles, while one retracing without end holds at
+#: most 64 LLVM engines (~1.7 MB each for a small graph: ~110 MB) instead of growing forever.
+max_traces = _int("GRAPHC_MAX_TRACES", 64, range(0, 2**31))
 #: Backend used by gc.function when none is named: "llvm" (native code) or "reference" (NumPy).
 default_backend = os.environ.get("GRAPHC_BACKEND", "llvm")
 #: LLVM middle-end pipeline level (new pass manager: 1, 2 or 3); see graphc/backend/llvm/jit.py.

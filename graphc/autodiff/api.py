@@ -60,15 +60,32 @@ class Transformed:
 
     def __call__(self, *args, **kwargs):
         if current_trace() is not None:
-            check_call(self.fun, self._sig, args, kwargs, fun_name(self.fun))
-            return self._impl(*args, **kwargs)
+            return _traced_call(self.fun, self._sig, self._impl, args, kwargs)
         if self._function is None:
-            self._function = Function(self)
+            self._function = Function(self._traceable())
             route_calls(self, Transformed.__call__, self._function)  # native fast path for calls
         return self._function(*args, **kwargs)
 
+    def _traceable(self):
+        """What the compiled wrapper traces: this call under a trace, as a function that does not
+        hold ``self`` (which holds the wrapper: a cycle would keep the compiled code alive until
+        the next garbage collection)."""
+        fun, sig, impl = self.fun, self._sig, self._impl
+
+        def traceable(*args, **kwargs):
+            return _traced_call(fun, sig, impl, args, kwargs)
+
+        traceable.__name__ = traceable.__qualname__ = self.__name__
+        traceable.__doc__, traceable.__wrapped__ = self.__doc__, fun  # names the user's parameters
+        return traceable
+
     def __repr__(self) -> str:
         return f"<graphc.{self.kind} of {fun_name(self.fun)}>"
+
+
+def _traced_call(fun, sig, impl, args, kwargs):
+    check_call(fun, sig, args, kwargs, fun_name(fun))
+    return impl(*args, **kwargs)
 
 
 def trace_differentiable(fun, args, kwargs, argnums, has_aux, who):

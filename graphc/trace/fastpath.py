@@ -26,7 +26,9 @@ inlining it; the value is the same.
 from __future__ import annotations
 
 import types
+import weakref
 
+from ..errors import GraphcError
 from .locations import GENERATED_FILENAME
 
 
@@ -65,25 +67,31 @@ def maker(executable, key, out_tree, nout: int):
 
 #: How many signatures keep a shortcut: each falls back to the one compiled before it, the oldest
 #: to the generic path (a mismatch costs ~0.05 us per native shortcut passed, ~0.3 us per
-#: generated one).
+#: generated one). The function chooses which signatures (``Function._remember``).
 CHAIN = 4
 
 
-def install(hosts, make) -> None:
-    """Add the shortcut ``make(fallback)`` to each ``(host, generic_call)``: the host's chain of the
-    newest ``CHAIN`` shortcuts is rebuilt, oldest first, ending in the generic ``__call__``."""
+def install(hosts, makes) -> None:
+    """Give each ``(host, generic_call)`` the chain of shortcuts ``makes`` (oldest first, at most
+    ``CHAIN``), ending in the generic ``__call__``; no shortcuts restores the generic one.
+
+    Nothing installed refers to the host strongly (fallbacks hold it weakly), and the host's own
+    class is emptied when the host dies: a class is freed only by the cyclic collector, and its
+    shortcuts hold compiled code. A call running a shortcut holds it (``type.__call__`` lookups
+    return a new reference), so replacing or emptying the chain never frees code under a call."""
     for host, generic in hosts:
         cls = type(host)
         own = cls.__dict__.get("_one_instance", False)
-        makes = [*(cls._makes if own else ()), make][-CHAIN:]
-        call, fallback = None, types.MethodType(generic, host)
+        call, fallback = None, _weak_method(generic, host)
         for m in makes:
             made = m(fallback)
             if made is not None:  # a builtin is called without self, a generated function with
                 call = made
                 native = isinstance(made, types.BuiltinFunctionType)
-                fallback = made if native else types.MethodType(made, host)
+                fallback = made if native else _weak_method(made, host)
         if call is None:
+            if own:
+                _empty(cls)
             continue
         if not own:
             cls = type(
@@ -96,7 +104,27 @@ def install(hosts, make) -> None:
                 },
             )
             host.__class__ = cls
-        cls.__call__, cls._makes = call, makes
+            weakref.finalize(host, _empty, cls).atexit = False
+        cls.__call__ = call
+
+
+def _empty(cls) -> None:
+    """Back to the generic ``__call__`` inherited from the host's original class."""
+    if "__call__" in cls.__dict__:
+        del cls.__call__
+
+
+def _weak_method(fun, host):
+    """``fun`` bound to ``host`` through a weak reference; ``fun(host, ...)`` when called."""
+    ref = weakref.ref(host)
+
+    def call(*args, **kwargs):
+        host = ref()
+        if host is None:  # a shortcut taken off its class and called after the host died
+            raise GraphcError("internal error: a compiled call outlived its function")
+        return fun(host, *args, **kwargs)
+
+    return call
 
 
 class _Source:

@@ -5,16 +5,22 @@ Choices (where API.md is silent):
     ``jax.jit``), so the optimizer sees the whole computation.
   - Outputs are fresh NumPy arrays; a Python scalar result comes back as a 0-d array.
   - A retrace is logged on the ``graphc`` logger at DEBUG level with the argument that changed; the
-    ninth trace of one function warns once (TensorFlow's excessive-retracing warning).
+    ninth trace of one function warns once (TensorFlow's excessive-retracing warning), counting
+    traces made, so a signature evicted and traced again counts again.
+  - Each function keeps at most ``config.max_traces`` signatures (``GRAPHC_MAX_TRACES``, default
+    64; 0 keeps all, as ``tf.function`` does), evicting the least recently used: each costs an
+    LLVM engine of ~1.7 MB for a small graph, so 500 shapes of one function held 880 MB.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import logging
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -122,64 +128,34 @@ def check_output_leaves(leaves, tree, explain) -> None:
             raise located(type(e), explain(path, leaf, detail)) from None
 
 
-class Function:
-    """A traced-and-compiled function; see ``gc.function``."""
+class Arguments:
+    """How one function's arguments become a signature key: its static positions and names and
+    the parameter names messages use. Kept apart from ``Function`` so a ``Concrete`` can check
+    its arguments without holding the function (which holds the Concrete: a reference cycle
+    would keep compiled code alive until the next garbage collection)."""
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), autograph=True, backend=None,
-                 optimize=True):
-        if not callable(fun):
-            raise GraphcError(f"gc.function needs a callable, got {type(fun).__name__}")
-        functools.update_wrapper(self, fun, updated=())
-        self.fun = fun
-        self._sig = signature_of(fun)
-        self._params = _positional_names(self._sig)
-        self.static_argnums = _normalize_argnums(static_argnums, self._params, self._sig,
-                                                 self.__name__)
-        names = _normalize_argnames(static_argnames, self._sig, self.__name__)
+    def __init__(self, fun, name, static_argnums, static_argnames):
+        self.name = name
+        self.sig = signature_of(fun)
+        self.params = _positional_names(self.sig)
+        nums = _normalize_argnums(static_argnums, self.params, self.sig, name)
+        names = _normalize_argnames(static_argnames, self.sig, name)
         # a static name also makes its position static, and the other way round (as in JAX)
-        self.static_argnames = names | {
-            self._params[i] for i in self.static_argnums if i < len(self._params)
-        }
-        self.static_argnums = tuple(sorted(set(self.static_argnums) | {
-            i for i, p in enumerate(self._params) if p in self.static_argnames
+        self.static_argnames = names | {self.params[i] for i in nums if i < len(self.params)}
+        self.static_argnums = tuple(sorted(set(nums) | {
+            i for i, p in enumerate(self.params) if p in self.static_argnames
         }))
-        # NOTE: accepted for API.md's signature; there is no AST conversion yet, so data-dependent
-        # Python control flow raises TracerBoolError whatever this says.
-        self.autograph = autograph
-        self.backend = backend or config.default_backend
-        self.optimize = optimize
-        self._cache: dict = {}
-        self._build_lock = threading.RLock()
-        self._last_key = None
-        self._warned = False
-        self._hosts: list = []  # (object, its generic __call__) routed like self, see route_calls
-        self._fast_make = None
 
-    # --- calling ----------------------------------------------------------------------------------
-    def __call__(self, *args, **kwargs):
-        # the generic path; _install_fast may route calls to native code first (see there)
-        if current_trace() is not None:
-            return self.fun(*args, **kwargs)
-        key, leaves = self._signature(args, kwargs)
-        concrete = self._cache.get(key)
-        if concrete is None:
-            concrete = self._build(args, kwargs, key)
-        return concrete.run(leaves)
-
-    def concrete(self, *args, **kwargs) -> Concrete:
-        """The compiled artefact for these arguments' signature (built if needed, not run)."""
-        key, _ = self._signature(args, kwargs)
-        return self._cache.get(key) or self._build(args, kwargs, key)
-
-    def _split(self, args, kwargs):
+    def split(self, args, kwargs):
         dyn_args = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
         static_args = tuple((i, a) for i, a in enumerate(args) if i in self.static_argnums)
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
         return (dyn_args, dyn_kwargs), (static_args, static_kwargs)
 
-    def _signature(self, args, kwargs):
-        dynamic, static = self._split(args, kwargs)
+    def signature(self, args, kwargs):
+        """``(key, leaves)``: the signature key of a call and its flat dynamic argument leaves."""
+        dynamic, static = self.split(args, kwargs)
         leaves, treedef = pytree.flatten(dynamic)
         self._check_hashable(static)
         try:
@@ -190,14 +166,14 @@ class Function:
 
     def _check_hashable(self, static):
         """Static values key the cache, so each must be hashable (as in JAX); name the culprit."""
-        named = [(self._params[i] if i < len(self._params) else f"args[{i}]", v) for i, v in static[0]]
+        named = [(self.params[i] if i < len(self.params) else f"args[{i}]", v) for i, v in static[0]]
         for name, value in named + list(static[1]):
             try:
                 hash(value)
             except TypeError:
                 raise located(
                     GraphcError,
-                    f"{self.__name__}: static argument {name} must be hashable (it keys the trace "
+                    f"{self.name}: static argument {name} must be hashable (it keys the trace "
                     f"cache), got an unhashable {type(value).__name__}; pass a tuple or a frozen "
                     "dataclass, or make it a dynamic argument"
                 ) from None
@@ -208,41 +184,144 @@ class Function:
                 leaf_signature(x, "")
             except GraphcError as e:
                 detail = str(e).removeprefix(": ")
-                return located(type(err), f"{self.__name__}: argument {self._arg_name(path)}: "
+                return located(type(err), f"{self.name}: argument {self.arg_name(path)}: "
                                f"{detail}")
         return err
 
-    def _dyn_params(self):
-        return [p for i, p in enumerate(self._params) if i not in self.static_argnums]
+    def dyn_params(self):
+        return [p for i, p in enumerate(self.params) if i not in self.static_argnums]
 
-    def _arg_name(self, path):
-        return arg_name(path, self._dyn_params())
+    def arg_name(self, path):
+        return arg_name(path, self.dyn_params())
+
+    def describe_change(self, old_key, new_key) -> str:
+        return describe_change(old_key, new_key, self.dyn_params(), self.params)
+
+
+class Function:
+    """A traced-and-compiled function; see ``gc.function``.
+
+    Its cache holds at most ``config.max_traces`` signatures, least recently used first out (see
+    ``_remember``). Nothing it makes points back at it, so dropping it frees its compiled code at
+    once, without waiting for the cyclic garbage collector."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), autograph=True, backend=None,
+                 optimize=True):
+        if not callable(fun):
+            raise GraphcError(f"gc.function needs a callable, got {type(fun).__name__}")
+        functools.update_wrapper(self, fun, updated=())
+        self.fun = fun
+        self.arguments = Arguments(fun, self.__name__, static_argnums, static_argnames)
+        self.static_argnums = self.arguments.static_argnums
+        self.static_argnames = self.arguments.static_argnames
+        self._signature = self.arguments.signature
+        # NOTE: accepted for API.md's signature; there is no AST conversion yet, so data-dependent
+        # Python control flow raises TracerBoolError whatever this says.
+        self.autograph = autograph
+        self.backend = backend or config.default_backend
+        self.optimize = optimize
+        self._cache: collections.OrderedDict = collections.OrderedDict()  # oldest use first
+        self._cache_lock = threading.Lock()  # held for dictionary updates only, never a build
+        self._build_lock = threading.RLock()
+        self._last_key = None
+        self._traces = self._evictions = 0
+        self._warned = False
+        #: (weak reference to an object, its generic __call__), routed like self: see route_calls
+        self._hosts: list = [(weakref.ref(self), Function.__call__)]
+        self._shortcuts: list = []  # (key, make) of the newest fastpath.CHAIN signatures
+
+    # --- calling ----------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        # the generic path; _install_fast may route calls to native code first (see there)
+        if current_trace() is not None:
+            return self.fun(*args, **kwargs)
+        key, leaves = self._signature(args, kwargs)
+        concrete = self._lookup(key) or self._build(args, kwargs, key)
+        return concrete.run(leaves)
+
+    def concrete(self, *args, **kwargs) -> Concrete:
+        """The compiled artefact for these arguments' signature (built if needed, not run). It
+        stays valid after the cache evicts it or the function is dropped."""
+        key, _ = self._signature(args, kwargs)
+        return self._lookup(key) or self._build(args, kwargs, key)
+
+    def stats(self) -> dict:
+        """The signature cache: ``signatures`` held, ``max_traces`` (0: no limit), ``traces``
+        made so far and ``evictions`` (a signature evicted and called again is traced again)."""
+        return {"signatures": len(self._cache), "max_traces": _max_traces(),
+                "traces": self._traces, "evictions": self._evictions}
+
+    def _lookup(self, key) -> Concrete | None:
+        with self._cache_lock:
+            concrete = self._cache.get(key)
+            if concrete is not None:
+                self._cache.move_to_end(key)
+            return concrete
 
     # --- building ---------------------------------------------------------------------------------
     def _build(self, args, kwargs, key) -> Concrete:
         # NOTE: one build per signature even when several threads miss the cache at once; the lock
         # is taken only on a miss, so the per-call path never touches it.
         with self._build_lock:
-            concrete = self._cache.get(key)
-            return concrete if concrete is not None else self._build_locked(args, kwargs, key)
+            return self._lookup(key) or self._build_locked(args, kwargs, key)
 
     def _build_locked(self, args, kwargs, key) -> Concrete:
-        if self._cache:
-            why = describe_change(self._last_key, key, self._dyn_params(), self._params)
-            log.debug("retracing %s: %s", self.__name__, why)
-        if len(self._cache) >= config.retrace_warn_limit and not self._warned:
+        if self._traces:
+            log.debug("retracing %s: %s", self.__name__,
+                      self.arguments.describe_change(self._last_key, key))
+        if self._traces >= config.retrace_warn_limit and not self._warned:
             self._warned = True
+            evicted = (f" ({self._evictions} signatures evicted from its cache of "
+                       f"config.max_traces={_max_traces()})" if self._evictions else "")
             warn_at_user(
-                f"{self.__name__} has been traced {len(self._cache) + 1} times; each new input "
-                "signature (shapes, dtypes, static values, pytree structure) costs a trace and a "
-                "compile. Pass arrays of fixed shapes, or mark Python values static."
+                f"{self.__name__} has been traced {self._traces + 1} times{evicted}; each new "
+                "input signature (shapes, dtypes, static values, pytree structure) costs a trace "
+                "and a compile. Pass arrays of fixed shapes, or mark Python values static."
             )
         with collector_paused():
             concrete = Concrete.build(self, args, kwargs, key)
-        self._cache[key] = concrete
+        self._traces += 1
         self._last_key = key
-        _install_fast(self, concrete, key)
+        self._remember(key, concrete)
         return concrete
+
+    def _remember(self, key, concrete: Concrete) -> None:
+        """Cache ``concrete`` and route calls to it, evicting the least recently used signatures
+        beyond ``config.max_traces``. The cache and the shortcuts hold the only references graphc
+        keeps, so an evicted signature's engine is freed as soon as no call is running it and the
+        user holds no ``Concrete`` of it."""
+        limit = _max_traces()
+        evicted = []
+        with self._cache_lock:
+            self._cache[key] = concrete
+            while limit and len(self._cache) > limit:
+                victim = self._victim(key)
+                del self._cache[victim]
+                evicted.append(victim)
+        self._evictions += len(evicted)
+        if evicted:
+            log.debug("%s: %d signature(s) evicted (config.max_traces=%d)", self.__name__,
+                      len(evicted), limit)
+        make = fastpath.maker(concrete.executable, key, concrete.out_tree,
+                              len(concrete.graph.outputs))
+        shortcuts = [(k, m) for k, m in self._shortcuts if k not in evicted]
+        shortcuts += [(key, make)] if make is not None else []
+        if evicted or make is not None:
+            self._shortcuts = shortcuts[-fastpath.CHAIN:]
+            self._route(self._hosts)
+
+    def _victim(self, keep):
+        """The signature to evict: the least recently used one, passing over those with a
+        shortcut (calls through a shortcut run no Python code, so they cannot mark it used)."""
+        older = [k for k in self._cache if k != keep]
+        shortcut = {k for k, _ in self._shortcuts}
+        return next((k for k in older if k not in shortcut), older[0])
+
+    def _route(self, hosts) -> None:
+        """Install the current shortcuts on the live ``hosts`` (``(weakref, generic)`` pairs)."""
+        self._hosts = [(r, g) for r, g in self._hosts if r() is not None]
+        live = [(h, g) for r, g in hosts if (h := r()) is not None]
+        fastpath.install(live, [m for _, m in self._shortcuts])
 
     def trace(self, args, kwargs, key) -> tuple[Graph, tuple]:
         """Trace ``fun`` for the signature ``key``; returns the graph and the output treedef."""
@@ -257,7 +336,7 @@ class Function:
                     call_args.insert(i, a)
             call_kwargs = dict(dyn_kwargs)
             call_kwargs.update((k, v) for k, v in kwargs.items() if k in self.static_argnames)
-            check_call(self.fun, self._sig, call_args, call_kwargs, self.__name__)
+            check_call(self.fun, self.arguments.sig, call_args, call_kwargs, self.__name__)
             out = self.fun(*call_args, **call_kwargs)
             out_leaves, out_tree = pytree.flatten(out)
             check_output_leaves(out_leaves, out_tree, lambda path, leaf, detail: (
@@ -276,22 +355,23 @@ class Function:
         return f"<graphc.function {self.__name__}>"
 
 
-def _install_fast(function: Function, concrete: Concrete, key) -> None:
-    """Route calls of ``function`` (and its hosts) to a shortcut for this signature when one
-    exists: the native entry itself or a generated pytree wrapper (see ``fastpath``)."""
-    make = fastpath.maker(concrete.executable, key, concrete.out_tree, len(concrete.graph.outputs))
-    if make is not None:
-        function._fast_make = make
-        fastpath.install([(function, Function.__call__), *function._hosts], make)
+def _max_traces() -> int:
+    n = config.max_traces
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ArgumentError(f"graphc.config.max_traces must be an int >= 0 (0: no limit), got "
+                            f"{n!r}")
+    return n
 
 
 def route_calls(host, generic_call, function: Function) -> None:
     """Let calls of ``host`` take ``function``'s fast path too: for objects such as ``gc.grad(f)``
     whose ``generic_call`` (their class's ``__call__``) compiles and runs through ``function``
-    outside a trace. Mismatches fall back to ``generic_call(host, ...)``."""
-    function._hosts.append((host, generic_call))
-    if function._fast_make is not None:
-        fastpath.install([(host, generic_call)], function._fast_make)
+    outside a trace. Mismatches fall back to ``generic_call(host, ...)``. ``function`` holds
+    ``host`` weakly (the host holds the function)."""
+    hosted = (weakref.ref(host), generic_call)
+    function._hosts.append(hosted)
+    if function._shortcuts:
+        function._route([hosted])
 
 
 class Concrete:
@@ -299,7 +379,9 @@ class Concrete:
 
     def __init__(self, function: Function, key, traced: Graph, optimized: Graph, executable,
                  out_tree, stats):
-        self._function, self._key = function, key
+        # the argument rules, not the function: nothing compiled may point back at the function
+        self._arguments, self._key = function.arguments, key
+        self._function = weakref.ref(function)
         self.sigs = key[1]  # (shape, dtype, weak) per argument leaf
         self.traced = traced
         self.graph = optimized
@@ -342,11 +424,11 @@ class Concrete:
     def __call__(self, *args, **kwargs):
         """Run on arguments of exactly this signature (static arguments included); anything else
         is refused with the reason, since compiled code for other shapes could not run safely."""
-        function = self._function
-        key, leaves = function._signature(args, kwargs)
+        arguments = self._arguments
+        key, leaves = arguments.signature(args, kwargs)
         if key != self._key:
-            why = describe_change(self._key, key, function._dyn_params(), function._params)
-            raise located(GraphcError, f"{function.__name__}: this compiled function does not "
+            why = arguments.describe_change(self._key, key)
+            raise located(GraphcError, f"{arguments.name}: this compiled function does not "
                           f"fit these arguments: {why}; call the gc.function itself to retrace")
         return self.run(leaves)
 
@@ -364,7 +446,11 @@ class Concrete:
         return self.executable.text("asm")
 
     def stats(self) -> dict:
-        return {**self._stats, **self.executable.stats()}
+        """Node counts, timings, the backend's figures and ``cache``: the signature cache of the
+        function that built this (``Function.stats``), or None once that function is gone."""
+        function = self._function()
+        cache = function.stats() if function is not None else None
+        return {**self._stats, **self.executable.stats(), "cache": cache}
 
 
 def function(fun=None, *, static_argnums=(), static_argnames=(), autograph=True, backend=None):
