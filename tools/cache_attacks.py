@@ -1,5 +1,5 @@
 """Every attack on graphc's disk cache of compiled code, each against a fresh process:
-``python tools/cache_attacks.py [--only NAME,...]``.
+``python tools/cache_attacks.py [--only TEXT]...``.
 
 A victim process compiles ``f(x) = sin(x)*2 + 1`` on float64[16] through the cache. Its cache file
 is first made by a clean run, then tampered with (corrupted, truncated, swapped for another
@@ -328,9 +328,10 @@ def run_attack(attack: Attack, primed: Primed, workdir: Path) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated attack names")
+    parser.add_argument("--only", action="append", metavar="TEXT",
+                        help="run the attacks whose name holds TEXT (repeatable)")
     args = parser.parse_args(argv)
-    chosen = [a for a in ATTACKS if not args.only or a.name in args.only.split(",")]
+    chosen = [a for a in ATTACKS if not args.only or any(t in a.name for t in args.only)]
     root = os.geteuid() == 0
     tried = refused = 0
     with tempfile.TemporaryDirectory() as tmp:

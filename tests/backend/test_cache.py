@@ -1,8 +1,12 @@
-"""The on-disk code cache: keys, integrity, folder permissions, pruning, end-to-end reuse."""
+"""The on-disk code cache: keys, the file format, integrity, pruning, end-to-end reuse.
+(Attacks on cache files: test_cache_attacks.py; folders: test_cache_folder.py; write failures:
+test_cache_writes.py; the object-file checks: test_cache_objfile.py.)"""
 
 import ctypes
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,10 +25,15 @@ def _run(module, n):
     return np.array_equal(out, 2 * x + y)
 
 
-def test_key_covers_ir_versions_target_and_levels(monkeypatch):
+@pytest.fixture
+def store(tmp_path):
+    return cache.open_folder(str(tmp_path / "c"))
+
+
+def test_key_covers_ir_versions_target_levels_and_entry_abi(monkeypatch):
     text = axpy_ir(8, np.float32)
     base = cache.cache_key(text)
-    assert base == cache.cache_key(text) and len(base) == 64
+    assert base == cache.cache_key(text) and len(base.name) == 64
     assert cache.cache_key(axpy_ir(9, np.float32)) != base
     assert cache.cache_key(text, codegen_opt=0) != base
     monkeypatch.setattr(config, "llvm_opt_level", 3)
@@ -35,93 +44,132 @@ def test_key_covers_ir_versions_target_and_levels(monkeypatch):
         monkeypatch.setattr(jit, "host", lambda fake=fake: fake)
         assert cache.cache_key(text) != base, field
         monkeypatch.undo()
+    monkeypatch.setattr(cache, "entry_abi", lambda: "native cpython-399 numpy-0.0 (0,)")
+    assert cache.cache_key(text) != base
+    monkeypatch.undo()
     monkeypatch.setattr("graphc.__version__", "9.9.9")
     assert cache.cache_key(text) != base
 
 
-def test_second_compile_loads_object_code(tmp_path):
-    store = cache.DiskCache(str(tmp_path))
+def test_key_text_is_readable_and_names_the_file():
+    import hashlib
+
+    text = axpy_ir(8, np.float32)
+    key = cache.cache_key(text)
+    lines = key.text.decode().splitlines()
+    names = [line.split(" ", 1)[0] for line in lines]
+    assert names == ["graphc", "llvmlite", "llvm", "triple", "cpu", "features", "levels",
+                     "entry-abi", "ir-sha256"]
+    assert f"ir-sha256 {hashlib.sha256(text.encode()).hexdigest()}" in lines
+    assert f"triple {jit.host()['triple']}" in lines
+    assert key.name == hashlib.sha256(key.text).hexdigest()
+    with pytest.raises(ValueError, match="newline"):
+        cache.Key({"cpu": "a\nb"})
+
+
+def test_decode_checks_magic_key_hash_and_size():
+    key, other = cache.cache_key(axpy_ir(3, np.float64)), cache.cache_key(axpy_ir(4, np.float64))
+    blob = cache.encode(key, b"payload bytes")
+    assert cache.decode(blob, key) == (b"payload bytes", "")
+    assert cache.decode(blob, other)[1] == "stored for another key"
+    assert "format" in cache.decode(b"graphc-obj-1\n" + blob[13:], key)[1]
+    for bad in (blob[:-1], blob + b"x", blob[:-1] + b"X", blob[: len(blob) - 13]):
+        assert cache.decode(bad, key) == (None, "payload does not match its hash and size")
+
+
+def test_second_compile_loads_object_code(store, tmp_path):
     text = axpy_ir(20, np.float64)
     first = cache.compile_cached(text, "m", store)
     second = cache.compile_cached(text, "m", store)
     assert not first.from_cache and second.from_cache
     assert second.object_code == first.object_code
     assert _run(second, 20)
-    files = list(tmp_path.iterdir())
-    assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) & 0o077 == 0
+    (entry,) = (tmp_path / "c").iterdir()
+    assert entry.name == cache.cache_key(text).name + ".o"
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    assert entry.read_bytes() == cache.encode(cache.cache_key(text), first.object_code)
 
 
-def test_corrupted_or_foreign_files_are_dropped(tmp_path):
-    store = cache.DiskCache(str(tmp_path))
+def test_corrupted_or_foreign_files_are_dropped(store, tmp_path):
     text = axpy_ir(5, np.float64)
     cache.compile_cached(text, "m", store)
-    (path,) = tmp_path.iterdir()
+    (path,) = (tmp_path / "c").iterdir()
     blob = bytearray(path.read_bytes())
     blob[-10] ^= 0xFF  # flip bits in the code
     path.write_bytes(bytes(blob))
     assert store.load(cache.cache_key(text)) is None and not path.exists()
     path.write_bytes(b"not a cache file")
-    assert store.load(cache.cache_key(text)) is None
+    assert store.load(cache.cache_key(text)) is None and not path.exists()
     module = cache.compile_cached(text, "m", store)
     assert not module.from_cache and _run(module, 5)
+    assert store.load(cache.cache_key(text)) == module.object_code
 
 
-def test_folder_is_created_private(tmp_path, monkeypatch):
-    folder = tmp_path / "fresh" / "graphc"
-    monkeypatch.setattr(config, "cache_dir", str(folder))
-    store = cache.default_cache()
-    assert store is not None and stat.S_IMODE(folder.stat().st_mode) == 0o700
-    monkeypatch.setattr(config, "disk_cache", False)
-    assert cache.default_cache() is None
+def test_a_file_that_grows_while_read_is_refused(store, tmp_path, monkeypatch):
+    text = axpy_ir(6, np.float64)
+    cache.compile_cached(text, "m", store)
+    (path,) = (tmp_path / "c").iterdir()
+    real_fstat = os.fstat
+
+    def fstat_then_append(fd):  # another writer appends between the fstat and the read
+        st = real_fstat(fd)
+        with open(path, "ab") as f:
+            f.write(b"more")
+        return st
+
+    monkeypatch.setattr(cache.os, "fstat", fstat_then_append)
+    assert store.load(cache.cache_key(text)) is None
 
 
-@pytest.mark.parametrize("mode", [0o777, 0o770, 0o722])
-def test_folder_writable_by_others_is_refused(tmp_path, monkeypatch, mode):
-    folder = tmp_path / f"open{mode:o}"
-    folder.mkdir()
-    folder.chmod(mode)
-    monkeypatch.setattr(config, "cache_dir", str(folder))
-    with pytest.warns(cache.CacheFolderWarning, match="writable by group or others"):
-        assert cache.default_cache() is None
-    module = cache.compile_cached(axpy_ir(3, np.float64), "m")  # compiles without a cache
-    assert _run(module, 3) and not list(folder.iterdir())
+def _entries(store, n):
+    """n distinct valid entries (their keys), stored with increasing modification times."""
+    keys = []
+    for i in range(n):
+        text = axpy_ir(10 + i, np.float64)
+        key = cache.cache_key(text)
+        store.store(key, jit.compile_ir(text, "m").object_code)
+        os.utime(key.name + ".o", (1000 + i, 1000 + i), dir_fd=store.fd)
+        keys.append(key)
+    return keys
 
 
-def test_folder_owned_by_someone_else_is_refused(tmp_path, monkeypatch):
-    folder = tmp_path / "theirs"
-    folder.mkdir(mode=0o700)
-    try:
-        os.chown(folder, os.getuid() + 1, -1)
-    except (PermissionError, AttributeError):
-        pytest.skip("cannot give a folder away without privileges")
-    assert "owned by user id" in cache.folder_problem(str(folder))
-    monkeypatch.setattr(config, "cache_dir", str(folder))
-    with pytest.warns(cache.CacheFolderWarning, match="owned by user id"):
-        assert cache.default_cache() is None
+def test_prune_removes_oldest_first(store, tmp_path):
+    keys = _entries(store, 4)
+    sizes = [os.stat(k.name + ".o", dir_fd=store.fd).st_size for k in keys]
+    store.prune(max_bytes=sizes[2] + sizes[3])
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == sorted(
+        k.name + ".o" for k in keys[2:])
+    assert store.load(keys[3]) is not None and store.load(keys[0]) is None
 
 
-def test_a_file_is_not_a_folder(tmp_path):
-    path = tmp_path / "plain"
-    path.write_text("x")
-    assert "not a directory" in cache.folder_problem(str(path))
+def test_prune_removes_stale_temporary_files_only(store, tmp_path):
+    folder = tmp_path / "c"
+    (folder / ".a.o.1.x.tmp").write_bytes(b"left by a crash")
+    os.utime(folder / ".a.o.1.x.tmp", (1000, 1000))
+    (folder / ".b.o.2.y.tmp").write_bytes(b"being written now")
+    (folder / "notes.txt").write_bytes(b"not ours")
+    store.prune()
+    assert sorted(p.name for p in folder.iterdir()) == [".b.o.2.y.tmp", "notes.txt"]
 
 
-def test_prune_removes_oldest_first(tmp_path):
-    store = cache.DiskCache(str(tmp_path))
-    for i in range(4):
-        store.store(f"k{i}", bytes(1000))
-        os.utime(tmp_path / f"k{i}.o", (1000 + i, 1000 + i))
-    store.prune(max_bytes=2 * 1100)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["k2.o", "k3.o"]
-    assert store.load("k3") == bytes(1000)
+def test_no_temporary_file_is_left_after_a_store(store, tmp_path):
+    _entries(store, 2)
+    assert all(p.name.endswith(".o") for p in (tmp_path / "c").iterdir())
+
+
+def test_hosts_without_checkable_object_files_get_no_disk_cache(tmp_path, monkeypatch):
+    fake = dict(jit.host(), triple="arm64-apple-darwin23.1.0")
+    monkeypatch.setattr(jit, "host", lambda: fake)
+    monkeypatch.setattr(config, "cache_dir", str(tmp_path / "mac"))
+    cache._open.cache_clear()
+    assert not cache.supported() and cache.default_cache() is None
+    assert not (tmp_path / "mac").exists()
+    cache._open.cache_clear()
 
 
 def test_cached_code_with_native_entry_runs_in_a_new_process(tmp_path):
     """Object code links the runtime (NumPy, CPython) by symbol, so another process (other
     addresses) can load it: compile in one process, load and run in a second."""
-    import subprocess
-    import sys
-
     code = """
 import numpy as np, graphc as gc
 f = gc.function(lambda x, y: (gc.numpy.sin(x) * y).sum() + x * 2.0)
@@ -149,3 +197,18 @@ print(c.stats()["from_disk_cache"], c.stats()["native_entry"])
         assert r.returncode == 0, r.stderr[-2000:]
     assert runs[0].stdout.split() == ["False", "True"]
     assert runs[1].stdout.split() == ["True", "True"]
+
+
+def test_an_entry_lacking_the_entry_point_is_a_clear_error_and_removed(store, tmp_path):
+    """A file that passes every check but whose code does not define ``graphc_main`` (forged from
+    another module): a GraphcError naming the file's problem, and the file is gone for the next
+    process (this one cannot recompile that IR: see ``cache._check_entry_points``)."""
+    text = axpy_ir(12, np.float64)
+    key = cache.cache_key(text)
+    other = jit.compile_ir("define void @not_main(ptr %p) {\n  ret void\n}\n", "o").object_code
+    path = tmp_path / "c" / (key.name + ".o")
+    path.write_bytes(cache.encode(key, other))
+    assert store.load(key) == other  # it passes the file checks
+    with pytest.raises(jit.LLVMCompileError, match="lacks graphc_main .* the file was removed"):
+        cache.compile_cached(text, "m", store)
+    assert not path.exists()

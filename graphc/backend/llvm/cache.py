@@ -194,6 +194,19 @@ class DiskCache:
         self.fd, self.path, self.machine = fd, path, machine
         self._pruned = False
 
+    def close(self) -> None:
+        """Close the folder's descriptor (a cache ``default_cache`` returned lives as long as the
+        process; tests and tools close theirs)."""
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self):
+        try:
+            self.close()
+        except (OSError, AttributeError):  # (AttributeError: at interpreter shutdown)
+            pass
+
     def load(self, key: Key) -> bytes | None:
         """The object code stored for ``key``, or None (a bad entry is removed)."""
         name = key.name + _SUFFIX
@@ -209,7 +222,7 @@ class DiskCache:
             why = objfile.problem(blob, self.machine) or ""
         if why:
             log.debug("graphc: cache entry %s refused: %s", name, why)
-            self._discard(name)
+            self.discard(name)
             return None
         return blob
 
@@ -273,10 +286,11 @@ class DiskCache:
                 os.close(fd)
             os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
         except OSError:
-            self._discard(tmp)
+            self.discard(tmp)
             raise
 
-    def _discard(self, name: str) -> None:
+    def discard(self, name: str) -> None:
+        """Remove the entry or temporary file ``name`` if it can be (never what a link points to)."""
         try:
             os.unlink(name, dir_fd=self.fd)
         except IsADirectoryError:  # (an empty one: a full one stays, and writes there fail)
@@ -301,14 +315,14 @@ class DiskCache:
                     if e.name.endswith(_SUFFIX):
                         files.append((st.st_mtime, st.st_size, e.name))
                     elif e.name.endswith(_TMP_SUFFIX) and now - st.st_mtime > _STALE_TMP_SECONDS:
-                        self._discard(e.name)
+                        self.discard(e.name)
         except OSError:
             return
         total = sum(size for _, size, _ in files)
         for _, size, name in sorted(files):
             if total <= max_bytes:
                 break
-            self._discard(name)
+            self.discard(name)
             total -= size
 
 
@@ -396,6 +410,27 @@ def _open(path: str) -> DiskCache | None:
     return None
 
 
+#: The functions graphc looks up in a compiled module (when its IR defines them).
+ENTRY_POINTS = ("graphc_main", "graphc_entry")
+
+
+def _check_entry_points(module: jit.JitModule, ir_text: str, cache: DiskCache, key: Key) -> None:
+    """Raise LLVMCompileError, after removing the file, when cached object code lacks an entry
+    point its IR defines (a file that passed every check can: found by mutating symbol tables).
+    Why not recompile at once: LLVM then hands the bad object back for the same IR in this
+    process (seen with llvmlite 0.50), so only the next process can recompile."""
+    for symbol in ENTRY_POINTS:
+        if f"@{symbol}(" in ir_text:
+            try:
+                module.address(symbol)
+            except jit.LLVMCompileError:
+                cache.discard(key.name + _SUFFIX)
+                raise jit.LLVMCompileError(
+                    f"the cached object code for {module.name} in {cache.path} lacks {symbol} "
+                    "(a damaged or forged cache file); the file was removed, and the next "
+                    "process compiles afresh") from None
+
+
 def default_cache() -> DiskCache | None:
     """The configured cache, or None when disabled or refused (the warning is given once)."""
     return _open(os.path.abspath(config.cache_dir)) if config.disk_cache else None
@@ -411,7 +446,9 @@ def compile_cached(
     key = cache_key(ir_text, codegen_opt)
     obj = cache.load(key)
     if obj is not None:
-        return jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
+        module = jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
+        _check_entry_points(module, ir_text, cache, key)
+        return module
     module = jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)
     cache.store(key, module.object_code)
     return module

@@ -6,10 +6,12 @@ on a malformed object (a section table past the end of the file, a section name 
 table, a bad section index, an unimplemented relocation type) and write wherever a relocation's
 offset points, so a bad cache file could abort the process or scribble on memory. ``problem``
 rejects every such file with a reason: the ELF header (magic, 64-bit, host byte order, version,
-relocatable, machine), the section table and every section inside the file, string tables
-NUL-terminated and every name inside its table, section links in range, symbols naming valid
-sections with values inside them, and relocations of a type the linker implements, naming an
-existing symbol, patching bytes inside their target section.
+relocatable, machine), the section table and every section inside the file, of a type and with
+flags graphc's objects have, string tables NUL-terminated and every name inside its table, section
+links in range, symbols of plain kinds naming valid sections with values inside them, and
+relocations of a type the linker implements, naming an existing symbol, patching bytes inside
+their target section. (The kinds allowed come from LLVM's aborts found by mutating graphc's
+objects: tests/backend/test_cache_objfile.py.)
 
 Relocation types are the ones graphc's code (MCJIT's large code model) uses: on x86-64 only 64-bit
 absolute and PC-relative fields, which cannot overflow. The aarch64 list is the large code model's
@@ -27,8 +29,18 @@ _EHDR = struct.Struct("<4sBBB9xHHIQQQIHHHHHH")  # the 64-byte ELF64 header
 _SHDR = struct.Struct("<IIQQQQIIQQ")  # one 64-byte section header
 _SYM = struct.Struct("<IBBHQQ")  # one 24-byte symbol
 _RELA = struct.Struct("<QQq")  # one 24-byte relocation with addend
-_ET_REL, _SHT_SYMTAB, _SHT_STRTAB, _SHT_RELA, _SHT_NOBITS, _SHT_REL = 1, 2, 3, 4, 8, 9
+_ET_REL, _SHT_SYMTAB, _SHT_STRTAB, _SHT_RELA, _SHT_NOBITS = 1, 2, 3, 4, 8
 _SHN_ABS, _SHN_COMMON = 0xFFF1, 0xFFF2
+#: Section types and flags graphc's objects have (others, such as TLS or compressed sections,
+#: groups or dynamic tables, make RuntimeDyld abort or are not expected): NULL, PROGBITS, SYMTAB,
+#: STRTAB, RELA, NOTE, NOBITS, X86_64_UNWIND; WRITE, ALLOC, EXECINSTR, MERGE, STRINGS, INFO_LINK,
+#: X86_64_LARGE.
+_SECTION_TYPES = {0, 1, 2, 3, 4, 7, 8, 0x70000001}
+_SECTION_FLAGS = 0x1 | 0x2 | 0x4 | 0x10 | 0x20 | 0x40 | 0x10000000
+#: Symbol bindings (LOCAL, GLOBAL, WEAK) and types (NOTYPE, OBJECT, FUNC, SECTION, FILE) allowed:
+#: a common, TLS or indirect-function symbol, or a FILE symbol that is not a local absolute one,
+#: makes RuntimeDyld assert or abort.
+_BINDINGS, _SYMBOL_TYPES, _STT_FILE = {0, 1, 2}, {0, 1, 2, 3, 4}, 4
 _MAX_ALIGN = 1 << 16
 _MAX_NOBITS = 1 << 28
 
@@ -85,7 +97,11 @@ def _sections_problem(obj: bytes, machine: int) -> str | None:
     if why:
         return why
     shnum = len(sections)
-    for i, (_, sh_type, _, _, offset, size, link, _, align, _) in enumerate(sections):
+    if [s[1] for s in sections].count(_SHT_SYMTAB) > 1:
+        return "more than one symbol table"
+    for i, (_, sh_type, flags, _, offset, size, link, _, align, _) in enumerate(sections):
+        if sh_type not in _SECTION_TYPES or flags & ~_SECTION_FLAGS:
+            return f"section {i} has type {sh_type:#x} and flags {flags:#x}, not expected"
         if sh_type != _SHT_NOBITS and offset + size > len(obj):
             return f"section {i} runs past the end of the file"
         if sh_type == _SHT_NOBITS and size > _MAX_NOBITS:
@@ -94,8 +110,6 @@ def _sections_problem(obj: bytes, machine: int) -> str | None:
             return f"section {i} has a bad link ({link}) or alignment ({align})"
         if sh_type == _SHT_STRTAB and (size == 0 or obj[offset + size - 1] != 0):
             return f"string table {i} is not NUL-terminated"
-        if sh_type == _SHT_REL:
-            return f"section {i} holds relocations without addends (REL)"
     names = sections[shstrndx]
     if names[1] != _SHT_STRTAB:
         return "the section name table is not a string table"
@@ -129,10 +143,15 @@ def _symbols_problem(obj: bytes, sections, symtab) -> str | None:
     symbols = _table(obj, symtab, _SYM)
     if symtab[7] > len(symbols):
         return "first global symbol index out of range"
-    for name, _, _, shndx, value, size in symbols:
+    for name, info, _, shndx, value, size in symbols:
         if name >= strtab[5]:
             return "a symbol name lies outside its string table"
-        if shndx in (_SHN_ABS, _SHN_COMMON) or shndx == 0:
+        bind, kind = info >> 4, info & 0xF
+        if bind not in _BINDINGS or kind not in _SYMBOL_TYPES or shndx == _SHN_COMMON:
+            return f"a symbol of binding {bind}, type {kind}, section {shndx:#x}"
+        if kind == _STT_FILE and (bind != 0 or shndx != _SHN_ABS):
+            return "a file symbol that is not local and absolute"
+        if shndx in (0, _SHN_ABS):
             continue
         if shndx >= len(sections):
             return f"a symbol names section {shndx}, which does not exist"
