@@ -227,7 +227,7 @@ def _import_time(runs=5):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated workload ids (W1,W2,W3,W4,W5,W6-10,W6-100,W6-1000,W7)")
+    parser.add_argument("--only", help="comma-separated workload ids (W1,W2,W3,W4,W5,W6-10,W6-100,W6-1000,W7,P1000)")
     parser.add_argument("--json", default="bench-results.json", help="where to write the results")
     parser.add_argument("--no-first-call", action="store_true", help="skip the fresh-process first calls")
     parser.add_argument("--torch-compile", action="store_true",

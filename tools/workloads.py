@@ -387,9 +387,35 @@ def make_w6(n):
                     torch_compiles=False)
 
 
+# --- P1000 -------------------------------------------------------------------------------------------
+def make_p(n):
+    """The gradient of a loss over a pytree of ``n`` parameters of mixed small shapes (issue 9: a
+    1,000-leaf pytree once took minutes to compile; time must grow linearly with the leaves)."""
+    rng = _rng()
+    shapes = [(3,), (4, 2), (), (5,)]
+    params = {f"p{i}": rng.standard_normal(shapes[i % 4]).astype(np.float32) for i in range(n)}
+
+    def f(p):
+        return sum(gnp.sum(gnp.sin(w) * w) for w in p.values())
+
+    def np_grad(p):
+        return {k: np.cos(w) * w + np.sin(w) for k, w in p.items()}
+
+    def jax_f():
+        import jax
+        import jax.numpy as jnp
+
+        return jax.jit(jax.grad(lambda p: sum(jnp.sum(jnp.sin(w) * w) for w in p.values())))
+
+    def torch_f(torch, tf):
+        return tf.jit(tf.grad(lambda p: sum(torch.sum(torch.sin(w) * w) for w in p.values())))
+
+    return Workload(f"P n={n}", (params,), lambda: gc.grad(f), np_grad, jax_f, _torch_factory(torch_f))
+
+
 def all_workloads():
     return {
         "W1": make_w1, "W2": make_w2, "W3": make_w3, "W4": make_w4, "W5": make_w5,
         "W6-10": lambda: make_w6(10), "W6-100": lambda: make_w6(100), "W6-1000": lambda: make_w6(1000),
-        "W7": make_w7,
+        "W7": make_w7, "P1000": lambda: make_p(1000),
     }

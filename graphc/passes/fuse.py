@@ -17,7 +17,8 @@ or the input shape of its one reduction. Rules (each keeps the result correct an
     tests.
   - **Bounded loop bodies.** A region's weight (1 per op, 8 per transcendental, 2 per div/sqrt)
     stays <= ``MAX_WEIGHT`` = 160, keeping LLVM's vectorizer time per loop small (it grows faster
-    than linearly with body size) while amortizing the ~10 ms fixed cost per loop.
+    than linearly with body size) while amortizing the ~10 ms fixed cost per loop. A region also
+    reads at most ``MAX_OPERANDS`` = 64 values from outside (see there).
   - A reduction ends a region: members may not use its result (that needs the finished loop).
   - sin(x) and cos(x) of one value share a region in small graphs (see ``PAIR_BYTES``): one sincos
     call computes both. Members' operands then count as available from their region's first
@@ -37,6 +38,12 @@ from ..ops.call import define_call, inline_calls
 from ..ops.linalg import dot_general
 
 MAX_WEIGHT = 160
+#: At most this many operands read from outside a region: unrelated same-shape ops of a wide
+#: pytree (the gradient of 1,000 parameters) would otherwise all join one loop with thousands of
+#: pointer parameters, and LLVM's instruction selection and scheduling of such a kernel and its
+#: call grow faster than linearly (1,000 leaves: 2.6 s of LLVM time -> 0.3 s). Equal regions
+#: still share one compiled kernel (backend/llvm/share.py).
+MAX_OPERANDS = 64
 #: sin(x) and cos(x) of one value join one region (the backend computes both with one sincos
 #: call: W6 n=10 24 -> 16 us) only when all elementwise values of the graph total at most this
 #: many bytes: the co-located value becomes one more stored array, and once the intermediates
@@ -89,6 +96,7 @@ class _Region:
         self.members: list = []
         self.reduce = None
         self.weight = 0
+        self.operands: set = set()  # values read from outside the region (leaves excepted)
 
 
 def _domain(node):
@@ -101,8 +109,20 @@ def _placed(node, pos, region_of) -> int:
     return region.start if region is not None else pos[node]
 
 
+def _outside(region, node, producer, region_of) -> list:
+    """``node``'s operands that ``region`` would read from outside (cloned leaves are not)."""
+    out = []
+    for v in node.inputs:
+        p = producer.get(v)
+        if p is None or (region_of.get(p) is not region and _role(p) != "leaf"):
+            out.append(v)
+    return out
+
+
 def _can_join(region, node, domain, weight, producer, pos, region_of) -> bool:
     if region.domain != domain or region.weight + weight > MAX_WEIGHT:
+        return False
+    if len(region.operands.union(_outside(region, node, producer, region_of))) > MAX_OPERANDS:
         return False
     if _role(node) == "reduce" and region.reduce is not None:
         return False
@@ -176,6 +196,7 @@ def partition(graph: Graph) -> dict:
             trig[(node.prim, node.inputs[0])] = region
         region.members.append(node)
         region.weight += weight
+        region.operands.update(_outside(region, node, producer, region_of))
         if _role(node) == "reduce":
             region.reduce = node
         region_of[node] = region
@@ -297,4 +318,4 @@ def check_acyclic(graph: Graph) -> bool:
     return nx.is_directed_acyclic_graph(region_graph(graph))
 
 
-__all__ = ["MAX_WEIGHT", "check_acyclic", "fuse", "fused", "partition"]
+__all__ = ["MAX_OPERANDS", "MAX_WEIGHT", "check_acyclic", "fuse", "fused", "partition"]
