@@ -57,14 +57,16 @@ from ...trace.locations import warn_at_user
 from . import entry, jit, objfile
 
 MAGIC = b"graphc-obj-2\n"
-#: The folder is pruned to this many bytes; a larger single file is neither written nor read.
+#: The folder is pruned to this many bytes.
 MAX_BYTES = 512 << 20
+#: A larger file is neither written nor read.
 MAX_FILE_BYTES = 256 << 20
 _SUFFIX = ".o"
 _TMP_SUFFIX = ".tmp"
 _STALE_TMP_SECONDS = 3600  # a temporary file this old was left by a process that died mid-write
-_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0)
+# (descriptors from os.open are close-on-exec already, PEP 446)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
 log = logging.getLogger("graphc")
 
 
@@ -132,7 +134,7 @@ def _payload_line(payload: bytes) -> bytes:
 
 
 def encode(key: Key, payload: bytes) -> bytes:
-    """A cache file's bytes: the magic, the key's lines, the payload's hash and size, the payload."""
+    """A cache file: the magic, the key's lines, the payload's hash and size, the payload."""
     return MAGIC + key.text + _payload_line(payload) + payload
 
 
@@ -277,7 +279,7 @@ class DiskCache:
 
     def _write_atomic(self, name: str, blob: bytes) -> None:
         tmp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(tmp, flags, 0o600, dir_fd=self.fd)
         try:
             try:
@@ -290,7 +292,7 @@ class DiskCache:
             raise
 
     def discard(self, name: str) -> None:
-        """Remove the entry or temporary file ``name`` if it can be (never what a link points to)."""
+        """Remove the entry or temporary file ``name`` if it can be (a link, never its target)."""
         try:
             os.unlink(name, dir_fd=self.fd)
         except IsADirectoryError:  # (an empty one: a full one stays, and writes there fail)
