@@ -60,7 +60,7 @@ def maker(executable, key, out_tree, nout: int):
         # our own generated code (see _pytree_call_source), under a file name that the search
         # for the user's frame skips: a fallback's error or warning names the user's call
         exec(code, namespace)  # noqa: S102
-        return namespace["__call__"]
+        return namespace.pop("__call__")  # its globals must not hold it: a cycle, freed late
 
     return make
 
