@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import operator
 
 import numpy as np
 
 from .. import dtypes
 from ..errors import ArgumentError, AxisError, DTypeError, ShapeError, TracerBoolError
+from ..ir import TensorType
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..trace.tracer import Tracer, as_array, located
@@ -239,19 +239,21 @@ def static_dim(x, what: str) -> int:
     return n
 
 
-def as_shape(shape, name: str) -> tuple[int, ...]:
-    """A shape argument (an int or a sequence of ints, as NumPy takes) as a tuple of
-    non-negative ints."""
-    dims = static_ints(shape, f"{name}: shape")
-    if any(n < 0 for n in dims):
-        raise located(ShapeError, f"{name}: negative dimensions are not allowed, got {dims}")
-    if math.prod(dims) > _MAX_ELEMENTS:
-        raise located(ShapeError, f"{name}: shape {dims} is too big for an array")
+def as_shape(shape, name: str, dtype) -> tuple[int, ...]:
+    """A shape argument (an int or a sequence of ints, as NumPy takes) of an array of ``dtype``,
+    as a tuple of ints (``checked_shape``)."""
+    return checked_shape(static_ints(shape, f"{name}: shape"), dtype, name)
+
+
+def checked_shape(dims: tuple[int, ...], dtype, name: str) -> tuple[int, ...]:
+    """``dims`` if an array of that shape and ``dtype`` can exist: no negative dimension, at most
+    ``TensorType``'s byte limit (the one limit, which every shape rule enforces too); else a
+    ShapeError naming ``name`` at the user's line, before NumPy allocates anything."""
+    try:
+        TensorType(dims, dtype)
+    except ShapeError as e:
+        raise located(ShapeError, f"{name}: {e}") from None
     return dims
-
-
-#: The most elements an array of 8-byte values can hold (NumPy's "array is too big" limit).
-_MAX_ELEMENTS = np.iinfo(np.intp).max // 8
 
 
 def normalize_axes(axis, ndim: int, name: str) -> tuple[int, ...]:

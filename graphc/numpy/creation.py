@@ -3,6 +3,8 @@ matrices) are built from scalars, iota and broadcasts so no big constant is stor
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -11,14 +13,15 @@ from ..ops import shape as sh
 from ..errors import ArgumentError, ShapeError
 from ..trace.tracer import current_trace, located
 from ._core import (
-    as_shape, canonical_dtype, cast, lift, static_dim, static_int, static_real, strong, typeof,
+    as_shape, canonical_dtype, cast, checked_shape, lift, static_dim, static_int, static_real,
+    strong, typeof,
 )
 
 
 def _full(shape, fill_value, dtype, name):
     """``full`` with ``name`` (the function the user called) in its errors."""
-    shape = as_shape(shape, name)
     d = canonical_dtype(dtype, name) if dtype is not None else typeof(fill_value)[0]
+    shape = as_shape(shape, name, d)
     value = cast(fill_value, d)
     if tuple(value.shape) == shape:
         return value
@@ -74,22 +77,29 @@ def asarray(obj, dtype=None):
 
 def arange(start, stop=None, step=1, dtype=None):
     """NumPy's arange for static bounds (the length is part of the shape, so it must be known
-    while tracing)."""
+    while tracing). Its length, ``ceil((stop - start) / step)``, and its dtype are NumPy's, found
+    without making the array: a traced ``arange(2**40)`` is an iota, stored nowhere."""
     if stop is None:
         start, stop = 0, start
-    start, stop, step = (static_real(v, f"arange: {k}") for k, v in
-                         (("start", start), ("stop", stop), ("step", step)))
+    bounds = start, stop, step = tuple(static_real(v, f"arange: {k}") for k, v in
+                                       (("start", start), ("stop", stop), ("step", step)))
     if step == 0:
         raise located(ArgumentError, "arange: step must not be zero")
-    dtype = canonical_dtype(dtype, "arange") if dtype is not None else None
+    if any(type(v) is int and not -(2**63) <= v < 2**63 for v in bounds):
+        raise located(ShapeError, f"arange({start}, {stop}, {step}): a bound beyond int64")
     try:
-        ref = np.arange(start, stop, step, dtype=dtype)
-    except (ValueError, OverflowError) as e:  # a NaN bound, a length too large
+        with np.errstate(all="raise"):  # (NumPy scalars' arithmetic, as np.arange's own)
+            n = max(0, math.ceil(float((stop - start) / step)))
+    except (ValueError, OverflowError, FloatingPointError) as e:  # a NaN or infinite bound
         raise located(ShapeError, f"arange({start}, {stop}, {step}): {e}") from None
-    d = canonical_dtype(ref.dtype)
+    # NumPy's dtype depends only on the bounds' types once they fit in int64 (all-float32
+    # bounds give float64): asked of an empty arange of the same types
+    natural = np.arange(type(start)(0), type(stop)(0), type(step)(1)).dtype
+    d = canonical_dtype(natural if dtype is None else dtype, "arange")
+    checked_shape((n,), d, "arange")
     if current_trace() is None:
-        return ref.astype(d)
-    idx = sh.iota(shape=(ref.size,), dtype=d, dimension=0)
+        return np.arange(start, stop, step, dtype=d)
+    idx = sh.iota(shape=(n,), dtype=d, dimension=0)
     return ew.add(ew.mul(idx, sh.scalar(step, d)), sh.scalar(start, d))
 
 
@@ -102,6 +112,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None):
     d = canonical_dtype(
         dtype if dtype is not None else np.result_type(start, stop, 1.0), "linspace"
     )
+    checked_shape((num,), d, "linspace")
     if current_trace() is None:
         return np.linspace(start, stop, num, endpoint=endpoint, dtype=d)
     f = dtypes.float64
@@ -129,6 +140,7 @@ def eye(N, M=None, k=0, dtype=None):
     M = N if M is None else static_dim(M, "eye: M")
     k = static_int(k, "eye: k")
     d = canonical_dtype(dtype, "eye") if dtype is not None else dtypes.float64
+    checked_shape((N, M), d, "eye")
     if current_trace() is None:
         return np.eye(N, M, k, dtype=d)
     rows = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=0)

@@ -103,7 +103,7 @@ def squeeze(x, axis=None):
 
 def broadcast_to(x, shape):
     x = lift(x)
-    shape = as_shape(shape, "broadcast_to")
+    shape = as_shape(shape, "broadcast_to", x.dtype)
     try:
         if broadcast_shapes(tuple(x.shape), shape) != shape:
             raise ShapeError("")

@@ -4,6 +4,8 @@ their transposes (VJP)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -97,7 +99,7 @@ def _linear(t, prim, **attrs):
 # --- reshape, transpose, rev ----------------------------------------------------------------------
 def _reshape_infer(types, shape):
     (x,) = types
-    if int(np.prod(shape, dtype=np.int64)) != x.size or any(n < 0 for n in shape):
+    if math.prod(shape) != x.size or any(n < 0 for n in shape):  # (exact: no int64 wrap)
         raise ShapeError(f"cannot reshape array of shape {x.shape} into shape {tuple(shape)}")
     return [TensorType(tuple(shape), x.dtype)]
 
