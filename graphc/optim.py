@@ -14,8 +14,11 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from . import numpy as gnp
-from .numpy._core import cast, lift
-from .trace.pytree import flatten, tree_map, unflatten
+from .errors import ArgumentError
+from .numpy._core import cast, lift, shape_of
+from .trace.pytree import describe, flatten, tree_map, unflatten
+from .trace.signature import leaf_paths
+from .trace.tracer import located
 
 __all__ = ["Optimizer", "sgd", "adam", "rmsprop"]
 
@@ -27,14 +30,38 @@ class Optimizer(NamedTuple):
     update: Callable
 
 
-def _map(f, *trees):
-    """Apply ``f`` leafwise to trees of one structure; ``f`` returns a tuple, one entry per output tree."""
-    leaves = [flatten(t)[0] for t in trees]
-    treedef = flatten(trees[0])[1]
-    results = [f(*xs) for xs in zip(*leaves, strict=True)]
+def _map(who, f, trees):
+    """Apply ``f`` leafwise to ``trees``, ``(name, tree)`` pairs in ``f``'s argument order ending
+    with ``params``; ``f`` returns a tuple, one entry per output tree. Every tree must have the
+    structure of ``params`` and each leaf its parameter's shape (a broadcast would silently
+    reshape the parameter), else an ArgumentError naming ``who`` and the leaf."""
+    flat = [(name, *flatten(tree)) for name, tree in trees]
+    _, p_leaves, treedef = flat[-1]
+    for name, _, tree in flat[:-1]:
+        if tree != treedef:
+            raise located(ArgumentError, f"{who}: {name} has the structure {describe(tree)}, "
+                          f"but params has {describe(treedef)}")
+    columns = list(zip(*(leaves for _, leaves, _ in flat), strict=True))
+    for path, xs in zip(leaf_paths(treedef), columns, strict=True):
+        want = shape_of(xs[-1])
+        for (name, _, _), x in zip(flat[:-1], xs[:-1], strict=True):
+            if shape_of(x) != want:
+                raise located(ArgumentError, f"{who}: {name}{path} has shape {shape_of(x)}, "
+                              f"but params{path} has shape {want}")
+    results = [f(*xs) for xs in columns]
     if not results:
         return ()
     return tuple(unflatten(treedef, [r[i] for r in results]) for i in range(len(results[0])))
+
+
+def _state(who, state, keys):
+    """``state``, which must be what this optimizer's ``init`` returned (a dict of ``keys``)."""
+    if type(state) is not dict or set(state) != set(keys):
+        got = f"a dict with keys {list(state)}" if isinstance(state, dict) else (
+            f"a {type(state).__name__}")
+        raise located(ArgumentError, f"{who}: state must be what its init returned, a dict with "
+                      f"keys {sorted(keys)}, got {got}")
+    return state
 
 
 def _zeros(params):
@@ -53,14 +80,18 @@ def sgd(lr, momentum=0.0):
 
     def update(grads, state, params):
         if not momentum:
-            (new,) = _map(lambda g, p: (p - _typed(lr, p) * g,), grads, params)
+            _state("sgd.update", state, ())
+            (new,) = _map("sgd.update", lambda g, p: (p - _typed(lr, p) * g,),
+                          [("grads", grads), ("params", params)])
             return new, state
 
         def step(g, v, p):
             v = _typed(momentum, p) * v + g
             return p - _typed(lr, p) * v, v
 
-        new, velocity = _map(step, grads, state["velocity"], params)
+        velocity = _state("sgd.update", state, ("velocity",))["velocity"]
+        new, velocity = _map("sgd.update", step, [
+            ("grads", grads), ("state['velocity']", velocity), ("params", params)])
         return new, {"velocity": velocity}
 
     return Optimizer(init, update)
@@ -73,6 +104,7 @@ def adam(lr, b1=0.9, b2=0.999, eps=1e-8):
         return {"step": gnp.zeros((), "int32"), "mu": _zeros(params), "nu": _zeros(params)}
 
     def update(grads, state, params):
+        state = _state("adam.update", state, ("step", "mu", "nu"))
         step = state["step"] + 1
 
         def leaf(g, m, v, p):
@@ -83,7 +115,9 @@ def adam(lr, b1=0.9, b2=0.999, eps=1e-8):
             v_hat = v / (1 - gnp.power(_typed(b2, p), t))
             return p - _typed(lr, p) * m_hat / (gnp.sqrt(v_hat) + _typed(eps, p)), m, v
 
-        new, mu, nu = _map(leaf, grads, state["mu"], state["nu"], params)
+        new, mu, nu = _map("adam.update", leaf, [
+            ("grads", grads), ("state['mu']", state["mu"]), ("state['nu']", state["nu"]),
+            ("params", params)])
         return new, {"step": step, "mu": mu, "nu": nu}
 
     return Optimizer(init, update)
@@ -100,7 +134,9 @@ def rmsprop(lr, decay=0.9, eps=1e-8):
             s = _typed(decay, p) * s + _typed(1 - decay, p) * g * g
             return p - _typed(lr, p) * g / (gnp.sqrt(s) + _typed(eps, p)), s
 
-        new, nu = _map(leaf, grads, state["nu"], params)
+        nu = _state("rmsprop.update", state, ("nu",))["nu"]
+        new, nu = _map("rmsprop.update", leaf, [
+            ("grads", grads), ("state['nu']", nu), ("params", params)])
         return new, {"nu": nu}
 
     return Optimizer(init, update)

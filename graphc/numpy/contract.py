@@ -134,6 +134,7 @@ def einsum(subscripts, *operands):
     if "->" not in spec:
         counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
         output = "".join(sorted(c for c, n in counts.items() if n == 1))
+    _check_subscripts(inputs, output)
     ops = list(promote(*operands)[0])
     for t, x in zip(terms, ops, strict=True):
         if len(t) != x.ndim or len(set(t)) != len(t):
@@ -154,6 +155,23 @@ def einsum(subscripts, *operands):
         cur, cur_t = _pair(cur, cur_t, nxt, nxt_t, needed)
     cur, cur_t = _sum_unused(cur, cur_t, set(output))
     return transpose(cur, tuple(cur_t.index(c) for c in output)) if cur_t != output else cur
+
+
+def _check_subscripts(inputs, output):
+    """NumPy's rules for the letters: only letters, and each output letter once and from an
+    input."""
+    bad = sorted(set(inputs.replace(",", "") + output) - set(_LETTERS))
+    if bad:
+        raise located(ShapeError, f"einsum: invalid subscript {bad[0]!r}; subscripts must be "
+                      "letters (one '->' separates the output)")
+    for c in output:
+        if output.count(c) > 1:
+            raise located(ShapeError, f"einsum: output subscript '{c}' appears more than once")
+        if c not in inputs:
+            raise located(ShapeError, f"einsum: output subscript '{c}' appears in no input")
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _sum_unused(x, t, needed):

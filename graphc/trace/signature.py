@@ -2,8 +2,8 @@
 
 A signature is the pytree structure of the dynamic arguments, each leaf's (shape, dtype, weak) and
 the values of the static arguments. Python scalars are *weak* leaves (NEP 50): ``f(x_f32, 2.0)``
-computes in float32. Objects with ``shape`` and ``dtype`` but no data (like
-``jax.ShapeDtypeStruct``) are accepted where only a trace is needed (``make_graph``, ``concrete``).
+computes in float32. Leaves are NumPy arrays and scalars and Python scalars, as in JAX's ``jit``
+(see ``_refusal`` for what else is refused, and why).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..errors import DTypeError, GraphcError
+from ..errors import ArgumentError, DTypeError, GraphcError
 from . import pytree
 
 
@@ -26,17 +26,30 @@ def leaf_signature(x, where: str) -> tuple:
         return ((), dtypes.python_scalar_dtype(x), True)
     if isinstance(x, np.generic):
         return ((), _supported(x.dtype, where), False)
+    raise ArgumentError(f"{where}: {_refusal(x)}")
+
+
+def _refusal(x) -> str:
+    """Why the argument ``x`` is not a value graphc takes, and what to pass instead. As JAX's
+    ``jit`` does, only NumPy arrays and scalars are taken: an object that merely converts
+    (``__array__``: a torch tensor, a pandas Series) would be copied at every call and may need
+    a device transfer or a ``detach`` first, so the user converts it, once; a shape-and-dtype
+    description (``jax.ShapeDtypeStruct``) has no data to run on."""
+    name = type(x).__name__
     if isinstance(x, np.ndarray):  # subclasses such as np.matrix or masked arrays
-        raise GraphcError(
-            f"{where}: array subclass {t.__name__} is not supported; pass np.asarray(x)"
-        )
+        return f"array subclass {name} is not supported; pass np.asarray(x)"
+    if hasattr(x, "__array__"):
+        how = (".detach().cpu().numpy()" if hasattr(x, "detach") else
+               ".numpy()" if hasattr(x, "numpy") else "np.asarray(...)")
+        return (f"{name} ({_short(x)}) is not a NumPy array (graphc takes NumPy arrays and "
+                f"scalars); convert it first, once, with {how}")
     if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return (tuple(x.shape), _supported(np.dtype(x.dtype), where), False)
-    raise GraphcError(
-        f"{where}: unsupported argument of type {t.__name__} ({_short(x)}); pass NumPy arrays, Python "
-        "scalars or pytrees of them (dict, list, tuple, namedtuple, None), or mark it static with "
-        "static_argnums/static_argnames"
-    )
+        return (f"{name} ({_short(x)}) describes a shape and a dtype but holds no data, so "
+                "there is nothing to run on; pass an array of that shape and dtype (tracing "
+                "reads only those: np.zeros(shape, dtype) will do for make_graph and concrete)")
+    return (f"unsupported argument of type {name} ({_short(x)}); pass NumPy arrays, Python "
+            "scalars or pytrees of them (dict, list, tuple, namedtuple, None), or mark it static "
+            "with static_argnums/static_argnames")
 
 
 def _supported(d: np.dtype, where: str) -> np.dtype:
