@@ -234,3 +234,29 @@ def test_an_entry_lacking_the_entry_point_is_a_clear_error_and_removed(tmp_path)
         assert r.returncode == 0, r.stderr[-2000:]
     assert "lacks graphc_main" in runs[0].stdout and "the file was removed" in runs[0].stdout
     assert [r.stdout.split() for r in runs[1:]] == [["False", "True"], ["True", "True"]]
+
+
+def test_a_reader_never_sees_half_a_file(store):
+    """Writers replace the entry over and over while a reader loads it: once an entry is there,
+    every load returns the whole object (a half-written file would be refused: None)."""
+    import threading
+
+    text = axpy_ir(40, np.float64)
+    key, obj = cache.cache_key(text), jit.compile_ir(text, "m").object_code
+    store.store(key, obj)
+    stop, seen = threading.Event(), []
+
+    def write():
+        while not stop.is_set():
+            store.store(key, obj)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for t in writers:
+        t.start()
+    try:
+        seen = [store.load(key) for _ in range(300)]
+    finally:
+        stop.set()
+        for t in writers:
+            t.join()
+    assert all(s == obj for s in seen), sum(s is None for s in seen)
