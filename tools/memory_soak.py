@@ -6,14 +6,16 @@ trace compiles and nothing is shared between them:
   - ``functions``: 300 ``gc.function`` objects, each compiled once and dropped;
   - ``grad``: 1,200 one-shot ``gc.grad(f)(x)`` calls (a new transformation each time).
 Each prints the resident set size (``/proc/self/statm``) after a warm-up compile (imports, LLVM
-initialisation and the first engine excluded), after the loop, and after dropping what the loop
-made and ``gc.collect()``, with the number of live JIT engines (``jit._LIVE``). ``--scale 0.1``
-runs a tenth of each loop. Linux only (``/proc``).
+initialisation and the first engine excluded), after the loop, after dropping what the loop made
+and ``gc.collect()``, and after glibc's ``malloc_trim(0)`` (memory freed but kept by the allocator
+goes back to the system: what is left is still held or leaked), with the number of live JIT
+engines (``jit._LIVE``). ``--scale 0.1`` runs a tenth of each loop. Linux only (``/proc``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import subprocess
@@ -58,9 +60,12 @@ def _worker(name: str, n: int) -> dict:
     during, live_during = rss_mb(), len(jit._LIVE)
     held.clear()
     gc.collect()
+    dropped = rss_mb()
+    ctypes.CDLL(None).malloc_trim(0)
     return {
         "workload": name, "n": n, "rss_before_mb": round(before, 1),
-        "rss_after_loop_mb": round(during, 1), "rss_after_drop_mb": round(rss_mb(), 1),
+        "rss_after_loop_mb": round(during, 1), "rss_after_drop_mb": round(dropped, 1),
+        "rss_after_trim_mb": round(rss_mb(), 1),
         "live_engines_before": live_before, "live_engines_after_loop": live_during,
         "live_engines_after_drop": len(jit._LIVE),
     }
@@ -77,7 +82,7 @@ def main() -> None:
         return
     env = dict(os.environ, GRAPHC_CACHE="0", PYTHONPATH=ROOT)
     print(f"{'workload':<10} {'n':>5} {'RSS before':>11} {'after loop':>11} {'after drop':>11} "
-          f"{'growth/item':>12} {'engines':>14}")
+          f"{'after trim':>11} {'growth/item':>12} {'engines':>14}")
     for name in a.only or WORKLOADS:
         n = max(1, round(WORKLOADS[name] * a.scale))
         out = subprocess.run([sys.executable, __file__, "--worker", name, str(n)], env=env,
@@ -87,7 +92,8 @@ def main() -> None:
         engines = (f"{r['live_engines_before']}->{r['live_engines_after_loop']}->"
                    f"{r['live_engines_after_drop']}")
         print(f"{name:<10} {n:>5} {r['rss_before_mb']:>8.1f} MB {r['rss_after_loop_mb']:>8.1f} MB "
-              f"{r['rss_after_drop_mb']:>8.1f} MB {per:>9.1f} KB {engines:>14}", flush=True)
+              f"{r['rss_after_drop_mb']:>8.1f} MB {r['rss_after_trim_mb']:>8.1f} MB {per:>9.1f} KB "
+              f"{engines:>14}", flush=True)
 
 
 if __name__ == "__main__":

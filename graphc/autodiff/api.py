@@ -224,13 +224,17 @@ _TOP_LEVEL: weakref.WeakKeyDictionary | dict = weakref.WeakKeyDictionary()
 
 
 def _top_level(fun, key, make):
-    """A compiled helper for a transformation called from plain Python, cached per function."""
+    """A compiled helper for a transformation called from plain Python, cached per function.
+    ``make(fun_ref)`` builds what to compile, reaching ``fun`` through ``fun_ref()`` only: the
+    table holds ``fun`` weakly, and a helper holding it would keep its own entry (and engines)
+    alive for good. Whoever may call the helper later (``vjp_fn``) holds ``fun`` instead."""
     try:
+        ref = weakref.ref(fun)
         table = _TOP_LEVEL.setdefault(fun, {})
     except TypeError:  # not weak-referenceable: no cache
-        return Function(make())
+        return Function(make(lambda: fun))
     if key not in table:
-        table[key] = Function(make())
+        table[key] = Function(make(ref))
     return table[key]
 
 
@@ -241,19 +245,17 @@ def vjp(fun, *primals, has_aux=False):
     _check_callable(fun, "vjp")
     if current_trace() is not None:
         return _vjp_in_trace(fun, primals, has_aux)
-    forward = _top_level(fun, ("vjp_out", has_aux), lambda: _named(fun, "vjp_out", fun))
+    forward = _top_level(fun, ("vjp_out", has_aux), lambda ref: _named(
+        fun, "vjp_out", lambda *args, **kwargs: ref()(*args, **kwargs), signature_of(fun)))
     result = forward(*primals)
     out, aux = split_aux(result, has_aux, fun, "vjp")
-    backward = _top_level(
-        fun,
-        ("vjp_bwd", has_aux),
-        lambda: _named(
-            fun, "vjp", lambda primals, cotangent: _vjp_in_trace(fun, primals, has_aux)[1](cotangent)
-        ),
-    )
+    backward = _top_level(fun, ("vjp_bwd", has_aux), lambda ref: _named(
+        fun, "vjp", lambda primals, cotangent: _vjp_in_trace(ref(), primals, has_aux)[1](cotangent)))
 
     def vjp_fn(cotangent):
         return tuple(backward(tuple(primals), cotangent))
+
+    vjp_fn.fun = fun  # the table holds fun weakly: backward stays cached while vjp_fn lives
 
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
@@ -263,12 +265,14 @@ def _check_callable(fun, kind):
         raise located(DifferentiationError, f"{kind} needs a callable, got {type(fun).__name__}")
 
 
-def _named(fun, kind, f):
-    @functools.wraps(f)
+def _named(fun, kind, f, signature=None):
+    """``f`` under the name ``{kind}_{fun's name}`` (and ``signature`` for argument checks)."""
+
     def wrapper(*args, **kwargs):
         return f(*args, **kwargs)
 
-    wrapper.__name__ = f"{kind}_{fun_name(fun)}"
+    wrapper.__name__ = wrapper.__qualname__ = f"{kind}_{fun_name(fun)}"
+    wrapper.__signature__ = signature if signature is not None else signature_of(f)
     return wrapper
 
 
@@ -305,6 +309,7 @@ def jvp(fun, primals, tangents):
     compiled = _top_level(
         fun,
         "jvp",
-        lambda: _named(fun, "jvp", lambda primals, tangents: _jvp_in_trace(fun, primals, tangents)),
+        lambda ref: _named(
+            fun, "jvp", lambda primals, tangents: _jvp_in_trace(ref(), primals, tangents)),
     )
     return compiled(tuple(primals), tuple(tangents))

@@ -217,3 +217,42 @@ def test_eviction_while_other_threads_run_the_evicted_code(limit):
             t.join()
     assert not errors, errors[0]
     assert fn.stats()["signatures"] == 2 and fn.stats()["evictions"] >= 3
+
+
+def test_compiling_the_same_module_again_reuses_its_object_code(monkeypatch):
+    """The in-process memo of object code: a one-shot ``gc.grad(f)(x)`` in a loop (or an evicted
+    signature called again) runs neither LLVM's optimizer nor its code generator again, disk
+    cache or not; object code handed in (from the disk cache) is never remembered."""
+    runs = []
+    real = jit._optimize
+    monkeypatch.setattr(jit, "_optimize", lambda mod, tm: (runs.append(mod.name), real(mod, tm)))
+    monkeypatch.setattr(config, "disk_cache", False)
+    x = np.linspace(-1, 1, 6)
+    unique = float(np.random.default_rng().integers(1 << 40))  # a module no earlier test made
+    for _ in range(3):
+        g = gc.grad(lambda x: np.sum(np.sin(x) * x) * unique)(x)
+        np.testing.assert_allclose(g, (np.cos(x) * x + np.sin(x)) * unique, rtol=1e-14)
+    assert len(runs) == 1
+    a = gc.function(lambda x: x * unique).concrete(x).executable.module
+    b = gc.function(lambda x: x * (unique + 1)).concrete(x).executable.module
+    assert len(runs) == 3
+    jit.compile_ir(b.ir_text + "\n; again", "b", cached_object=a.object_code)  # someone's object
+    again = jit.compile_ir(b.ir_text + "\n; again", "b")  # made here, not taken from that call
+    assert len(runs) == 4 and again.object_code != a.object_code
+
+
+def test_vjp_and_jvp_helpers_of_a_dropped_function_are_freed(no_collector):
+    """Called from plain Python, vjp and jvp cache compiled helpers per function, weakly: a
+    lambda used once must not leave them (and their engines) behind; ``vjp_fn`` keeps its own."""
+    x = np.linspace(0.5, 1.5, 3)
+    out, vjp_fn = gc.vjp(lambda x: np.sin(x) * 3.0, x)
+    (ct,) = vjp_fn(np.ones(3))  # nothing but vjp_fn holds the lambda now
+    np.testing.assert_allclose(ct, 3.0 * np.cos(x), rtol=1e-15)
+    (ct,) = vjp_fn(np.ones(3, np.float32))  # another signature: traced again, after the drop
+    np.testing.assert_allclose(ct, 3.0 * np.cos(x), rtol=1e-7)
+    del out, vjp_fn, ct
+    assert len(jit._LIVE) == no_collector
+    for k in range(3):
+        _, t = gc.jvp(lambda x, k=k: np.sin(x) * k, (x,), (np.ones(3),))
+        np.testing.assert_allclose(t, k * np.cos(x), rtol=1e-15)
+        assert len(jit._LIVE) == no_collector
