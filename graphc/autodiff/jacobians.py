@@ -14,6 +14,8 @@ import math
 
 from .. import dtypes
 from .. import numpy as gnp
+from ..errors import ShapeError
+from ..ir import TensorType
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
@@ -22,6 +24,35 @@ from .api import Transformed, trace_differentiable
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, fun_name
 from .reverse import DifferentiationError
+
+
+#: The most passes one Jacobian may unroll (one per output element for ``jacobian``, per input
+#: element for ``jacfwd``). Each pass is a copy of the derivative graph, about 6 ms of tracing
+#: and compiling for even a one-op function, so this many take minutes; a Jacobian of a function
+#: with 1e12 output elements fails here at once instead of tracing for ever.
+MAX_PASSES = 2**16
+
+
+def _check_size(who, what, passes, per, advice, blocks):
+    """``what`` (``"the Jacobian of f"``), if it needs more than ``MAX_PASSES`` passes (one per
+    element of the ``per`` side, "output" or "input") or has a block (``TensorType`` arguments)
+    that could not exist, is a ShapeError saying it is too large and, ``advice``, what to use."""
+    if passes > MAX_PASSES:
+        raise located(
+            ShapeError,
+            f"{who}: {what} is too large to build: its {per}s have {passes} elements and {who} "
+            f"unrolls one pass per {per} element (graphc has no vmap), at most {MAX_PASSES}; "
+            f"{advice}",
+        )
+    for shape, dtype in blocks:
+        try:
+            TensorType(shape, dtype)
+        except ShapeError as e:
+            raise located(ShapeError, f"{who}: {what} is too large: {e}") from None
+
+
+def _elements(n: int) -> str:
+    return f"{n} element{'' if n == 1 else 's'}"
 
 
 def _basis(i: int, shape, dtype):
@@ -69,10 +100,16 @@ def jacobian(fun, argnums=0, has_aux=False):
 
     def impl(*args, **kwargs):
         traced = _trace(fun, args, kwargs, argnums, has_aux, "jacobian")
-        lin = traced.linearize()
         ins = traced.graph.inputs[: traced.n_in]
+        outs = traced.main_types()
+        n_in = sum(v.type.size for v in ins)
+        _check_size(
+            "jacobian", f"the Jacobian of {fun_name(fun)}", sum(o.size for o in outs), "output",
+            f"use gc.jacfwd when the inputs are fewer (here {_elements(n_in)}), or gc.vjp for "
+            "products with a vector", [(o.shape + v.shape, v.dtype) for o in outs for v in ins])
+        lin = traced.linearize()
         table = []
-        for k, out_t in enumerate(traced.main_types()):
+        for k, out_t in enumerate(outs):
             at_output = functools.partial(derivative_nodes, "bwd", lin.output_loc(k), fun)
             rows = [[] for _ in ins]
             for i in range(out_t.size):
@@ -103,12 +140,24 @@ jacrev = jacobian
 
 def jacfwd(fun, argnums=0, has_aux=False):
     """Forward-mode Jacobian (``jax.jacfwd``): cheaper than ``jacobian`` for few inputs."""
+    return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}", None)
+
+
+def _jacfwd(fun, argnums, has_aux, who, what, advice):
+    """``jacfwd``, with ``who`` (the function the user called), ``what`` it makes and ``advice``
+    (None: jacfwd's own) in its errors."""
 
     def impl(*args, **kwargs):
-        traced = _trace(fun, args, kwargs, argnums, has_aux, "jacfwd")
-        fwd = LinearizedForward(traced.graph, traced.graph_args())
+        traced = _trace(fun, args, kwargs, argnums, has_aux, who)
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
+        n_out = sum(o.size for o in outs)
+        _check_size(
+            who, what, sum(v.type.size for v in ins), "input",
+            advice or f"use gc.jacobian when the outputs are fewer (here {_elements(n_out)}), or "
+            "gc.jvp for products with a vector",
+            [(o.shape + v.shape, o.dtype) for o in outs for v in ins])
+        fwd = LinearizedForward(traced.graph, traced.graph_args())
         table = [[None] * len(ins) for _ in outs]
         locs = [fwd.output_loc(k) for k in range(len(outs))]
         for j, v in enumerate(ins):
@@ -134,4 +183,6 @@ def jacfwd(fun, argnums=0, has_aux=False):
 
 def hessian(fun, argnums=0):
     """``jacfwd(jacobian(fun))``: the matrix of second derivatives of a scalar function."""
-    return jacfwd(jacobian(fun, argnums), argnums)
+    return _jacfwd(
+        jacobian(fun, argnums), argnums, False, "hessian", f"the Hessian of {fun_name(fun)}",
+        "compute Hessian-vector products instead, gc.jvp(gc.grad(f), (x,), (v,))")
