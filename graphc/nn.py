@@ -17,10 +17,10 @@ Design choices:
 from __future__ import annotations
 
 from . import numpy as gnp
-from .errors import GraphcError
+from .errors import ArgumentError, GraphcError
 from .numpy import logsumexp
-from .numpy._core import as_float, cast, lift
-from .trace.tracer import located
+from .numpy._core import as_float, cast, lift, static_real
+from .trace.tracer import Tracer, located
 
 __all__ = [
     "relu",
@@ -146,9 +146,14 @@ def clip_by_global_norm(tree, max_norm):
     rule); returns the clipped tree (the global norm is not returned, unlike tf.clip_by_global_norm,
     to keep the pytree in, pytree out shape of graphc.optim). An infinite or NaN global norm makes
     every entry NaN, as TensorFlow documents (optax would zero the finite entries: an overflow
-    would pass silently as a zero update)."""
+    would pass silently as a zero update). ``max_norm`` is a positive number or a traced value."""
     from .trace.pytree import flatten, unflatten
 
+    if not isinstance(max_norm, Tracer):  # a bound known now: a negative one would flip signs
+        m = static_real(max_norm, "clip_by_global_norm: max_norm")
+        if not m > 0:
+            raise located(ArgumentError, f"clip_by_global_norm: max_norm must be positive, "
+                          f"got {m}")
     leaves, treedef = flatten(tree)
     if not leaves:
         return tree

@@ -112,7 +112,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None):
     d = canonical_dtype(
         dtype if dtype is not None else np.result_type(start, stop, 1.0), "linspace"
     )
-    checked_shape((num,), d, "linspace")
+    checked_shape((num,), dtypes.float64, "linspace")  # (what it computes in)
     if current_trace() is None:
         return np.linspace(start, stop, num, endpoint=endpoint, dtype=d)
     f = dtypes.float64
@@ -136,6 +136,9 @@ def _floor(x):
 
 
 def eye(N, M=None, k=0, dtype=None):
+    """NumPy's eye. Traced, it compares a column of row indices plus ``k`` with a row of column
+    indices (no N x M index array); a ``k`` beyond the matrix (zeros) is clamped, so any Python
+    int works as in NumPy."""
     N = static_dim(N, "eye: N")
     M = N if M is None else static_dim(M, "eye: M")
     k = static_int(k, "eye: k")
@@ -143,7 +146,8 @@ def eye(N, M=None, k=0, dtype=None):
     checked_shape((N, M), d, "eye")
     if current_trace() is None:
         return np.eye(N, M, k, dtype=d)
-    rows = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=0)
-    cols = sh.iota(shape=(N, M), dtype=dtypes.int64, dimension=1)
-    on = ew.equal(ew.add(rows, sh.scalar(k, dtypes.int64)), cols)
+    i64 = dtypes.int64
+    rows = sh.iota(shape=(N, 1), dtype=i64, dimension=0)
+    cols = sh.iota(shape=(1, M), dtype=i64, dimension=1)
+    on = ew.equal(ew.add(rows, sh.scalar(max(-N, min(M, k)), i64)), cols)
     return ew.convert(on, dtype=d)
