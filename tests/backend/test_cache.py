@@ -212,28 +212,24 @@ if sys.argv[2] == "forge":
     with open(sys.argv[1] + "/" + key.name + ".o", "wb") as f:
         f.write(cache.encode(key, other.object_code))
     assert store.load(key) == other.object_code  # it passes the file checks
-try:
-    module = cache.compile_cached(text, "m", store)
-    print(module.from_cache, module.address("graphc_main") != 0)
-except jit.LLVMCompileError as e:
-    print("error:", e)
+module = cache.compile_cached(text, "m", store)
+print(module.from_cache, module.address("graphc_main") != 0)
 """
 
 
-def test_an_entry_lacking_the_entry_point_is_a_clear_error_and_removed(tmp_path):
+def test_an_entry_lacking_the_entry_point_is_recompiled(tmp_path):
     """A file that passes every check but whose code does not define ``graphc_main`` (forged from
-    another module): a GraphcError naming the problem, and the file is removed, so the next
-    process compiles afresh. In a new process because LLVM then keeps handing the bad object
-    back for that IR in the process that loaded it (see ``cache._check_entry_points``)."""
+    another module) is dropped and recompiled, and the next process loads the good entry. In new
+    processes: a process that loaded bad object code must not share it with other tests (an
+    in-process memo of object code once did, jit.py)."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     folder = str(tmp_path / "c")
     runs = [subprocess.run([sys.executable, "-c", LACKING_ENTRY, folder, step], cwd=root,
                            capture_output=True, text=True, timeout=300, check=False)
-            for step in ("forge", "again", "again")]
+            for step in ("forge", "again")]
     for r in runs:
         assert r.returncode == 0, r.stderr[-2000:]
-    assert "lacks graphc_main" in runs[0].stdout and "the file was removed" in runs[0].stdout
-    assert [r.stdout.split() for r in runs[1:]] == [["False", "True"], ["True", "True"]]
+    assert [r.stdout.split() for r in runs] == [["False", "True"], ["True", "True"]]
 
 
 def test_a_reader_never_sees_half_a_file(store):

@@ -14,8 +14,9 @@ dropped and recompiled, never loaded, and no file can crash or hang the process:
     the payload with its hash, so a file renamed or copied from another function or signature, a
     truncated or corrupted file, or one in another format is refused.
   - **The object code is checked in Python first** (``objfile.py``: ELF header, section, symbol and
-    relocation tables), because LLVM aborts the process on a malformed object. A host whose object
-    files are not ELF (macOS, Windows) gets no disk cache rather than unchecked loads.
+    relocation tables), because LLVM aborts the process on a malformed object; a loaded module
+    lacking an entry point its IR defines is dropped and recompiled. A host whose object files
+    are not ELF (macOS, Windows) gets no disk cache rather than unchecked loads.
   - **Only a private regular file is read**: opened with ``O_NOFOLLOW | O_NONBLOCK`` (no symlinks;
     a FIFO cannot block the open) and checked with ``fstat`` on the opened descriptor: a regular
     file, owned by this user, not writable by group or others, between the header's size and
@@ -416,21 +417,17 @@ def _open(path: str) -> DiskCache | None:
 ENTRY_POINTS = ("graphc_main", "graphc_entry")
 
 
-def _check_entry_points(module: jit.JitModule, ir_text: str, cache: DiskCache, key: Key) -> None:
-    """Raise LLVMCompileError, after removing the file, when cached object code lacks an entry
-    point its IR defines (a file that passed every check can: found by mutating symbol tables).
-    Why not recompile at once: LLVM then hands the bad object back for the same IR in this
-    process (seen with llvmlite 0.50), so only the next process can recompile."""
-    for symbol in ENTRY_POINTS:
-        if f"@{symbol}(" in ir_text:
-            try:
+def _entry_points_resolve(module: jit.JitModule, ir_text: str) -> bool:
+    """Whether cached object code defines the entry points its IR does (an object that passed
+    every check can lack them: found by mutating symbol tables)."""
+    try:
+        for symbol in ENTRY_POINTS:
+            if f"@{symbol}(" in ir_text:
                 module.address(symbol)
-            except jit.LLVMCompileError:
-                cache.discard(key.name + _SUFFIX)
-                raise jit.LLVMCompileError(
-                    f"the cached object code for {module.name} in {cache.path} lacks {symbol} "
-                    "(a damaged or forged cache file); the file was removed, and the next "
-                    "process compiles afresh") from None
+    except jit.LLVMCompileError:
+        log.debug("graphc: cached object code for %s lacks an entry point", module.name)
+        return False
+    return True
 
 
 def default_cache() -> DiskCache | None:
@@ -449,8 +446,9 @@ def compile_cached(
     obj = cache.load(key)
     if obj is not None:
         module = jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
-        _check_entry_points(module, ir_text, cache, key)
-        return module
+        if _entry_points_resolve(module, ir_text):
+            return module
+        cache.discard(key.name + _SUFFIX)
     module = jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)
     cache.store(key, module.object_code)
     return module
