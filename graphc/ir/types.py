@@ -31,7 +31,7 @@ class TensorType:
         if not isinstance(self.dtype, np.dtype):
             object.__setattr__(self, "dtype", dtypes.canonical(self.dtype))
         shape = self.shape
-        if type(shape) is not tuple or not all(type(n) is int for n in shape):
+        if type(shape) is not tuple or not all(type(n) is int and n >= 0 for n in shape):
             shape = _dims(shape)
             object.__setattr__(self, "shape", shape)
         if not 0 < math.prod(shape) * self.dtype.itemsize <= MAX_BYTES:  # (0: an empty array)
@@ -54,22 +54,24 @@ class TensorType:
 
 
 def _dims(shape) -> tuple[int, ...]:
-    """``shape`` as a tuple of Python ints (NumPy integers are ints; floats and bools are not)."""
+    """``shape`` as a tuple of non-negative Python ints (NumPy integers are ints; floats and
+    bools are not), or a ShapeError."""
     try:
         dims = tuple(shape)
         if any(isinstance(n, (bool, np.bool_)) for n in dims):
             raise TypeError("a bool is not a dimension")
-        return tuple(operator.index(n) for n in dims)
+        dims = tuple(operator.index(n) for n in dims)
     except TypeError as e:
         raise ShapeError(f"shape {shape!r} must be a tuple of ints ({e})") from None
+    if any(n < 0 for n in dims):
+        raise ShapeError(f"negative dimensions are not allowed, got shape {dims}")
+    return dims
 
 
 def _check_size(shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """The slow path of the size check: a ShapeError for a negative dimension or for a shape
-    whose non-zero dimensions span more than ``MAX_BYTES`` (zero-size arrays count their other
-    dimensions too, as NumPy does: each becomes an index bound in the generated code)."""
-    if any(n < 0 for n in shape):
-        raise ShapeError(f"negative dimensions are not allowed, got shape {shape}")
+    """The slow path of the size check: a ShapeError for a shape whose non-zero dimensions span
+    more than ``MAX_BYTES`` (zero-size arrays count their other dimensions too, as NumPy does:
+    each becomes an index bound in the generated code)."""
     elements = math.prod(n for n in shape if n)
     if elements * dtype.itemsize > MAX_BYTES:
         raise ShapeError(

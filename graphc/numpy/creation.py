@@ -99,8 +99,13 @@ def arange(start, stop=None, step=1, dtype=None):
     checked_shape((n,), d, "arange")
     if current_trace() is None:
         return np.arange(start, stop, step, dtype=d)
+    # NumPy's values: start + i * delta, delta being the first two elements' difference in ``d``
+    # (with the bounds' own arithmetic: a float32 step makes a float32 ``start + step``)
+    with np.errstate(all="ignore"):
+        first = np.asarray(start, d)
+        delta = np.asarray(start + step, d) - first
     idx = sh.iota(shape=(n,), dtype=d, dimension=0)
-    return ew.add(ew.mul(idx, sh.scalar(step, d)), sh.scalar(start, d))
+    return ew.add(ew.mul(idx, sh.scalar(delta, d)), sh.scalar(first, d))
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):
