@@ -211,10 +211,10 @@ class Function:
             raise GraphcError(f"gc.function needs a callable, got {type(fun).__name__}")
         functools.update_wrapper(self, fun, updated=())
         self.fun = fun
-        self.arguments = Arguments(fun, self.__name__, static_argnums, static_argnames)
-        self.static_argnums = self.arguments.static_argnums
-        self.static_argnames = self.arguments.static_argnames
-        self._signature = self.arguments.signature
+        self._arguments = Arguments(fun, self.__name__, static_argnums, static_argnames)
+        self.static_argnums = self._arguments.static_argnums
+        self.static_argnames = self._arguments.static_argnames
+        self._signature = self._arguments.signature
         # NOTE: accepted for API.md's signature; there is no AST conversion yet, so data-dependent
         # Python control flow raises TracerBoolError whatever this says.
         self.autograph = autograph
@@ -268,7 +268,7 @@ class Function:
     def _build_locked(self, args, kwargs, key) -> Concrete:
         if self._traces:
             log.debug("retracing %s: %s", self.__name__,
-                      self.arguments.describe_change(self._last_key, key))
+                      self._arguments.describe_change(self._last_key, key))
         if self._traces >= config.retrace_warn_limit and not self._warned:
             self._warned = True
             evicted = (f" ({self._evictions} signatures evicted from its cache of "
@@ -291,13 +291,13 @@ class Function:
         keeps, so an evicted signature's engine is freed as soon as no call is running it and the
         user holds no ``Concrete`` of it."""
         limit = _max_traces()
-        evicted = []
+        dropped = []  # freed after the lock is released (freeing an engine takes jit.LOCK)
         with self._cache_lock:
             self._cache[key] = concrete
             while limit and len(self._cache) > limit:
                 victim = self._victim(key)
-                del self._cache[victim]
-                evicted.append(victim)
+                dropped.append((victim, self._cache.pop(victim)))
+        evicted = [k for k, _ in dropped]
         self._evictions += len(evicted)
         if evicted:
             log.debug("%s: %d signature(s) evicted (config.max_traces=%d)", self.__name__,
@@ -336,7 +336,7 @@ class Function:
                     call_args.insert(i, a)
             call_kwargs = dict(dyn_kwargs)
             call_kwargs.update((k, v) for k, v in kwargs.items() if k in self.static_argnames)
-            check_call(self.fun, self.arguments.sig, call_args, call_kwargs, self.__name__)
+            check_call(self.fun, self._arguments.sig, call_args, call_kwargs, self.__name__)
             out = self.fun(*call_args, **call_kwargs)
             out_leaves, out_tree = pytree.flatten(out)
             check_output_leaves(out_leaves, out_tree, lambda path, leaf, detail: (
@@ -369,9 +369,10 @@ def route_calls(host, generic_call, function: Function) -> None:
     outside a trace. Mismatches fall back to ``generic_call(host, ...)``. ``function`` holds
     ``host`` weakly (the host holds the function)."""
     hosted = (weakref.ref(host), generic_call)
-    function._hosts.append(hosted)
-    if function._shortcuts:
-        function._route([hosted])
+    with function._build_lock:  # a build in another thread may be changing the shortcuts
+        function._hosts.append(hosted)
+        if function._shortcuts:
+            function._route([hosted])
 
 
 class Concrete:
@@ -380,7 +381,7 @@ class Concrete:
     def __init__(self, function: Function, key, traced: Graph, optimized: Graph, executable,
                  out_tree, stats):
         # the argument rules, not the function: nothing compiled may point back at the function
-        self._arguments, self._key = function.arguments, key
+        self._arguments, self._key = function._arguments, key
         self._function = weakref.ref(function)
         self.sigs = key[1]  # (shape, dtype, weak) per argument leaf
         self.traced = traced
