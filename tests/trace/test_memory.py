@@ -6,6 +6,9 @@ frees its engines at once, without the cyclic garbage collector. Engines are cou
 from __future__ import annotations
 
 import gc as pygc
+import os
+import subprocess
+import sys
 import threading
 import warnings
 from collections import namedtuple
@@ -256,3 +259,13 @@ def test_vjp_and_jvp_helpers_of_a_dropped_function_are_freed(no_collector):
         _, t = gc.jvp(lambda x, k=k: np.sin(x) * k, (x,), (np.ones(3),))
         np.testing.assert_allclose(t, k * np.cos(x), rtol=1e-15)
         assert len(jit._LIVE) == no_collector
+
+
+def test_the_limit_comes_from_graphc_max_traces():
+    code = "import graphc.config as c; print(c.max_traces)"
+    runs = {v: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "GRAPHC_MAX_TRACES": v}, timeout=120, check=False)
+            for v in ("5", "0", "-1", "many")}
+    assert runs["5"].stdout.split() == ["5"] and runs["0"].stdout.split() == ["0"]
+    assert "GRAPHC_MAX_TRACES='-1'" in runs["-1"].stderr and runs["-1"].returncode
+    assert "GRAPHC_MAX_TRACES='many': expected an integer" in runs["many"].stderr
