@@ -3,6 +3,8 @@
 Three workloads, each in a fresh process with the disk cache off (``GRAPHC_CACHE=0``), so every
 trace compiles and nothing is shared between them:
   - ``retrace``: one ``gc.function`` called on 500 signatures (shapes ``(1,)`` .. ``(500,)``);
+  - ``retrace-1``: the same with ``GRAPHC_MAX_TRACES=1``: what the process keeps of compiles
+    that graphc no longer holds (LLVM's own leaks), to tell apart from what the cache holds;
   - ``functions``: 300 ``gc.function`` objects, each compiled once and dropped;
   - ``grad``: 1,200 one-shot ``gc.grad(f)(x)`` calls (a new transformation each time).
 Each prints the resident set size (``/proc/self/statm``) after a warm-up compile (imports, LLVM
@@ -22,7 +24,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKLOADS = {"retrace": 500, "functions": 300, "grad": 1200}
+WORKLOADS = {"retrace": 500, "retrace-1": 500, "functions": 300, "grad": 1200}
 
 
 def rss_mb() -> float:
@@ -46,7 +48,7 @@ def _worker(name: str, n: int) -> dict:
     gc.collect()
     before, live_before = rss_mb(), len(jit._LIVE)
     held = []
-    if name == "retrace":
+    if name.startswith("retrace"):
         held.append(graphc.function(f))
         for k in range(1, n + 1):
             held[0](np.ones(k))
@@ -85,7 +87,8 @@ def main() -> None:
           f"{'after trim':>11} {'growth/item':>12} {'engines':>14}")
     for name in a.only or WORKLOADS:
         n = max(1, round(WORKLOADS[name] * a.scale))
-        out = subprocess.run([sys.executable, __file__, "--worker", name, str(n)], env=env,
+        limit = {"GRAPHC_MAX_TRACES": "1"} if name == "retrace-1" else {}
+        out = subprocess.run([sys.executable, __file__, "--worker", name, str(n)], env=env | limit,
                              capture_output=True, text=True, check=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         per = (r["rss_after_loop_mb"] - r["rss_before_mb"]) / n * 1024
