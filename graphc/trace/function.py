@@ -232,7 +232,7 @@ class Function:
 
     # --- calling ----------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        # the generic path; _install_fast may route calls to native code first (see there)
+        # the generic path; _remember may route calls to native code first (see there)
         if current_trace() is not None:
             return self.fun(*args, **kwargs)
         key, leaves = self._signature(args, kwargs)
