@@ -280,19 +280,21 @@ def test_clip_by_global_norm_takes_a_traced_bound():
     np.testing.assert_allclose(out["a"], np.full(4, 1.0))
 
 
-# --- wanted changes in files owned elsewhere ------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="graphc/autodiff/nested.py check_float_inputs names "
-                   "'argument {num}' (a position); it should name the user's parameter (y)")
+# --- messages name the user's parameter ----------------------------------------------------------
 def test_integer_argument_error_names_the_parameter():
     with pytest.raises(gc.GraphcError) as info:
         gc.grad(g, argnums=1)(X, np.ones(3, np.int32))
     assert "argument y," in str(info.value), str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="graphc/autodiff/api.py jvp compiles a wrapper "
-                   "'lambda primals, tangents', so messages say 'argument primals[1]' instead of "
-                   "the user's parameter (y)")
 def test_jvp_argument_error_names_the_parameter():
     with pytest.raises(gc.GraphcError) as info:
         gc.jvp(g, (X, "abc"), (X, X))
     assert "argument y:" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("options", [{"static_argnums": 3}, {"static_argnums": "0"},
+                                     {"static_argnames": "nope"}, {"static_argnames": 1}])
+def test_bad_static_options_are_argument_errors(options):
+    with pytest.raises(gc.ArgumentError, match="static_argn"):
+        gc.function(g, **options)

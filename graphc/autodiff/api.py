@@ -32,8 +32,8 @@ from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
 from .. import numpy as gnp
-from ..errors import ShapeError
-from ..trace.function import Function, check_call, route_calls, signature_of
+from ..errors import GraphcError, ShapeError
+from ..trace.function import Arguments, Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
 from ..trace.tracer import current_trace, located
 from .forward import LinearizedForward, derivative_nodes
@@ -92,7 +92,7 @@ def trace_differentiable(fun, args, kwargs, argnums, has_aux, who):
     """``fun`` traced with the leaves of ``args[argnums]`` as inputs, which must be floating point
     (what ``grad``, ``jacobian`` and ``jacfwd`` differentiate with respect to)."""
     traced = trace_function(fun, args, kwargs, argnums, has_aux, who)
-    check_float_inputs(traced, argnums, who)
+    check_float_inputs(traced, argnums, who, fun)
     return traced
 
 
@@ -312,4 +312,8 @@ def jvp(fun, primals, tangents):
         lambda ref: _named(
             fun, "jvp", lambda primals, tangents: _jvp_in_trace(ref(), primals, tangents)),
     )
-    return compiled(tuple(primals), tuple(tangents))
+    try:
+        return compiled(tuple(primals), tuple(tangents))
+    except GraphcError as e:  # name the user's parameter, not the wrapper's ``primals[i]``
+        Arguments(fun, fun_name(fun), (), ()).signature(tuple(primals), {})
+        raise e from None

@@ -18,7 +18,7 @@ from ..errors import GraphcError
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
-from ..trace.function import check_output_leaves, int_tuple
+from ..trace.function import check_output_leaves, int_tuple, positional_names, signature_of
 from ..trace.signature import leaf_paths
 from ..trace.tracer import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
@@ -216,11 +216,14 @@ def split_aux(result, has_aux, fun, who):
     return result[0], result[1]
 
 
-def check_float_inputs(traced: Traced, argnums, who: str) -> None:
-    """Differentiated argument leaves must be floating point."""
+def check_float_inputs(traced: Traced, argnums, who: str, fun) -> None:
+    """Differentiated argument leaves must be floating point; a refused one is named by ``fun``'s
+    parameter (``argument x['w']``), ``args[i]`` past the named ones."""
+    params = positional_names(signature_of(fun))
     i = 0
     for num, tree in zip(argnums, traced.in_trees, strict=True):
-        for path in leaf_paths(tree, f"argument {num}"):
+        name = params[num] if num < len(params) else f"args[{num}]"
+        for path in leaf_paths(tree, f"argument {name}"):
             t = traced.graph.inputs[i].type
             if t.dtype.kind != "f":
                 raise located(

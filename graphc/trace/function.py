@@ -45,7 +45,7 @@ def signature_of(fun) -> inspect.Signature | None:
         return None
 
 
-def _positional_names(sig) -> list[str]:
+def positional_names(sig) -> list[str]:
     """Names of the parameters that positional arguments bind to (``*args`` and later excluded)."""
     if sig is None:
         return []
@@ -75,14 +75,14 @@ def _normalize_argnums(argnums, params, sig, name) -> tuple[int, ...]:
     when it is made, not ignored."""
     nums = int_tuple(argnums)
     if nums is None:
-        raise located(GraphcError, f"gc.function({name}): static_argnums must be an int or a "
+        raise located(ArgumentError, f"gc.function({name}): static_argnums must be an int or a "
                       f"tuple of ints, got {argnums!r}")
     n, out = len(params), set()
     for a in nums:
         if -n <= a < 0:
             a += n
         elif a < 0 or (a >= n and not _takes(sig, inspect.Parameter.VAR_POSITIONAL)):
-            raise located(GraphcError, f"gc.function({name}): static_argnums {a} is out of range: "
+            raise located(ArgumentError, f"gc.function({name}): static_argnums {a} is out of range: "
                           f"{name} takes {n} positional parameter{'s' if n != 1 else ''}")
         out.add(a)
     return tuple(sorted(out))
@@ -94,12 +94,12 @@ def _normalize_argnames(argnames, sig, name) -> frozenset:
     if not isinstance(names, (tuple, list, set, frozenset)) or not all(
         isinstance(a, str) for a in names
     ):
-        raise located(GraphcError, f"gc.function({name}): static_argnames must be a str or a "
+        raise located(ArgumentError, f"gc.function({name}): static_argnames must be a str or a "
                       f"tuple of str, got {argnames!r}")
     if not _takes(sig, inspect.Parameter.VAR_KEYWORD):
         unknown = sorted(set(names) - set(sig.parameters))
         if unknown:
-            raise located(GraphcError, f"gc.function({name}): static_argnames {unknown} are not "
+            raise located(ArgumentError, f"gc.function({name}): static_argnames {unknown} are not "
                           f"parameters of {name}{sig}")
     return frozenset(names)
 
@@ -137,7 +137,7 @@ class Arguments:
     def __init__(self, fun, name, static_argnums, static_argnames):
         self.name = name
         self.sig = signature_of(fun)
-        self.params = _positional_names(self.sig)
+        self.params = positional_names(self.sig)
         nums = _normalize_argnums(static_argnums, self.params, self.sig, name)
         names = _normalize_argnames(static_argnames, self.sig, name)
         # a static name also makes its position static, and the other way round (as in JAX)

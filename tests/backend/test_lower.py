@@ -304,3 +304,17 @@ def test_sin_and_cos_of_one_value_use_one_sincos_call(dtype):
     for a, e in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, e)
     np.testing.assert_allclose(got[1], np.cos(xv * xv), rtol=1e-5 if dtype == "float32" else 1e-13)
+
+
+def test_a_32_bit_gemm_is_not_given_dimensions_it_would_truncate():
+    from graphc.backend.llvm.matmul import DotPlan
+    from graphc.trace.function import make_graph
+
+    def plan(n, bits):
+        big = np.broadcast_to(np.float32(0), (n, 4))  # a view: nothing of this size is allocated
+        g = make_graph(lambda a, b: a @ b)(big, np.zeros((4, 8), np.float32))
+        (node,) = [m for m in g.nodes if m.prim is dot_general]
+        return DotPlan(node, 256, {"float32": ("gemm", bits)}).strategy
+
+    assert plan(2**20, 32) == plan(2**20, 64) == "blas"
+    assert plan(2**29, 32) != "blas" and plan(2**29, 64) == "blas"  # M*N = 2**32

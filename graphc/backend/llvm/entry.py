@@ -65,7 +65,8 @@ class Context(ctypes.Structure):
         self.fallback = id(fn)
 
     def __del__(self):
-        free_workspace(self)
+        if free_workspace is not None:  # (None once the module is torn down at interpreter exit)
+            free_workspace(self)
 
 
 try:

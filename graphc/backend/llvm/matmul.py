@@ -65,7 +65,7 @@ class DotPlan:
         self.width = max(1, vector_bits // 8 // self.d.itemsize)
         self.strategy = "gemm" if self.N >= self.width else "dot"
         self.blas = (blas or {}).get(self.d.name)
-        if self.blas and self.M * self.N * self.K >= BLAS_MIN:
+        if self.blas and self.M * self.N * self.K >= BLAS_MIN and self._fits(self.blas[1]):
             self.strategy = "blas"
         self.strides = {}
         self.pack = {}
@@ -85,6 +85,13 @@ class DotPlan:
                 dims = [self.B, *(size(self.shapes[side], g) for g in self.groups[side][1:])]
                 st = list(row_major(dims))
             self.strides[side] = st
+
+    def _fits(self, int_bits: int) -> bool:
+        """Whether every dimension and leading dimension fits the gemm's integers: a 32-bit
+        cblas (when NumPy's wheel has no 64-bit one) would truncate a dimension of 2**31 or more,
+        so such products use graphc's own kernel."""
+        limit = 2 ** (int_bits - 1)
+        return max(self.M * self.K, self.K * self.N, self.M * self.N) < limit
 
     def panel_shape(self, side):
         g1, g2 = self.groups[side][1:]
