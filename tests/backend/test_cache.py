@@ -256,3 +256,19 @@ def test_a_reader_never_sees_half_a_file(store):
         for t in writers:
             t.join()
     assert all(s == obj for s in seen), sum(s is None for s in seen)
+
+
+
+def test_a_cached_object_llvm_refuses_with_an_error_is_recompiled(store, monkeypatch):
+    text = axpy_ir(20, np.float64)
+    assert not cache.compile_cached(text, "m", store).from_cache
+    real = jit.compile_ir
+
+    def refuse_cached(ir_text, name, *, cached_object=None, codegen_opt=None):
+        if cached_object is not None:
+            raise RuntimeError("LLVM refused the object")
+        return real(ir_text, name, codegen_opt=codegen_opt)
+
+    monkeypatch.setattr(jit, "compile_ir", refuse_cached)
+    again = cache.compile_cached(text, "m", store)
+    assert not again.from_cache and _run(again, 20)

@@ -445,8 +445,11 @@ def compile_cached(
     key = cache_key(ir_text, codegen_opt)
     obj = cache.load(key)
     if obj is not None:
-        module = jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
-        if _entry_points_resolve(module, ir_text):
+        try:  # an object LLVM refuses with an error (not an abort) is dropped like any bad file
+            module = jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
+        except (RuntimeError, jit.LLVMCompileError):
+            module = None
+        if module is not None and _entry_points_resolve(module, ir_text):
             return module
         cache.discard(key.name + _SUFFIX)
     module = jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)

@@ -251,6 +251,8 @@ def compile_ir(
                 config.llvm_opt_level, h["triple"], h["cpu"], h["features"])
     with LOCK:
         obj = cached_object if cached_object is not None else _RECENT.get(memo_key)
+        if cached_object is None and obj is not None:
+            _RECENT.move_to_end(memo_key)  # least recently used goes first, not oldest made
         shared = _shared_machine(level)
         mod = _parse(ir_text, name, shared)
         if obj is None:
