@@ -52,7 +52,7 @@ from .nested import describe, fun_name, leaf_type
 from .reverse import DifferentiationError, Linearized, as_tracer, inline_graph
 
 
-def _vjp(cts, primals, outs, fwd, bwd, n_out, bwd_mask):
+def _vjp(cts, primals, outs, needed, fwd, bwd, n_out, bwd_mask):
     """The user's rule for the explicit inputs; the ordinary derivative of ``fwd`` for values the
     function closed over and for residuals that an outer derivative uses (grad of grad), as in
     JAX."""
@@ -67,7 +67,7 @@ def _vjp(cts, primals, outs, fwd, bwd, n_out, bwd_mask):
         it = iter(grads)
         per_input[:n_explicit] = [next(it) if present else None for present in bwd_mask]
         if len(primals) > n_explicit:
-            closed = [False] * n_explicit + [True] * (len(primals) - n_explicit)
+            closed = [False] * n_explicit + list(needed[n_explicit:])
             _add(
                 per_input,
                 Linearized(fwd, primals, closed).backward(
@@ -77,8 +77,7 @@ def _vjp(cts, primals, outs, fwd, bwd, n_out, bwd_mask):
             )
     res_cts = list(cts[n_out:])
     if any(c is not None for c in res_cts):
-        every = [True] * len(primals)
-        _add(per_input, Linearized(fwd, primals, every).backward([None] * n_out + res_cts), every)
+        _add(per_input, Linearized(fwd, primals, needed).backward([None] * n_out + res_cts), needed)
     return per_input
 
 

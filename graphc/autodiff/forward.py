@@ -26,10 +26,9 @@ from ..trace.tracer import current_trace, located, user_location
 from .reverse import (
     DifferentiationError,
     Linearized,
-    differentiating,
+    at_node,
     inline_graph,
     is_float,
-    nodes_located_at,
     path_nodes,
     rule_of,
 )
@@ -39,15 +38,14 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
     """Push tangents through ``nodes`` (a ``path_nodes`` result): ``tans`` maps values to their
     tangents and receives the outputs' ones."""
     trace = current_trace()
-    builder = trace.builder
     here = user_location()
-    with builder.in_phase("jvp"), trace.location_above(sys._getframe(), here):
+    with trace.builder.in_phase("jvp"):
         for node in nodes:
             t_in = [tans.get(v) for v in node.inputs]
             if all(t is None for t in t_in):
                 continue
             rule = rule_of(node, "jvp")
-            with differentiating(builder, node, here):
+            with trace.location_above(sys._getframe(), at_node(node, here)):
                 out = rule(
                     [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
                     **node.attrs,
@@ -75,8 +73,8 @@ def derivative_nodes(phase: str, loc, fun):
     ``phase`` (``jvp`` or ``bwd``) at the line of the op that made the output they stand for
     (``loc``), or at ``fun``'s definition when no op did (an input's seed, an output that is an
     input): never the line that asked for the derivative, as reverse mode's seeds and sums."""
-    loc = loc or definition_location(fun)
-    with current_trace().builder.in_phase(phase), nodes_located_at(loc):
+    trace = current_trace()
+    with trace.builder.in_phase(phase), trace.nodes_at(loc or definition_location(fun)):
         yield
 
 

@@ -23,7 +23,6 @@ none at all when no user frame called (``graphc dump``).
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 
 from ..errors import GraphcError
 from ..ir import Graph, Value
@@ -110,33 +109,34 @@ def accumulate(cts: dict, value: Value, ct, node=None) -> None:
 
 def backward(nodes, env: dict, cts: dict, active: set) -> dict:
     """Walk ``nodes`` (a ``path_nodes`` result) backwards, emitting each rule into the current
-    trace; ``cts`` maps output values to their cotangents and receives the inputs' ones."""
+    trace; ``cts`` maps output values to their cotangents and receives the inputs' ones. Each rule
+    is told which inputs need a cotangent (the others, such as constants, may get None)."""
     trace = current_trace()
-    builder = trace.builder
     here = user_location()  # the line that asked for the gradient: what bind() records
-    outer_needed = trace.cotangents_needed  # (a rule may run a backward pass of its own)
-    try:
-        with builder.in_phase("bwd"), trace.location_above(sys._getframe(), here):
-            for node in reversed(nodes):
-                outs_ct = [cts.get(v) for v in node.outputs]
-                if all(c is None for c in outs_ct):
-                    continue
-                rule = rule_of(node, "vjp")
-                ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
-                needed = tuple([v in active for v in node.inputs])
-                trace.cotangents_needed = needed
-                # the rule's nodes and the sums of its cotangents into others differentiate node
-                with differentiating(builder, node, here):
-                    in_cts = rule(
-                        ct_arg, [env[v] for v in node.inputs], [env[v] for v in node.outputs],
-                        **node.attrs,
-                    )
-                    for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
-                        if need:
-                            accumulate(cts, v, c, node)
-    finally:
-        trace.cotangents_needed = outer_needed
+    with trace.builder.in_phase("bwd"):
+        for node in reversed(nodes):
+            outs_ct = [cts.get(v) for v in node.outputs]
+            if all(c is None for c in outs_ct):
+                continue
+            rule = rule_of(node, "vjp")
+            ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
+            needed = tuple([v in active for v in node.inputs])
+            # the rule's nodes and the sums of its cotangents into others differentiate node
+            with trace.location_above(sys._getframe(), at_node(node, here)):
+                in_cts = rule(ct_arg, [env[v] for v in node.inputs],
+                              [env[v] for v in node.outputs], needed, **node.attrs)
+                for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
+                    if need:
+                        accumulate(cts, v, c, node)
     return cts
+
+
+def at_node(node, here):
+    """Where the derivative nodes of ``node`` point: the user's line of the node they
+    differentiate, else the line that asked for the derivative (``here``, or None when no user
+    frame called, as under ``graphc dump``); nodes inlined from a nested graph, such as a custom
+    gradient's, keep their own lines."""
+    return node.loc if node.loc is not None else here
 
 
 def rule_of(node, mode: str):
@@ -149,34 +149,6 @@ def rule_of(node, mode: str):
             f"{node.loc or 'here'}: primitive {node.prim.name} has no {kind} rule"
         )
     return rule
-
-
-@contextmanager
-def differentiating(builder, node, here):
-    """The derivative nodes emitted in the block point at the user's line of the node they
-    differentiate (``node.loc``) instead of the line that asked for the derivative (``here``, or
-    None when no user frame called, as under ``graphc dump``); nodes inlined from a nested graph,
-    such as a custom gradient's, keep their own lines."""
-    start = len(builder.nodes)
-    yield
-    loc = node.loc
-    if loc is not None:
-        nodes = builder.nodes
-        for i in range(start, len(nodes)):
-            if nodes[i].loc == here:
-                nodes[i].loc = loc
-
-
-@contextmanager
-def nodes_located_at(loc):
-    """Nodes emitted in the block are given ``loc`` (when not None): graphc-made nodes that stand
-    for a forward op, such as a gradient's seed for the op that made the output."""
-    builder = current_trace().builder
-    start = len(builder.nodes)
-    yield
-    if loc is not None:
-        for node in builder.nodes[start:]:
-            node.loc = loc
 
 
 class Linearized:
@@ -205,7 +177,7 @@ class Linearized:
         targets = []
         for i, (v, c) in enumerate(zip(self.graph.outputs, out_cts, strict=True)):
             if c is not None and is_float(v):
-                with nodes_located_at(self.output_loc(i) if v in cts else None):
+                with self.trace.nodes_at(self.output_loc(i) if v in cts else None):
                     accumulate(cts, v, c)  # an output returned twice gets the sum
                 targets.append(v)
         path, active = path_nodes(self.graph.nodes, self.sources, targets)

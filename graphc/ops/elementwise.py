@@ -12,7 +12,6 @@ import numpy as np
 from .. import dtypes
 from ..errors import DTypeError
 from ..ir import TensorType
-from ..trace.tracer import cotangents_needed
 from .broadcasting import broadcast_shapes, unbroadcast
 from .registry import define
 from .shape import scalar
@@ -52,10 +51,10 @@ def unary(name, fn, deriv=None, kinds="f", linear=None, nondifferentiable=False)
     """A unary primitive whose derivative is ``deriv(x, out)`` (or linear map ``linear(t)``)."""
     if linear is not None:
         jvp = lambda p, t, o: None if t[0] is None else linear(t[0])  # noqa: E731
-        vjp = lambda ct, p, o: [linear(ct)]  # noqa: E731
+        vjp = lambda ct, p, o, needed: [linear(ct)]  # noqa: E731
     elif deriv is not None:
         jvp = lambda p, t, o: None if t[0] is None else mul(t[0], deriv(p[0], o[0]))  # noqa: E731
-        vjp = lambda ct, p, o: [mul(ct, deriv(p[0], o[0]))]  # noqa: E731
+        vjp = lambda ct, p, o, needed: [mul(ct, deriv(p[0], o[0]))]  # noqa: E731
     else:
         jvp = vjp = None
     return define(
@@ -82,8 +81,7 @@ def binary(
         terms = [maps[i](ti) for i, ti in enumerate(t) if ti is not None]
         return _broadcast_to(_sum_terms(terms), o[0].shape)
 
-    def vjp(ct, p, o):
-        needed = cotangents_needed(2)
+    def vjp(ct, p, o, needed):
         maps = _partial_maps(partials, p, o[0])
         return [unbroadcast(maps[i](ct), p[i].shape) if needed[i] else None for i in range(2)]
 
@@ -248,8 +246,8 @@ def _select_jvp(p, t, o):
     return _broadcast_to(out, o[0].shape)
 
 
-def _select_vjp(ct, p, o):
-    _, on_true, on_false = cotangents_needed(3)
+def _select_vjp(ct, p, o, needed):
+    _, on_true, on_false = needed
     zero = scalar(0, ct.dtype)
     return [
         None,
@@ -284,7 +282,7 @@ convert = define(
     jvp=lambda p, t, o, dtype: (
         convert(t[0], dtype=dtype) if t[0] is not None and _both_float(p[0].dtype, dtype) else None
     ),
-    vjp=lambda ct, p, o, dtype: [
+    vjp=lambda ct, p, o, needed, dtype: [
         convert(ct, dtype=p[0].dtype) if _both_float(p[0].dtype, dtype) else None
     ],
     elementwise=True,

@@ -99,15 +99,20 @@ def _transpose_operand(ct, other, mine_ndim, my_c, other_c, my_b, other_b, ct_ot
     return res if perm == tuple(range(mine_ndim)) else transpose(res, perm=perm)
 
 
-def _dot_vjp(ct, p, o, contracting, batch):
+def _dot_vjp(ct, p, o, needed, contracting, batch):
     lhs, rhs = p
     (lc, rc), (lb, rb) = contracting, batch
     nb = len(lb)
     n_lfree = len(_free(lhs.ndim, lc, lb))
     ct_lfree = list(range(nb, nb + n_lfree))
     ct_rfree = list(range(nb + n_lfree, ct.ndim))
-    d_lhs = _transpose_operand(ct, rhs, lhs.ndim, list(lc), list(rc), list(lb), list(rb), ct_rfree)
-    d_rhs = _transpose_operand(ct, lhs, rhs.ndim, list(rc), list(lc), list(rb), list(lb), ct_lfree)
+    d_lhs = d_rhs = None  # an operand that needs no cotangent (a constant matrix) gets none
+    if needed[0]:
+        d_lhs = _transpose_operand(ct, rhs, lhs.ndim, list(lc), list(rc), list(lb), list(rb),
+                                   ct_rfree)
+    if needed[1]:
+        d_rhs = _transpose_operand(ct, lhs, rhs.ndim, list(rc), list(lc), list(rb), list(lb),
+                                   ct_lfree)
     return [d_lhs, d_rhs]
 
 

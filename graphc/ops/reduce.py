@@ -44,7 +44,7 @@ reduce_sum = define(
     infer=_reduce_infer("reduce_sum"),
     impl=_impl(np.sum),
     jvp=lambda p, t, o, axes: None if t[0] is None else reduce_sum(t[0], axes=axes),
-    vjp=lambda ct, p, o, axes: [_expand(ct, p[0].shape, axes)],
+    vjp=lambda ct, p, o, needed, axes: [_expand(ct, p[0].shape, axes)],
 )
 
 
@@ -55,7 +55,7 @@ def _hits(x, out, axes):
     return convert(equal(x, _expand(out, x.shape, axes)), dtype=x.dtype)
 
 
-def _extremum_vjp(ct, p, o, axes):
+def _extremum_vjp(ct, p, o, needed, axes):
     """Cotangent shared evenly among the positions that attain the extremum (JAX's convention)."""
     from .elementwise import div, mul
 
@@ -128,7 +128,7 @@ def _prod_jvp(p, t, o, axes):
     return None if t[0] is None else reduce_sum(mul(t[0], _prod_partial(p[0], axes)), axes=axes)
 
 
-def _prod_vjp(ct, p, o, axes):
+def _prod_vjp(ct, p, o, needed, axes):
     from .elementwise import mul
 
     return [mul(_expand(ct, p[0].shape, axes), _prod_partial(p[0], axes))]
@@ -166,5 +166,5 @@ cumsum = define(
     jvp=lambda p, t, o, axis, reverse: (
         None if t[0] is None else cumsum(t[0], axis=axis, reverse=reverse)
     ),
-    vjp=lambda ct, p, o, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
+    vjp=lambda ct, p, o, needed, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
 )

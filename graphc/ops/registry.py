@@ -6,7 +6,9 @@ A primitive is defined once, in the module of its family, with
   - ``impl(*arrays, **attrs) -> array | tuple``: the NumPy evaluation (the reference semantics);
   - ``jvp(primals, tangents, outs, **attrs) -> tangent(s)``: forward-mode rule; tangents that are
     symbolically zero arrive as ``None`` and a zero result may be returned as ``None``;
-  - ``vjp(ct, primals, outs, **attrs) -> [cotangent | None per input]``: reverse-mode rule.
+  - ``vjp(ct, primals, outs, needed, **attrs) -> [cotangent | None per input]``: reverse-mode
+    rule; ``needed`` (one bool per input) says which inputs need a cotangent, and a rule may
+    return None for the others (constants, integer values) instead of emitting dead nodes.
 Rules are written with graphc's own primitives (calling a primitive binds it into the current
 trace), so derivatives are ordinary graphs that passes optimize and that can be differentiated
 again.

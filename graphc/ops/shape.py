@@ -70,7 +70,7 @@ def _bcast_impl(x, shape, dims):
     return np.broadcast_to(expanded, shape)
 
 
-def _bcast_vjp(ct, p, o, shape, dims):
+def _bcast_vjp(ct, p, o, needed, shape, dims):
     from .reduce import reduce_sum
 
     x_shape = p[0].shape
@@ -109,7 +109,7 @@ reshape = define(
     infer=_reshape_infer,
     impl=lambda x, shape: x.reshape(shape),
     jvp=lambda p, t, o, shape: _linear(t, reshape, shape=shape),
-    vjp=lambda ct, p, o, shape: [reshape(ct, shape=tuple(p[0].shape))],
+    vjp=lambda ct, p, o, needed, shape: [reshape(ct, shape=tuple(p[0].shape))],
 )
 
 
@@ -125,7 +125,7 @@ transpose = define(
     infer=_transpose_infer,
     impl=lambda x, perm: np.transpose(x, perm),
     jvp=lambda p, t, o, perm: _linear(t, transpose, perm=perm),
-    vjp=lambda ct, p, o, perm: [transpose(ct, perm=tuple(int(i) for i in np.argsort(perm)))],
+    vjp=lambda ct, p, o, needed, perm: [transpose(ct, perm=tuple(int(i) for i in np.argsort(perm)))],
 )
 
 
@@ -141,7 +141,7 @@ rev = define(
     infer=_rev_infer,
     impl=lambda x, axes: np.flip(x, axes),
     jvp=lambda p, t, o, axes: _linear(t, rev, axes=axes),
-    vjp=lambda ct, p, o, axes: [rev(ct, axes=axes)],
+    vjp=lambda ct, p, o, needed, axes: [rev(ct, axes=axes)],
 )
 
 
@@ -157,7 +157,7 @@ def _slice_infer(types, start, limit, strides):
     return [TensorType(shape, x.dtype)]
 
 
-def _slice_vjp(ct, p, o, start, limit, strides):
+def _slice_vjp(ct, p, o, needed, start, limit, strides):
     n = p[0].shape
     out = o[0].shape
     lo = tuple(start)
@@ -199,7 +199,7 @@ def _pad_impl(x, lo, hi, interior, value):
     return out
 
 
-def _pad_vjp(ct, p, o, lo, hi, interior, value):
+def _pad_vjp(ct, p, o, needed, lo, hi, interior, value):
     n = ct.shape
     return [
         slice_(
@@ -255,13 +255,16 @@ def _concat_jvp(p, t, o, axis):
     return concatenate(*parts, axis=axis)
 
 
-def _concat_vjp(ct, p, o, axis):
+def _concat_vjp(ct, p, o, needed, axis):
     cts, offset = [], 0
-    for x in p:
+    for x, need in zip(p, needed, strict=True):
         start = [0] * ct.ndim
         limit = list(ct.shape)
         start[axis], limit[axis] = offset, offset + x.shape[axis]
-        cts.append(slice_(ct, start=tuple(start), limit=tuple(limit), strides=(1,) * ct.ndim))
+        strides = (1,) * ct.ndim
+        # a part that needs no cotangent (a constant) gets None, not a slice
+        cts.append(slice_(ct, start=tuple(start), limit=tuple(limit), strides=strides)
+                   if need else None)
         offset += x.shape[axis]
     return cts
 
@@ -280,5 +283,5 @@ stop_gradient = define(
     infer=lambda types: [types[0]],
     impl=lambda x: x,
     jvp=lambda p, t, o: None,
-    vjp=lambda ct, p, o: [None],
+    vjp=lambda ct, p, o, needed: [None],
 )

@@ -58,21 +58,34 @@ class Trace:
         self.builder = Builder(name)
         self.parent = parent
         self.captured: dict[Value, tuple[Tracer, Value]] = {}
-        self._location_stop: tuple | None = None  # (frame, SourceLoc), see location_above
+        self._location_stop: tuple | None = None  # (frame or None, SourceLoc), see location_above
         #: Where nodes made with no user frame on the stack point (set by ``gc.function`` to the
         #: traced function's definition: ``graphc dump`` calls it from graphc's own code).
         self.default_loc: SourceLoc | None = parent.default_loc if parent is not None else None
-        #: While reverse mode runs a vjp rule: which of the node's inputs need a cotangent.
-        self.cotangents_needed: tuple[bool, ...] | None = None
 
     @contextmanager
     def location_above(self, frame, loc: SourceLoc | None):
         """While active, ``bind`` in this trace stops its search for the user's frame at ``frame``
-        with ``loc``, which must be what ``user_location()`` finds from ``frame`` (so the result is
-        the same). Reverse mode binds thousands of nodes from deep inside graphc, far below the
-        user's frame; this saves climbing the same frames for each. A user frame met below
-        ``frame`` (a custom rule's code) is still found first."""
+        with ``loc``: derivative rules run under it with the line of the node they differentiate,
+        so their nodes are emitted at that line (nodes are never patched afterwards). It also
+        saves climbing, for each of the thousands of nodes reverse mode binds from deep inside
+        graphc, the same frames up to the user's. A user frame met below ``frame`` (a custom
+        rule's code) is still found first."""
         old, self._location_stop = self._location_stop, (frame, loc)
+        try:
+            yield
+        finally:
+            self._location_stop = old
+
+    @contextmanager
+    def nodes_at(self, loc: SourceLoc | None):
+        """While active, every node bound in this trace is at ``loc`` (when not None), with no
+        search for the user's frame: graphc-made nodes that stand for a forward op, such as a
+        gradient's seed for the op that made the output."""
+        if loc is None:
+            yield
+            return
+        old, self._location_stop = self._location_stop, (None, loc)
         try:
             yield
         finally:
@@ -130,16 +143,6 @@ class Trace:
                 raise located(type(e), f"{self.builder.name} returned an unsupported value "
                               f"({type(o).__name__}): {getattr(e, 'detail', e)}") from None
         return self.builder.build(outs), [t for t, _ in self.captured.values()]
-
-
-def cotangents_needed(n: int) -> tuple[bool, ...]:
-    """For a vjp rule of an ``n``-input primitive: which inputs need a cotangent. Reverse mode
-    ignores the others (constants, integer values), so a rule may return None for them instead of
-    emitting nodes that would only be removed again (the ``0.01`` of ``0.01 * x``, summed back to a
-    scalar). All True when the rule was not called by reverse mode."""
-    stack = _STATE.stack
-    needed = stack[-1].cotangents_needed if stack else None
-    return needed if needed is not None and len(needed) == n else (True,) * n
 
 
 @contextmanager
@@ -252,6 +255,8 @@ def bind(prim, args, attrs):
     stop = trace._location_stop
     if stop is None:
         loc = location_from(sys._getframe(1), None, None)
+    elif stop[0] is None:
+        loc = stop[1]
     else:
         loc = location_from(sys._getframe(1), stop[0], stop[1])
     if loc is None:
