@@ -4,8 +4,8 @@
 loads FILE as a module, takes FUNC from it (a plain function or a ``gc.function``), and traces it on
 arguments of the given shapes and dtypes. Stages: ``traced`` (default); ``optimized`` (after the
 pass pipeline); ``llvm`` and ``asm`` (the LLVM backend's module and machine code); ``all`` (the
-graph after every pass with its node count, ending with the backend's fusion; ``--after PASS``
-shows one pass).
+graph after every pass with its node count, from inlining custom-rule calls to the backend's own
+passes, such as fusion; ``--after PASS`` shows one pass).
 
 Every failure ends the command with one line on stderr, ``graphc: error: ...``, naming the user's
 file and line when the error comes from user code (``--verbose`` adds the traceback). Exit status
@@ -187,15 +187,15 @@ def _with_grad(gc, fun, argnums, n_args):
 def _all_stages(graph, after: str | None) -> str:
     """The traced graph, then the graph after each pass with its node count (``--stage all``).
 
-    The last stage is fusion, which the LLVM backend runs when it compiles the optimized graph, so
-    the reader sees the loop nests (``fused`` nodes) the machine code is made of.
+    The passes are those ``gc.function`` runs for the default backend, its own last (the LLVM
+    backend's fusion), so the reader sees the loop nests (``fused`` nodes) the machine code is
+    made of.
     """
-    from .passes.fuse import fuse
-    from .passes.manager import optimize_stages
+    from . import config
+    from .backend import backend_passes, get_backend
+    from .passes.manager import pipeline_stages
 
-    stages = list(optimize_stages(graph))
-    if all(name != "fuse" for name, _ in stages):
-        stages.append(("fuse", fuse(stages[-1][1] if stages else graph)))
+    stages = pipeline_stages(graph, backend_passes(get_backend(config.default_backend)))
     blocks = [] if after else [(f"traced: {graph.count_nodes()} nodes", graph)]
     for i, (name, g) in enumerate(stages, start=1):
         if after is None or name == after:

@@ -1,7 +1,10 @@
 """Backends turn an optimized graph into something callable.
 
 The interface every backend implements:
-    compile(graph) -> Executable
+    PASSES: ((name, pass), ...)   its own passes, run once each after the optimizer (the pipeline
+                                  runs them: ``passes.manager.prepare``); a backend without any
+                                  may leave it out (``backend_passes``)
+    compile(graph) -> Executable  for the graph after those passes
     Executable(*arrays) -> list of NumPy arrays (fresh, owned by the caller)
     Executable.text(stage) -> str   for the stages the backend has (e.g. "llvm", "asm")
     Executable.stats() -> dict
@@ -26,3 +29,9 @@ def get_backend(name: str):
         return importlib.import_module(_BACKENDS[name])
     except KeyError:
         raise GraphcError(f"unknown backend {name!r}; choose one of {sorted(_BACKENDS)}") from None
+
+
+def backend_passes(backend) -> tuple:
+    """The ``PASSES`` of a backend module: what ``gc.function``, ``stats()["passes"]`` and
+    ``graphc dump --stage all`` run after the optimizer for it."""
+    return tuple(getattr(backend, "PASSES", ()))

@@ -49,6 +49,10 @@ class Executable:
         return {"backend": "reference"}
 
 
+#: This backend has no passes of its own (see ``graphc.backend.llvm.PASSES``).
+PASSES = ()
+
+
 def compile(graph: Graph) -> Executable:  # noqa: A001  (the backend interface's name)
     """Nothing to compile: the graph is interpreted node by node at each call."""
     return Executable(graph)

@@ -18,6 +18,11 @@ rewritten inputs of every node, but not the nodes its own rewrites made (``x + (
 rewrite becomes ``x - y`` in the next walk); the tests check that optimize(optimize(g)) prints the
 same as optimize(g). With ``graphc.config.verify_ir`` on (the tests turn it on) the IR verifier
 runs after every pass, so a broken rewrite is caught at the pass that made it.
+
+Around that loop, ``prepare`` runs the whole road from a traced graph to the one a backend compiles:
+first the steps for after differentiation (``AFTER_DIFFERENTIATION``, every backend), then the
+optimizer, then the backend's own passes (its ``PASSES``, e.g. the LLVM backend's fusion). Those
+run once each, as ``pass(graph) -> graph``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .. import config
 from ..errors import InternalError
 from ..ir import Graph, verify
 from ..ir.diagnostics import internal_error
+from ..ops.call import inline_calls
 from .cse import cse
 from .dce import dce
 from .fold import fold
@@ -41,6 +47,11 @@ PIPELINE = (
     ("cse", cse),
     ("dce", dce),
 )
+#: Run once on every traced graph, before the optimizer, whatever the backend. Differentiation
+#: happens while tracing, so it is over: the call nodes that only carried a custom rule through it
+#: (``custom_vjp_call``) are replaced by their graphs, and the optimizer sees plain primitives
+#: (``x + custom_sin(x)`` computes ``sin`` once).
+AFTER_DIFFERENTIATION = (("inline", inline_calls),)
 #: The passes whose work a change made by a pass can enable, where that is not every pass (a pass
 #: missing here, or one in a replaced ``PIPELINE``, enables them all, itself included):
 #:   - dce: removing unused nodes changes no live node's inputs, and every rewrite looks only at a
@@ -78,35 +89,45 @@ def _run(graph: Graph, options: Options):
         for name, pass_ in PIPELINE:
             if name not in stale:
                 continue
-            t0 = time.perf_counter()
-            try:
-                new = pass_(graph, options)
-            except InternalError:
-                raise
-            except Exception as e:  # a pass bug: report the node, never a raw KeyError
-                raise internal_error(f"pass {name}", e) from e
-            ms = (time.perf_counter() - t0) * 1e3
+            new, stats = _timed(name, lambda g: pass_(g, options), graph, count, round_)
             stale.discard(name)
-            before = count
             if new is not graph:
-                if config.verify_ir:
-                    verify(new)
-                count = new.count_nodes()
                 stale |= _ENABLES.get(name, {other for other, _ in PIPELINE})
-            graph = new
-            yield (
-                name,
-                graph,
-                {
-                    "pass": name,
-                    "round": round_,
-                    "nodes_before": before,
-                    "nodes_after": count,
-                    "ms": ms,
-                },
-            )
+            graph, count = new, stats["nodes_after"]
+            yield name, graph, stats
         if not stale:
             return
+
+
+def _timed(name: str, run, graph: Graph, count: int, round_: int) -> tuple[Graph, dict]:
+    """``run(graph)`` for pass ``name``, verified when it changed the graph (``config.verify_ir``),
+    and its statistics; ``count`` is the node count of ``graph``. A pass bug is an internal error
+    naming the node, never a raw KeyError."""
+    t0 = time.perf_counter()
+    try:
+        new = run(graph)
+    except InternalError:
+        raise
+    except Exception as e:
+        raise internal_error(f"pass {name}", e) from e
+    ms = (time.perf_counter() - t0) * 1e3
+    after = count
+    if new is not graph:
+        if config.verify_ir:
+            verify(new)
+        after = new.count_nodes()
+    stats = {"pass": name, "round": round_, "nodes_before": count, "nodes_after": after, "ms": ms}
+    return new, stats
+
+
+def _once(passes, graph: Graph):
+    """Yield ``(name, graph_after, stats)`` for each of ``passes`` (``(name, pass(graph))``), run
+    once each, in order."""
+    count = graph.count_nodes()
+    for name, pass_ in passes:
+        graph, stats = _timed(name, pass_, graph, count, 1)
+        count = stats["nodes_after"]
+        yield name, graph, stats
 
 
 def optimize(graph: Graph, fast_math: bool | None = None) -> tuple[Graph, list[dict]]:
@@ -118,6 +139,36 @@ def optimize(graph: Graph, fast_math: bool | None = None) -> tuple[Graph, list[d
 
 
 def optimize_stages(graph: Graph, fast_math: bool | None = None) -> list[tuple[str, Graph]]:
-    """The graph after each pass run, in order, as ``(pass name, graph)`` (for ``graphc dump --stage
-    all`` and ``--after PASS``). A pass name repeats once per round of the fixed-point loop."""
+    """The graph after each pass run, in order, as ``(pass name, graph)`` (the optimizer's part of
+    ``pipeline_stages``). A pass name repeats once per round of the fixed-point loop."""
     return [(name, g) for name, g, _ in _run(graph, _options(fast_math))]
+
+
+def _to_backend(graph: Graph, optimizing: bool, options: Options):
+    """Yield ``(name, graph_after, stats)`` for the steps every backend gets: those for after
+    differentiation, then the optimizer (unless not ``optimizing``)."""
+    for step in _once(AFTER_DIFFERENTIATION, graph):
+        graph = step[1]
+        yield step
+    if optimizing:
+        yield from _run(graph, options)
+
+
+def prepare(graph: Graph, backend_passes=(), optimizing: bool = True,
+            fast_math: bool | None = None) -> tuple[Graph, Graph, list[dict]]:
+    """A traced graph made ready for a backend whose own passes are ``backend_passes``: returns
+    the optimized graph (what ``Concrete.graph`` shows), the graph after the backend's passes
+    (what its ``compile`` gets) and one statistics dict per pass run (see ``optimize``)."""
+    steps = list(_to_backend(graph, optimizing, _options(fast_math)))
+    optimized = steps[-1][1]
+    steps += _once(backend_passes, optimized)
+    return optimized, steps[-1][1], [stats for _, _, stats in steps]
+
+
+def pipeline_stages(graph: Graph, backend_passes=(),
+                    fast_math: bool | None = None) -> list[tuple[str, Graph]]:
+    """The graph after each step of ``prepare``, in order, as ``(pass name, graph)`` (for
+    ``graphc dump --stage all`` and ``--after PASS``); an optimizer pass name repeats once per
+    round of its fixed-point loop."""
+    steps = [(name, g) for name, g, _ in _to_backend(graph, True, _options(fast_math))]
+    return steps + [(name, g) for name, g, _ in _once(backend_passes, steps[-1][1])]

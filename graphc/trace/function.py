@@ -392,17 +392,19 @@ class Concrete:
 
     @classmethod
     def build(cls, function: Function, args, kwargs, key) -> Concrete:
-        from ..backend import get_backend
-        from ..passes import optimize
+        from ..backend import backend_passes, get_backend
+        from ..passes import prepare
 
         t0 = time.perf_counter()
         traced, out_tree = function.trace(args, kwargs, key)
         t1 = time.perf_counter()
         if config.verify_ir:
             verify(traced)
-        optimized, pass_stats = optimize(traced) if function.optimize else (traced, [])
+        backend = get_backend(function.backend)
+        passes = backend_passes(backend)
+        optimized, compiled, pass_stats = prepare(traced, passes, function.optimize)
         t2 = time.perf_counter()
-        executable = get_backend(function.backend).compile(optimized)
+        executable = backend.compile(compiled)
         t3 = time.perf_counter()
         stats = {
             "nodes": {"traced": traced.count_nodes(), "optimized": optimized.count_nodes()},

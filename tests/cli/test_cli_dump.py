@@ -165,6 +165,7 @@ def test_dump_all_stages(capsys):
         assert count == len(node_lines(body)), title  # the stated count is the graph's
     names = [re.fullmatch(r"pass \d+ \((\w+)\)", t).group(1) for t, _, _ in stages[1:]]
     assert {"fold", "simplify", "cse", "dce"} <= set(names) and names[-1] == "fuse"
+    assert names[0] == "inline"  # custom-rule calls are inlined first, for every backend
     assert stages[-2][1] < stages[0][1]  # the pipeline removed nodes from the gradient graph
     assert " = fused " in stages[-1][2]
     rc, optimized, _ = dump(capsys, *argv, "--stage", "optimized")

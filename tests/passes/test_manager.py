@@ -10,7 +10,7 @@ import graphc as gc
 import graphc.numpy as gnp
 from graphc import config
 from graphc.ir import Graph, Node, VerifyError
-from graphc.passes import manager, optimize, optimize_stages
+from graphc.passes import manager, optimize, optimize_stages, pipeline_stages, prepare
 
 NAMES = [name for name, _ in manager.PIPELINE]
 
@@ -27,7 +27,7 @@ def test_function_reports_node_counts_per_pass():
     concrete = gc.function(messy, backend="reference").concrete(X)
     stats = concrete.stats()
     passes = stats["passes"]
-    assert [s["pass"] for s in passes[: len(NAMES)]] == NAMES
+    assert [s["pass"] for s in passes[: len(NAMES) + 1]] == ["inline", *NAMES]
     assert passes[0]["nodes_before"] == stats["nodes"]["traced"]
     assert passes[-1]["nodes_after"] == stats["nodes"]["optimized"] == concrete.graph.count_nodes()
     for prev, cur in itertools.pairwise(passes):
@@ -111,3 +111,56 @@ def test_every_pass_reaches_into_nested_graphs():
     new_body = optimized.nodes[0].attrs["body"]
     assert [n.prim.name for n in new_body.nodes] == ["sin", "add"]
     assert evaluations_equal(graph, optimized, [np.float32([0.5, -2.0, 3.0])])
+
+
+@gc.custom_vjp
+def custom_sin(x):
+    return gnp.sin(x)
+
+
+custom_sin.defvjp(lambda x: (gnp.sin(x), gnp.cos(x)), lambda cos, g: (g * cos,))
+
+
+def plus_custom_sin(x):
+    return x + gnp.sin(x) * custom_sin(x)
+
+
+@pytest.mark.parametrize("backend", ["reference", "llvm"])
+def test_custom_rule_calls_are_inlined_before_the_optimizer(backend):
+    """The pipeline's first step inlines custom-rule calls for every backend, so the optimizer
+    merges the sin inside ``custom_sin`` with the user's."""
+    x = np.linspace(0.1, 1.0, 5)
+    concrete = gc.function(plus_custom_sin, backend=backend).concrete(x)
+    names = [n.prim.name for n in concrete.graph.nodes]
+    assert names.count("sin") == 1 and "custom_vjp_call" not in names
+    assert concrete.stats()["passes"][0]["pass"] == "inline"
+    np.testing.assert_allclose(concrete(x), x + np.sin(x) ** 2, rtol=1e-12)
+    g = gc.function(gc.grad(lambda v: gnp.sum(plus_custom_sin(v))), backend=backend)(x)
+    np.testing.assert_allclose(g, 1 + 2 * np.sin(x) * np.cos(x), rtol=1e-12)
+
+
+def test_backend_passes_run_last_and_only_for_their_backend():
+    llvm = gc.function(messy, backend="llvm").concrete(X)
+    ref = gc.function(messy, backend="reference").concrete(X)
+    assert llvm.stats()["passes"][-1]["pass"] == "fuse"
+    assert "fuse" not in {s["pass"] for s in ref.stats()["passes"]}
+    assert not any(n.prim.name == "fused" for n in llvm.graph.nodes)  # the optimized graph
+    assert str(llvm.graph) == str(ref.graph)
+
+
+def test_prepare_and_pipeline_stages_agree():
+    graph = gc.make_graph(messy)(X)
+    calls = []
+
+    def count(g):
+        calls.append(g)
+        return g
+
+    optimized, compiled, stats = prepare(graph, (("mine", count),))
+    stages = pipeline_stages(graph, (("mine", count),))
+    assert [name for name, _ in stages] == [s["pass"] for s in stats]
+    assert stages[0][0] == "inline" and stages[-1][0] == "mine"
+    assert str(stages[-1][1]) == str(optimized) == str(optimize(graph)[0])
+    assert compiled is optimized and calls[0] is optimized and len(calls) == 2
+    unoptimized, _, stats = prepare(graph, optimizing=False)
+    assert [s["pass"] for s in stats] == ["inline"] and unoptimized is graph

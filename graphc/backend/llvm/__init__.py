@@ -1,7 +1,9 @@
 """The LLVM backend: optimized graph -> (fusion) -> LLVM IR -> native code -> ``Executable``.
 
-``compile(graph)`` runs the fusion pass (``graphc.passes.fuse``), lowers the graph to
-one module whose ``graphc_main(ptr args)`` follows the native ABI (inputs, outputs, workspace),
+The backend's own pass, fusion, is in ``PASSES``: the pipeline runs it after the optimizer
+(``passes.manager.prepare``), so ``stats()`` and ``graphc dump --stage all`` show it. ``compile``
+lowers the fused graph to one module whose ``graphc_main(ptr args)`` follows the native ABI
+(inputs, outputs, workspace),
 appends the native Python entry (``entry.py``) when this process supports it, compiles through
 the disk cache (``cache.py``) and wraps the result (``abi.Executable``).
 """
@@ -15,12 +17,18 @@ import time
 
 from ...errors import GraphcError
 from ...ir import Graph
+from ...ir.graph import holds_graphs
 from ...ops.linalg import dot_general
 from ...ir.diagnostics import internal_error, internal_message
+from ...passes.fuse import fuse
 from . import cache, entry, irtext, jit
 from .abi import Executable
 
-__all__ = ["Executable", "compile", "compile_lowered"]
+__all__ = ["PASSES", "Executable", "compile", "compile_lowered"]
+
+#: This backend's passes, run once each after the optimizer, in order: fusion makes the loop
+#: nests (``fused`` nodes) the lowering turns into kernels.
+PASSES = (("fuse", fuse),)
 
 
 @functools.cache
@@ -42,31 +50,41 @@ def _lowering_options() -> dict:
 TINY_WORK = 256
 
 
-def _work(graph: Graph, limit: int) -> int:
+def _work(graph: Graph, limit: int, nested: bool = False) -> int:
     """Roughly the element operations one call performs (its inputs' and every node's result sizes,
-    M*N*K for products, nested graphs included), counted until it exceeds ``limit``."""
-    total = sum(v.type.size for v in graph.inputs)
+    M*N*K for products), counted until it exceeds ``limit``. A node holding graphs (a ``fused``
+    loop nest) counts as its graphs' nodes, so fusion leaves the figure as it was."""
+    total = 0 if nested else sum(v.type.size for v in graph.inputs)
     for node in graph.nodes:
-        for v in node.outputs:
-            size = v.type.size
-            if node.prim is dot_general:  # each result element sums K products
-                lhs = node.inputs[0].shape
-                size *= math.prod(lhs[a] for a in node.attrs["contracting"][0])
-            total += size
-        total += sum(_work(g, limit) for g in node.subgraphs())
+        if holds_graphs(node.attrs):
+            total += sum(_work(g, limit, True) for g in node.subgraphs())
+        else:
+            total += _node_work(node)
         if total > limit:
             break
     return total
 
 
+def _node_work(node) -> int:
+    """The element operations of one node: its results' sizes (each product element sums K)."""
+    total = 0
+    for v in node.outputs:
+        size = v.type.size
+        if node.prim is dot_general:
+            lhs = node.inputs[0].shape
+            size *= math.prod(lhs[a] for a in node.attrs["contracting"][0])
+        total += size
+    return total
+
+
 def compile(graph: Graph) -> Executable:
-    """Every failure is a GraphcError: one outside a node's lowering (fusion, blocking) becomes an
-    internal error naming the node the failing code held (``passes.manager.internal_error``)."""
-    from ...passes.fuse import fuse
+    """Compile ``graph`` after this backend's ``PASSES``. Every failure is a GraphcError: one
+    outside a node's lowering (blocking) becomes an internal error naming the node the failing
+    code held (``passes.manager.internal_error``)."""
     from .lower import lower_graph
 
     try:
-        lowered = lower_graph(fuse(graph), **_lowering_options())
+        lowered = lower_graph(graph, **_lowering_options())
     except GraphcError:
         raise
     except Exception as e:
