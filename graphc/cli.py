@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import GraphcError
 from .trace.function import Function
-from .trace.locations import is_user_file
+from .core.locations import is_user_file
 
 STAGES = ("traced", "optimized", "llvm", "asm", "all")
 _SPEC_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*([0-9\s,]*)\]\s*$")
@@ -219,7 +219,7 @@ def _describe(err: BaseException) -> str:
 
 def _user_frame(err: BaseException) -> str | None:
     """``file.py:line`` of the innermost traceback frame of the user's code (outside graphc, NumPy
-    and the stdlib: the rule node locations follow, ``trace.locations.is_user_file``)."""
+    and the stdlib: the rule node locations follow, ``core.locations.is_user_file``)."""
     if isinstance(err, SyntaxError) and err.filename:
         return f"{os.path.basename(err.filename)}:{err.lineno}"
     for fr in reversed(traceback.extract_tb(err.__traceback__)):

@@ -20,7 +20,7 @@ from . import numpy as gnp
 from .errors import ArgumentError, GraphcError
 from .numpy import logsumexp
 from .numpy._core import as_float, cast, lift, static_real
-from .trace.tracer import Tracer, located
+from .core import Tracer, located
 
 __all__ = [
     "relu",

@@ -18,7 +18,7 @@ from .errors import ArgumentError
 from .numpy._core import cast, lift, shape_of
 from .trace.pytree import describe, flatten, tree_map, unflatten
 from .trace.signature import leaf_paths
-from .trace.tracer import located
+from .core import located
 
 __all__ = ["Optimizer", "sgd", "adam", "rmsprop"]
 

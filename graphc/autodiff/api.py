@@ -35,7 +35,7 @@ from .. import numpy as gnp
 from ..errors import GraphcError, ShapeError
 from ..trace.function import Arguments, Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
-from ..trace.tracer import current_trace, located
+from ..core import current_trace, located
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, check_float_inputs, fun_name, split_aux, trace_function
 from .reverse import DifferentiationError, as_tracer

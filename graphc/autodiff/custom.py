@@ -46,7 +46,7 @@ from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.function import int_tuple
-from ..trace.tracer import Tracer, current_trace, located, new_trace
+from ..core import Tracer, current_trace, located, new_trace
 from .forward import LinearizedForward, transpose_linear
 from .nested import describe, fun_name, leaf_type
 from .reverse import DifferentiationError, Linearized, as_tracer, inline_graph

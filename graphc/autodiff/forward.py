@@ -21,8 +21,8 @@ import numpy as np
 from ..errors import GraphcError
 from ..ir import Graph
 from ..ops.shape import zeros
-from ..trace.locations import definition_location
-from ..trace.tracer import current_trace, located, user_location
+from ..core.locations import definition_location
+from ..core import current_trace, located, user_location
 from .reverse import (
     DifferentiationError,
     Linearized,

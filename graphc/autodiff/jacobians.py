@@ -19,7 +19,7 @@ from ..ir import TensorType
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
-from ..trace.tracer import located
+from ..core import located
 from .api import Transformed, trace_differentiable
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, fun_name

@@ -20,7 +20,7 @@ from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.function import check_output_leaves, int_tuple, positional_names, signature_of
 from ..trace.signature import leaf_paths
-from ..trace.tracer import Tracer, as_array, located, new_trace
+from ..core import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
 
 

@@ -27,7 +27,7 @@ import sys
 from ..errors import GraphcError
 from ..ir import Graph, Value
 from ..ops import elementwise as ew
-from ..trace.tracer import Tracer, current_trace, user_location
+from ..core import Tracer, current_trace, user_location
 
 
 class DifferentiationError(GraphcError, TypeError):

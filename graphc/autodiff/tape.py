@@ -24,7 +24,7 @@ from ..errors import GraphcError
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
-from ..trace.tracer import Tracer, current_trace, located
+from ..core import Tracer, current_trace, located
 from .reverse import as_tracer, backward, is_float, path_nodes
 
 

@@ -1,36 +1,15 @@
-"""The NumPy reference evaluator: runs a graph primitive by primitive.
-
-It is the oracle compiled code is tested against, the engine of constant folding, and the backend
-selected by ``gc.function(..., backend="reference")``.
+"""The reference backend, selected by ``gc.function(..., backend="reference")``: the NumPy
+reference evaluator (``core.evaluate``), which runs a graph primitive by primitive. It is also the
+oracle compiled code is tested against and the engine of constant folding.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core import evaluate
 from ..errors import GraphcError
 from ..ir import Graph
-from ..ir.diagnostics import internal_error
-
-
-def evaluate(graph: Graph, args) -> list[np.ndarray]:
-    """Run ``graph`` on NumPy arrays; returns its outputs (possibly read-only views).
-
-    NumPy's floating-point warnings are off: graphc follows IEEE semantics, where ``log(0) = -inf``
-    and ``inf - inf = NaN`` are results like any other, as in compiled code (and JAX)."""
-    env = dict(zip(graph.inputs, args, strict=True))
-    with np.errstate(all="ignore"):
-        for node in graph.nodes:
-            try:
-                res = node.prim.impl(*[env[v] for v in node.inputs], **node.attrs)
-            except (GraphcError, MemoryError):
-                raise
-            except Exception as e:
-                raise internal_error(f"evaluating {node.prim.name}", e, node) from e
-            outs = res if node.prim.multiple_results else (res,)
-            for v, r in zip(node.outputs, outs, strict=True):
-                env[v] = np.asarray(r)
-    return [env[v] for v in graph.outputs]
 
 
 class Executable:

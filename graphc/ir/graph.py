@@ -82,7 +82,7 @@ class Literal:
 class Node:
     """One application of a primitive. ``phase`` marks where it came from ("fwd" or "bwd")."""
 
-    prim: object  # ops.registry.Primitive; typed loosely to keep the IR below the registry
+    prim: object  # core.Primitive; typed loosely to keep the IR below the registry
     inputs: tuple[Value, ...]
     attrs: dict
     outputs: tuple[Value, ...]

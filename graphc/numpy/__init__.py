@@ -5,7 +5,9 @@ Where NumPy and this namespace differ, it says so in the function's docstring: b
 ``negative`` are refused (as in NumPy), ``where`` needs three arguments, indices must be static.
 """
 
-from . import linalg
+import sys
+
+from . import linalg, methods
 from .contract import dot, einsum, inner, matmul, outer, tensordot, vdot
 from .creation import (
     arange,
@@ -122,3 +124,6 @@ def shape(x):
     from ._core import shape_of
 
     return tuple(shape_of(x))
+
+
+methods.install(sys.modules[__name__])  # the tracer's operators and methods are these functions

@@ -11,7 +11,7 @@ from ..errors import ArgumentError, AxisError, DTypeError, ShapeError, TracerBoo
 from ..ir import TensorType
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
-from ..trace.tracer import Tracer, as_array, located
+from ..core import Tracer, as_array, located
 
 
 def is_python_scalar(x) -> bool:

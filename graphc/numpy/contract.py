@@ -7,7 +7,7 @@ from ..errors import DTypeError, GraphcError, ShapeError
 from ..ops import reduce as rd
 from ..ops.broadcasting import broadcast_shapes
 from ..ops.linalg import dot_general
-from ..trace.tracer import located
+from ..core import located
 from ._core import normalize_axis, promote, static_int, static_ints
 from .elementwise import multiply
 from .shapes import broadcast_to, ravel, reshape, transpose

@@ -11,7 +11,7 @@ from .. import dtypes
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..errors import ArgumentError, ShapeError
-from ..trace.tracer import current_trace, located
+from ..core import current_trace, located
 from ._core import (
     as_shape, canonical_dtype, cast, checked_shape, lift, static_dim, static_int, static_real,
     strong, typeof,

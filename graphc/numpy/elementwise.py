@@ -7,7 +7,7 @@ from ..errors import DTypeError, ShapeError
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..ops.shape import stop_gradient as _stop_gradient
-from ..trace.tracer import located
+from ..core import located
 from ._core import canonical_dtype, cast, is_python_scalar, lift, mark_weak, promote, strong, typeof
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GraphcError
-from ..trace.tracer import located
+from ..core import located
 from ._core import as_float, cast, normalize_axes, static_real
 from .elementwise import abs, equal, power, sqrt, where
 from .reductions import max, min, sum

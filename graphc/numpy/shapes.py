@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import ArgumentError, GraphcError, ShapeError
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
-from ..trace.tracer import Tracer, located
+from ..core import Tracer, located
 from ._core import as_shape, lift, normalize_axes, normalize_axis, promote, static_ints
 
 

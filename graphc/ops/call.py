@@ -8,13 +8,10 @@ here means every call-like primitive checks its operands the same way and evalua
 
 from __future__ import annotations
 
-# NOTE: the reference evaluator is the meaning of a graph and imports only the IR and the errors,
-# so using it here pulls no backend machinery below the primitives.
-from ..backend.reference import evaluate
+from ..core import Primitive, evaluate, register
 from ..errors import GraphcError
 from ..ir import Builder, Graph
 from ..ir import inline as _inline
-from .registry import Primitive, register
 
 
 def _infer(name: str, attr: str):

@@ -13,7 +13,7 @@ from .. import dtypes
 from ..errors import DTypeError
 from ..ir import TensorType
 from .broadcasting import broadcast_shapes, unbroadcast
-from .registry import define
+from ..core import define
 from .shape import scalar
 
 

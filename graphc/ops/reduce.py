@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError
 from ..ir import TensorType
-from .registry import define
+from ..core import define
 
 
 def _reduce_infer(name, extremum=False):

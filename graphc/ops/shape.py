@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes
 from ..errors import DTypeError, ShapeError
 from ..ir import Literal, TensorType
-from .registry import define
+from ..core import define
 
 
 def scalar(value, dtype):

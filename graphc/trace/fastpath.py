@@ -29,7 +29,7 @@ import types
 import weakref
 
 from ..errors import GraphcError
-from .locations import GENERATED_FILENAME
+from ..core.locations import GENERATED_FILENAME
 
 
 def maker(executable, key, out_tree, nout: int):

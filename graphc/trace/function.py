@@ -28,9 +28,9 @@ from .. import config
 from ..errors import ArgumentError, GraphcError
 from ..ir import Graph, TensorType, verify
 from . import fastpath, pytree
-from .locations import definition_location, warn_at_user
+from ..core.locations import definition_location, warn_at_user
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
-from .tracer import (
+from ..core import (
     Tracer, as_array, collector_paused, current_trace, located, new_trace,
 )
 

@@ -14,7 +14,7 @@ from graphc.ir import Builder
 from graphc.ops import REGISTRY
 from graphc.ops import elementwise as ew
 from graphc.passes import optimize
-from graphc.trace import tracer
+from graphc import core
 
 X = np.linspace(-1.0, 1.0, 6).astype(np.float32).reshape(2, 3)
 B = np.float32([0.5, -2.0, 3.0])
@@ -63,7 +63,7 @@ def _copy_by_shape_rule(self, node, inputs, phase=None):
 def test_locations_and_copies_are_those_of_the_slow_way(name, monkeypatch):
     fun, args = CASES[name]
     fast = str(_graph(fun, args))
-    monkeypatch.setattr(tracer.Trace, "location_above", _every_node_at)
+    monkeypatch.setattr(core.Trace, "location_above", _every_node_at)
     monkeypatch.setattr(Builder, "copy", _copy_by_shape_rule)
     assert str(_graph(fun, args)) == fast
 
@@ -96,7 +96,7 @@ def _every_cotangent(rule):
     keep the line reverse mode gives them (this wrapper is user code, which bind would find)."""
 
     def every(ct, p, o, needed, **attrs):
-        trace = tracer.current_trace()
+        trace = core.current_trace()
         with trace.location_above(sys._getframe(), trace._location_stop[1]):
             return rule(ct, p, o, (True,) * len(needed), **attrs)
 
@@ -105,7 +105,7 @@ def _every_cotangent(rule):
 
 @pytest.mark.parametrize("needed", [(True, True), (True, False), (False, True)])
 def test_a_rule_gives_the_cotangents_its_needed_argument_asks_for(needed):
-    with tracer.new_trace("t") as trace:
+    with core.new_trace("t") as trace:
         x = trace.new_input(gc.ir.TensorType((3,), np.dtype(np.float32)))
         c = trace.new_input(gc.ir.TensorType((), np.dtype(np.float32)))
         out = ew.mul(x, c)
@@ -119,13 +119,13 @@ def test_collector_is_paused_only_for_the_block():
     import gc as collector
 
     assert collector.isenabled()
-    with pytest.raises(ZeroDivisionError), tracer.collector_paused():
+    with pytest.raises(ZeroDivisionError), core.collector_paused():
         assert not collector.isenabled()
         1 / 0  # noqa: B018
     assert collector.isenabled()
     collector.disable()
     try:
-        with tracer.collector_paused():
+        with core.collector_paused():
             pass
         assert not collector.isenabled()  # a user's choice to keep it off is kept
     finally:

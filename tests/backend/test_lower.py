@@ -18,7 +18,7 @@ from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
 from graphc.ops import shape as sh
 from graphc.ops.linalg import dot_general
-from graphc.ops.registry import Primitive
+from graphc.core import Primitive
 
 from .llvm_helper import run_graph
 

@@ -125,7 +125,7 @@ def test_verifier_catches_rejected_inputs_undefined_outputs_and_redefinition():
 
 def test_verifier_recurses_into_nested_graphs():
     """A call-like primitive (not registered) whose body graph is an attribute."""
-    from graphc.ops.registry import Primitive
+    from graphc.core import Primitive
 
     call = Primitive(
         "call",

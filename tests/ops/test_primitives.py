@@ -24,7 +24,7 @@ from graphc.backend.reference import evaluate
 from graphc.errors import GraphcError, ShapeError
 from graphc.ir import TensorType, verify
 from graphc.ops import REGISTRY
-from graphc.trace.tracer import new_trace
+from graphc.core import new_trace
 
 
 def _all_cases():

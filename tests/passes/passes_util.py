@@ -8,7 +8,7 @@ from graphc.backend.reference import evaluate
 from graphc.ir import Builder, Literal, TensorType
 from graphc.ops import REGISTRY
 from graphc.ops.call import call_primitive
-from graphc.ops.registry import Primitive
+from graphc.core import Primitive
 
 F32, F64, I32, I64, B = (np.dtype(d) for d in ("float32", "float64", "int32", "int64", "bool"))
 

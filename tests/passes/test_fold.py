@@ -6,7 +6,7 @@ from passes_util import EFFECT, F32, F64, I32, G, bits_equal, evaluations_equal,
 
 from graphc.backend.reference import evaluate
 from graphc.ir import verify
-from graphc.ops.registry import Primitive
+from graphc.core import Primitive
 from graphc.passes.dce import dce
 from graphc.passes.fold import FOLD_LIMIT, fold
 

@@ -10,7 +10,7 @@ import pytest
 
 import graphc as gc
 import graphc.numpy as gnp
-from graphc.trace.tracer import current_trace
+from graphc.core import current_trace
 
 
 def here(offset=0) -> str:

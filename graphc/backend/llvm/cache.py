@@ -54,7 +54,7 @@ import threading
 import time
 
 from ... import config
-from ...trace.locations import warn_at_user
+from ...core.locations import warn_at_user
 from . import entry, jit, objfile
 
 MAGIC = b"graphc-obj-2\n"

@@ -1,4 +1,4 @@
-"""The primitive registry: each primitive is one named object that carries all of its rules.
+"""Primitives and their registry: each primitive is one named object that carries all of its rules.
 
 A primitive is defined once, in the module of its family, with
   - ``infer(in_types, **attrs) -> [TensorType]``: the shape/dtype rule (raises ShapeError or
@@ -49,6 +49,15 @@ class Primitive:
     #: derivative rules and the rule-completeness test does not ask for them; differentiating a
     #: graph that holds one is an error naming it.
     after_differentiation: bool = False
+    #: What kind of work it is, for fusion and cost models: "map" (elementwise), "remap" (each
+    #: point reads its operands at a remapped index: broadcast_in_dim, transpose, rev, slice,
+    #: pad, concatenate), "reduce", "scan" (cumsum), "leaf" (constant, iota), "view" (reshape,
+    #: stop_gradient), "contract" (dot_general), "call" (fused, custom_*_call) or "other".
+    family: str = "other"
+    #: Relative work per element: 8 transcendental, 2 division or square root, else 1.
+    cost: int = 1
+    #: A compiled backend computes it with a math-library call (exp, log, sin, tanh, pow, ...).
+    transcendental: bool = False
     #: Open-ended facts for passes, e.g. ``inline_graph``: the attribute holding the graph a
     #: call-like node computes (see ``ops/call.py``).
     extra: dict = field(default_factory=dict)
@@ -64,10 +73,11 @@ _BIND = None
 
 
 def _load_bind():
-    """``trace.tracer.bind``, imported on first use (the registry sits below the tracer); an
-    import statement in ``__call__`` itself was a visible cost per node in big traces."""
+    """``tracing.bind``, imported on first use (the tracer module reads ``REGISTRY``, so this one
+    is imported first); an import statement in ``__call__`` itself was a visible cost per node in
+    big traces."""
     global _BIND
-    from ..trace.tracer import bind
+    from .tracing import bind
 
     _BIND = bind
     return bind

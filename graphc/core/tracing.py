@@ -1,4 +1,4 @@
-"""Tracing core: the stack of active traces, tracer objects, and ``bind``.
+"""Tracing: the stack of active traces, tracer objects, and ``bind``.
 
 Calling a primitive binds it: with a trace active, a node is appended to that trace's graph and
 tracers of its outputs are returned; with no trace active and concrete operands, the primitive's NumPy
@@ -16,7 +16,6 @@ value in when it inlines the nested graph.
 from __future__ import annotations
 
 import gc
-import inspect
 import sys
 import threading
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from ..errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, Tra
 from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
 from ..ir.builder import with_location
 from .locations import location_from
+from .primitive import REGISTRY
 
 
 def user_location() -> SourceLoc | None:
@@ -104,8 +104,10 @@ class Trace:
         return self.constant(x)[0]
 
     def constant(self, x) -> tuple[Value, bool]:
-        from ..ops.shape import constant
-
+        """A constant node of ``x`` and whether it is weakly typed (a Python scalar). The
+        ``constant`` primitive is defined with the other shape primitives (``ops/shape.py``) and
+        found here by name, since the tracer sits below every primitive family."""
+        constant = REGISTRY["constant"]
         if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
             dt, weak = dtypes.python_scalar_dtype(x), True
             arr = np.asarray(x, dtype=dt)
@@ -293,7 +295,8 @@ def _is_weak(x) -> bool:
 
 
 class Tracer:
-    """A value in the graph being traced, with the array interface users' NumPy code expects."""
+    """A value in the graph being traced, with the array interface users' NumPy code expects (its
+    operators and array methods are installed by ``graphc.numpy``: ``numpy/methods.py``)."""
 
     __slots__ = ("_trace", "value", "weak")
     __array_priority__ = 1000
@@ -382,108 +385,3 @@ class Tracer:
         )
 
     __hash__ = None  # traced values compare elementwise, so they are not hashable
-
-
-# --- operators and methods: each forwards to the graphc.numpy function of the same meaning --------
-_gnp = None
-
-
-def _np():
-    global _gnp
-    if _gnp is None:
-        from .. import numpy as gnp
-
-        _gnp = gnp
-    return _gnp
-
-
-def _binary(name: str, reflected: bool = False):
-    def method(self, other):
-        f = getattr(_np(), name)
-        return f(other, self) if reflected else f(self, other)
-
-    method.__name__ = name
-    return method
-
-
-def _forward(name: str):
-    def method(self, *args, **kwargs):
-        return getattr(_np(), name)(self, *args, **kwargs)
-
-    method.__name__ = name
-    return method
-
-
-for _op, _fn in [
-    ("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
-    ("floordiv", "floor_divide"), ("mod", "remainder"), ("divmod", "divmod"),
-    ("pow", "power"), ("matmul", "matmul"), ("and", "bitwise_and"), ("or", "bitwise_or"),
-    ("xor", "bitwise_xor"),
-]:
-    setattr(Tracer, f"__{_op}__", _binary(_fn))
-    setattr(Tracer, f"__r{_op}__", _binary(_fn, reflected=True))
-for _op, _fn in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
-                 ("eq", "equal"), ("ne", "not_equal")]:
-    setattr(Tracer, f"__{_op}__", _binary(_fn))
-for _op, _fn in [("neg", "negative"), ("abs", "abs"), ("invert", "invert")]:
-    setattr(Tracer, f"__{_op}__", _forward(_fn))
-for _name in ["sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "std", "cumsum",
-              "clip", "squeeze", "swapaxes", "dot", "astype", "ravel", "any", "all"]:
-    setattr(Tracer, _name, _forward(_name))
-Tracer.__pos__ = lambda self: self
-Tracer.copy = lambda self: self  # traced values are immutable, so a copy is the value itself
-Tracer.T = property(lambda self: _np().transpose(self))
-Tracer.flatten = Tracer.ravel
-
-
-def _reshape(self, *shape, **kwargs):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return _np().reshape(self, tuple(shape), **kwargs)
-
-
-def _transpose(self, *axes):
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = axes[0]
-    return _np().transpose(self, tuple(axes) if axes else None)
-
-
-Tracer.reshape = _reshape
-Tracer.transpose = _transpose
-Tracer.__getitem__ = lambda self, idx: _np().getitem(self, idx)
-Tracer.detach = lambda self: _np().stop_gradient(self)
-
-_UFUNC_ALIASES = {"absolute": "abs", "conjugate": "positive"}
-
-
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """``np.exp(t)``, ``np.add(t, 1)``, ``array + t``: the graphc.numpy function of the same name.
-    Reductions such as ``np.add.reduce`` and keyword arguments (``out=``, ``where=``, ``dtype=``)
-    are refused with a clear error rather than ignored."""
-    name = _UFUNC_ALIASES.get(ufunc.__name__, ufunc.__name__)
-    fn = getattr(_np(), name, None)
-    if kwargs.get("out", None) is None:
-        kwargs.pop("out", None)
-    what = f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method}"
-    if fn is None or method != "__call__":
-        raise located(GraphcError, f"{what} is not supported on traced values")
-    if kwargs:
-        raise located(GraphcError, f"{what} with the keyword arguments {sorted(kwargs)} is not "
-                      "supported on traced values")
-    return fn(*inputs)
-
-
-def _array_function(self, func, types, args, kwargs):
-    module = _np().linalg if func.__module__.endswith("linalg") else _np()
-    fn = getattr(module, func.__name__, None)
-    if fn is None:
-        raise located(GraphcError, f"np.{func.__name__} is not supported on traced values")
-    try:
-        inspect.signature(fn).bind(*args, **kwargs)
-    except TypeError as e:  # a NumPy argument graphc.numpy does not take (out=, order=, ...)
-        raise located(GraphcError, f"np.{func.__name__} on traced values: {e}") from None
-    return fn(*args, **kwargs)
-
-
-Tracer.__array_ufunc__ = _array_ufunc
-Tracer.__array_function__ = _array_function
