@@ -25,9 +25,9 @@ import traceback
 
 import numpy as np
 
+from .core.locations import is_user_file
 from .errors import GraphcError
 from .trace.function import Function
-from .core.locations import is_user_file
 
 STAGES = ("traced", "optimized", "llvm", "asm", "all")
 _SPEC_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*([0-9\s,]*)\]\s*$")

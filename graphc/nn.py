@@ -17,10 +17,10 @@ Design choices:
 from __future__ import annotations
 
 from . import numpy as gnp
+from .core import Tracer, located
 from .errors import ArgumentError, GraphcError
 from .numpy import logsumexp
 from .numpy._core import as_float, cast, lift, static_real
-from .core import Tracer, located
 
 __all__ = [
     "relu",

@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 from . import numpy as gnp
+from .core import located
 from .errors import ArgumentError
 from .numpy._core import cast, lift, shape_of
 from .trace.pytree import describe, flatten, tree_map, unflatten
 from .trace.signature import leaf_paths
-from .core import located
 
 __all__ = ["Optimizer", "sgd", "adam", "rmsprop"]
 

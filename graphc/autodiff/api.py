@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import weakref
 
+from ..core import current_trace, located
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
@@ -35,7 +36,6 @@ from .. import numpy as gnp
 from ..errors import GraphcError, ShapeError
 from ..trace.function import Arguments, Function, check_call, route_calls, signature_of
 from ..trace.signature import leaf_paths
-from ..core import current_trace, located
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, check_float_inputs, fun_name, split_aux, trace_function
 from .reverse import DifferentiationError, as_tracer

@@ -40,13 +40,13 @@ import functools
 import inspect
 import threading
 
+from ..core import Tracer, current_trace, located, new_trace
 from ..errors import ArgumentError, GraphcError
 from ..ops import elementwise as ew
 from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.function import int_tuple
-from ..core import Tracer, current_trace, located, new_trace
 from .forward import LinearizedForward, transpose_linear
 from .nested import describe, fun_name, leaf_type
 from .reverse import DifferentiationError, Linearized, as_tracer, inline_graph

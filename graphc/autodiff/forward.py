@@ -18,11 +18,11 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..core import current_trace, located, user_location
+from ..core.locations import definition_location
 from ..errors import GraphcError
 from ..ir import Graph
 from ..ops.shape import zeros
-from ..core.locations import definition_location
-from ..core import current_trace, located, user_location
 from .reverse import (
     DifferentiationError,
     Linearized,

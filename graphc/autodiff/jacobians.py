@@ -14,12 +14,12 @@ import math
 
 from .. import dtypes
 from .. import numpy as gnp
+from ..core import located
 from ..errors import ShapeError
 from ..ir import TensorType
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
-from ..core import located
 from .api import Transformed, trace_differentiable
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, fun_name

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import dtypes
+from ..core import Tracer, as_array, located, new_trace
 from ..errors import GraphcError
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
 from ..trace.function import check_output_leaves, int_tuple, positional_names, signature_of
 from ..trace.signature import leaf_paths
-from ..core import Tracer, as_array, located, new_trace
 from .reverse import DifferentiationError, Linearized
 
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import sys
 
+from ..core import Tracer, current_trace, user_location
 from ..errors import GraphcError
 from ..ir import Graph, Value
 from ..ops import elementwise as ew
-from ..core import Tracer, current_trace, user_location
 
 
 class DifferentiationError(GraphcError, TypeError):

@@ -20,11 +20,11 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..core import Tracer, current_trace, located
 from ..errors import GraphcError
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..trace import pytree
-from ..core import Tracer, current_trace, located
 from .reverse import as_tracer, backward, is_float, path_nodes
 
 

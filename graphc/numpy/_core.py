@@ -7,11 +7,11 @@ import operator
 import numpy as np
 
 from .. import dtypes
+from ..core import Tracer, as_array, located
 from ..errors import ArgumentError, AxisError, DTypeError, ShapeError, TracerBoolError
 from ..ir import TensorType
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
-from ..core import Tracer, as_array, located
 
 
 def is_python_scalar(x) -> bool:

@@ -3,11 +3,11 @@ All lower to the ``dot_general`` primitive."""
 
 from __future__ import annotations
 
+from ..core import located
 from ..errors import DTypeError, GraphcError, ShapeError
 from ..ops import reduce as rd
 from ..ops.broadcasting import broadcast_shapes
 from ..ops.linalg import dot_general
-from ..core import located
 from ._core import normalize_axis, promote, static_int, static_ints
 from .elementwise import multiply
 from .shapes import broadcast_to, ravel, reshape, transpose

@@ -8,10 +8,10 @@ import math
 import numpy as np
 
 from .. import dtypes
+from ..core import current_trace, located
 from ..ops import elementwise as ew
 from ..ops import shape as sh
 from ..errors import ArgumentError, ShapeError
-from ..core import current_trace, located
 from ._core import (
     as_shape, canonical_dtype, cast, checked_shape, lift, static_dim, static_int, static_real,
     strong, typeof,

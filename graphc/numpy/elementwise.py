@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from .. import dtypes
+from ..core import located
 from ..errors import DTypeError, ShapeError
 from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ..ops.shape import stop_gradient as _stop_gradient
-from ..core import located
 from ._core import canonical_dtype, cast, is_python_scalar, lift, mark_weak, promote, strong, typeof
 
 

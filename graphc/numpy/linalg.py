@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import GraphcError
 from ..core import located
+from ..errors import GraphcError
 from ._core import as_float, cast, normalize_axes, static_real
 from .elementwise import abs, equal, power, sqrt, where
 from .reductions import max, min, sum

@@ -7,11 +7,11 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
+from ..core import located
 from ..errors import GraphcError, ShapeError
 from ..ops import elementwise as ew
 from ..ops import reduce as rd
 from ..ops import shape as sh
-from ..core import located
 from ._core import (
     as_float, canonical_dtype, cast, lift, normalize_axes, normalize_axis, static_bool, static_real,
 )

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from ..core import Tracer, located
 from ..errors import ArgumentError, GraphcError, ShapeError
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
-from ..core import Tracer, located
 from ._core import as_shape, lift, normalize_axes, normalize_axis, promote, static_ints
 
 

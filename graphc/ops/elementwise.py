@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..core import define
 from ..errors import DTypeError
 from ..ir import TensorType
 from .broadcasting import broadcast_shapes, unbroadcast
-from ..core import define
 from .shape import scalar
 
 

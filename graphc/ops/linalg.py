@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import define
 from ..errors import DTypeError, ShapeError
 from ..ir import TensorType
-from ..core import define
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

@@ -9,9 +9,9 @@ import math
 import numpy as np
 
 from .. import dtypes
+from ..core import define
 from ..errors import DTypeError, ShapeError
 from ..ir import Literal, TensorType
-from ..core import define
 
 
 def scalar(value, dtype):

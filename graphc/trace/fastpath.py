@@ -28,8 +28,8 @@ from __future__ import annotations
 import types
 import weakref
 
-from ..errors import GraphcError
 from ..core.locations import GENERATED_FILENAME
+from ..errors import GraphcError
 
 
 def maker(executable, key, out_tree, nout: int):

@@ -25,14 +25,12 @@ import weakref
 import numpy as np
 
 from .. import config
+from ..core import Tracer, as_array, collector_paused, current_trace, located, new_trace
+from ..core.locations import definition_location, warn_at_user
 from ..errors import ArgumentError, GraphcError
 from ..ir import Graph, TensorType, verify
 from . import fastpath, pytree
-from ..core.locations import definition_location, warn_at_user
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
-from ..core import (
-    Tracer, as_array, collector_paused, current_trace, located, new_trace,
-)
 
 log = logging.getLogger("graphc")
 

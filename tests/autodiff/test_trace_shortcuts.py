@@ -9,12 +9,12 @@ import pytest
 
 import graphc as gc
 import graphc.numpy as gnp
+from graphc import core
 from graphc.backend.reference import evaluate
 from graphc.ir import Builder
 from graphc.ops import REGISTRY
 from graphc.ops import elementwise as ew
 from graphc.passes import optimize
-from graphc import core
 
 X = np.linspace(-1.0, 1.0, 6).astype(np.float32).reshape(2, 3)
 B = np.float32([0.5, -2.0, 3.0])
