@@ -25,9 +25,9 @@ is a true gradient's (``H`` symmetric).
 Why a primitive rather than inlining the forward nodes and remembering the rule on the side: the
 rule must survive being inlined into other graphs (``grad(grad(f))`` inlines a traced graph into
 the caller), and a node that owns its rule is copied with it; side tables keyed by node are not.
-The forward graph stays hidden in the node until differentiation is over, so the optimizer and
-backends should call ``inline_custom_calls`` (``ops.call.inline_calls``) first (the reference
-backend evaluates the node).
+The forward graph stays hidden in the node until differentiation is over; then the pipeline's
+first step, for every backend, replaces it by its nodes (``passes.manager.AFTER_DIFFERENTIATION``:
+``ops.call.inline_calls``, exported as ``inline_custom_calls``), so the optimizer sees them.
 
 Values a custom function closes over (tracers of an enclosing trace) are not covered by the user's
 rule: they get the ordinary derivative of the forward computation in both modes (TensorFlow would

@@ -178,6 +178,23 @@ def test_dump_all_stages(capsys):
     assert [b for _, _, b in shown] == [b for t, _, b in stages if "(cse)" in t]
 
 
+def test_dump_after_inline_shows_custom_rules_inlined(tmp_path, capsys):
+    src = tmp_path / "c.py"
+    src.write_text(
+        "import graphc as gc\nimport graphc.numpy as gnp\n\n"
+        "@gc.custom_vjp\ndef csin(x):\n    return gnp.sin(x)\n\n"
+        "csin.defvjp(lambda x: (gnp.sin(x), x), lambda x, g: (g * gnp.cos(x),))\n\n"
+        "def f(x):\n    return x + csin(x)\n"
+    )
+    rc, traced, err = dump(capsys, f"{src}:f", "--arg", "f32[3]")
+    assert rc == 0 and "custom_vjp_call" in traced, err
+    rc, out, err = dump(capsys, f"{src}:f", "--arg", "f32[3]", "--after", "inline")
+    assert rc == 0, err
+    ((title, _, body),) = split_stages(out)
+    assert title == "pass 1 (inline)"
+    assert "custom_vjp_call" not in body and body.count(" = sin ") == 1
+
+
 def test_dump_after_unknown_pass(capsys):
     rc, out, err = dump(
         capsys, LOSS + ":loss", "--arg", "f32[3]", "--arg", "f32[3]", "--after", "nope"
