@@ -16,21 +16,6 @@ import ctypes
 import functools
 import itertools
 
-from ... import config
-
-#: At most this many threads per kernel (the runtime's arrays are this long).
-MAX_THREADS = 8
-#: Kernels doing less work than this per call (elements x weight of their body's nodes: a
-#: transcendental counts ``MATH_WEIGHT``, other nodes 1) run in one thread. Measured here (2 cores,
-#: float32): starting and joining a thread costs ~15 us; x*x+1 over 262144 elements (work 0.5M)
-#: ran 28 us on one thread and 38 us on two; tanh/exp/log1p over 16384 (0.46M) 52 -> 43 us, over
-#: 65536 (1.8M) 209 -> 124 us; W2 (1e6 elements) 4.2 -> 2.2 ms.
-MIN_WORK = 1 << 20
-MATH_WEIGHT = 8
-#: And at least this many elements.
-MIN_SIZE = 1 << 14
-
-
 @functools.cache
 def _pthreads() -> bool:
     """Register pthread_create/pthread_join with the JIT from this process's C library; False
@@ -52,11 +37,12 @@ def _pthreads() -> bool:
 _SYMBOLS = ("pthread_create", "pthread_join")
 
 
-def threads_for(size: int, weight: int) -> int:
+def threads_for(size: int, weight: int, tuning) -> int:
     """The number of chunks a flat kernel of ``size`` elements and body ``weight`` (see
-    ``MIN_WORK``) is split into (1: no threading code)."""
-    n = min(int(config.threads), MAX_THREADS)
-    if n <= 1 or size < MIN_SIZE or size * max(weight, 1) < MIN_WORK or not _pthreads():
+    ``Tuning.thread_min_work``) is split into (1: no threading code)."""
+    n = min(tuning.threads, tuning.max_threads)
+    small = size < tuning.thread_min_size or size * max(weight, 1) < tuning.thread_min_work
+    if n <= 1 or small or not _pthreads():
         return 1
     return n
 
@@ -82,11 +68,11 @@ def thread_wrapper(name: str, n_ptrs: int) -> str:
     return "\n".join(lines)
 
 
-def call_ranged(module, main, name: str, ptrs: list[str], n_threads: int, blocks) -> None:
-    """In ``graphc_main``: call kernel ``name`` (buffer pointers ``ptrs``) over ``n_threads``
-    chunks of its ``blocks`` vector blocks, or (blocks None: its loop took no range) once with an
-    empty range it ignores."""
-    chunks = ranges(blocks, n_threads) if blocks else [(0, 0)]
+def call_ranged(module, main, name: str, ptrs: list[str], split, max_threads: int) -> None:
+    """In ``graphc_main``: call kernel ``name`` (buffer pointers ``ptrs``) over the block ranges
+    ``split.chunks`` (one ``(0, 0)`` chunk: its loop takes no range), a thread per chunk (at most
+    ``max_threads``)."""
+    chunks = split.chunks
     if len(chunks) == 1:
         refs = "".join(f"ptr {p}, " for p in ptrs)
         main.do(f"call void @{name}({refs}i64 {chunks[0][0]}, i64 {chunks[0][1]})")
@@ -94,8 +80,9 @@ def call_ranged(module, main, name: str, ptrs: list[str], n_threads: int, blocks
     if f"{name}.t" not in module.wrapped:
         module.wrapped.add(f"{name}.t")
         module.functions.append(thread_wrapper(name, len(ptrs)))
-        if RUNTIME not in module.functions:
-            module.functions.append(RUNTIME)
+        if "gc_par_run" not in module.wrapped:
+            module.wrapped.add("gc_par_run")
+            module.functions.append(runtime(max_threads))
     _parallel_call(main, name, ptrs, chunks)
 
 
@@ -111,11 +98,13 @@ def _parallel_call(main, name: str, ptrs: list[str], chunks: list[tuple[int, int
     main.do(f"call void @gc_par_run(ptr @{name}.t, ptr {ctx}, i64 {len(chunks)}, i64 {stride * 8})")
 
 
-#: ``gc_par_run(fn, ctx, n, stride)``: fn(ctx + j*stride) for j < n, j >= 1 on new threads.
-RUNTIME = f"""define internal void @gc_par_run(ptr %fn, ptr %ctx, i64 %n, i64 %stride) noinline nounwind {{
+def runtime(max_threads: int) -> str:
+    """``gc_par_run(fn, ctx, n, stride)``: fn(ctx + j*stride) for j < n (at most ``max_threads``),
+    j >= 1 on new threads."""
+    return f"""define internal void @gc_par_run(ptr %fn, ptr %ctx, i64 %n, i64 %stride) noinline nounwind {{
 entry:
-  %tids = alloca [{MAX_THREADS} x i64], align 8
-  %ok = alloca [{MAX_THREADS} x i8], align 8
+  %tids = alloca [{max_threads} x i64], align 8
+  %ok = alloca [{max_threads} x i8], align 8
   br label %spawn
 spawn:
   %j = phi i64 [ 1, %entry ], [ %j.next, %spawned ]
