@@ -207,6 +207,18 @@ def plan_graph(graph: Graph, tuning: Tuning | None = None) -> Program:
     return Program(tuple(kernels), n_args, ws_bytes, calls, layout, tuple(consts.arrays), tuning)
 
 
+def backend_plan(optimized: Graph, tuning: Tuning | None = None) -> Program:
+    """The plan the LLVM backend compiles for an optimized graph: after its fusion pass, with
+    this host's tuning unless ``tuning`` is given (``graphc dump --stage plan``)."""
+    from ...passes.fuse import fuse
+
+    if tuning is None:
+        from . import _lowering_options
+
+        tuning = Tuning.from_config(**_lowering_options())
+    return plan_graph(fuse(optimized), tuning)
+
+
 def _collect(graph, tuning):
     """Storage of every value and the kernel steps, in graph order."""
     storage, steps, consts, producers = {}, [], _Globals(), {}
