@@ -15,6 +15,9 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
+from contextlib import contextmanager
+
+from .irtext import Func
 
 @functools.cache
 def _pthreads() -> bool:
@@ -54,18 +57,29 @@ def ranges(blocks: int, n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
+class _ThreadEntry(Func):
+    """A pthread start routine: ``ptr @name(ptr %c)`` returning null."""
+
+    def __init__(self, name: str):
+        super().__init__(name, ["ptr %c"])
+        self.header = self.header.replace("define internal void", "define internal ptr", 1)
+
+    def text(self) -> str:
+        head, ret = super().text().rsplit("  ret void\n", 1)
+        return f"{head}  ret ptr null\n{ret}"
+
+
 def thread_wrapper(name: str, n_ptrs: int) -> str:
     """``ptr @name.t(ptr %c)``: the thread entry calling kernel ``name`` with the pointers and range
     read from context record ``%c`` (n_ptrs pointers, then lo, then hi, 8 bytes each)."""
-    lines = [f"define internal ptr @{name}.t(ptr %c) nounwind {{", "entry:"]
+    f = _ThreadEntry(f"{name}.t")
     args = []
     for i in range(n_ptrs + 2):
         ty = "ptr" if i < n_ptrs else "i64"
-        lines.append(f"  %a{i}.p = getelementptr inbounds i64, ptr %c, i64 {i}")
-        lines.append(f"  %a{i} = load {ty}, ptr %a{i}.p, align 8")
-        args.append(f"{ty} %a{i}")
-    lines += [f"  call void @{name}({', '.join(args)})", "  ret ptr null", "}"]
-    return "\n".join(lines)
+        slot = f.gep("i64", "%c", str(i))
+        args.append(f"{ty} {f.op(f'load {ty}, ptr {slot}, align 8')}")
+    f.do(f"call void @{name}({', '.join(args)})")
+    return f.text()
 
 
 def call_ranged(module, main, name: str, ptrs: list[str], split, max_threads: int) -> None:
@@ -100,52 +114,51 @@ def _parallel_call(main, name: str, ptrs: list[str], chunks: list[tuple[int, int
 
 def runtime(max_threads: int) -> str:
     """``gc_par_run(fn, ctx, n, stride)``: fn(ctx + j*stride) for j < n (at most ``max_threads``),
-    j >= 1 on new threads."""
-    return f"""define internal void @gc_par_run(ptr %fn, ptr %ctx, i64 %n, i64 %stride) noinline nounwind {{
-entry:
-  %tids = alloca [{max_threads} x i64], align 8
-  %ok = alloca [{max_threads} x i8], align 8
-  br label %spawn
-spawn:
-  %j = phi i64 [ 1, %entry ], [ %j.next, %spawned ]
-  %more = icmp ult i64 %j, %n
-  br i1 %more, label %create, label %own
-create:
-  %off = mul i64 %j, %stride
-  %c = getelementptr inbounds i8, ptr %ctx, i64 %off
-  %tid = getelementptr inbounds i64, ptr %tids, i64 %j
-  %r = call i32 @pthread_create(ptr %tid, ptr null, ptr %fn, ptr %c)
-  %started = icmp eq i32 %r, 0
-  %flag = zext i1 %started to i8
-  %okp = getelementptr inbounds i8, ptr %ok, i64 %j
-  store i8 %flag, ptr %okp, align 1
-  br i1 %started, label %spawned, label %inline
-inline:
-  %ignored = call ptr %fn(ptr %c)
-  br label %spawned
-spawned:
-  %j.next = add i64 %j, 1
-  br label %spawn
-own:
-  %own.r = call ptr %fn(ptr %ctx)
-  br label %join
-join:
-  %k = phi i64 [ 1, %own ], [ %k.next, %joined ]
-  %more.k = icmp ult i64 %k, %n
-  br i1 %more.k, label %check, label %done
-check:
-  %okq = getelementptr inbounds i8, ptr %ok, i64 %k
-  %fl = load i8, ptr %okq, align 1
-  %was = icmp ne i8 %fl, 0
-  br i1 %was, label %dojoin, label %joined
-dojoin:
-  %tkp = getelementptr inbounds i64, ptr %tids, i64 %k
-  %tk = load i64, ptr %tkp, align 8
-  %jr = call i32 @pthread_join(i64 %tk, ptr null)
-  br label %joined
-joined:
-  %k.next = add i64 %k, 1
-  br label %join
-done:
-  ret void
-}}"""
+    j >= 1 on new threads (a chunk whose thread could not start runs in the caller), then j = 0
+    in the caller, then joins the started threads."""
+    f = Func("gc_par_run", ["ptr %fn", "ptr %ctx", "i64 %n", "i64 %stride"],
+             attrs="noinline nounwind")
+    tids, ok = f.alloca(f"[{max_threads} x i64]"), f.alloca(f"[{max_threads} x i8]")
+    with _from_one(f, "%n", "spawn") as j:
+        c = f.gep("i8", "%ctx", f.op(f"mul i64 {j}, %stride"))
+        r = f.op(f"call i32 @pthread_create(ptr {f.gep('i64', tids, j)}, ptr null, ptr %fn, ptr {c})")
+        started = f.op(f"icmp eq i32 {r}, 0")
+        flag = f.op(f"zext i1 {started} to i8")
+        f.do(f"store i8 {flag}, ptr {f.gep('i8', ok, j)}, align 1")
+        with _when(f, f.op(f"icmp ne i32 {r}, 0")):
+            f.op(f"call ptr %fn(ptr {c})")
+    f.op("call ptr %fn(ptr %ctx)")
+    with _from_one(f, "%n", "join") as k:
+        started = f.op(f"load i8, ptr {f.gep('i8', ok, k)}, align 1")
+        with _when(f, f.op(f"icmp ne i8 {started}, 0")):
+            tid = f.op(f"load i64, ptr {f.gep('i64', tids, k)}, align 8")
+            f.op(f"call i32 @pthread_join(i64 {tid}, ptr null)")
+    return f.text()
+
+
+@contextmanager
+def _from_one(f: Func, n: str, stem: str):
+    """``for j in range(1, n)`` with a run-time bound ``n``; yields ``j``."""
+    pred, head, body, done = f.block, f.fresh(stem), f.fresh(f"{stem}.b"), f.fresh(f"{stem}.x")
+    f.do(f"br label %{head}")
+    f.start_block(head)
+    j, line = f"%{head}.j", len(f.lines)
+    f.do(f"{j} = phi i64 [ 1, %{pred} ], [ {j}.next, %LATCH ]")
+    f.do(f"br i1 {f.op(f'icmp ult i64 {j}, {n}')}, label %{body}, label %{done}")
+    f.start_block(body)
+    yield j
+    f.lines[line] = f.lines[line].replace("%LATCH", f"%{f.block}")
+    f.do(f"{j}.next = add i64 {j}, 1")
+    f.do(f"br label %{head}")
+    f.start_block(done)
+
+
+@contextmanager
+def _when(f: Func, cond: str):
+    """Run the body only when the i1 ``cond`` holds."""
+    body, done = f.fresh("W"), f.fresh("Wx")
+    f.do(f"br i1 {cond}, label %{body}, label %{done}")
+    f.start_block(body)
+    yield
+    f.do(f"br label %{done}")
+    f.start_block(done)
