@@ -3,9 +3,10 @@
 ``graphc dump FILE.py:FUNC --arg f32[2,3] --arg i32[] [--grad 0,2] [--stage STAGE] [--after PASS]``
 loads FILE as a module, takes FUNC from it (a plain function or a ``gc.function``), and traces it on
 arguments of the given shapes and dtypes. Stages: ``traced`` (default); ``optimized`` (after the
-pass pipeline); ``llvm`` and ``asm`` (the LLVM backend's module and machine code); ``all`` (the
-graph after every pass with its node count, from inlining custom-rule calls to the backend's own
-passes, such as fusion; ``--after PASS`` shows one pass).
+pass pipeline); ``plan`` (the LLVM backend's kernel plan: one kernel a line with its domain,
+buffers, vector width, split and math mode); ``llvm`` and ``asm`` (the LLVM backend's module and
+machine code); ``all`` (the graph after every pass with its node count, from inlining custom-rule
+calls to the backend's own passes, such as fusion; ``--after PASS`` shows one pass).
 
 Every failure ends the command with one line on stderr, ``graphc: error: ...``, naming the user's
 file and line when the error comes from user code (``--verbose`` adds the traceback). Exit status
@@ -29,7 +30,7 @@ from .core.locations import is_user_file
 from .errors import GraphcError
 from .trace.function import Function
 
-STAGES = ("traced", "optimized", "llvm", "asm", "all")
+STAGES = ("traced", "optimized", "plan", "llvm", "asm", "all")
 _SPEC_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*([0-9\s,]*)\]\s*$")
 
 
@@ -170,6 +171,10 @@ def _dump(ns, out) -> None:
         text = _all_stages(gc.make_graph(fun)(*args), ns.after)
     elif stage == "optimized":
         text = gc.function(fun).concrete(*args).ir("optimized")
+    elif stage == "plan":
+        from .backend.llvm.plan import backend_plan
+
+        text = str(backend_plan(gc.function(fun, backend="llvm").concrete(*args).graph))
     else:
         concrete = gc.function(fun, backend="llvm").concrete(*args)
         text = concrete.llvm_ir() if stage == "llvm" else concrete.asm()

@@ -7,7 +7,9 @@ import ctypes
 
 import numpy as np
 
-from graphc.backend.llvm.lower import lower_graph
+from graphc.backend.llvm.lower import lower_graph, render
+from graphc.backend.llvm.plan import plan_graph
+from graphc.backend.llvm.tuning import Tuning
 from graphc.passes.fuse import fuse
 
 _engines = []
@@ -34,10 +36,33 @@ def blas_option():
     return blas.lowering_option()
 
 
-def run_graph(graph, args, do_fuse=True, blas=False):
-    """Lower (after fusion unless told not to), JIT and run ``graph`` on ``args``."""
+def tuning(**changes) -> Tuning:
+    """This process's tuning (the JIT's vector width) with ``changes``."""
+    from graphc.backend.llvm import _lowering_options
+
+    return Tuning.from_config(**_lowering_options(), **changes)
+
+
+def jit_tuned(fun, args, **changes):
+    """(outputs, lowered module) of ``fun`` on ``args``, its optimized graph compiled with the
+    tuning changed by ``changes`` (through the native entry, like ``gc.jit``)."""
+    from graphc import function
+    from graphc.backend.llvm import compile_lowered
+
+    graph = function(fun).concrete(*args).graph
+    lowered = render(plan_graph(fuse(graph), tuning(**changes)))
+    outs = compile_lowered(graph, lowered)(*[np.asarray(a) for a in args])
+    return outs, lowered
+
+
+def run_graph(graph, args, do_fuse=True, blas=False, **changes):
+    """Lower (after fusion unless told not to) with the default tuning changed by ``changes``,
+    JIT and run ``graph`` on ``args``."""
     g = fuse(graph) if do_fuse else graph
-    lowered = lower_graph(g, blas=blas_option() if blas else None)
+    if changes:
+        lowered = render(plan_graph(g, Tuning(blas=blas_option() if blas else None, **changes)))
+    else:
+        lowered = lower_graph(g, blas=blas_option() if blas else None)
     addr = _jit(lowered.ir)
     fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(addr)
     ins = [

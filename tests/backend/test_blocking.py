@@ -12,7 +12,10 @@ import pytest
 import graphc as gc
 import graphc.numpy as gnp
 from graphc.backend.llvm import blocking
+from graphc.backend.llvm.tuning import Tuning
 from graphc.backend.reference import evaluate
+
+from .llvm_helper import jit_tuned
 
 
 def _chain(n):
@@ -24,14 +27,11 @@ def _chain(n):
     return f
 
 
-def _run(fun, x, block_vectors, monkeypatch):
-    """(result, lowered module) of ``fun`` jitted with ``BLOCK_VECTORS = block_vectors`` (and
-    no minimum workspace, so small test programs are blocked too)."""
-    monkeypatch.setattr(blocking, "BLOCK_VECTORS", block_vectors)
-    monkeypatch.setattr(blocking, "MIN_WORKSPACE", 0)
-    g = gc.jit(fun)
-    out = g(x)
-    return np.asarray(out), g.concrete(x).executable.lowered
+def _run(fun, x, block_vectors):
+    """(result, lowered module) of ``fun`` compiled with ``block_vectors`` per chunk (and no
+    minimum workspace, so small test programs are blocked too)."""
+    (out,), lowered = jit_tuned(fun, [x], block_vectors=block_vectors, block_min_workspace=0)
+    return np.asarray(out), lowered
 
 
 def _blocked(lowered) -> bool:
@@ -40,21 +40,21 @@ def _blocked(lowered) -> bool:
 
 @pytest.mark.parametrize("size", [1000, 1024, 1031, 4099])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_chain_grad_bit_identical(size, dtype, monkeypatch):
+def test_chain_grad_bit_identical(size, dtype):
     x = np.random.default_rng(size).standard_normal(size).astype(dtype)
     fun = gc.grad(_chain(12))
-    ref, plain = _run(fun, x, 0, monkeypatch)
-    got, lowered = _run(fun, x, 2, monkeypatch)
+    ref, plain = _run(fun, x, 0)
+    got, lowered = _run(fun, x, 2)
     assert not _blocked(plain)
     assert _blocked(lowered)
     assert got.dtype == ref.dtype and np.array_equal(got, ref)
 
 
-def test_w6_like_chain_matches_reference_and_numpy(monkeypatch):
+def test_w6_like_chain_matches_reference_and_numpy():
     n = 20
     x = np.random.default_rng(0).standard_normal(1024).astype(np.float32)
     fun = gc.grad(_chain(n))
-    got, lowered = _run(fun, x, blocking.BLOCK_VECTORS or 16, monkeypatch)
+    got, lowered = _run(fun, x, Tuning().block_vectors)
     assert _blocked(lowered)
     g = gc.jit(fun)
     ref = evaluate(g.concrete(x).graph, [x])[0]
@@ -69,24 +69,20 @@ def test_w6_like_chain_matches_reference_and_numpy(monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-4)
 
 
-def test_workspace_not_reused_within_blocked_program(monkeypatch):
+def test_workspace_not_reused_within_blocked_program():
     """A long float64 chain: the unblocked plan reuses the bytes of dead intermediates; blocked,
     every chunk of every intermediate has its own place (a later kernel's chunk must not overwrite
     what an earlier kernel's later chunk reads), and the values are the same bits."""
     x = np.random.default_rng(1).standard_normal(777)
     fun = gc.grad(_chain(40))
-    ref, plain = _run(fun, x, 0, monkeypatch)
-    got, lowered = _run(fun, x, 3, monkeypatch)
+    ref, plain = _run(fun, x, 0)
+    got, lowered = _run(fun, x, 3)
     assert _blocked(lowered) and len(lowered.kernels) > 2
     assert lowered.workspace_bytes >= plain.workspace_bytes
     assert np.array_equal(got, ref)
 
 
 def test_chunk_layout_is_disjoint():
-    class St:
-        def __init__(self, kind):
-            self.kind = kind
-
     class V:
         def __init__(self, size):
             self.type = type("T", (), {"size": size, "dtype": np.dtype(np.float32)})()
@@ -94,15 +90,11 @@ def test_chunk_layout_is_disjoint():
     class Step:
         reads, writes = [V(1031)], [V(1031)]
 
-    class M:
-        vector_bits = 256
-
-    stores = [St("ws") for _ in range(5)]
+    stores = [object() for _ in range(5)]
     lanes = 16
     n_blocks = 1031 // lanes
-    pending = [("k", stores[:3], n_blocks), ("k", stores[2:], n_blocks)]
-    layout = blocking.plan(M(), pending, [Step()])
-    assert layout is not None
+    layout = blocking.layout([n_blocks, n_blocks], [Step()], stores, Tuning(block_vectors=2))
+    assert layout is not None and len(layout.chunks) == -(-n_blocks // 2)
     spans = []
     for c, (lo, hi) in enumerate(layout.chunks):
         last = hi == n_blocks
@@ -115,12 +107,12 @@ def test_chunk_layout_is_disjoint():
     assert spans[0][0] >= 0 and spans[-1][1] <= layout.workspace
 
 
-def test_not_blocked_with_reductions_or_broadcasts(monkeypatch):
+def test_not_blocked_with_reductions_or_broadcasts():
     x = np.random.default_rng(3).standard_normal(2048).astype(np.float32)
     m = np.random.default_rng(4).standard_normal((32, 64)).astype(np.float32)
-    out, lowered = _run(lambda a: gnp.sin(a) * gnp.sum(gnp.cos(a)), x, 2, monkeypatch)
+    out, lowered = _run(lambda a: gnp.sin(a) * gnp.sum(gnp.cos(a)), x, 2)
     assert not _blocked(lowered)
     np.testing.assert_allclose(out, np.sin(x) * np.sum(np.cos(x)), rtol=1e-4)
-    out, lowered = _run(lambda a: gnp.exp(a) + gnp.tanh(a[0]), m, 2, monkeypatch)
+    out, lowered = _run(lambda a: gnp.exp(a) + gnp.tanh(a[0]), m, 2)
     assert not _blocked(lowered)
     np.testing.assert_allclose(out, np.exp(m) + np.tanh(m[0]), rtol=1e-4)

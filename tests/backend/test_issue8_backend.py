@@ -23,7 +23,7 @@ import pytest
 import graphc as gc
 import graphc.numpy as gnp
 from graphc import config
-from graphc.backend.llvm import blocking, region, scalar
+from graphc.backend.llvm import region, scalar
 from graphc.backend.reference import evaluate
 from graphc.ir import Builder, Literal, TensorType
 from graphc.ops import elementwise as ew
@@ -33,7 +33,7 @@ from graphc.ops.linalg import dot_general
 from graphc.passes import manager, optimize
 
 from .cases import SHAPE_CASES
-from .llvm_helper import run_graph
+from .llvm_helper import jit_tuned, run_graph
 
 F = (np.float32, np.float64)
 
@@ -353,16 +353,14 @@ def test_module_broken_by_the_optimizer_raises_instead_of_aborting():
 
 
 # - threads and chunk-by-chunk execution with constants and 0-d operands -----------------------------
-def _check_against_reference(fun, *args):
-    f = gc.function(fun)
-    got = f(*args)
-    got = got if isinstance(got, tuple) else (got,)
-    concrete = f.concrete(*args)
-    want = evaluate(concrete.graph, [np.asarray(a) for a in args])
+def _check_against_reference(fun, *args, **tuning):
+    """Compiled with the default tuning changed by ``tuning``; returns the module text."""
+    got, lowered = jit_tuned(fun, args, **tuning)
+    want = evaluate(gc.function(fun).concrete(*args).graph, [np.asarray(a) for a in args])
     eps = np.finfo(args[0].dtype).eps
     for a, w in zip(got, want, strict=True):  # sums of terms: error relative to the largest
         np.testing.assert_allclose(a, w, rtol=16 * eps, atol=16 * eps * np.max(np.abs(w)))
-    return concrete.executable.lowered.ir
+    return lowered.ir
 
 
 @pytest.mark.parametrize("dtype", F)
@@ -379,10 +377,9 @@ def test_threaded_kernel_with_0d_and_constant_operands(dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", F)
-def test_blocked_program_with_constant_operands(dtype, monkeypatch):
+def test_blocked_program_with_constant_operands(dtype):
     """Captured arrays and scalar literals inside blocked kernels; with a 0-d input the program
     is not blocked (``blocking.candidate``: one element count) but still right."""
-    monkeypatch.setattr(blocking, "MIN_WORKSPACE", 0)
     w = np.random.default_rng(4).standard_normal(4099).astype(dtype)
 
     def chain(x, s):
@@ -391,9 +388,9 @@ def test_blocked_program_with_constant_operands(dtype, monkeypatch):
         return gnp.sum(x)
 
     x = np.random.default_rng(3).standard_normal(4099).astype(dtype)
-    ir = _check_against_reference(gc.grad(lambda x: chain(x, 0.75)), x)
+    ir = _check_against_reference(gc.grad(lambda x: chain(x, 0.75)), x, block_min_workspace=0)
     assert ".b(ptr %args" in ir  # ran chunk by chunk
-    _check_against_reference(gc.grad(chain), x, dtype(0.75))
+    _check_against_reference(gc.grad(chain), x, dtype(0.75), block_min_workspace=0)
 
 
 # - internal failures name the node and the user's line ------------------------------------------

@@ -8,11 +8,11 @@ import pathlib
 import numpy as np
 import pytest
 
-from graphc.backend.llvm import kernels as kernels_mod
 from graphc.backend.llvm import lower as lower_mod
 from graphc.backend.llvm import memory, share
 from graphc.backend.llvm.lower import lower_graph, missing_lowerings
 from graphc.backend.llvm.region import LoweringError
+from graphc.backend.llvm.tuning import Tuning
 from graphc.ir import Builder, Literal, SourceLoc, TensorType
 from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
@@ -143,11 +143,11 @@ def test_empty_arrays_and_scalars():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_math_heavy_kernels_call_vector_variants(dtype, monkeypatch):
+def test_math_heavy_kernels_call_vector_variants(dtype):
     """Beyond INLINE_MATH_MAX transcendentals a kernel calls the math library's vector variants
     (vecmath.py); results equal the inlined scalar functions'."""
     prims = (ew.sin, ew.exp, ew.cos, ew.tanh, ew.log1p, ew.sin, ew.exp, ew.cos, ew.expm1)
-    assert len(prims) > lower_mod.INLINE_MATH_MAX
+    assert len(prims) > Tuning().inline_math_max
     b = Builder("g")
     x = b.add_input(TensorType((1000,), np.dtype(dtype)))
     v = x
@@ -157,15 +157,13 @@ def test_math_heavy_kernels_call_vector_variants(dtype, monkeypatch):
     xv = np.linspace(-2, 2, 1000).astype(dtype)
     (got,), low = run_graph(g, [xv])
     assert "vector-function-abi-variant" in low.ir and "llvm.loop.vectorize.width" in low.ir
-    monkeypatch.setattr(lower_mod, "INLINE_MATH_MAX", 100)
-    monkeypatch.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
-    (inlined,), low2 = run_graph(g, [xv])
+    (inlined,), low2 = run_graph(g, [xv], inline_math_max=100, explicit_vectors=False)
     assert "vector-function-abi-variant" not in low2.ir
     np.testing.assert_array_equal(got, inlined)  # same lane-wise algorithm, bit for bit
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_explicit_vector_kernels_match_scalar_loops(dtype, monkeypatch):
+def test_explicit_vector_kernels_match_scalar_loops(dtype):
     """Flat regions with few math calls become explicit vector code (one vector math definition
     per function, a scalar tail for the odd size); compares, selects, scalar operands and constant
     outputs included, the results equal the scalar loops' bit for bit."""
@@ -187,8 +185,7 @@ def test_explicit_vector_kernels_match_scalar_loops(dtype, monkeypatch):
     lanes = 16 if dtype == "float32" else 8
     assert f"vectors of {lanes}" in low.kernels[0] and 1001 % lanes  # with a scalar tail
     assert low.ir.count(f"define internal <{lanes} x") == 3  # exp, tanh, log1p once each
-    monkeypatch.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
-    (want, want_c), low2 = run_graph(g, args)
+    (want, want_c), low2 = run_graph(g, args, explicit_vectors=False)
     assert "vectors of" not in low2.kernels[0]
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(got_c, want_c)
@@ -201,31 +198,26 @@ def test_identical_kernels_are_compiled_once():
     b = Builder("g")
     x = b.add_input(TensorType((100,), F32))
     v, outs = x, []
-    for _ in range(2 * lower_mod.DIRECT_CALLS_MAX):
+    for _ in range(2 * Tuning().direct_calls_max):
         (v,) = b.emit(ew.sin, [v], {})
         (v,) = b.emit(ew.add, [v, x], {})
         (w,) = b.emit(red.reduce_sum, [v], {"axes": (0,)})  # ends the region: one kernel each
         outs.append(w)
     (got), low = run_graph(b.build(outs), [np.linspace(-1, 2, 100, dtype=F32)])
-    assert len(low.kernels) >= 2 * lower_mod.DIRECT_CALLS_MAX
+    assert len(low.kernels) >= 2 * Tuning().direct_calls_max
     assert sum("same code as" in k for k in low.kernels) >= len(low.kernels) - 3
     assert ".w(ptr %args, ptr @const" in low.ir
     xv, ref = np.linspace(-1, 2, 100, dtype=F32), []
     v = xv
-    for _ in range(2 * lower_mod.DIRECT_CALLS_MAX):
+    for _ in range(2 * Tuning().direct_calls_max):
         v = np.sin(v) + xv
         ref.append(v.sum(dtype=np.float64))
     np.testing.assert_allclose(np.array(got, np.float64), ref, rtol=1e-5, atol=1e-4)
 
 
-def test_wide_vector_setting_runs_anywhere(monkeypatch):
+def test_wide_vector_setting_runs_anywhere():
     """vector_bits=512 (AVX-512 hosts) shapes the microkernel and math variants; LLVM legalizes the
     wider vectors on narrower hosts, so the results stay right."""
-    from . import llvm_helper
-
-    monkeypatch.setattr(
-        llvm_helper, "lower_graph", lambda g, blas=None: lower_graph(g, vector_bits=512, blas=blas)
-    )
     b = Builder("g")
     x = b.add_input(TensorType((37, 19), F32))
     w = b.add_input(TensorType((19, 45), F32))
@@ -238,7 +230,7 @@ def test_wide_vector_setting_runs_anywhere(monkeypatch):
         rng.standard_normal((37, 19)).astype(F32) * 0.2,
         rng.standard_normal((19, 45)).astype(F32),
     ]
-    (got,), low = run_graph(g, args)
+    (got,), low = run_graph(g, args, vector_bits=512)
     assert "<16 x float>" in low.ir
     want = g.nodes[0].prim.impl(*args, **g.nodes[0].attrs)
     for n in g.nodes[1:]:
@@ -262,7 +254,7 @@ def test_kernels_share_out_of_line_math():
     b = Builder("g")
     x = b.add_input(TensorType((64,), F32))
     v = x
-    for _ in range(lower_mod.INLINE_MATH_MAX + 1):
+    for _ in range(Tuning().inline_math_max + 1):
         (v,) = b.emit(ew.sin, [v], {})
     (s,) = b.emit(red.reduce_sum, [v], {"axes": (0,)})  # ends the big region
     (bs,) = b.emit(sh.broadcast_in_dim, [s], {"shape": (64,), "dims": ()})
@@ -273,7 +265,7 @@ def test_kernels_share_out_of_line_math():
     (got_s, got_w), low = run_graph(b.build([s, w]), [xv])
     assert "_inl(" not in low.ir and "@gc_sin_f32_s(" in low.ir
     ref = xv.astype(np.float64)
-    for _ in range(lower_mod.INLINE_MATH_MAX + 1):
+    for _ in range(Tuning().inline_math_max + 1):
         ref = np.sin(ref)
     np.testing.assert_allclose(got_s, ref.sum(), rtol=1e-5)
     np.testing.assert_allclose(got_w, np.sin(xv * got_s) + xv, rtol=1e-5, atol=1e-6)
@@ -297,9 +289,7 @@ def test_sin_and_cos_of_one_value_use_one_sincos_call(dtype):
     got, low = run_graph(g, [xv])
     sfx = "f32" if dtype == "float32" else "f64"
     assert f"@gc_sincos_{sfx}_v" in low.ir and f"@gc_cos_{sfx}_v" not in low.ir  # tail: scalar
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(kernels_mod, "EXPLICIT_VECTORS", False)
-        want, low2 = run_graph(g, [xv])
+    want, low2 = run_graph(g, [xv], explicit_vectors=False)
     assert "sincos" not in low2.ir
     for a, e in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, e)

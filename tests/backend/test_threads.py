@@ -132,7 +132,8 @@ def test_concurrent_calls_of_a_threaded_function(monkeypatch):
 def test_graphc_threads_1_disables_threading():
     code = (
         "from graphc import config; from graphc.backend.llvm import threads; "
-        "print(config.threads, threads.threads_for(10**6, 20))"
+        "from graphc.backend.llvm.tuning import Tuning; "
+        "print(config.threads, threads.threads_for(10**6, 20, Tuning.from_config()))"
     )
     env = dict(os.environ, GRAPHC_THREADS="1")
     out = subprocess.run(

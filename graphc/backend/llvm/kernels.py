@@ -28,6 +28,7 @@ import numpy as np
 from ... import dtypes
 from ...ops import elementwise as ew
 from ...ops import reduce as red
+from ...ops import shape as sh
 from . import vecmath
 from .irtext import REG, const
 from .region import Emitter, Index, LoweringError, delinearize, row_major
@@ -148,6 +149,10 @@ def _retag(f, name):
 
 
 # - elementwise and reduction regions --------------------------------------------------------------
+#: Non-elementwise primitives a flat loop handles (a one-element operand is read at index 0).
+_FLAT_LEAVES = (sh.constant, sh.broadcast_in_dim)
+
+
 def _flat(nodes_by_value, outputs, shape) -> bool:
     """True when every value reachable from ``outputs`` is elementwise over ``shape`` with operands
     of the same shape or of one element, so one linear loop (no per-axis index) suffices."""
@@ -159,9 +164,9 @@ def _flat(nodes_by_value, outputs, shape) -> bool:
         if node is None or v in seen:
             continue
         seen.add(v)
-        if node.prim not in SCALAR and not (node.prim.name in ("constant", "broadcast_in_dim")):
+        if node.prim not in SCALAR and node.prim not in _FLAT_LEAVES:
             return False
-        if node.prim.name == "constant" and math.prod(node.outputs[0].shape) not in (1, size):
+        if node.prim is sh.constant and math.prod(node.outputs[0].shape) not in (1, size):
             return False
         for x in node.inputs:
             if tuple(x.shape) != shape and math.prod(x.shape) != 1:
@@ -170,30 +175,52 @@ def _flat(nodes_by_value, outputs, shape) -> bool:
     return True
 
 
-def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
-    """Emit one loop nest computing ``outputs`` (list of (Value, Buf)); returns a kernel
-    description."""
-    producers = {o: n for n in nodes for o in n.outputs}
-    em = Emitter(f, module, leaves, producers)
-    reduce_nodes = {
-        producers[v] for v, _ in outputs if v in producers and producers[v].prim in REDUCERS
-    }
+def _region_shape(producers, outputs) -> tuple | None:
+    """The domain of an elementwise region (None: it ends in a reduction)."""
+    reduce_nodes = {producers[v] for v in outputs if v in producers and producers[v].prim in REDUCERS}
     if len(reduce_nodes) > 1:
         raise LoweringError("a region may end in at most one reduction")
     if reduce_nodes:
-        return _emit_reduce(em, reduce_nodes.pop(), outputs)
-    shape = tuple(outputs[0][0].shape)
-    for v, _ in outputs:
+        return None
+    shape = tuple(outputs[0].shape)
+    for v in outputs:
         if tuple(v.shape) != shape:
             raise LoweringError(f"region outputs of different shapes {shape} and {v.shape}")
+    return shape
+
+
+def region_lanes(nodes, leaves, outputs, inline: bool, tuning) -> int | None:
+    """The plan's decision: the lanes of the explicit vector loop of a region computing ``outputs``
+    with ``nodes`` from ``leaves`` (None: scalar loops). ``inline``: the kernel inlines its math."""
+    producers = {o: n for n in nodes for o in n.outputs}
+    shape = _region_shape(producers, list(outputs))
+    size = math.prod(shape) if shape is not None else 0
+    if not size or not _flat(producers, list(outputs), shape):
+        return None
+    pairs = bool(_sincos_operands(nodes))
+    lanes = vector_lanes(tuning, inline, nodes, leaves, pairs)
+    return lanes if lanes and size >= lanes else None
+
+
+def emit_region(scope, f, leaves: dict, nodes, outputs) -> str:
+    """Emit one loop nest computing ``outputs`` (list of (Value, Buf)) as ``scope.kernel`` plans
+    it; returns a kernel description."""
+    producers = {o: n for n in nodes for o in n.outputs}
+    em = Emitter(f, scope, leaves, producers)
+    shape = _region_shape(producers, [v for v, _ in outputs])
+    if shape is None:
+        node = next(producers[v] for v, _ in outputs if v in producers and producers[v].prim in REDUCERS)
+        return _emit_reduce(em, node, outputs)
     size = int(np.prod(shape, dtype=np.int64))
     if size == 0:
         return f"elementwise {shape} (empty)"
     flat = _flat(producers, [v for v, _ in outputs], shape)
     em.paired = _sincos_operands(producers.values())
-    lanes = vector_lanes(module, producers.values(), leaves, bool(em.paired)) if flat else None
-    if lanes and size >= lanes:
-        return _emit_vector_flat(em, outputs, shape, size, lanes)
+    lanes = scope.kernel.lanes
+    if lanes:
+        if not flat or size < lanes:
+            raise LoweringError(f"planned {lanes} lanes for a region that is not flat over them")
+        return _emit_vector_flat(em, outputs, shape, size, lanes, scope.kernel.split.blocks)
     with ExitStack() as stack:
         if flat:
             idx = Index(shape, linear=stack.enter_context(f.loop(size)))
@@ -209,9 +236,6 @@ def emit_region(module, f, leaves: dict, nodes, outputs) -> str:
 #: Element types the explicit vector path handles (integer rules are not all lane-wise here).
 _VECTOR_DTYPES = {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_)}
 #: Loop metadata of explicitly vectorized loops: the loop vectorizer has nothing left to do there.
-#: Emit flat elementwise regions as explicit vector code (False: scalar loops for LLVM's
-#: vectorizer).
-EXPLICIT_VECTORS = True
 _VECTOR_LOOP = ('!{!"llvm.loop.vectorize.enable", i1 false}', '!{!"llvm.loop.unroll.disable"}')
 
 
@@ -222,30 +246,33 @@ def _sincos_operands(nodes) -> set:
     return {n.inputs[0] for n in nodes if n.prim is ew.cos and n.inputs[0] in sins}
 
 
-def vector_lanes(module, nodes, leaves, pairs=False) -> int | None:
+def vector_lanes(tuning, inline, nodes, leaves, pairs=False) -> int | None:
     """Lanes for an explicitly vectorized flat region (two native vectors of its widest float
-    type), or None when a value's type is not handled, ``EXPLICIT_VECTORS`` is off, or the kernel
-    calls its math functions out of line (``module.inline_math`` false) and has no sin/cos pair
+    type), or None when a value's type is not handled, ``tuning.explicit_vectors`` is off, or the
+    kernel calls its math functions out of line (``inline`` false) and has no sin/cos pair
     (``pairs``): measured, the loop vectorizer's code calling the vector variants ran ~10% faster
     there (W6), while explicit code with inlined math beat the vectorizer's (W7 17%, W2 3%), and a
     pair computed by one sincos call saves ~40% of its math (sin*cos chain: 34 -> 21 us)."""
-    if not EXPLICIT_VECTORS or not (module.inline_math or pairs):
+    if not tuning.explicit_vectors or not (inline or pairs):
         return None
     types = [v.dtype for n in nodes for v in (*n.inputs, *n.outputs)]
     types += [v.dtype for v in leaves]
     if not types or any(d not in _VECTOR_DTYPES for d in types):
         return None
     floats = [d.itemsize for d in types if dtypes.is_float(d)]
-    return vecmath.lanes(module.vector_bits, max(floats)) if floats else None
+    return vecmath.lanes(tuning.vector_bits, max(floats)) if floats else None
 
 
-def _emit_vector_flat(em, outputs, shape, size, lanes) -> str:
+def _emit_vector_flat(em, outputs, shape, size, lanes, ranged_blocks) -> str:
     """A flat elementwise region as explicit ``<lanes x T>`` code over whole vectors, then a scalar
     loop for the ``size % lanes`` tail. Why: each math call works on two independent native vectors
-    (their polynomial chains overlap) and the loop vectorizer has nothing left to analyse."""
+    (their polynomial chains overlap) and the loop vectorizer has nothing left to analyse.
+    ``ranged_blocks`` (the plan's split): the loop runs blocks ``[%lo, %hi)`` (threads.py)."""
     f = em.f
     blocks, tail = divmod(size, lanes)
-    ranged = getattr(f, "ranged", False) and blocks > 1  # threads.py: run blocks [%lo, %hi)
+    ranged = ranged_blocks is not None
+    if ranged and ranged_blocks != blocks:
+        raise LoweringError(f"planned {ranged_blocks} vector blocks, the region has {blocks}")
     hint, f.loop_hint = f.loop_hint, _VECTOR_LOOP
     with _range_loop(f) if ranged else f.loop(blocks) as b:
         em.reset()
@@ -263,8 +290,6 @@ def _emit_vector_flat(em, outputs, shape, size, lanes) -> str:
             idx = Index(shape, linear=f.add(str(blocks * lanes), i))
             for v, buf in outputs:
                 em.store(buf, idx, em.value(v, idx))
-    if ranged:
-        f.ranged_blocks = blocks
     return f"elementwise {shape} flat, {len(outputs)} out, vectors of {lanes}" + (
         ", block ranges" if ranged else ""
     )
@@ -378,14 +403,14 @@ def _emit_reduce_rows(em, node, result_buf, others, kind) -> str:
     return f"reduce_{kind} {shape} over {tuple(node.attrs['axes'])} by rows, {1 + len(others)} out"
 
 
-def emit_cumsum(module, f, node, x_buf, out_buf) -> str:
+def emit_cumsum(scope, f, node, x_buf, out_buf) -> str:
     """Sequential running sum along one axis (NumPy's order, so float results match it exactly)."""
     (x,) = node.inputs
     shape, d = tuple(x.shape), x.dtype
     axis, reverse = node.attrs["axis"], node.attrs["reverse"]
     if int(np.prod(shape, dtype=np.int64)) == 0:
         return f"cumsum {shape} (empty)"
-    em = Emitter(f, module, {x: x_buf}, {})
+    em = Emitter(f, scope, {x: x_buf}, {})
     n, t = shape[axis], REG[d]
     with ExitStack() as stack:
         outer = [stack.enter_context(f.loop(m)) if a != axis else None for a, m in enumerate(shape)]

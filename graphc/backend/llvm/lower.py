@@ -1,14 +1,13 @@
-"""Graph -> one LLVM IR module (text). Pure: no llvmlite calls, so the text can be golden-tested.
+"""Plan -> one LLVM IR module (text). Pure: no llvmlite calls, so the text can be golden-tested.
 
 The module's entry is ``void @graphc_main(ptr %args)``: ``args[i]`` points at the graph's inputs in
 order, then its outputs, then the workspace (null when it is 0 bytes). Buffers are C-contiguous with
-the graph's shapes and dtypes (bool as one byte 0/1). Each top-level node becomes one kernel
-function (a loop nest): a ``fused`` node's whole body, any elementwise/shape node or reduction on
-its own, ``dot_general`` and ``cumsum``. ``reshape`` and ``stop_gradient`` at top level are views
-(no code); constants are private read-only globals. There is no mutable global state, so calls with
-separate workspaces may run concurrently. Kernels with the same code (unrolled loops) are emitted
-and compiled once (``share.py``); with many kernels, ``graphc_main`` passes each its buffers as a
-constant table of (argument slot, offset) pairs (``_call_kernel``).
+the graph's shapes and dtypes (bool as one byte 0/1). Every decision is the plan's (plan.py):
+``render`` prints each ``Kernel`` record as one kernel function (a loop nest) and ``graphc_main``
+as the program's calls, a counted loop per ``Loop`` step and a branch per ``Cond``. Constants are
+private read-only globals. There is no mutable global state, so calls with separate workspaces may
+run concurrently. With many kernels, ``graphc_main`` passes each its buffers as a constant table of
+(argument slot, offset) pairs (``_Render.call``).
 """
 
 from __future__ import annotations
@@ -23,30 +22,16 @@ import numpy as np
 
 from ...ir import Graph, TensorType
 from ...ops import REGISTRY
-from ...ops import reduce as red
-from ...ops import shape as sh
-from ...ops.call import inline_calls
-from ...ops.linalg import dot_general
-from ...passes.fuse import TRANSCENDENTAL, fused
-from ...ir.diagnostics import internal_message
-from . import blocking, memory, threads, vecmath
+from ...passes.fuse import fused
+from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
-from .kernels import REDUCERS, emit_cumsum, emit_region
+from .kernels import emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
-from .region import RULES, Buf, Emitter, LoweringError, node_context
-from .share import step_key
+from .plan import KERNEL_KINDS, VIEWS, Cond, Loop, Program, math_calls, plan_graph
+from .region import RULES, Buf, Emitter, node_context
+from .tuning import Tuning
 
 ENTRY = "graphc_main"
-#: Graphs with more kernels than this call them through address-computing wrappers (see
-#: ``_call_kernel``): hundreds of direct calls with dozens of CSE'd buffer pointers each make the
-#: register allocator's time on ``graphc_main`` superlinear (W6 n=1000: ~250 of 370 ms of LLVM).
-DIRECT_CALLS_MAX = 8
-#: Top-level primitives that are views of their operand's bytes (no kernel).
-VIEWS = {sh.reshape, sh.stop_gradient}
-#: Kernels with more math-library calls than this call them through vector-variant wrappers
-#: (vecmath.py: compile time stays flat); fewer are inlined (faster code: the vectorizer interleaves
-#: the polynomial chains of several vectors; W2 runs ~1.5x faster inlined).
-INLINE_MATH_MAX = 6
 
 
 @dataclass
@@ -62,8 +47,8 @@ class Lowered:
 class Module:
     """The functions, read-only globals and math functions of the module being built."""
 
-    def __init__(self, vector_bits: int, blas=None):
-        self.vector_bits, self.blas = vector_bits, blas
+    def __init__(self, vector_bits: int):
+        self.vector_bits = vector_bits
         self.functions: list[str] = []
         self.globals: list[str] = []
         self._global_ids: dict = {}
@@ -71,17 +56,11 @@ class Module:
         #: (name, lanes, inlined) of the math functions explicitly vectorized kernels call
         self.vector_math: set[tuple[str, int, bool]] = set()
         self.inlined: set[str] = set()  # called directly (mathlib marks them alwaysinline)
-        self.inline_math = True
         self.meta_ids = itertools.count()
         self.metadata: list[str] = []
         self._kernel_ids: dict[str, str] = {}  # kernel text without its name -> that name
-        self.direct_calls = True
-        self.wrapped: set[str] = set()  # kernels with a ``.w`` wrapper (see lower._call_kernel)
-        self.kernel_keys: dict = {}  # step key -> (kernel name, description, ranged blocks)
-        #: (primitive, dtype) of math functions some kernel calls out of line: a kernel calling
-        #: only those calls them too instead of inlining copies (W6 n=10: LLVM 83 -> ~40 ms).
-        self.shared: set = set()
-        self.pending: list | None = None  # deferred kernel calls (blocking.py)
+        #: wrappers and runtime functions already added (``.w``, ``.b``, ``.t``, gc_par_run)
+        self.wrapped: set[str] = set()
         self.kernel_nodes: dict = {}  # kernel function name -> the node it computes
 
     @functools.cached_property
@@ -91,15 +70,15 @@ class Module:
 
         return mathlib
 
-    def math_call(self, f, fn, d, args) -> str:
+    def math_call(self, f, fn, d, args, inline: bool) -> str:
         """``fn`` on scalars: sqrt is LLVM's (correctly rounded, vectorizable); the others are
-        mathlib's, inlined or called through a vector-variant wrapper (``inline_math``)."""
+        mathlib's, inlined or called through a vector-variant wrapper (the kernel's math mode)."""
         t, sfx = REG[d], SUFFIX[d]
         operands = ", ".join(f"{t} {a}" for a in args)
         own = f"gc_{fn}_{sfx}"
         if fn == "sqrt":
             return f.op(f"call {t} @llvm.sqrt.{sfx}({operands})")
-        if self.inline_math:
+        if inline:
             self.inlined.add(own)
             return f.op(f"call {t} @{own}({operands})")
         lanes = vecmath.lanes(self.vector_bits, d.itemsize)
@@ -118,7 +97,7 @@ class Module:
             self.metadata += f.metadata
         return name
 
-    def vector_math_call(self, f, fn, d, args, lanes: int) -> str:
+    def vector_math_call(self, f, fn, d, args, lanes: int, inline: bool) -> str:
         """``fn`` on ``lanes``-wide vectors (explicitly vectorized kernels): one definition per
         module and width, ``alwaysinline`` where the kernel inlines its math, else shared out of
         line. ``sincos`` returns a ``{sin, cos}`` pair."""
@@ -127,8 +106,8 @@ class Module:
         if fn == "sqrt":
             name = f"llvm.sqrt.v{lanes}{sfx}"
         else:
-            self.vector_math.add((own, lanes, self.inline_math))
-            name = vecmath.vector_name(own, lanes) + ("_inl" if self.inline_math else "")
+            self.vector_math.add((own, lanes, inline))
+            name = vecmath.vector_name(own, lanes) + ("_inl" if inline else "")
         ret = f"{{{vt}, {vt}}}" if fn == "sincos" else vt
         # a literal operand (``atan2(x, 2.0)``, ``2.0 ** x``) is a scalar: splat it to the vector
         vector = [a if a.startswith("%") else f"splat ({REG[d]} {a})" for a in args]
@@ -198,278 +177,203 @@ class Module:
 _LOOP_ID = re.compile(r"!llvm\.loop !\d+")
 
 
-# - storage and steps ------------------------------------------------------------------------------
-class Storage:
-    """Where a value's bytes live: an argument slot, the workspace, or a constant global."""
+class Scope:
+    """What one kernel's code generation sees: the module, and the kernel's plan record (its math
+    mode, lanes and split), in the interface the region emitter calls."""
 
-    def __init__(self, kind: str, nbytes: int, slot: int | None = None, ptr: str | None = None):
-        self.kind, self.nbytes, self.slot, self.ptr = kind, nbytes, slot, ptr
+    def __init__(self, module: Module, kernel):
+        self.module, self.kernel = module, kernel
 
+    def math_call(self, f, fn, d, args) -> str:
+        return self.module.math_call(f, fn, d, args, self.kernel.inline_math)
 
-def _nbytes(t: TensorType) -> int:
-    return t.size * t.dtype.itemsize
+    def vector_math_call(self, f, fn, d, args, lanes: int) -> str:
+        return self.module.vector_math_call(f, fn, d, args, lanes, self.kernel.inline_math)
 
-
-@dataclass
-class Step:
-    node: object | None  # the node this kernel computes (None for an output copy)
-    reads: list  # values read
-    writes: list  # values written
-    temps: list = field(default_factory=list)  # (Storage, TensorType) scratch panels
-    copy_to: Storage | None = None  # for output copies: the destination
+    def global_array(self, arr: np.ndarray) -> Buf:
+        return self.module.global_array(arr)
 
 
 def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) -> Lowered:
-    """Lower ``graph`` (typically after ``passes.fuse``) to a module; see the module docstring.
+    """Lower ``graph`` (typically after ``passes.fuse``) to a module: ``render(plan_graph(...))``
+    with this process's tuning.
 
     ``vector_bits``: the widest vectors the target runs well (256 for AVX2, 512 for AVX-512), used
     to shape the matmul microkernel. ``blas``: {dtype name: (gemm symbol, int bits)} when the JIT
     can resolve a cblas gemm (``blas.lowering_option()``); large float matmuls then call it."""
-    graph = inline_calls(graph)
-    module = Module(vector_bits, blas)
-    n_in, n_out = len(graph.inputs), len(graph.outputs)
-    storage: dict = {}
-    for i, v in enumerate(graph.inputs):
-        storage.setdefault(v, Storage("arg", _nbytes(v.type), slot=i))
-    steps: list[Step] = []
-    producers = {}
-    for node in graph.nodes:
-        with node_context(node):
-            _assign(node, storage, steps, module)
-        producers.update(dict.fromkeys(node.outputs, node))
-    claimed = set()
-    for j, v in enumerate(graph.outputs):
-        st = storage.get(v)
-        if st is None:
-            detail = f"output {j} ({v.type}) is computed by no node"
-            raise LoweringError(internal_message(None, f"lowering graph {graph.name}", detail))
-        if st.kind == "ws" and id(st) not in claimed:
-            claimed.add(id(st))
-            st.kind, st.slot = "arg", n_in + j
-        else:
-            dst = Storage("arg", _nbytes(v.type), slot=n_in + j)
-            steps.append(Step(None, [v], [v], copy_to=dst))
-    offsets, ws_bytes = _plan(steps, storage)
-    module.pending = [] if blocking.candidate(steps, storage, _threads, ws_bytes) else None
+    return render(plan_graph(graph, Tuning.from_config(vector_bits, blas)))
+
+
+def render(program: Program) -> Lowered:
+    """The module text of ``program``; decides nothing (see plan.py)."""
+    module = Module(program.tuning.vector_bits)
+    for _, arr in program.globals:  # first: the plan's names are the module's first globals
+        module.global_array(arr)
     main = Func(ENTRY, ["ptr %args"], linkage="", attrs="nounwind")
-    module.direct_calls = len(steps) <= DIRECT_CALLS_MAX
-    ptrs = _arg_pointers(main, n_in + n_out)
-    kernels = []
-    for step in steps:  # functions some kernel calls out of line: see _emit_step
-        calls = _math_calls(step.node)
-        if len(calls) > INLINE_MATH_MAX:
-            module.shared |= _math_kinds(calls)
-    for k, step in enumerate(steps):
-        node = step.node or producers.get(step.reads[0])  # a copy: name what made the value
-        with node_context(node) if node is not None else contextlib.nullcontext():
-            kernels.append(_emit_step(module, main, k, step, storage, offsets, ptrs))
-    if module.pending is not None:  # calls deferred: see blocking.py
-        layout = blocking.plan(module, module.pending, steps)
-        ws_bytes = layout.workspace if layout else ws_bytes
-        blocking.emit_calls(module, main, module.pending, offsets, ptrs, layout)
+    out = _Render(module, main, program.n_args)
+    out.program(program, 0)
     module.functions.append(main.text())
-    return Lowered(module.text(), ws_bytes, kernels, nodes=module.kernel_nodes)
+    return Lowered(module.text(), program.workspace, out.descriptions, nodes=module.kernel_nodes)
 
 
-def _assign(node, storage, steps, module):
-    for v in node.inputs:  # e.g. a constant a pass dropped: say so here, not as a KeyError later
-        if v not in storage:
-            raise LoweringError(f"operand {v} is computed by no earlier node")
-    if node.prim in VIEWS:
-        storage[node.outputs[0]] = storage[node.inputs[0]]
-        return
-    if node.prim is sh.constant:
-        buf = module.global_array(node.attrs["value"].array)
-        storage[node.outputs[0]] = Storage("global", _nbytes(node.outputs[0].type), ptr=buf.ptr)
-        return
-    if node.prim not in KERNEL_PRIMS and node.prim not in RULES:
-        raise LoweringError(f"no LLVM lowering for primitive {node.prim.name!r}")
-    for v in node.outputs:
-        storage[v] = Storage("ws", _nbytes(v.type))
-    temps = []
-    if node.prim is dot_general:
-        plan = DotPlan(node, module.vector_bits, module.blas)
-        for side in ("lhs", "rhs"):
-            if plan.pack[side]:
-                t = TensorType(plan.panel_shape(side), plan.d)
-                temps.append((Storage("ws", _nbytes(t)), t))
-    steps.append(Step(node, list(node.inputs), list(node.outputs), temps))
+class _Render:
+    """Prints a program's kernels into the module and its calls into ``graphc_main``."""
 
+    def __init__(self, module: Module, main: Func, n_args: int):
+        self.module, self.main = module, main
+        self.ptrs = []
+        for i in range(n_args + 1):  # the arguments, then the workspace
+            slot = main.gep("ptr", "%args", str(i))
+            self.ptrs.append(main.op(f"load ptr, ptr {slot}, align 8", stem="arg"))
+        self.emitted: dict = {}  # planned kernel name -> (emitted name, description)
+        self.descriptions: list[str] = []
 
-def _plan(steps, storage):
-    plan_steps, sizes = [], {}
+    def program(self, program: Program, base: int) -> None:
+        """Render ``program``'s steps; its workspace region starts at byte ``base``."""
+        deferred = []
+        for step in program.steps:
+            if isinstance(step, Loop):
+                self.loop(step, base)
+            elif isinstance(step, Cond):
+                self.cond(step, base)
+            else:
+                origin = step.origin
+                with node_context(origin) if origin is not None else contextlib.nullcontext():
+                    name = self.define(step, program.tuning)
+                    self.call(program, step, name, base, deferred)
+        if program.calls == "chunks":
+            rows = functools.partial(self.rows, base=base, shifted=1)
+            blocking.emit_calls(self.module, self.main, deferred, rows, program.layout)
 
-    def ws(vs):
-        return [storage[v] for v in vs if storage[v].kind == "ws"]
+    def loop(self, step: Loop, base: int) -> None:
+        if step.count <= 0:
+            return
+        lp = self.main.loop_begin(step.count, stem="G")
+        self.program(step.body, base + step.offset)
+        self.main.loop_end(lp)
 
-    for step in steps:
-        temps = [s for s, _ in step.temps]
-        defs = [] if step.copy_to is not None else ws(step.writes)
-        plan_steps.append((defs, ws(step.reads), temps))
-        for s in (*defs, *ws(step.reads), *temps):
-            sizes[s] = s.nbytes
-    return memory.plan(plan_steps, sizes)
+    def cond(self, step: Cond, base: int) -> None:
+        m = self.main
+        flag = m.op(f"load i8, ptr {self.pointer(step.pred, base)}, align 1")
+        yes, no, done = m.fresh("C"), m.fresh("Ce"), m.fresh("Cx")
+        m.do(f"br i1 {m.op(f'icmp ne i8 {flag}, 0')}, label %{yes}, label %{no}")
+        for label, body in ((yes, step.then), (no, step.orelse)):
+            m.start_block(label)
+            self.program(body, base + step.offset)
+            m.do(f"br label %{done}")
+        m.start_block(done)
 
+    def define(self, kernel, tuning) -> str:
+        """Emit ``kernel``'s function (unless it reuses another's); returns the name to call."""
+        if kernel.reuses is not None:
+            same, desc = self.emitted[kernel.reuses]
+            self.descriptions.append(f"{kernel.name}: {desc} (same code as {same})")
+            return same
+        f, desc = _emit_kernel(self.module, kernel, tuning)
+        name = self.module.add_kernel(f)
+        if kernel.node is not None:
+            self.module.kernel_nodes.setdefault(name, kernel.node)
+        self.emitted[kernel.name] = (name, desc)
+        same = f" (same code as {name})" if name != f.name else ""
+        self.descriptions.append(f"{f.name}: {desc}{same}")
+        return name
 
-def _arg_pointers(main, n):
-    ptrs = []
-    for i in range(n + 1):
-        slot = main.gep("ptr", "%args", str(i))
-        ptrs.append(main.op(f"load ptr, ptr {slot}, align 8", stem="arg"))
-    return ptrs
-
-
-def _pointer(main, st: Storage, offsets, ptrs) -> str:
-    if st.kind == "arg":
-        return ptrs[st.slot]
-    if st.kind == "global":
-        return st.ptr
-    return main.gep("i8", ptrs[-1], str(offsets[st]))
-
-
-def _pointers(main, stores, offsets, ptrs) -> list[str]:
-    return [_pointer(main, s, offsets, ptrs) for s in stores]
-
-
-def _call_kernel(module, main, name, stores, offsets, ptrs) -> None:
-    """Call kernel ``name`` from ``graphc_main`` with the buffers ``stores``: directly with their
-    addresses, or (many kernels) through ``name.w(ptr %args, ptr @table)``, which loads
-    ``args[slot] + offset`` for each (slot, offset) pair of a constant table, so ``graphc_main``
-    is a short list of two-argument calls holding no values across them."""
-    if module.direct_calls:
-        args = ", ".join(f"ptr {_pointer(main, s, offsets, ptrs)}" for s in stores)
-        main.do(f"call void @{name}({args})")
-        return
-    ws_slot = len(ptrs) - 1
-    pairs = [(s.slot, 0) if s.kind == "arg" else (ws_slot, offsets[s]) for s in stores]
-    if name not in module.wrapped:
-        module.wrapped.add(name)
-        w = Func(f"{name}.w", ["ptr %args", "ptr %tbl"], attrs="noinline nounwind")
-        args = []
-        for i in range(len(pairs)):
-            slot = w.op(f"load i64, ptr {w.gep('i64', '%tbl', str(2 * i))}, align 8")
-            off = w.op(f"load i64, ptr {w.gep('i64', '%tbl', str(2 * i + 1))}, align 8")
-            base = w.op(f"load ptr, ptr {w.gep('ptr', '%args', slot)}, align 8")
-            args.append(f"ptr {w.gep('i8', base, off)}")
-        w.do(f"call void @{name}({', '.join(args)})")
-        module.functions.append(w.text())
-    table = module.global_array(np.array(pairs, dtype=np.int64))
-    main.do(f"call void @{name}.w(ptr %args, ptr {table.ptr})")
-
-
-def _emit_step(module, main, k, step, storage, offsets, ptrs) -> str:
-    """Emit step ``k``'s kernel function and its call from ``main``; returns its description."""
-    stores = list(
-        dict.fromkeys(
-            [storage[v] for v in step.reads]
-            + [step.copy_to or storage[v] for v in step.writes]
-            + [s for s, _ in step.temps]
-        )
-    )
-    passed = [s for s in stores if s.kind != "global"]  # globals are named in the kernel's code
-    name = f"k{k}_{step.node.prim.name if step.node else 'copy'}"
-    n_threads = _threads(step)
-    ranged = n_threads > 1 or module.pending is not None
-    key = step_key(step, storage, stores)
-    key = key if key is None or not ranged else (key, n_threads)
-    if key in module.kernel_keys:  # same structure: same text (and emitting it costs ~1 ms)
-        same, desc, blocks = module.kernel_keys[key]
-        if module.pending is not None:
-            module.pending.append((same, passed, blocks))
-        elif n_threads > 1:
-            threads.call_ranged(
-                module, main, same, _pointers(main, passed, offsets, ptrs), n_threads, blocks
-            )
+    def call(self, program, kernel, name: str, base: int, deferred: list) -> None:
+        """The one call dispatch: deferred (blocked programs), over threads (ranged kernels),
+        direct, or through the ``.w`` table wrapper."""
+        passed = kernel.params
+        if program.calls == "chunks":
+            deferred.append((name, passed, kernel.split.blocks))
+        elif kernel.split.ranged:
+            ptrs = [self.pointer(b, base) for b in passed]
+            limit = program.tuning.max_threads
+            threads.call_ranged(self.module, self.main, name, ptrs, kernel.split, limit)
+        elif program.calls == "direct":
+            args = ", ".join(f"ptr {self.pointer(b, base)}" for b in passed)
+            self.main.do(f"call void @{name}({args})")
         else:
-            _call_kernel(module, main, same, passed, offsets, ptrs)
-        return f"{name}: {desc} (same code as {same})"
-    params = {s: f"%p{i}" for i, s in enumerate(passed)}
-    params.update({s: s.ptr for s in stores if s.kind == "global"})
+            self.table_call(name, passed, base)
+
+    def table_call(self, name: str, passed, base: int) -> None:
+        """``name.w(ptr %args, ptr @table)`` loads ``args[slot] + offset`` for each (slot, offset)
+        pair of a constant table, so ``graphc_main`` is a short list of two-argument calls holding
+        no values across them."""
+        if name not in self.module.wrapped:
+            self.module.wrapped.add(name)
+            self.module.functions.append(_table_wrapper(name, len(passed)))
+        pairs = [row[:2] for row in self.rows(passed, base, 0)]
+        table = self.module.global_array(np.array(pairs, dtype=np.int64))
+        self.main.do(f"call void @{name}.w(ptr %args, ptr {table.ptr})")
+
+    def rows(self, buffers, base: int, shifted: int) -> list[tuple[int, int, int]]:
+        """(argument slot, byte offset, shifted) per buffer; workspace buffers are flagged
+        ``shifted`` (blocking.py moves them per chunk)."""
+        ws = len(self.ptrs) - 1
+        return [(b.slot, 0, 0) if b.kind == "arg" else (ws, base + b.offset, shifted) for b in buffers]
+
+    def pointer(self, b, base: int) -> str:
+        if b.kind == "arg":
+            return self.ptrs[b.slot]
+        if b.kind == "global":
+            return b.name
+        return self.main.gep("i8", self.ptrs[-1], str(base + b.offset))
+
+
+def _table_wrapper(name: str, n: int) -> str:
+    w = Func(f"{name}.w", ["ptr %args", "ptr %tbl"], attrs="noinline nounwind")
+    args = []
+    for i in range(n):
+        slot = w.op(f"load i64, ptr {w.gep('i64', '%tbl', str(2 * i))}, align 8")
+        off = w.op(f"load i64, ptr {w.gep('i64', '%tbl', str(2 * i + 1))}, align 8")
+        base = w.op(f"load ptr, ptr {w.gep('ptr', '%args', slot)}, align 8")
+        args.append(f"ptr {w.gep('i8', base, off)}")
+    w.do(f"call void @{name}({', '.join(args)})")
+    return w.text()
+
+
+def _emit_kernel(module: Module, kernel, tuning) -> tuple[Func, str]:
+    """``kernel``'s function from its record alone, and its description."""
+    params = {b: f"%p{i}" for i, b in enumerate(kernel.params)}
+    params.update({b: b.name for b in kernel.buffers if b.kind == "global"})
     # NOTE: x86 legalizes 512-bit vector types only in functions that allow them; the matmul
     # microkernel's explicit <16 x float> accumulators need it (the vectorizer's choice is
     # unaffected). NOTE: noinline keeps each kernel its own function: inlined into graphc_main,
     # hundreds of loops in one function make the function passes superlinear (W6 n=1000: 64 vs ~20
     # ms per kernel).
-    attrs = f'noinline nounwind "min-legal-vector-width"="{module.vector_bits}"'
-    ranges = ["i64 %lo", "i64 %hi"] if ranged else []
-    f = Func(name, [f"ptr noalias {params[s]}" for s in passed] + ranges, attrs=attrs)
-    f.ranged = ranged
-    calls = _math_calls(step.node)
-    shared = bool(calls) and _math_kinds(calls) <= module.shared
-    module.inline_math = len(calls) <= INLINE_MATH_MAX and not shared
+    attrs = f'noinline nounwind "min-legal-vector-width"="{tuning.vector_bits}"'
+    ranges = ["i64 %lo", "i64 %hi"] if kernel.split.ranged else []
+    f = Func(kernel.name, [f"ptr noalias {params[b]}" for b in kernel.params] + ranges, attrs=attrs)
     f.meta_ids = module.meta_ids
-    if not module.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
-        width = vecmath.lanes(module.vector_bits, calls[0].outputs[0].dtype.itemsize)
+    if not kernel.inline_math:  # see vecmath.py: two vectors per call hide the polynomials' latency
+        itemsize = math_calls(kernel.node)[0].outputs[0].dtype.itemsize
         f.loop_hint = (
-            f'!{{!"llvm.loop.vectorize.width", i32 {width}}}',
+            f'!{{!"llvm.loop.vectorize.width", i32 {vecmath.lanes(tuning.vector_bits, itemsize)}}}',
             '!{!"llvm.loop.interleave.count", i32 1}',
         )
-    reads = {v: Buf(params[storage[v]], v.type) for v in step.reads}
-    if step.copy_to is not None:
-        v = step.reads[0]
-        desc = emit_region(module, f, reads, [], [(v, Buf(params[step.copy_to], v.type))])
-    else:
-        writes = [(v, Buf(params[storage[v]], v.type)) for v in step.writes]
-        temps = [Buf(params[s], t) for s, t in step.temps]
-        desc = KERNEL_PRIMS.get(step.node.prim, _region_kernel)(
-            module, f, step.node, reads, writes, temps
-        )
-    name = module.add_kernel(f)
-    if step.node is not None:
-        module.kernel_nodes.setdefault(name, step.node)
-    blocks = getattr(f, "ranged_blocks", None)
-    if key is not None:
-        module.kernel_keys[key] = (name, desc, blocks)
-    if module.pending is not None:
-        module.pending.append((name, passed, blocks))
-    elif f.ranged:
-        threads.call_ranged(
-            module, main, name, _pointers(main, passed, offsets, ptrs), n_threads, blocks
-        )
-    else:
-        _call_kernel(module, main, name, passed, offsets, ptrs)
-    return f"{f.name}: {desc}" + (f" (same code as {name})" if name != f.name else "")
+    reads = {v: Buf(params[b], v.type) for v, b in kernel.reads}
+    writes = [(v, Buf(params[b], v.type)) for v, b in kernel.writes]
+    temps = [Buf(params[b], t) for t, b in kernel.temps]
+    rule = _RENDERERS[kernel.kind]
+    return f, rule(Scope(module, kernel), f, kernel, reads, writes, temps, tuning)
 
 
-def _threads(step) -> int:
-    """How many threads a step's kernel is split over: only ``fused`` elementwise bodies (no
-    reduction, no matmul) big enough to repay starting threads (``threads.threads_for``)."""
-    node = step.node
-    if node is None or node.prim is not fused:
-        return 1
-    body = node.attrs["body"]
-    if any(n.prim in KERNEL_PRIMS for n in body.nodes):
-        return 1
-    size = body.outputs[0].type.size if body.outputs else 0
-    weight = sum(threads.MATH_WEIGHT if n.prim in TRANSCENDENTAL else 1 for n in body.nodes)
-    return threads.threads_for(size, weight)
-
-
-def _math_kinds(calls) -> set:
-    return {(n.prim, n.outputs[0].dtype) for n in calls}
-
-
-def _math_calls(node) -> list:
-    """The nodes a kernel computes with math-library calls (its transcendental nodes)."""
-    if node is None:
-        return []
-    nodes = node.attrs["body"].nodes if node.prim is fused else [node]
-    return [n for n in nodes if n.prim in TRANSCENDENTAL]
-
-
-# - kernel rules: one signature (module, f, node, reads, writes, temps) -> description -------------
-def _region_kernel(module, f, node, reads, writes, temps):
+# - kernel renderers by kind: (scope, f, kernel, reads, writes, temps, tuning) -> description -------
+def _region_kernel(scope, f, kernel, reads, writes, temps, tuning):
+    node = kernel.node
+    if node is None:  # an output copy
+        return emit_region(scope, f, reads, [], writes)
     if node.prim is fused:
         body = node.attrs["body"]
         leaves = {bv: reads[v] for bv, v in zip(body.inputs, node.inputs, strict=True)}
         outs = [(bv, buf) for bv, (_, buf) in zip(body.outputs, writes, strict=True)]
-        return "fused " + emit_region(module, f, leaves, body.nodes, outs)
-    return emit_region(module, f, reads, [node], writes)
+        return "fused " + emit_region(scope, f, leaves, body.nodes, outs)
+    return emit_region(scope, f, reads, [node], writes)
 
 
-def _dot_kernel(module, f, node, reads, writes, temps):
-    plan = DotPlan(node, module.vector_bits, module.blas)
-    em = Emitter(f, module, {}, {})
+def _dot_kernel(scope, f, kernel, reads, writes, temps, tuning):
+    node = kernel.node
+    plan = DotPlan(node, tuning.vector_bits, tuning.blas)
+    em = Emitter(f, scope, {}, {})
     ptrs, panels = [], iter(temps)
     for side, v in zip(("lhs", "rhs"), node.inputs, strict=True):
         if plan.pack[side]:
@@ -481,20 +385,23 @@ def _dot_kernel(module, f, node, reads, writes, temps):
     return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr)
 
 
-def _cumsum_kernel(module, f, node, reads, writes, temps):
-    return emit_cumsum(module, f, node, reads[node.inputs[0]], writes[0][1])
+def _cumsum_kernel(scope, f, kernel, reads, writes, temps, tuning):
+    return emit_cumsum(scope, f, kernel.node, reads[kernel.node.inputs[0]], writes[0][1])
 
 
-#: Primitives lowered as whole kernels rather than at an index of a loop body. Reductions, region
-#: primitives and ``fused`` share ``_region_kernel``.
-KERNEL_PRIMS = {dot_general: _dot_kernel, red.cumsum: _cumsum_kernel}
-KERNEL_PRIMS.update({p: _region_kernel for p in (*REDUCERS, fused)})
+_RENDERERS = {
+    "region": _region_kernel,
+    "reduce": _region_kernel,
+    "copy": _region_kernel,
+    "dot": _dot_kernel,
+    "cumsum": _cumsum_kernel,
+}
 
 
 def missing_lowerings() -> list[str]:
     """Primitives in the registry with no lowering (a test keeps this empty); call-like primitives
     are inlined before lowering."""
-    known = set(RULES) | set(KERNEL_PRIMS) | VIEWS
+    known = set(RULES) | set(KERNEL_KINDS) | VIEWS
     return sorted(
         p.name for p in REGISTRY.values() if p not in known and not p.extra.get("inline_graph")
     )

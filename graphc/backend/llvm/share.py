@@ -2,7 +2,7 @@
 
 Unrolled loops (W6: 1,000 steps) give hundreds of fused kernels that differ only in the buffers
 they are passed. LLVM's time is per instruction compiled and emitting a kernel's text costs ~1 ms
-of Python, so ``lower`` emits one kernel per structural key and calls it for every step with that
+of Python, so the plan gives one kernel per structural key and calls it for every step with that
 key. The key must never merge kernels whose text would differ: attributes are compared exactly
 and anything without an exact key gives None (emit it on its own).
 """
@@ -15,18 +15,19 @@ from ...ir import Literal
 from ...passes.fuse import fused
 
 
-def step_key(step, storage, stores):
-    """A structural key of a fused step: its body's nodes, types and attributes and which kernel
-    parameter each operand comes from. Equal keys give equal kernel text; None when unsure."""
-    if step.node is None or step.node.prim is not fused:
+def kernel_key(node, operands, buffers):
+    """A structural key of a fused kernel: its body's nodes, types and attributes and which of the
+    kernel's ``buffers`` each of its ``operands`` (the buffers of its reads, then its writes) is.
+    Equal keys give equal kernel text; None when unsure."""
+    if node is None or node.prim is not fused:
         return None
-    pos = {st: i for i, st in enumerate(stores)}
-    where = tuple(pos[storage[v]] for v in (*step.reads, *step.writes))
+    pos = {b: i for i, b in enumerate(buffers)}
+    where = tuple(pos[b] for b in operands)
     try:
-        body = graph_key(step.node.attrs["body"])
+        body = graph_key(node.attrs["body"])
     except TypeError:
         return None
-    return body, where, tuple(st.ptr for st in stores if st.kind == "global")
+    return body, where, tuple(b.name for b in buffers if b.kind == "global")
 
 
 def graph_key(graph) -> tuple:

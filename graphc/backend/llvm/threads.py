@@ -15,21 +15,9 @@ from __future__ import annotations
 import ctypes
 import functools
 import itertools
+from contextlib import contextmanager
 
-from ... import config
-
-#: At most this many threads per kernel (the runtime's arrays are this long).
-MAX_THREADS = 8
-#: Kernels doing less work than this per call (elements x weight of their body's nodes: a
-#: transcendental counts ``MATH_WEIGHT``, other nodes 1) run in one thread. Measured here (2 cores,
-#: float32): starting and joining a thread costs ~15 us; x*x+1 over 262144 elements (work 0.5M)
-#: ran 28 us on one thread and 38 us on two; tanh/exp/log1p over 16384 (0.46M) 52 -> 43 us, over
-#: 65536 (1.8M) 209 -> 124 us; W2 (1e6 elements) 4.2 -> 2.2 ms.
-MIN_WORK = 1 << 20
-MATH_WEIGHT = 8
-#: And at least this many elements.
-MIN_SIZE = 1 << 14
-
+from .irtext import Func
 
 @functools.cache
 def _pthreads() -> bool:
@@ -52,11 +40,12 @@ def _pthreads() -> bool:
 _SYMBOLS = ("pthread_create", "pthread_join")
 
 
-def threads_for(size: int, weight: int) -> int:
+def threads_for(size: int, weight: int, tuning) -> int:
     """The number of chunks a flat kernel of ``size`` elements and body ``weight`` (see
-    ``MIN_WORK``) is split into (1: no threading code)."""
-    n = min(int(config.threads), MAX_THREADS)
-    if n <= 1 or size < MIN_SIZE or size * max(weight, 1) < MIN_WORK or not _pthreads():
+    ``Tuning.thread_min_work``) is split into (1: no threading code)."""
+    n = min(tuning.threads, tuning.max_threads)
+    small = size < tuning.thread_min_size or size * max(weight, 1) < tuning.thread_min_work
+    if n <= 1 or small or not _pthreads():
         return 1
     return n
 
@@ -68,25 +57,36 @@ def ranges(blocks: int, n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
+class _ThreadEntry(Func):
+    """A pthread start routine: ``ptr @name(ptr %c)`` returning null."""
+
+    def __init__(self, name: str):
+        super().__init__(name, ["ptr %c"])
+        self.header = self.header.replace("define internal void", "define internal ptr", 1)
+
+    def text(self) -> str:
+        head, ret = super().text().rsplit("  ret void\n", 1)
+        return f"{head}  ret ptr null\n{ret}"
+
+
 def thread_wrapper(name: str, n_ptrs: int) -> str:
     """``ptr @name.t(ptr %c)``: the thread entry calling kernel ``name`` with the pointers and range
     read from context record ``%c`` (n_ptrs pointers, then lo, then hi, 8 bytes each)."""
-    lines = [f"define internal ptr @{name}.t(ptr %c) nounwind {{", "entry:"]
+    f = _ThreadEntry(f"{name}.t")
     args = []
     for i in range(n_ptrs + 2):
         ty = "ptr" if i < n_ptrs else "i64"
-        lines.append(f"  %a{i}.p = getelementptr inbounds i64, ptr %c, i64 {i}")
-        lines.append(f"  %a{i} = load {ty}, ptr %a{i}.p, align 8")
-        args.append(f"{ty} %a{i}")
-    lines += [f"  call void @{name}({', '.join(args)})", "  ret ptr null", "}"]
-    return "\n".join(lines)
+        slot = f.gep("i64", "%c", str(i))
+        args.append(f"{ty} {f.op(f'load {ty}, ptr {slot}, align 8')}")
+    f.do(f"call void @{name}({', '.join(args)})")
+    return f.text()
 
 
-def call_ranged(module, main, name: str, ptrs: list[str], n_threads: int, blocks) -> None:
-    """In ``graphc_main``: call kernel ``name`` (buffer pointers ``ptrs``) over ``n_threads``
-    chunks of its ``blocks`` vector blocks, or (blocks None: its loop took no range) once with an
-    empty range it ignores."""
-    chunks = ranges(blocks, n_threads) if blocks else [(0, 0)]
+def call_ranged(module, main, name: str, ptrs: list[str], split, max_threads: int) -> None:
+    """In ``graphc_main``: call kernel ``name`` (buffer pointers ``ptrs``) over the block ranges
+    ``split.chunks`` (one ``(0, 0)`` chunk: its loop takes no range), a thread per chunk (at most
+    ``max_threads``)."""
+    chunks = split.chunks
     if len(chunks) == 1:
         refs = "".join(f"ptr {p}, " for p in ptrs)
         main.do(f"call void @{name}({refs}i64 {chunks[0][0]}, i64 {chunks[0][1]})")
@@ -94,8 +94,9 @@ def call_ranged(module, main, name: str, ptrs: list[str], n_threads: int, blocks
     if f"{name}.t" not in module.wrapped:
         module.wrapped.add(f"{name}.t")
         module.functions.append(thread_wrapper(name, len(ptrs)))
-        if RUNTIME not in module.functions:
-            module.functions.append(RUNTIME)
+        if "gc_par_run" not in module.wrapped:
+            module.wrapped.add("gc_par_run")
+            module.functions.append(runtime(max_threads))
     _parallel_call(main, name, ptrs, chunks)
 
 
@@ -111,52 +112,53 @@ def _parallel_call(main, name: str, ptrs: list[str], chunks: list[tuple[int, int
     main.do(f"call void @gc_par_run(ptr @{name}.t, ptr {ctx}, i64 {len(chunks)}, i64 {stride * 8})")
 
 
-#: ``gc_par_run(fn, ctx, n, stride)``: fn(ctx + j*stride) for j < n, j >= 1 on new threads.
-RUNTIME = f"""define internal void @gc_par_run(ptr %fn, ptr %ctx, i64 %n, i64 %stride) noinline nounwind {{
-entry:
-  %tids = alloca [{MAX_THREADS} x i64], align 8
-  %ok = alloca [{MAX_THREADS} x i8], align 8
-  br label %spawn
-spawn:
-  %j = phi i64 [ 1, %entry ], [ %j.next, %spawned ]
-  %more = icmp ult i64 %j, %n
-  br i1 %more, label %create, label %own
-create:
-  %off = mul i64 %j, %stride
-  %c = getelementptr inbounds i8, ptr %ctx, i64 %off
-  %tid = getelementptr inbounds i64, ptr %tids, i64 %j
-  %r = call i32 @pthread_create(ptr %tid, ptr null, ptr %fn, ptr %c)
-  %started = icmp eq i32 %r, 0
-  %flag = zext i1 %started to i8
-  %okp = getelementptr inbounds i8, ptr %ok, i64 %j
-  store i8 %flag, ptr %okp, align 1
-  br i1 %started, label %spawned, label %inline
-inline:
-  %ignored = call ptr %fn(ptr %c)
-  br label %spawned
-spawned:
-  %j.next = add i64 %j, 1
-  br label %spawn
-own:
-  %own.r = call ptr %fn(ptr %ctx)
-  br label %join
-join:
-  %k = phi i64 [ 1, %own ], [ %k.next, %joined ]
-  %more.k = icmp ult i64 %k, %n
-  br i1 %more.k, label %check, label %done
-check:
-  %okq = getelementptr inbounds i8, ptr %ok, i64 %k
-  %fl = load i8, ptr %okq, align 1
-  %was = icmp ne i8 %fl, 0
-  br i1 %was, label %dojoin, label %joined
-dojoin:
-  %tkp = getelementptr inbounds i64, ptr %tids, i64 %k
-  %tk = load i64, ptr %tkp, align 8
-  %jr = call i32 @pthread_join(i64 %tk, ptr null)
-  br label %joined
-joined:
-  %k.next = add i64 %k, 1
-  br label %join
-done:
-  ret void
-}}"""
+def runtime(max_threads: int) -> str:
+    """``gc_par_run(fn, ctx, n, stride)``: fn(ctx + j*stride) for j < n (at most ``max_threads``),
+    j >= 1 on new threads (a chunk whose thread could not start runs in the caller), then j = 0
+    in the caller, then joins the started threads."""
+    f = Func("gc_par_run", ["ptr %fn", "ptr %ctx", "i64 %n", "i64 %stride"],
+             attrs="noinline nounwind")
+    tids, ok = f.alloca(f"[{max_threads} x i64]"), f.alloca(f"[{max_threads} x i8]")
+    with _from_one(f, "%n", "spawn") as j:
+        c = f.gep("i8", "%ctx", f.op(f"mul i64 {j}, %stride"))
+        r = f.op(f"call i32 @pthread_create(ptr {f.gep('i64', tids, j)}, ptr null, ptr %fn, ptr {c})")
+        started = f.op(f"icmp eq i32 {r}, 0")
+        flag = f.op(f"zext i1 {started} to i8")
+        f.do(f"store i8 {flag}, ptr {f.gep('i8', ok, j)}, align 1")
+        with _when(f, f.op(f"icmp ne i32 {r}, 0")):
+            f.op(f"call ptr %fn(ptr {c})")
+    f.op("call ptr %fn(ptr %ctx)")
+    with _from_one(f, "%n", "join") as k:
+        started = f.op(f"load i8, ptr {f.gep('i8', ok, k)}, align 1")
+        with _when(f, f.op(f"icmp ne i8 {started}, 0")):
+            tid = f.op(f"load i64, ptr {f.gep('i64', tids, k)}, align 8")
+            f.op(f"call i32 @pthread_join(i64 {tid}, ptr null)")
+    return f.text()
+
+
+@contextmanager
+def _from_one(f: Func, n: str, stem: str):
+    """``for j in range(1, n)`` with a run-time bound ``n``; yields ``j``."""
+    pred, head, body, done = f.block, f.fresh(stem), f.fresh(f"{stem}.b"), f.fresh(f"{stem}.x")
+    f.do(f"br label %{head}")
+    f.start_block(head)
+    j, line = f"%{head}.j", len(f.lines)
+    f.do(f"{j} = phi i64 [ 1, %{pred} ], [ {j}.next, %LATCH ]")
+    f.do(f"br i1 {f.op(f'icmp ult i64 {j}, {n}')}, label %{body}, label %{done}")
+    f.start_block(body)
+    yield j
+    f.lines[line] = f.lines[line].replace("%LATCH", f"%{f.block}")
+    f.do(f"{j}.next = add i64 {j}, 1")
+    f.do(f"br label %{head}")
+    f.start_block(done)
+
+
+@contextmanager
+def _when(f: Func, cond: str):
+    """Run the body only when the i1 ``cond`` holds."""
+    body, done = f.fresh("W"), f.fresh("Wx")
+    f.do(f"br i1 {cond}, label %{body}, label %{done}")
+    f.start_block(body)
+    yield
+    f.do(f"br label %{done}")
+    f.start_block(done)

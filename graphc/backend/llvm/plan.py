@@ -1,0 +1,414 @@
+"""The plan: a fused graph as data -- one frozen record per kernel, the storage plan, the call style.
+
+``plan_graph(graph, tuning)`` takes every decision the LLVM text depends on: where each value lives
+(argument slot, workspace offset, constant global: memory.py), which kernels share code (share.py),
+whether a kernel inlines its math or calls vector-variant wrappers, how many threads it is split
+over and into which block ranges (threads.py), its explicit vector width, whether the program runs
+chunk by chunk and with which workspace layout (blocking.py), and whether ``graphc_main`` calls the
+kernels directly or through address tables. ``lower.render`` prints a ``Program`` and decides
+nothing. A program is a tree: a ``Loop`` or ``Cond`` step holds body programs with their own
+workspace region (the renderer runs a loop body ``count`` times).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...ir import Graph, TensorType
+from ...ir.diagnostics import internal_message
+from ...ops import reduce as red
+from ...ops import shape as sh
+from ...ops.call import inline_calls
+from ...ops.linalg import dot_general
+from ...passes.fuse import TRANSCENDENTAL, fused
+from . import blocking, memory, threads
+from .kernels import REDUCERS, region_lanes
+from .matmul import DotPlan
+from .region import RULES, LoweringError, node_context
+from .share import kernel_key
+from .tuning import Tuning
+
+#: Top-level primitives that are views of their operand's bytes (no kernel).
+VIEWS = {sh.reshape, sh.stop_gradient}
+#: Primitives lowered as whole kernels of their own kind (others: region rules, RULES).
+KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region"}
+KERNEL_KINDS.update(dict.fromkeys(REDUCERS, "reduce"))
+
+
+@dataclass(frozen=True, eq=False)
+class Buffer:
+    """Bytes a kernel reads or writes: argument ``slot``, the workspace at ``offset`` (of its
+    program's region), or the constant global ``name``. Compared by identity."""
+
+    kind: str  # "arg" | "ws" | "global"
+    nbytes: int
+    slot: int | None = None
+    offset: int = 0
+    name: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "arg":
+            return f"arg{self.slot}"
+        return self.name if self.kind == "global" else f"ws@{self.offset}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a kernel's work is cut: ``threads`` chunks of vector-block ranges ``chunks``; a ranged
+    kernel takes ``[lo, hi)`` parameters, and its loop runs a range of its ``blocks`` vector
+    blocks (None: the loop ignores the range)."""
+
+    threads: int = 1
+    ranged: bool = False
+    blocks: int | None = None
+    chunks: tuple = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Kernel:
+    """One kernel function and its call: ``kind`` is region, reduce, dot, cumsum or copy."""
+
+    name: str
+    kind: str
+    node: object | None  # None for an output copy
+    origin: object | None  # the node a failure names (a copy's: its value's producer)
+    domain: tuple
+    reads: tuple  # (Value, Buffer) per operand
+    writes: tuple  # (Value, Buffer) per result
+    temps: tuple = ()  # (TensorType, Buffer) scratch panels
+    lanes: int | None = None  # explicit vector width (None: scalar loops)
+    math: str = "none"  # none | inline | wrapped (vector variants) | shared (others' wrappers)
+    split: Split = Split()
+    key: object = None  # structural dedupe key (share.py)
+    reuses: str | None = None  # the earlier kernel whose code this one calls
+
+    @property
+    def buffers(self) -> list:
+        seen = [b for _, b in (*self.reads, *self.writes)] + [b for _, b in self.temps]
+        return list(dict.fromkeys(seen))
+
+    @property
+    def params(self) -> list:
+        """The buffers passed as pointers (globals are named in the code)."""
+        return [b for b in self.buffers if b.kind != "global"]
+
+    @property
+    def inline_math(self) -> bool:
+        return self.math in ("none", "inline")
+
+
+@dataclass(frozen=True, eq=False)
+class Loop:
+    """Run ``body`` ``count`` times; its workspace starts at ``offset`` of the enclosing one."""
+
+    count: int
+    body: Program
+    offset: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Cond:
+    """Run ``then`` when the bool scalar ``pred`` is true, else ``orelse``."""
+
+    pred: Buffer
+    then: Program
+    orelse: Program
+    offset: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """Steps (Kernel, Loop, Cond) run in order over ``n_args`` argument slots and a workspace of
+    ``workspace`` bytes; ``calls``: direct, table (address-table wrappers) or chunks (blocked, with
+    ``layout``, or each once over its whole range when ``layout`` is None)."""
+
+    steps: tuple
+    n_args: int
+    workspace: int
+    calls: str = "direct"
+    layout: blocking.Layout | None = None
+    globals: tuple = ()  # (name, ndarray) constants, in the order their names were given
+    tuning: Tuning = field(default_factory=Tuning)
+
+    def __str__(self) -> str:
+        from .plantext import format_plan
+
+        return format_plan(self)
+
+
+# - planning ---------------------------------------------------------------------------------------
+class _Slot:
+    """A value's storage while planning (mutable: outputs are claimed, offsets given later)."""
+
+    def __init__(self, kind: str, nbytes: int, slot: int | None = None, name: str | None = None):
+        self.kind, self.nbytes, self.slot, self.name = kind, nbytes, slot, name
+
+
+@dataclass
+class _Step:
+    node: object | None
+    reads: list
+    writes: list
+    temps: list = field(default_factory=list)  # (TensorType, _Slot)
+    copy_to: _Slot | None = None
+
+
+def _nbytes(t: TensorType) -> int:
+    return t.size * t.dtype.itemsize
+
+
+class _Globals:
+    """Constant globals named by content, as ``Module.global_array`` names them."""
+
+    def __init__(self):
+        self.names: dict = {}
+        self.arrays: list = []
+
+    def name(self, arr: np.ndarray) -> str:
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in self.names:
+            self.names[key] = f"@const{len(self.names)}"
+            self.arrays.append((self.names[key], arr))
+        return self.names[key]
+
+
+def plan_graph(graph: Graph, tuning: Tuning | None = None) -> Program:
+    """The plan of ``graph`` (typically after ``passes.fuse``); see the module docstring."""
+    tuning = tuning or Tuning()
+    graph = inline_calls(graph)
+    storage, steps, consts, producers = _collect(graph, tuning)
+    _claim_outputs(graph, storage, steps)
+    offsets, ws_bytes = _offsets(steps, storage)
+    split = [_threads(step, tuning) for step in steps]
+    maths = _math_modes(steps, tuning)
+    inline = [m in ("none", "inline") for m in maths]
+    lanes = [_lanes(s, tuning, i) for s, i in zip(steps, inline, strict=True)]
+    chunked = blocking.candidate(steps, storage, split, ws_bytes, tuning)
+    blocks = [_blocks(s, n, ln, chunked) for s, n, ln in zip(steps, split, lanes, strict=True)]
+    layout = None
+    if chunked:
+        ws = [st for s in steps for st in _stores(s, storage) if st.kind == "ws"]
+        layout = blocking.layout(blocks, steps, list(dict.fromkeys(ws)), tuning)
+        if layout is not None:
+            offsets, ws_bytes = layout.offsets, layout.workspace
+    buffers = _freeze(storage, steps, offsets)
+    kernels, keys = [], {}
+    for k, step in enumerate(steps):
+        sp = Split(split[k], split[k] > 1 or chunked, blocks[k], _chunks(split[k], blocks[k]))
+        origin = producers.get(step.reads[0]) if step.reads else None
+        plan = {"lanes": lanes[k], "math": maths[k], "split": sp}
+        kernels.append(_kernel(k, step, storage, buffers, origin, plan, keys))
+    calls = "chunks" if chunked else "direct" if len(steps) <= tuning.direct_calls_max else "table"
+    n_args = len(graph.inputs) + len(graph.outputs)
+    return Program(tuple(kernels), n_args, ws_bytes, calls, layout, tuple(consts.arrays), tuning)
+
+
+def backend_plan(optimized: Graph, tuning: Tuning | None = None) -> Program:
+    """The plan the LLVM backend compiles for an optimized graph: after its own ``PASSES`` (fusion), with
+    this host's tuning unless ``tuning`` is given (``graphc dump --stage plan``)."""
+    from . import PASSES, _lowering_options
+
+    if tuning is None:
+        tuning = Tuning.from_config(**_lowering_options())
+    for _, run in PASSES:
+        optimized = run(optimized)
+    return plan_graph(optimized, tuning)
+
+
+def _collect(graph, tuning):
+    """Storage of every value and the kernel steps, in graph order."""
+    storage, steps, consts, producers = {}, [], _Globals(), {}
+    for i, v in enumerate(graph.inputs):
+        storage.setdefault(v, _Slot("arg", _nbytes(v.type), slot=i))
+    for node in graph.nodes:
+        with node_context(node):
+            _assign(node, storage, steps, consts, tuning)
+        producers.update(dict.fromkeys(node.outputs, node))
+    return storage, steps, consts, producers
+
+
+def _assign(node, storage, steps, consts, tuning):
+    for v in node.inputs:  # e.g. a constant a pass dropped: say so here, not as a KeyError later
+        if v not in storage:
+            raise LoweringError(f"operand {v} is computed by no earlier node")
+    out = node.outputs[0] if node.outputs else None
+    if node.prim in VIEWS:
+        storage[out] = storage[node.inputs[0]]
+        return
+    if node.prim is sh.constant:
+        name = consts.name(node.attrs["value"].array)
+        storage[out] = _Slot("global", _nbytes(out.type), name=name)
+        return
+    if node.prim not in KERNEL_KINDS and node.prim not in RULES:
+        raise LoweringError(f"no LLVM lowering for primitive {node.prim.name!r}")
+    for v in node.outputs:
+        storage[v] = _Slot("ws", _nbytes(v.type))
+    temps = []
+    if node.prim is dot_general:
+        dot = DotPlan(node, tuning.vector_bits, tuning.blas)
+        for side in ("lhs", "rhs"):
+            if dot.pack[side]:
+                t = TensorType(dot.panel_shape(side), dot.d)
+                temps.append((t, _Slot("ws", _nbytes(t))))
+    steps.append(_Step(node, list(node.inputs), list(node.outputs), temps))
+
+
+def _claim_outputs(graph, storage, steps):
+    """Outputs computed into the workspace are computed into their argument slot instead; the
+    others (inputs, constants, a value output twice) get a copy step."""
+    n_in, claimed = len(graph.inputs), set()
+    for j, v in enumerate(graph.outputs):
+        st = storage.get(v)
+        if st is None:
+            detail = f"output {j} ({v.type}) is computed by no node"
+            raise LoweringError(internal_message(None, f"lowering graph {graph.name}", detail))
+        if st.kind == "ws" and id(st) not in claimed:
+            claimed.add(id(st))
+            st.kind, st.slot = "arg", n_in + j
+        else:
+            dst = _Slot("arg", _nbytes(v.type), slot=n_in + j)
+            steps.append(_Step(None, [v], [v], copy_to=dst))
+
+
+def _stores(step, storage) -> list:
+    """The slots a step's kernel touches, in parameter order."""
+    writes = [step.copy_to or storage[v] for v in step.writes]
+    return list(dict.fromkeys([storage[v] for v in step.reads] + writes + [s for _, s in step.temps]))
+
+
+def _offsets(steps, storage):
+    plan_steps, sizes = [], {}
+
+    def ws(vs):
+        return [storage[v] for v in vs if storage[v].kind == "ws"]
+
+    for step in steps:
+        temps = [s for _, s in step.temps]
+        defs = [] if step.copy_to is not None else ws(step.writes)
+        plan_steps.append((defs, ws(step.reads), temps))
+        for s in (*defs, *ws(step.reads), *temps):
+            sizes[s] = s.nbytes
+    return memory.plan(plan_steps, sizes)
+
+
+def _freeze(storage, steps, offsets) -> dict:
+    """One frozen Buffer per slot."""
+    slots = list(storage.values()) + [s.copy_to for s in steps if s.copy_to is not None]
+    slots += [s for step in steps for _, s in step.temps]
+    return {
+        id(s): Buffer(s.kind, s.nbytes, s.slot, offsets.get(s, 0), s.name)
+        for s in dict.fromkeys(slots)
+    }
+
+
+def _kernel(k, step, storage, buffers, origin, plan, keys) -> Kernel:
+    """Step ``k``'s record; ``plan`` holds its lanes, math mode and split; ``keys`` maps each
+    dedupe key to the first kernel with it."""
+    node = step.node
+    name = f"k{k}_{node.prim.name if node is not None else 'copy'}"
+    reads = tuple((v, buffers[id(storage[v])]) for v in step.reads)
+    writes = tuple((v, buffers[id(step.copy_to or storage[v])]) for v in step.writes)
+    temps = tuple((t, buffers[id(s)]) for t, s in step.temps)
+    kind, domain = _kind(step)
+    kernel = Kernel(name, kind, node, node or origin, domain, reads, writes, temps, **plan)
+    key = kernel_key(node, [b for _, b in (*reads, *writes)], kernel.buffers)
+    if key is None:
+        return kernel
+    if kernel.split.ranged:
+        key = (key, kernel.split.threads)
+    first = keys.setdefault(key, name)
+    return dataclasses.replace(kernel, key=key, reuses=None if first == name else first)
+
+
+def _kind(step) -> tuple[str, tuple]:
+    """The kernel kind and its iteration domain (the shape its loops run over)."""
+    node = step.node
+    if node is None:
+        return "copy", tuple(step.reads[0].shape)
+    kind = KERNEL_KINDS.get(node.prim, "region")
+    nodes = node.attrs["body"].nodes if node.prim is fused else [node]
+    reducer = next((n for n in nodes if n.prim in REDUCERS), None)
+    if kind == "region" and reducer is not None:
+        kind = "reduce"
+    if kind in ("reduce", "cumsum"):
+        return kind, tuple((reducer or node).inputs[0].shape)
+    outs = node.attrs["body"].outputs if node.prim is fused else node.outputs
+    return kind, tuple(outs[0].shape) if outs else ()
+
+
+def math_calls(node) -> list:
+    """The nodes a kernel computes with math-library calls (its transcendental nodes)."""
+    if node is None:
+        return []
+    nodes = node.attrs["body"].nodes if node.prim is fused else [node]
+    return [n for n in nodes if n.prim in TRANSCENDENTAL]
+
+
+def _math_kinds(calls) -> set:
+    return {(n.prim, n.outputs[0].dtype) for n in calls}
+
+
+def _math_modes(steps, tuning) -> list[str]:
+    """Per step: ``inline`` (few math calls), ``wrapped`` (more than ``inline_math_max``: calls
+    through vector-variant wrappers) or ``shared`` (only functions some wrapped kernel calls out of
+    line: calling them too instead of inlining copies took W6 n=10's LLVM time 83 -> ~40 ms)."""
+    calls = [math_calls(step.node) for step in steps]
+    shared = set()
+    for c in calls:
+        if len(c) > tuning.inline_math_max:
+            shared |= _math_kinds(c)
+    modes = []
+    for c in calls:
+        if not c:
+            modes.append("none")
+        elif len(c) > tuning.inline_math_max:
+            modes.append("wrapped")
+        else:
+            modes.append("shared" if _math_kinds(c) <= shared else "inline")
+    return modes
+
+
+def _threads(step, tuning) -> int:
+    """How many threads a step's kernel is split over: only ``fused`` elementwise bodies (no
+    reduction, no matmul) big enough to repay starting threads (``threads.threads_for``)."""
+    node = step.node
+    if node is None or node.prim is not fused:
+        return 1
+    body = node.attrs["body"]
+    if any(n.prim in KERNEL_KINDS for n in body.nodes):
+        return 1
+    size = body.outputs[0].type.size if body.outputs else 0
+    weight = sum(tuning.math_weight if n.prim in TRANSCENDENTAL else 1 for n in body.nodes)
+    return threads.threads_for(size, weight, tuning)
+
+
+def _lanes(step, tuning, inline) -> int | None:
+    """The explicit vector width of a region or copy kernel (kernels.region_lanes)."""
+    node = step.node
+    if node is None:
+        return region_lanes([], step.reads, step.writes, inline, tuning)
+    if node.prim is fused:
+        body = node.attrs["body"]
+        return region_lanes(body.nodes, body.inputs, body.outputs, inline, tuning)
+    if KERNEL_KINDS.get(node.prim, "region") in ("region", "reduce"):
+        return region_lanes([node], node.inputs, node.outputs, inline, tuning)
+    return None
+
+
+def _blocks(step, n_threads, lanes, chunked) -> int | None:
+    """The vector blocks a ranged kernel's loop runs a range of (None: not ranged, or its loop
+    takes no range: scalar code or one block)."""
+    if not (n_threads > 1 or chunked) or not lanes:
+        return None
+    blocks = math.prod(step.writes[0].shape) // lanes
+    return blocks if blocks > 1 else None
+
+
+def _chunks(n_threads, blocks) -> tuple:
+    if n_threads <= 1:
+        return ()
+    return tuple(threads.ranges(blocks, n_threads)) if blocks else ((0, 0),)
