@@ -109,9 +109,7 @@ class Module:
             self.vector_math.add((own, lanes, inline))
             name = vecmath.vector_name(own, lanes) + ("_inl" if inline else "")
         ret = f"{{{vt}, {vt}}}" if fn == "sincos" else vt
-        # a literal operand (``atan2(x, 2.0)``, ``2.0 ** x``) is a scalar: splat it to the vector
-        vector = [a if a.startswith("%") else f"splat ({REG[d]} {a})" for a in args]
-        operands = ", ".join(f"{vt} {a}" for a in vector)
+        operands = ", ".join(f"{vt} {a}" for a in args)  # (literals come splat: Emitter.lit)
         return f.op(f"call {ret} @{name}({operands})")
 
     def global_array(self, arr: np.ndarray) -> Buf:
