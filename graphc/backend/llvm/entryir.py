@@ -74,7 +74,8 @@ class _Entry:
     def record(self, ty: str, rec: str, k: int) -> str:
         """Field ``k`` of the ``%graphc_arg`` record at ``rec``."""
         f = self.f
-        return f.op(f"load {ty}, ptr {f.op(f'getelementptr %graphc_arg, ptr {rec}, i32 0, i32 {k}')}")
+        field = f.op(f"getelementptr %graphc_arg, ptr {rec}, i32 0, i32 {k}")
+        return f.op(f"load {ty}, ptr {field}")
 
     def counted(self, label: str, start: str, pred: str, stop: str, done: str, body: str):
         """Open block ``label`` of a run-time loop: its counter (a ``Phi`` starting at ``start``
@@ -126,7 +127,8 @@ class _Entry:
         tn = self.byte_field("i32", descr, _DESCR_TYPE_NUM)
         ok_tn = f.op(f"icmp eq i32 {tn}, {self.record('i32', want, 1)}")
         ok_bo = f.op(f"icmp ne i8 {self.byte_field('i8', descr, _DESCR_BYTEORDER)}, {ord('>')}")
-        ok = f.op(f"and i1 {f.op(f'and i1 {ok_nd}, {ok_layout}')}, {f.op(f'and i1 {ok_tn}, {ok_bo}')}")
+        first, second = f.op(f"and i1 {ok_nd}, {ok_layout}"), f.op(f"and i1 {ok_tn}, {ok_bo}")
+        ok = f.op(f"and i1 {first}, {second}")
         f.branch(ok, "in.dims", "fallback")
         f.start_block("in.dims")
         return nd
@@ -151,18 +153,20 @@ class _Entry:
         ``outs[k]``, its data pointer into ``bufs[nin + k]``; a failed allocation releases outputs
         0..k-1."""
         f = self.f
-        k = self.counted("out", "0", "in", str(self.nout), "ws" if self.ws_bytes else "run", "out.new")
+        after = "ws" if self.ws_bytes else "run"
+        k = self.counted("out", "0", "in", str(self.nout), after, "out.new")
         desc = self.at("%graphc_arg", "@graphc_outs", k.name)
         nd, tn = self.record("i32", desc, 0), self.record("i32", desc, 1)
         dims = self.at("i64", "@graphc_dims", self.record("i64", desc, 2))
-        o = f.op(f"call ptr @graphc_rt_PyArray_New(ptr @graphc_rt_PyArray_Type, i32 {nd}, ptr {dims}, "
-                 f"i32 {tn}, ptr null, ptr null, i32 0, i32 0, ptr null)")
+        o = f.op(f"call ptr @graphc_rt_PyArray_New(ptr @graphc_rt_PyArray_Type, i32 {nd}, "
+                 f"ptr {dims}, i32 {tn}, ptr null, ptr null, i32 0, i32 0, ptr null)")
         self.fail_from.append((k.name, f.block))
         f.branch(f.op(f"icmp eq ptr {o}, null"), "fail", "out.made")
         f.start_block("out.made")
         f.do(f"store ptr {o}, ptr {self.at('ptr', self.outs, k.name)}")
         data = self.byte_field("ptr", o, _AR_DATA)
-        f.do(f"store ptr {data}, ptr {self.at('ptr', self.bufs, f.op(f'add i64 {k.name}, {self.nin}'))}")
+        slot = self.at("ptr", self.bufs, f.op(f"add i64 {k.name}, {self.nin}"))
+        f.do(f"store ptr {data}, ptr {slot}")
         self.step(k, "out")
 
     def workspace(self) -> str:
@@ -247,7 +251,8 @@ class _Entry:
         fb = self.byte_field("ptr", ctx, 8)
         f.branch(f.op(f"icmp eq ptr {fb}, null"), "notimpl", "callfb")
         f.start_block("callfb")
-        f.ret(f.op(f"call ptr @graphc_rt_Vectorcall(ptr {fb}, ptr %args, i64 %nargs, ptr %kwnames)"))
+        args = "ptr %args, i64 %nargs, ptr %kwnames"
+        f.ret(f.op(f"call ptr @graphc_rt_Vectorcall(ptr {fb}, {args})"))
         f.start_block("notimpl")
         f.do("call void @graphc_rt_Py_IncRef(ptr @graphc_rt_NotImplemented)")
         f.ret("@graphc_rt_NotImplemented")
@@ -259,7 +264,8 @@ def _tables(in_types, out_types) -> str:
 
     def record(t: TensorType, scalar_ok: bool) -> str:
         scalar = f"@{_scalar_symbol(t.dtype)}" if scalar_ok and t.ndim == 0 else "null"
-        rec = f"%graphc_arg {{ i32 {t.ndim}, i32 {np.dtype(t.dtype).num}, i64 {len(dims)}, ptr {scalar} }}"
+        num = np.dtype(t.dtype).num
+        rec = f"%graphc_arg {{ i32 {t.ndim}, i32 {num}, i64 {len(dims)}, ptr {scalar} }}"
         dims.extend(t.shape)
         return rec
 

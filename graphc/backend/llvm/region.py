@@ -127,7 +127,7 @@ class Emitter:
 
     def intrinsic(self, name: str, d) -> str:
         """``@llvm.<name>`` overloaded on ``ty(d)``."""
-        return f"@llvm.{name}.v{self.lanes}{SUFFIX[d]}" if self.lanes else f"@llvm.{name}.{SUFFIX[d]}"
+        return f"@llvm.{name}.{f'v{self.lanes}' if self.lanes else ''}{SUFFIX[d]}"
 
     def math(self, fn, dtype, args):
         if self.lanes:
