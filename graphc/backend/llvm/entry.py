@@ -49,6 +49,7 @@ from .entryir import (  # noqa: F401  (entry_ir and the layout are this module's
     _SCALAR_VALUE,
     _scalar_symbol,
     entry_ir,
+    vectorcall_shim_ir,
 )
 
 _SCALAR_TYPES = (np.float32, np.float64, np.int32, np.int64, np.bool_)
@@ -171,23 +172,6 @@ def available() -> bool:
     return True
 
 
-#: Python 3.10 keeps ``PyObject_Vectorcall`` in its headers only (a static inline function; 3.11
-#: exports it). This stand-in does what that inline function does for any callable with a
-#: ``tp_call``: ``_PyObject_MakeTpCall`` (exported 3.9-3.13) packs the arguments and the keyword
-#: names into a tuple and a dict and checks the result. Why not a ctypes callback: an exception
-#: raised inside one is printed and swallowed, and the fallback's errors must reach the caller.
-_VECTORCALL_SHIM = """
-declare ptr @graphc_rt_ThreadState_Get()
-declare ptr @graphc_rt_MakeTpCall(ptr, ptr, ptr, i64, ptr)
-define ptr @graphc_rt_vectorcall_shim(ptr %f, ptr %args, i64 %nargsf, ptr %kwnames) {
-  %ts = call ptr @graphc_rt_ThreadState_Get()
-  %n = and i64 %nargsf, 9223372036854775807 ; drop PY_VECTORCALL_ARGUMENTS_OFFSET
-  %r = call ptr @graphc_rt_MakeTpCall(ptr %ts, ptr %f, ptr %args, i64 %n, ptr %kwnames)
-  ret ptr %r
-}
-"""
-
-
 def _vectorcall() -> int:
     """Address of ``PyObject_Vectorcall``, or of the stand-in where it is not exported."""
     if hasattr(_api, "PyObject_Vectorcall"):
@@ -201,7 +185,7 @@ def _vectorcall_shim() -> jit.JitModule:
     cache holds the module, so its machine code lives as long as the process."""
     jit.register_symbol("graphc_rt_ThreadState_Get", _addr(_api.PyThreadState_Get))
     jit.register_symbol("graphc_rt_MakeTpCall", _addr(_api._PyObject_MakeTpCall))
-    return jit.compile_ir(_VECTORCALL_SHIM, "graphc_vectorcall_shim")
+    return jit.compile_ir(vectorcall_shim_ir(), "graphc_vectorcall_shim")
 
 
 def _probe_array_new(address: int) -> bool:

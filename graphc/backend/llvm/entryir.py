@@ -51,6 +51,22 @@ declare ptr @graphc_rt_Vectorcall(ptr, ptr, i64, ptr)
 """
 
 
+def vectorcall_shim_ir() -> str:
+    """A stand-in for ``PyObject_Vectorcall``: Python 3.10 keeps it in its headers only (a static
+    inline function; 3.11 exports it). It does what that inline function does for any callable with
+    a ``tp_call``: ``_PyObject_MakeTpCall`` (exported 3.9-3.13) packs the arguments and the keyword
+    names into a tuple and a dict and checks the result. Why not a ctypes callback: an exception
+    raised inside one is printed and swallowed, and the fallback's errors must reach the caller."""
+    params = ["ptr %f", "ptr %args", "i64 %nargsf", "ptr %kwnames"]
+    f = Func("graphc_rt_vectorcall_shim", params, linkage="", attrs="", ret="ptr")
+    ts = f.op("call ptr @graphc_rt_ThreadState_Get()")
+    n = f.op(f"and i64 %nargsf, {(1 << 63) - 1}")  # drop PY_VECTORCALL_ARGUMENTS_OFFSET
+    f.ret(f.op(f"call ptr @graphc_rt_MakeTpCall(ptr {ts}, ptr %f, ptr %args, i64 {n}, ptr %kwnames)"))
+    decls = ["declare ptr @graphc_rt_ThreadState_Get()",
+             "declare ptr @graphc_rt_MakeTpCall(ptr, ptr, ptr, i64, ptr)"]
+    return "\n".join([*decls, f.text(), ""])
+
+
 class _Entry:
     """Emits ``graphc_entry``'s blocks into one ``Func``; ``fail_from`` collects the (outputs made,
     block) pairs of the jumps to ``fail``."""

@@ -84,8 +84,8 @@ class Func:
         ret: str = "void",
     ):
         self.name, self.ret_type = name, ret
-        linkage = f"{linkage} " if linkage else ""
-        self.header = f"define {linkage}{ret} @{name}({', '.join(params)}) {attrs} {{"
+        linkage, attrs = f"{linkage} " if linkage else "", f" {attrs}" if attrs else ""
+        self.header = f"define {linkage}{ret} @{name}({', '.join(params)}){attrs} {{"
         self.lines: list = []  # text lines and ``Phi`` records
         self.allocas: list[str] = []
         self.block = "entry"
