@@ -61,7 +61,8 @@ def vectorcall_shim_ir() -> str:
     f = Func("graphc_rt_vectorcall_shim", params, linkage="", attrs="", ret="ptr")
     ts = f.op("call ptr @graphc_rt_ThreadState_Get()")
     n = f.op(f"and i64 %nargsf, {(1 << 63) - 1}")  # drop PY_VECTORCALL_ARGUMENTS_OFFSET
-    f.ret(f.op(f"call ptr @graphc_rt_MakeTpCall(ptr {ts}, ptr %f, ptr %args, i64 {n}, ptr %kwnames)"))
+    args = f"ptr %f, ptr %args, i64 {n}, ptr %kwnames"
+    f.ret(f.op(f"call ptr @graphc_rt_MakeTpCall(ptr {ts}, {args})"))
     decls = ["declare ptr @graphc_rt_ThreadState_Get()",
              "declare ptr @graphc_rt_MakeTpCall(ptr, ptr, ptr, i64, ptr)"]
     return "\n".join([*decls, f.text(), ""])
@@ -292,7 +293,8 @@ def _tables(in_types, out_types) -> str:
     ins = table("graphc_ins", [record(t, True) for t in in_types])
     outs = table("graphc_outs", [record(t, False) for t in out_types])
     pool = f"[{', '.join(f'i64 {d}' for d in dims)}]" if dims else "zeroinitializer"
-    return "\n".join([ins, outs, f"@graphc_dims = private unnamed_addr constant [{len(dims)} x i64] {pool}"])
+    pool = f"@graphc_dims = private unnamed_addr constant [{len(dims)} x i64] {pool}"
+    return "\n".join([ins, outs, pool])
 
 
 def entry_ir(in_types, out_types, workspace_bytes: int, release_gil: bool) -> str:
