@@ -9,6 +9,8 @@ tuple of outputs. When any check fails (or keywords are given) it touches nothin
 ``self.fallback(*args, **kwargs)`` when set (``gc.function``'s generic path), else returns
 ``NotImplemented``: the Python side (``abi.py``) then converts or copies the arguments, or raises a
 clear error, and calls again.
+Its IR is built in ``entryir.py``; this module holds the runtime side (layout probes, symbols,
+the ``Context`` record).
 
 Why: a ctypes call costs ~0.5 us even with pointers extracted in advance, ~11 us when it takes them
 per call (``arr.ctypes.data``); this whole entry costs ~0.33 us for W1, half of it NumPy allocating

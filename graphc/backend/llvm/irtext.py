@@ -1,4 +1,5 @@
-"""A small builder for LLVM IR text: fresh SSA names, basic blocks, counted loops, typed constants.
+"""A small builder for LLVM IR text: fresh SSA names, basic blocks, phis, counted loops, typed
+constants, returns. Every function the backend prints is built with it (``Func``).
 
 The lowering writes IR as text (no llvmlite.binding calls) so it can be golden-tested and hashed for
 the compile cache. Loops have static trip counts and are emitted in do-while form (the trip count is
