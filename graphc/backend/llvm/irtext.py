@@ -183,6 +183,16 @@ class Func:
         yield lp.index
         self.loop_end(lp)
 
+    @contextmanager
+    def when(self, cond: str, stem: str = "W"):
+        """Run the body only when the i1 ``cond`` holds."""
+        body, done = self.fresh(stem), self.fresh(f"{stem}x")
+        self.branch(cond, body, done)
+        self.start_block(body)
+        yield
+        self.jump(done)
+        self.start_block(done)
+
     def text(self) -> str:
         """The function's text; a last block with no terminator returns void."""
         lines = self.lines

@@ -275,7 +275,8 @@ def _emit_vector_flat(em, outputs, shape, size, lanes, ranged_blocks) -> str:
         em.lanes = None
     f.loop_hint = hint
     if tail:
-        with _if_last(f, blocks) if ranged else ExitStack(), f.loop(tail) as i:
+        last = f.when(f.op(f"icmp eq i64 %hi, {blocks}"), "T") if ranged else ExitStack()
+        with last, f.loop(tail) as i:  # (ranged: only the chunk ending at the last block)
             em.reset()
             idx = Index(shape, linear=f.add(str(blocks * lanes), i))
             for v, buf in outputs:
@@ -297,17 +298,6 @@ def _range_loop(f):
     i.add(f"{i.name}.next", f.block)
     f.do(f"{i.name}.next = add nuw nsw i64 {i.name}, 1")
     f.branch(f.op(f"icmp eq i64 {i.name}.next, %hi"), done, head, f.loop_tag(f.loop_hint))
-    f.start_block(done)
-
-
-@contextmanager
-def _if_last(f, blocks):
-    """Run the body only in the chunk whose range ends at the last block (the tail's owner)."""
-    body, done = f.fresh("T"), f.fresh("Tx")
-    f.do(f"br i1 {f.op(f'icmp eq i64 %hi, {blocks}')}, label %{body}, label %{done}")
-    f.start_block(body)
-    yield
-    f.do(f"br label %{done}")
     f.start_block(done)
 
 

@@ -114,12 +114,12 @@ def runtime(max_threads: int) -> str:
         started = f.op(f"icmp eq i32 {r}, 0")
         flag = f.op(f"zext i1 {started} to i8")
         f.do(f"store i8 {flag}, ptr {f.gep('i8', ok, j)}, align 1")
-        with _when(f, f.op(f"icmp ne i32 {r}, 0")):
+        with f.when(f.op(f"icmp ne i32 {r}, 0")):
             f.op(f"call ptr %fn(ptr {c})")
     f.op("call ptr %fn(ptr %ctx)")
     with _from_one(f, "%n", "join") as k:
         started = f.op(f"load i8, ptr {f.gep('i8', ok, k)}, align 1")
-        with _when(f, f.op(f"icmp ne i8 {started}, 0")):
+        with f.when(f.op(f"icmp ne i8 {started}, 0")):
             tid = f.op(f"load i64, ptr {f.gep('i64', tids, k)}, align 8")
             f.op(f"call i32 @pthread_join(i64 {tid}, ptr null)")
     return f.text()
@@ -138,15 +138,4 @@ def _from_one(f: Func, n: str, stem: str):
     j.add(f"{j.name}.next", f.block)
     f.do(f"{j.name}.next = add i64 {j.name}, 1")
     f.jump(head)
-    f.start_block(done)
-
-
-@contextmanager
-def _when(f: Func, cond: str):
-    """Run the body only when the i1 ``cond`` holds."""
-    body, done = f.fresh("W"), f.fresh("Wx")
-    f.do(f"br i1 {cond}, label %{body}, label %{done}")
-    f.start_block(body)
-    yield
-    f.do(f"br label %{done}")
     f.start_block(done)
