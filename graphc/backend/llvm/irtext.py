@@ -1,4 +1,5 @@
-"""A small builder for LLVM IR text: fresh SSA names, basic blocks, counted loops, typed constants.
+"""A small builder for LLVM IR text: fresh SSA names, basic blocks, phis, counted loops, typed
+constants, returns. Every function the backend prints is built with it (``Func``).
 
 The lowering writes IR as text (no llvmlite.binding calls) so it can be golden-tested and hashed for
 the compile cache. Loops have static trip counts and are emitted in do-while form (the trip count is
@@ -48,23 +49,45 @@ def mem_const(value, dtype: np.dtype) -> str:
     return str(int(bool(value))) if dtypes.is_bool(dtype) else const(value, dtype)
 
 
-class Loop:
-    """An open counted loop: its index, the phis of its carried values, and where to patch them."""
+class Phi:
+    """A phi line whose incoming values may be added after it is emitted (a loop's back edge):
+    it is printed when the function is."""
 
-    def __init__(self, index, head, phis, phi_lines, n, carried):
-        self.index, self.head, self.phis = index, head, phis
-        self.phi_lines, self.n, self.carried = phi_lines, n, carried
+    __slots__ = ("name", "ty", "incoming")
+
+    def __init__(self, name: str, ty: str, incoming):
+        self.name, self.ty, self.incoming = name, ty, list(incoming)
+
+    def add(self, value: str, block: str) -> None:
+        self.incoming.append((value, block))
+
+    def __str__(self) -> str:
+        pairs = ", ".join(f"[ {v}, %{b} ]" for v, b in self.incoming)
+        return f"  {self.name} = phi {self.ty} {pairs}"
+
+
+class Loop:
+    """An open counted loop: its index, the phis of its carried values (``Phi`` records: the index
+    first), and its trip count."""
+
+    def __init__(self, index, head, phis, n):
+        self.index, self.head, self.n = index, head, n
+        self.phi_records = phis
+        self.phis = [p.name for p in phis[1:]]
 
 
 class Func:
-    """One function's body as text lines."""
+    """One function's body as text lines: the one place that names SSA values, opens blocks and
+    prints a function (kernels, ``graphc_main``, the native entry, mathlib, thread runtime)."""
 
     def __init__(
-        self, name: str, params: list[str], linkage: str = "internal", attrs: str = "nounwind"
+        self, name: str, params: list[str], linkage: str = "internal", attrs: str = "nounwind",
+        ret: str = "void",
     ):
-        self.name = name
-        self.header = f"define {linkage} void @{name}({', '.join(params)}) {attrs} {{"
-        self.lines: list[str] = []
+        self.name, self.ret_type = name, ret
+        linkage, attrs = f"{linkage} " if linkage else "", f" {attrs}" if attrs else ""
+        self.header = f"define {linkage}{ret} @{name}({', '.join(params)}){attrs} {{"
+        self.lines: list = []  # text lines and ``Phi`` records
         self.allocas: list[str] = []
         self.block = "entry"
         self._n = 0
@@ -87,14 +110,30 @@ class Func:
     def do(self, text: str) -> None:
         self.lines.append(f"  {text}")
 
-    def alloca(self, ty: str) -> str:
+    def alloca(self, ty: str, align: int = 64) -> str:
         name = f"%{self.fresh('slot')}"
-        self.allocas.append(f"  {name} = alloca {ty}, align 64")
+        self.allocas.append(f"  {name} = alloca {ty}, align {align}")
         return name
 
     def start_block(self, label: str) -> None:
         self.lines.append(f"{label}:")
         self.block = label
+
+    def phi(self, ty: str, incoming=(), stem: str = "t", name: str | None = None) -> Phi:
+        """Emit a phi of (value, block) pairs; more may be added (``Phi.add``) until printing."""
+        phi = Phi(name or f"%{self.fresh(stem)}", ty, incoming)
+        self.lines.append(phi)
+        return phi
+
+    def jump(self, label: str) -> None:
+        self.do(f"br label %{label}")
+
+    def branch(self, cond: str, yes: str, no: str, tag: str = "") -> None:
+        self.do(f"br i1 {cond}, label %{yes}, label %{no}{tag}")
+
+    def ret(self, value: str | None = None) -> None:
+        """End the block returning ``value`` (of the function's return type)."""
+        self.do(f"ret {self.ret_type} {value}" if value is not None else "ret void")
 
     # --- counted loops ------------------------------------------------------------------------
     def loop_begin(self, n: int, carried=(), stem: str = "L") -> Loop:
@@ -102,41 +141,36 @@ class Func:
         assert n >= 1
         pred = self.block
         head = self.fresh(stem)
-        self.do(f"br label %{head}")
+        self.jump(head)
         self.start_block(head)
-        index = f"%{head}.i"
-        lines = [len(self.lines)]
-        self.lines.append(f"  {index} = phi i64 [ 0, %{pred} ], [ {index}.next, %LATCH ]")
-        phis = []
+        phis = [self.phi("i64", [("0", pred)], name=f"%{head}.i")]
         for k, (ty, init) in enumerate(carried):
-            phi = f"%{head}.c{k}"
-            lines.append(len(self.lines))
-            self.lines.append(f"  {phi} = phi {ty} [ {init}, %{pred} ], [ NEXT, %LATCH ]")
-            phis.append(phi)
-        return Loop(index, head, phis, lines, n, list(carried))
+            phis.append(self.phi(ty, [(init, pred)], name=f"%{head}.c{k}"))
+        return Loop(phis[0].name, head, phis, n)
 
     def loop_end(self, loop: Loop, nexts=()) -> list[str]:
         """Close ``loop``; ``nexts`` are the carried values' next values. Returns their final
         values."""
-        latch = self.block
-        for k, line in enumerate(loop.phi_lines):
-            text = self.lines[line].replace("%LATCH", f"%{latch}")
-            if k:
-                text = text.replace("NEXT", nexts[k - 1])
-            self.lines[line] = text
-        self.do(f"{loop.index}.next = add nuw nsw i64 {loop.index}, 1")
-        done = self.op(f"icmp eq i64 {loop.index}.next, {loop.n}")
-        exit_label = f"{loop.head}.exit"
-        tag = ""
+        index = loop.index
+        for phi, value in zip(loop.phi_records, [f"{index}.next", *nexts], strict=True):
+            phi.add(value, self.block)
+        self.do(f"{index}.next = add nuw nsw i64 {index}, 1")
+        done = self.op(f"icmp eq i64 {index}.next, {loop.n}")
         hints = _SHORT_LOOP if loop.n < NO_VECTORIZE_BELOW else self.loop_hint
-        if hints and self.meta_ids is not None:
-            ids = [next(self.meta_ids) for _ in range(len(hints) + 1)]
-            self.metadata.append(f"!{ids[0]} = distinct !{{{', '.join(f'!{i}' for i in ids)}}}")
-            self.metadata += [f"!{i} = {h}" for i, h in zip(ids[1:], hints, strict=True)]
-            tag = f", !llvm.loop !{ids[0]}"
-        self.do(f"br i1 {done}, label %{exit_label}, label %{loop.head}{tag}")
+        exit_label = f"{loop.head}.exit"
+        self.branch(done, exit_label, loop.head, self.loop_tag(hints))
         self.start_block(exit_label)
         return list(nexts)
+
+    def loop_tag(self, hints) -> str:
+        """``, !llvm.loop !N`` for a loop's back edge carrying ``hints`` ("" for none, or without
+        a metadata counter); the nodes go to ``self.metadata``."""
+        if not hints or self.meta_ids is None:
+            return ""
+        ids = [next(self.meta_ids) for _ in range(len(hints) + 1)]
+        self.metadata.append(f"!{ids[0]} = distinct !{{{', '.join(f'!{i}' for i in ids)}}}")
+        self.metadata += [f"!{i} = {h}" for i, h in zip(ids[1:], hints, strict=True)]
+        return f", !llvm.loop !{ids[0]}"
 
     @contextmanager
     def loop(self, n: int, stem: str = "L"):
@@ -149,12 +183,24 @@ class Func:
         yield lp.index
         self.loop_end(lp)
 
+    @contextmanager
+    def when(self, cond: str, stem: str = "W"):
+        """Run the body only when the i1 ``cond`` holds."""
+        body, done = self.fresh(stem), self.fresh(f"{stem}x")
+        self.branch(cond, body, done)
+        self.start_block(body)
+        yield
+        self.jump(done)
+        self.start_block(done)
+
     def text(self) -> str:
-        body = ["entry:", *self.allocas]
+        """The function's text; a last block with no terminator returns void."""
         lines = self.lines
         if lines and lines[0] == "entry:":
             lines = lines[1:]
-        return "\n".join([self.header, *body, *lines, "  ret void", "}"])
+        last = str(lines[-1]) if lines else ""
+        tail = [] if last.startswith(("  ret ", "  unreachable")) else ["  ret void"]
+        return "\n".join([self.header, "entry:", *self.allocas, *map(str, lines), *tail, "}"])
 
     # --- index arithmetic with literal folding -------------------------------------------------
     def mul(self, a: str, k: int) -> str:

@@ -122,30 +122,20 @@ def _push(cx, stack, blk, s, kind, d):
     top = f.op(f"call i64 @llvm.ctpop.i64(i64 {blk})")
     pred = f.block
     head, body, done = f.fresh("M"), f.fresh("Mb"), f.fresh("Mx")
-    f.do(f"br label %{head}")
+    f.jump(head)
     f.start_block(head)
-    j = f.op(f"phi i64 [ 0, %{pred} ], [ %{body}.j, %{body} ]")
-    sv = f.op(f"phi {t} [ {s}, %{pred} ], [ %{body}.s, %{body} ]")
-    more = f.op(f"icmp ult i64 {j}, {merges}")
-    f.do(f"br i1 {more}, label %{body}, label %{done}")
+    j = f.phi("i64", [("0", pred)])
+    sv = f.phi(t, [(s, pred)])
+    f.branch(f.op(f"icmp ult i64 {j.name}, {merges}"), body, done)
     f.start_block(body)
-    pos = f.op(f"sub i64 {f.op(f'sub i64 {top}, 1')}, {j}")
+    pos = f.op(f"sub i64 {f.op(f'sub i64 {top}, 1')}, {j.name}")
     older = f.op(f"load {t}, ptr {f.gep(t, stack, pos)}")
-    merged = combine(cx, kind, d, older, sv)
-    f.do(f"%{body}.s = {_retag(f, merged)}")
-    f.do(f"%{body}.j = add i64 {j}, 1")
-    f.do(f"br label %{head}")
+    sv.add(combine(cx, kind, d, older, sv.name), f.block)
+    j.add(f.op(f"add i64 {j.name}, 1"), f.block)
+    f.jump(head)
     f.start_block(done)
     dst = f.op(f"sub i64 {top}, {merges}")
-    f.do(f"store {t} {sv}, ptr {f.gep(t, stack, dst)}")
-
-
-def _retag(f, name):
-    """Move the last emitted instruction (which defined ``name``) under a fixed name; returns its
-    text."""
-    line = f.lines.pop()
-    assert line.startswith(f"  {name} = ")
-    return line.split(" = ", 1)[1]
+    f.do(f"store {t} {sv.name}, ptr {f.gep(t, stack, dst)}")
 
 
 # - elementwise and reduction regions --------------------------------------------------------------
@@ -285,7 +275,8 @@ def _emit_vector_flat(em, outputs, shape, size, lanes, ranged_blocks) -> str:
         em.lanes = None
     f.loop_hint = hint
     if tail:
-        with _if_last(f, blocks) if ranged else ExitStack(), f.loop(tail) as i:
+        last = f.when(f.op(f"icmp eq i64 %hi, {blocks}"), "T") if ranged else ExitStack()
+        with last, f.loop(tail) as i:  # (ranged: only the chunk ending at the last block)
             em.reset()
             idx = Index(shape, linear=f.add(str(blocks * lanes), i))
             for v, buf in outputs:
@@ -300,29 +291,13 @@ def _range_loop(f):
     """``for b in range(%lo, %hi)`` (run-time bounds from the kernel's parameters; empty when lo
     >= hi), tagged with ``f.loop_hint`` like a counted loop."""
     pred, head, done = f.block, f.fresh("P"), f.fresh("Px")
-    f.do(f"br i1 {f.op('icmp ult i64 %lo, %hi')}, label %{head}, label %{done}")
+    f.branch(f.op("icmp ult i64 %lo, %hi"), head, done)
     f.start_block(head)
-    i, line = f"%{head}.i", len(f.lines)
-    f.do(f"{i} = phi i64 [ %lo, %{pred} ], [ {i}.next, %LATCH ]")
-    yield i
-    f.lines[line] = f.lines[line].replace("%LATCH", f"%{f.block}")
-    f.do(f"{i}.next = add nuw nsw i64 {i}, 1")
-    end = f.op(f"icmp eq i64 {i}.next, %hi")
-    ids = [next(f.meta_ids) for _ in range(len(f.loop_hint) + 1)]
-    f.metadata.append(f"!{ids[0]} = distinct !{{{', '.join(f'!{k}' for k in ids)}}}")
-    f.metadata += [f"!{k} = {h}" for k, h in zip(ids[1:], f.loop_hint, strict=True)]
-    f.do(f"br i1 {end}, label %{done}, label %{head}, !llvm.loop !{ids[0]}")
-    f.start_block(done)
-
-
-@contextmanager
-def _if_last(f, blocks):
-    """Run the body only in the chunk whose range ends at the last block (the tail's owner)."""
-    body, done = f.fresh("T"), f.fresh("Tx")
-    f.do(f"br i1 {f.op(f'icmp eq i64 %hi, {blocks}')}, label %{body}, label %{done}")
-    f.start_block(body)
-    yield
-    f.do(f"br label %{done}")
+    i = f.phi("i64", [("%lo", pred)], name=f"%{head}.i")
+    yield i.name
+    i.add(f"{i.name}.next", f.block)
+    f.do(f"{i.name}.next = add nuw nsw i64 {i.name}, 1")
+    f.branch(f.op(f"icmp eq i64 {i.name}.next, %hi"), done, head, f.loop_tag(f.loop_hint))
     f.start_block(done)
 
 

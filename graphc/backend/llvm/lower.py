@@ -109,9 +109,7 @@ class Module:
             self.vector_math.add((own, lanes, inline))
             name = vecmath.vector_name(own, lanes) + ("_inl" if inline else "")
         ret = f"{{{vt}, {vt}}}" if fn == "sincos" else vt
-        # a literal operand (``atan2(x, 2.0)``, ``2.0 ** x``) is a scalar: splat it to the vector
-        vector = [a if a.startswith("%") else f"splat ({REG[d]} {a})" for a in args]
-        operands = ", ".join(f"{vt} {a}" for a in vector)
+        operands = ", ".join(f"{vt} {a}" for a in args)  # (literals come splat: Emitter.lit)
         return f.op(f"call {ret} @{name}({operands})")
 
     def global_array(self, arr: np.ndarray) -> Buf:
@@ -144,28 +142,25 @@ class Module:
         vecmath.py)."""
         if not self.math_names and not self.inlined and not self.vector_math:
             return []
-        wanted = set(self.math_names) | self.inlined | {name for name, _, _ in self.vector_math}
-        defs = vecmath.split_definitions(self.mathlib.definitions(sorted(wanted)))
-        parts, used, attrs = [defs[name] for name in sorted(self.inlined)], [], []
-        vectors = {(name, n, inl): "" for name, n, inl in self.vector_math}
+        define = self.mathlib.definition
+        parts, used, attrs = [define(name) for name in sorted(self.inlined)], [], []
+        vectors = set(self.vector_math)
         for name, (t, arity, n, group) in self.math_names.items():
             if name not in self.inlined:
-                parts.append(defs[name])
+                parts.append(define(name))
             parts.append(vecmath.wrapper(name, t, arity))
-            vectors.setdefault((name, n, False), "")
+            vectors.add((name, n, False))
             # NOTE: the scalar wrapper is listed too: without a non-call use, the optimizer drops
             # an argument every call passes the same constant (``atan2(x, 2.0)``) before the loop
             # vectorizer runs, and the call then contradicts its "vv" variant attribute (a broken
             # module LLVM's code generator aborts the process on).
             used += [f"ptr @{vecmath.vector_name(name, n)}", f"ptr @{vecmath.wrapper_name(name)}"]
             attrs.append(f"attributes #{group} = {{ {vecmath.variant_attribute(name, n, arity)} }}")
-        for key in vectors:  # explicit code's out-of-line copies stay out of line
-            vectors[key] = (
-                "alwaysinline " if key[2] else "noinline " if key in self.vector_math else ""
-            )
-        for (name, n, inl), attr in sorted(vectors.items()):
-            text = vecmath.vector_definition(defs[name], name, n, suffix="_inl" if inl else "")
-            parts.append(text.replace(") nounwind", f") {attr}nounwind", 1))
+        for name, n, inl in sorted(vectors):  # explicit code's out-of-line copies stay out of line
+            shared = (name, n, inl) in self.vector_math
+            inlining = "alwaysinline" if inl else "noinline" if shared else ""
+            symbol = vecmath.vector_name(name, n) + ("_inl" if inl else "")
+            parts.append(define(name, n, symbol, inlining))
         if used:
             parts.append(
                 f"@llvm.compiler.used = appending global [{len(used)} x ptr] "

@@ -1,7 +1,8 @@
-"""A small typed builder of branch-free scalar float IR, the language ``mathlib.py``'s functions
-are written in: each method emits one instruction of one float type (``F32`` or ``F64``) and
-returns its SSA name, and Python numbers become literals of that type, so an algorithm reads as
-arithmetic and is written once for both types."""
+"""A small typed builder of branch-free float IR, the language ``mathlib.py``'s functions are
+written in: each method emits one instruction of one float type (``F32`` or ``F64``, scalar or a
+vector of it) into an ``irtext.Func`` and returns its SSA name, and Python numbers become literals
+of that type, so an algorithm reads as arithmetic and is written once for both types and for
+every lane count."""
 
 from __future__ import annotations
 
@@ -40,36 +41,36 @@ F32 = Ty("float", "i32", "f32", 23, 127, np.float32)
 F64 = Ty("double", "i64", "f64", 52, 1023, np.float64)
 
 
-class Body:
-    """The instruction list of one function being emitted (SSA names %t0, %t1, ...)."""
-
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def emit(self, rhs: str) -> str:
-        name = f"%t{len(self.lines)}"
-        self.lines.append(f"  {name} = {rhs}")
-        return name
+def vector(ty: str, lanes: int | None) -> str:
+    """``ty``, or the ``lanes``-wide vector of it."""
+    return f"<{lanes} x {ty}>" if lanes else ty
 
 
 class V:
-    """Typed emitter: float operands are SSA names (str) or Python numbers (become literals of this
-    type)."""
+    """Typed emitter into an ``irtext.Func``: float operands are SSA names (str) or Python numbers
+    (literals of this type). With ``lanes`` every type is a ``<lanes x T>`` vector and literals are
+    splats, so the same algorithm prints a function's scalar and vector variants (mathlib's
+    functions are branch-free and lane-wise: each lane computes exactly the scalar result)."""
 
-    def __init__(self, body: Body, t: Ty):
-        self.body, self.t = body, t
+    def __init__(self, f, t: Ty, lanes: int | None = None):
+        self.f, self.t, self.lanes = f, t, lanes
+        self.fty, self.ity, self.bty = (vector(x, lanes) for x in (t.fty, t.ity, "i1"))
+        self._sfx = f"v{lanes}{t.sfx}" if lanes else t.sfx
 
     def c(self, a) -> str:
-        return a if isinstance(a, str) else self.t.lit(a)
+        return a if isinstance(a, str) else self._splat(self.t.fty, self.t.lit(a))
 
     def i(self, a) -> str:
-        return a if isinstance(a, str) else self.t.ilit(a)
+        return a if isinstance(a, str) else self._splat(self.t.ity, self.t.ilit(a))
+
+    def _splat(self, ty: str, lit: str) -> str:
+        return f"splat ({ty} {lit})" if self.lanes else lit
 
     def _e(self, rhs: str) -> str:
-        return self.body.emit(rhs)
+        return self.f.op(rhs)
 
     def _bin(self, op, a, b):
-        return self._e(f"{op} {self.t.fty} {self.c(a)}, {self.c(b)}")
+        return self._e(f"{op} {self.fty} {self.c(a)}, {self.c(b)}")
 
     def add(self, a, b):
         return self._bin("fadd", a, b)
@@ -84,11 +85,11 @@ class V:
         return self._bin("fdiv", a, b)
 
     def neg(self, a):
-        return self._e(f"fneg {self.t.fty} {self.c(a)}")
+        return self._e(f"fneg {self.fty} {self.c(a)}")
 
     def call(self, intrinsic, *args):
-        ops = ", ".join(f"{self.t.fty} {self.c(a)}" for a in args)
-        return self._e(f"call {self.t.fty} @llvm.{intrinsic}.{self.t.sfx}({ops})")
+        ops = ", ".join(f"{self.fty} {self.c(a)}" for a in args)
+        return self._e(f"call {self.fty} @llvm.{intrinsic}.{self._sfx}({ops})")
 
     def fma(self, a, b, c):
         return self.call("fma", a, b, c)
@@ -100,25 +101,25 @@ class V:
         return self._bin(f"fcmp {pred}", a, b)
 
     def sel(self, cond, a, b):
-        return self._e(f"select i1 {cond}, {self.t.fty} {self.c(a)}, {self.t.fty} {self.c(b)}")
+        return self._e(f"select {self.bty} {cond}, {self.fty} {self.c(a)}, {self.fty} {self.c(b)}")
 
     def both(self, a, b):
-        return self._e(f"and i1 {a}, {b}")
+        return self._e(f"and {self.bty} {a}, {b}")
 
     def either(self, a, b):
-        return self._e(f"or i1 {a}, {b}")
+        return self._e(f"or {self.bty} {a}, {b}")
 
     def differ(self, a, b):
-        return self._e(f"xor i1 {a}, {b}")
+        return self._e(f"xor {self.bty} {a}, {b}")
 
     def bits(self, a):
-        return self._e(f"bitcast {self.t.fty} {self.c(a)} to {self.t.ity}")
+        return self._e(f"bitcast {self.fty} {self.c(a)} to {self.ity}")
 
     def from_bits(self, a):
-        return self._e(f"bitcast {self.t.ity} {self.i(a)} to {self.t.fty}")
+        return self._e(f"bitcast {self.ity} {self.i(a)} to {self.fty}")
 
     def iop(self, op, a, b):
-        return self._e(f"{op} {self.t.ity} {self.i(a)}, {self.i(b)}")
+        return self._e(f"{op} {self.ity} {self.i(a)}, {self.i(b)}")
 
     def icmp(self, pred, a, b):
         return self.iop(f"icmp {pred}", a, b)

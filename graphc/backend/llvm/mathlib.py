@@ -8,9 +8,11 @@ vectorizer turns them into SIMD code.
 
 Contract: ``definitions(names)`` returns IR text (LLVM >= 20 syntax) defining each requested
 ``@gc_<fn>_<f32|f64>`` once, as ``define internal <ty> @gc_<fn>_<sfx>(<ty> %a[, <ty> %b])
-alwaysinline``; pow(a, b) = a**b and atan2(a, b) = the angle of (x=b, y=a) like np.arctan2. Each
-function is self-contained (no helper functions, no globals). Intrinsics are not declared: LLVM's
-parser declares them on first use, so the text never clashes with the caller's own declarations.
+alwaysinline``; ``definition(name, lanes, ...)`` is one of them on ``<lanes x ty>`` vectors (the
+same algorithm printed at that width: vecmath.py). pow(a, b) = a**b and atan2(a, b) = the angle of
+(x=b, y=a) like np.arctan2. Each function is self-contained (no helper functions, no globals).
+Intrinsics are not declared: LLVM's parser declares them on first use, so the text never clashes
+with the caller's own declarations.
 ``NAMES`` lists what exists. sqrt is ``llvm.sqrt`` (correctly rounded); tan, sinh, cosh, arcsin,
 arccos and arctan are composed from these in graphc.numpy.
 
@@ -72,7 +74,8 @@ from __future__ import annotations
 import functools
 
 from ...errors import GraphcError
-from .mathir import F32, F64, Body, V
+from .irtext import Func
+from .mathir import F32, F64, V, vector
 
 _FUNCS = ("exp", "expm1", "log", "log1p", "sin", "cos", "tanh", "atan2", "pow")
 _BINARY = {"atan2", "pow"}
@@ -209,9 +212,8 @@ def _expm1_dd(v: V, x):
 
 def _expm1(v: V, x):
     hi, lo = _expm1_dd(v, x)
-    tiny = v.cmp(
-        "ult", v.abs(x), 2.0 ** -(v.t.mant + 2)
-    )  # expm1(x) rounds to x (keeps -0, passes NaN)
+    # expm1(x) rounds to x (keeps -0, passes NaN)
+    tiny = v.cmp("ult", v.abs(x), 2.0 ** -(v.t.mant + 2))
     return v.sel(tiny, x, v.add(hi, lo))
 
 
@@ -238,9 +240,7 @@ def _log_parts(v: V, x):
     sqrt_half = t.bits_of(0.7071067811865476)
     u = v.iop("add", v.bits(xs), t.bits_of(1.0) - sqrt_half)
     m = v.from_bits(v.iop("add", v.iop("and", u, (1 << t.mant) - 1), sqrt_half))
-    eb = v.iop(
-        "lshr", u, t.mant
-    )  # biased exponent, 0..2*bias+1: exact as a float via the 2^mant trick
+    eb = v.iop("lshr", u, t.mant)  # biased exponent, 0..2*bias+1: exact as a float (2^mant trick)
     e = v.sub(v.from_bits(v.iop("or", eb, t.bits_of(2.0**t.mant))), 2.0**t.mant + t.bias)
     e = v.sub(e, v.sel(sub, float(t.mant + 2), 0.0))
     return e, v.sub(m, 1.0)
@@ -304,9 +304,7 @@ def _sincos_parts(v: V, x):
     z = v.mul(r, r)
     hz = v.mul(z, 0.5)
     sin_r = v.add(r, v.fma(v.mul(r, z), v.poly(z, _SIN_S[t]), v.fma(v.neg(hz), r_lo, r_lo)))
-    w = v.sub(
-        1.0, hz
-    )  # cos r = w + ((1 - w) - hz + z^2 C(z)), keeping the rounding error of 1 - z/2
+    w = v.sub(1.0, hz)  # cos r = w + ((1 - w) - hz + z^2 C(z)), keeping 1 - z/2's rounding error
     cos_tail = v.fma(v.mul(z, z), v.poly(z, _COS_C[t]), v.mul(v.neg(r), r_lo))
     cos_r = v.add(w, v.add(v.sub(v.sub(1.0, w), hz), cos_tail))
     return sin_r, cos_r, quadrant
@@ -392,9 +390,7 @@ def _log_dd(v: V, x):
     s_lo = v.div(v.sub(v.fma(v.neg(s), d, f), v.mul(s, d_lo)), d)
     z, z_lo = _two_prod(v, s, s)
     z_lo = v.fma(v.mul(s, 2.0), s_lo, z_lo)
-    w, w_lo = _dd_times_const(
-        v, z, z_lo, _TWO_THIRDS
-    )  # w = (2/3) z + (2/5) z^2 + z^3 Q'(z), z = s^2
+    w, w_lo = _dd_times_const(v, z, z_lo, _TWO_THIRDS)  # w = (2/3) z + (2/5) z^2 + z^3 Q'(z)
     z2, z2_lo = _two_prod(v, z, z)
     q, q_lo = _dd_times_const(v, z2, v.fma(v.mul(z, 2.0), z_lo, z2_lo), _TWO_FIFTHS)
     w, err = v.add(w, q), w
@@ -447,10 +443,10 @@ def _pow(v: V, x, y, precise=True):
 def _pow_f32(v: V, x, y):
     """float32 pow: fpext, the float64 formula without double-double (its error ~2^-45 is far below
     f32's half ulp), one final rounding."""
-    d = V(v.body, F64)
-    xd = v._e(f"fpext float {x} to double")
-    yd = v._e(f"fpext float {y} to double")
-    return v._e(f"fptrunc double {_pow(d, xd, yd, precise=False)} to float")
+    d = V(v.f, F64, v.lanes)
+    xd = v._e(f"fpext {v.fty} {x} to {d.fty}")
+    yd = v._e(f"fpext {v.fty} {y} to {d.fty}")
+    return v._e(f"fptrunc {d.fty} {_pow(d, xd, yd, precise=False)} to {v.fty}")
 
 
 _BUILDERS = {
@@ -460,53 +456,39 @@ _BUILDERS = {
     "log1p": _log1p,
     "tanh": _tanh,
     "atan2": _atan2,
+    "pow": lambda v, x, y: (_pow_f32 if v.t is F32 else _pow)(v, x, y),
     "sin": lambda v, x: _sincos(v, x, False),
     "cos": lambda v, x: _sincos(v, x, True),
 }
+_PURE = "nounwind willreturn nosync nofree memory(none)"
 
 
 @functools.cache
-def _define(name: str) -> str:
+def definition(name: str, lanes: int | None = None, symbol: str | None = None,
+               inlining: str = "alwaysinline") -> str:
+    """The text of function ``name`` (in ``NAMES`` or ``PAIRS``) on scalars, or on ``lanes``-wide
+    vectors (the loop vectorizer's variants, vecmath.py), defined as ``symbol`` (default ``name``)
+    with the inlining attribute ``inlining`` ("alwaysinline", "noinline" or "")."""
+    if name not in NAMES and name not in PAIRS:
+        raise GraphcError(f"mathlib has no function {name!r}; available: {sorted(NAMES | PAIRS)}")
     _, fn, sfx = name.split("_")
     t = F32 if sfx == "f32" else F64
-    body = Body()
-    v = V(body, t)
+    ty = vector(t.fty, lanes)
     args = ["%a", "%b"] if fn in _BINARY else ["%a"]  # pow(a, b) = a**b, atan2(a, b) = atan(a/b)
-    if fn == "pow":
-        res = (_pow_f32 if t is F32 else _pow)(v, *args)
+    ret = f"{{{ty}, {ty}}}" if name in PAIRS else ty
+    attrs = f"{inlining} {_PURE}" if inlining else _PURE
+    f = Func(symbol or name, [f"{ty} {a}" for a in args], attrs=attrs, ret=ret)
+    v = V(f, t, lanes)
+    if name in PAIRS:  # sin and cos of one argument, bit-identical to gc_sin/gc_cos
+        sin, cos = _sincos_pair(v, "%a")
+        one = f.op(f"insertvalue {ret} poison, {ty} {sin}, 0")
+        f.ret(f.op(f"insertvalue {ret} {one}, {ty} {cos}, 1"))
     else:
-        res = _BUILDERS[fn](v, *args)
-    return _function(t.fty, name, ", ".join(f"{t.fty} {a}" for a in args), body, res)
-
-
-@functools.cache
-def _define_pair(name: str) -> str:
-    """``{ty, ty} @gc_sincos_<sfx>(ty %a)``: sin and cos of one argument (see ``PAIRS``)."""
-    t = F32 if name.endswith("f32") else F64
-    body = Body()
-    sin, cos = _sincos_pair(V(body, t), "%a")
-    st = f"{{{t.fty}, {t.fty}}}"
-    one = body.emit(f"insertvalue {st} poison, {t.fty} {sin}, 0")
-    both = body.emit(f"insertvalue {st} {one}, {t.fty} {cos}, 1")
-    return _function(st, name, f"{t.fty} %a", body, both)
-
-
-def _function(ret: str, name: str, params: str, body: Body, result: str) -> str:
-    """The text of a pure, always-inlined function returning ``result`` after ``body``."""
-    attrs = "alwaysinline nounwind willreturn nosync nofree memory(none)"
-    lines = "\n".join(body.lines)
-    return (
-        f"define internal {ret} @{name}({params}) {attrs} {{\n{lines}\n  ret {ret} {result}\n}}\n"
-    )
+        f.ret(_BUILDERS[fn](v, *args))
+    return f.text() + "\n"
 
 
 def definitions(names) -> str:
-    """IR text defining each requested function once (order-independent, duplicates ignored);
-    ``PAIRS`` (two results) may be asked for too."""
-    wanted = sorted(set(names))
-    pairs = [n for n in wanted if n in PAIRS]
-    wanted = [n for n in wanted if n not in PAIRS]
-    unknown = [n for n in wanted if n not in NAMES]
-    if unknown:
-        raise GraphcError(f"mathlib has no function(s) {unknown}; available: {sorted(NAMES)}")
-    return "\n".join([*(_define(n) for n in wanted), *(_define_pair(n) for n in pairs)])
+    """IR text defining each requested scalar function once (order-independent, duplicates
+    ignored); ``PAIRS`` (two results) may be asked for too."""
+    return "\n".join(definition(n) for n in sorted(set(names)))

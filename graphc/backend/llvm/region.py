@@ -19,8 +19,7 @@ from ...ops import elementwise as ew
 from ...ops import shape as sh
 from ...errors import InternalError
 from ...ir.diagnostics import internal_message
-from . import vecmath
-from .irtext import MEM, REG, const
+from .irtext import MEM, REG, SUFFIX, const
 from .scalar import SCALAR, convert_value
 
 
@@ -111,53 +110,45 @@ class Emitter:
         self.f, self.module = f, module
         self.leaves, self.producers = leaves, producers
         self.memo: dict = {}
-        #: Vector mode (see ``vectorize``): every value is a ``<lanes x T>`` vector of consecutive
-        #: elements; ``raw`` holds the indices of lines already written with vector types.
+        #: Vector mode: every value is a ``<lanes x T>`` vector of consecutive elements, and the
+        #: rules print vector code through ``ty``, ``lit`` and ``intrinsic``.
         self.lanes: int | None = None
-        self.raw: set[int] = set()
         #: Values whose sin and cos are both computed here: vector code gets both from one call.
         self.paired: set = set()
         self._pairs: dict = {}
 
+    def ty(self, d) -> str:
+        """The register type of dtype ``d`` here: scalar, or a vector in vector mode."""
+        return f"<{self.lanes} x {REG[d]}>" if self.lanes else REG[d]
+
+    def lit(self, value, d) -> str:
+        """``value`` as a constant of ``ty(d)``: a literal, or its splat in vector mode."""
+        return f"splat ({REG[d]} {const(value, d)})" if self.lanes else const(value, d)
+
+    def intrinsic(self, name: str, d) -> str:
+        """``@llvm.<name>`` overloaded on ``ty(d)``."""
+        return f"@llvm.{name}.{f'v{self.lanes}' if self.lanes else ''}{SUFFIX[d]}"
+
     def math(self, fn, dtype, args):
         if self.lanes:
-            return self._raw(self.module.vector_math_call(self.f, fn, dtype, args, self.lanes))
+            return self.module.vector_math_call(self.f, fn, dtype, args, self.lanes)
         return self.module.math_call(self.f, fn, dtype, args)
 
     def sincos(self, x: str, d) -> tuple[str, str]:
         """(sin, cos) of the vector ``x`` from one ``sincos`` call (memoised per value)."""
         hit = self._pairs.get(x)
         if hit is None:
-            f, vt = self.f, self.vtype(d)
-            pair = self._raw(self.module.vector_math_call(f, "sincos", d, [x], self.lanes))
-            hit = tuple(self._raw(f.op(f"extractvalue {{{vt}, {vt}}} {pair}, {k}")) for k in (0, 1))
+            f, vt = self.f, self.ty(d)
+            pair = self.module.vector_math_call(f, "sincos", d, [x], self.lanes)
+            hit = tuple(f.op(f"extractvalue {{{vt}, {vt}}} {pair}, {k}") for k in (0, 1))
             self._pairs[x] = hit
         return hit
 
-    def _raw(self, name: str) -> str:
-        """Mark the line just emitted as vector-typed already (``vectorize`` must not touch it)."""
-        self.raw.add(len(self.f.lines) - 1)
-        return name
-
-    def vtype(self, d) -> str:
-        return f"<{self.lanes} x {REG[d]}>"
-
     def splat(self, scalar: str, d) -> str:
-        """A vector with ``scalar`` in every lane."""
-        if not scalar.startswith("%"):
-            return f"splat ({REG[d]} {scalar})"
-        f, vt = self.f, self.vtype(d)
-        one = self._raw(f.op(f"insertelement {vt} poison, {REG[d]} {scalar}, i64 0"))
-        mask = f"<{self.lanes} x i32> zeroinitializer"
-        return self._raw(f.op(f"shufflevector {vt} {one}, {vt} poison, {mask}"))
-
-    def vectorize(self, start: int) -> None:
-        """Rewrite the scalar lines a rule emitted from ``start`` on to ``lanes``-wide vector lines
-        (the rules are lane-wise and branch-free, so this computes each lane's scalar result)."""
-        lines = self.f.lines
-        for k in range(start, len(lines)):
-            if k not in self.raw:
-                lines[k] = vecmath.vector_line(lines[k], self.lanes)
+        """A vector with the scalar register value ``scalar`` in every lane."""
+        f, vt = self.f, self.ty(d)
+        one = f.op(f"insertelement {vt} poison, {REG[d]} {scalar}, i64 0")
+        return f.op(f"shufflevector {vt} {one}, {vt} poison, <{self.lanes} x i32> zeroinitializer")
 
     def reset(self):
         """Forget memoised values (their definitions do not dominate a new loop body)."""
@@ -200,35 +191,24 @@ class Emitter:
     def _load_vector(self, buf: Buf, idx: Index) -> str:
         f, d = self.f, buf.type.dtype
         ptr = self.address(buf, idx)
-        if ptr != buf.ptr:
-            self._raw(ptr)
         if buf.type.size == 1:  # a broadcast scalar operand
-            val = self._raw(f.op(f"load {MEM[d]}, ptr {ptr}, align {d.itemsize}"))
+            val = f.op(f"load {MEM[d]}, ptr {ptr}, align {d.itemsize}")
             if dtypes.is_bool(d):
-                val = self._raw(f.op(f"icmp ne i8 {val}, 0"))
+                val = f.op(f"icmp ne i8 {val}, 0")
             return self.splat(val, d)
         vm = f"<{self.lanes} x {MEM[d]}>"
-        val = self._raw(f.op(f"load {vm}, ptr {ptr}, align {d.itemsize}"))
+        val = f.op(f"load {vm}, ptr {ptr}, align {d.itemsize}")
         if dtypes.is_bool(d):
-            val = self._raw(f.op(f"icmp ne {vm} {val}, zeroinitializer"))
+            val = f.op(f"icmp ne {vm} {val}, zeroinitializer")
         return val
 
     def store(self, buf: Buf, idx: Index, val: str) -> None:
+        """Store ``val`` (of ``ty(d)``) at ``idx``; bool as bytes."""
         d, f = buf.type.dtype, self.f
-        if self.lanes:
-            if not val.startswith("%"):
-                val = self.splat(val, d)
-            if dtypes.is_bool(d):
-                val = self._raw(f.op(f"zext {self.vtype(d)} {val} to <{self.lanes} x i8>"))
-            ptr = self.address(buf, idx)
-            if ptr != buf.ptr:
-                self._raw(ptr)
-            vm = f"<{self.lanes} x {MEM[d]}>"
-            f.do(f"store {vm} {val}, ptr {ptr}, align {d.itemsize}")
-            return
+        mem = f"<{self.lanes} x {MEM[d]}>" if self.lanes else MEM[d]
         if dtypes.is_bool(d):
-            val = f.op(f"zext i1 {val} to i8")
-        f.do(f"store {MEM[d]} {val}, ptr {self.address(buf, idx)}, align {d.itemsize}")
+            val = f.op(f"zext {self.ty(d)} {val} to {mem}")
+        f.do(f"store {mem} {val}, ptr {self.address(buf, idx)}, align {d.itemsize}")
 
     def clamp(self, i: str, n: int) -> str:
         """``i`` limited to [0, n-1] (used where a select discards the loaded value)."""
@@ -256,14 +236,9 @@ def operand_index(idx: Index, out_shape, in_shape, f) -> Index:
 def _elementwise(em, node, idx):
     out_shape = node.outputs[0].shape
     args = [em.value(v, operand_index(idx, out_shape, v.shape, em.f)) for v in node.inputs]
-    if not em.lanes:
-        return SCALAR[node.prim](em, node, args)
-    if node.inputs[0] in em.paired and node.prim in (ew.sin, ew.cos):
+    if em.lanes and node.prim in (ew.sin, ew.cos) and node.inputs[0] in em.paired:
         return em.sincos(args[0], node.outputs[0].dtype)[node.prim is ew.cos]
-    start = len(em.f.lines)
-    out = SCALAR[node.prim](em, node, args)
-    em.vectorize(start)
-    return out
+    return SCALAR[node.prim](em, node, args)
 
 
 def _broadcast(em, node, idx, shape, dims):
@@ -350,7 +325,7 @@ def _iota(em, node, idx, shape, dtype, dimension):
 def _constant(em, node, idx, value):
     arr = value.array
     if arr.size == 1:
-        return const(arr.reshape(-1)[0], arr.dtype)
+        return em.lit(arr.reshape(-1)[0], arr.dtype)
     buf = em.module.global_array(arr)
     return em.load(buf, idx)
 

@@ -1,8 +1,12 @@
-"""Per-element semantics of every elementwise primitive, as LLVM IR on scalar registers.
+"""Per-element semantics of every elementwise primitive, as LLVM IR on registers.
 
 Each rule is ``rule(cx, node, args) -> ssa`` where ``args`` are the operands' register values at one
-element; ``cx.f`` is the function being built and ``cx.math(fn, dtype, args)`` calls the math
-library. The semantics are NumPy's, bit for bit for exact operations:
+element, or at ``cx.lanes`` consecutive elements: the rules are lane-wise and branch-free, and take
+every type from the emitter (``cx.ty(dtype)``: ``float`` or ``<8 x float>``, booleans ``i1`` or
+``<8 x i1>``; ``cx.lit(value, dtype)``: a literal or its splat; ``cx.intrinsic(name, dtype)``), so
+one rule prints scalar or vector code. ``cx.f`` is the function being built and
+``cx.math(fn, dtype, args)`` calls the math library. The semantics are NumPy's, bit for bit for
+exact operations:
   - no fast-math flags (the loop vectorizer needs none for elementwise loops);
   - integers wrap in two's complement (no ``nsw``); ``abs(INT_MIN) == INT_MIN``;
   - ``max``/``min`` follow ``np.maximum``: ``a > b or isnan(a) ? a : b`` (NaN propagates; equal
@@ -21,14 +25,13 @@ from __future__ import annotations
 
 from ... import dtypes
 from ...ops import elementwise as ew
-from .irtext import REG, SUFFIX, const
 
 
 def _arith(fop, iop, bop=None):
     def rule(cx, node, args):
         d = node.inputs[0].dtype
         opcode = fop if dtypes.is_float(d) else (bop if dtypes.is_bool(d) else iop)
-        return cx.f.op(f"{opcode} {REG[d]} {args[0]}, {args[1]}")
+        return cx.f.op(f"{opcode} {cx.ty(d)} {args[0]}, {args[1]}")
 
     return rule
 
@@ -36,39 +39,41 @@ def _arith(fop, iop, bop=None):
 def _neg(cx, node, args):
     d = node.inputs[0].dtype
     if dtypes.is_float(d):
-        return cx.f.op(f"fneg {REG[d]} {args[0]}")
-    return cx.f.op(f"sub {REG[d]} 0, {args[0]}")
+        return cx.f.op(f"fneg {cx.ty(d)} {args[0]}")
+    return cx.f.op(f"sub {cx.ty(d)} {cx.lit(0, d)}, {args[0]}")
 
 
 def _abs(cx, node, args):
     d = node.inputs[0].dtype
-    t = REG[d]
+    t = cx.ty(d)
     if dtypes.is_float(d):
-        return cx.f.op(f"call {t} @llvm.fabs.{SUFFIX[d]}({t} {args[0]})")
-    return cx.f.op(f"call {t} @llvm.abs.{SUFFIX[d]}({t} {args[0]}, i1 false)")
+        return cx.f.op(f"call {t} {cx.intrinsic('fabs', d)}({t} {args[0]})")
+    return cx.f.op(f"call {t} {cx.intrinsic('abs', d)}({t} {args[0]}, i1 false)")
 
 
 def _sign(cx, node, args):
     d = node.inputs[0].dtype
-    t, x, f = REG[d], args[0], cx.f
+    t, x, f, zero = cx.ty(d), args[0], cx.f, cx.lit(0, d)
     if dtypes.is_float(d):
-        pos = f.op(f"fcmp ogt {t} {x}, {const(0, d)}")
-        neg = f.op(f"fcmp olt {t} {x}, {const(0, d)}")
-        zero = f.op(f"fcmp oeq {t} {x}, {const(0, d)}")
-        z_or_nan = f.op(f"select i1 {zero}, {t} {const(0, d)}, {t} {x}")
-        n_or = f.op(f"select i1 {neg}, {t} {const(-1, d)}, {t} {z_or_nan}")
-        return f.op(f"select i1 {pos}, {t} {const(1, d)}, {t} {n_or}")
-    pos = f.op(f"icmp sgt {t} {x}, 0")
-    neg = f.op(f"icmp slt {t} {x}, 0")
-    p = f.op(f"zext i1 {pos} to {t}")
-    n = f.op(f"zext i1 {neg} to {t}")
+        pos = f.op(f"fcmp ogt {t} {x}, {zero}")
+        neg = f.op(f"fcmp olt {t} {x}, {zero}")
+        is_zero = f.op(f"fcmp oeq {t} {x}, {zero}")
+        b = cx.ty(dtypes.bool_)
+        z_or_nan = f.op(f"select {b} {is_zero}, {t} {zero}, {t} {x}")
+        n_or = f.op(f"select {b} {neg}, {t} {cx.lit(-1, d)}, {t} {z_or_nan}")
+        return f.op(f"select {b} {pos}, {t} {cx.lit(1, d)}, {t} {n_or}")
+    pos = f.op(f"icmp sgt {t} {x}, {zero}")
+    neg = f.op(f"icmp slt {t} {x}, {zero}")
+    p = f.op(f"zext {cx.ty(dtypes.bool_)} {pos} to {t}")
+    n = f.op(f"zext {cx.ty(dtypes.bool_)} {neg} to {t}")
     return f.op(f"sub {t} {p}, {n}")
 
 
 def _float_intrinsic(name):
     def rule(cx, node, args):
         d = node.inputs[0].dtype
-        return cx.f.op(f"call {REG[d]} @llvm.{name}.{SUFFIX[d]}({REG[d]} {args[0]})")
+        t = cx.ty(d)
+        return cx.f.op(f"call {t} {cx.intrinsic(name, d)}({t} {args[0]})")
 
     return rule
 
@@ -79,19 +84,20 @@ def _int_division(fop, iop):
 
     def rule(cx, node, args):
         d = node.inputs[0].dtype
-        t, (x, y), f = REG[d], args, cx.f
+        t, (x, y), f = cx.ty(d), args, cx.f
         if dtypes.is_float(d):
             return f.op(f"{fop} {t} {x}, {y}")
-        zero = f.op(f"icmp eq {t} {y}, 0")
-        minus_one = f.op(f"icmp eq {t} {y}, -1")
-        unsafe = f.op(f"or i1 {zero}, {minus_one}")
-        safe = f.op(f"select i1 {unsafe}, {t} 1, {t} {y}")
+        b, zero = cx.ty(dtypes.bool_), cx.lit(0, d)
+        is_zero = f.op(f"icmp eq {t} {y}, {zero}")
+        minus_one = f.op(f"icmp eq {t} {y}, {cx.lit(-1, d)}")
+        unsafe = f.op(f"or {b} {is_zero}, {minus_one}")
+        safe = f.op(f"select {b} {unsafe}, {t} {cx.lit(1, d)}, {t} {y}")
         out = f.op(f"{iop} {t} {x}, {safe}")
         if iop == "srem":
             return out
-        negated = f.op(f"sub {t} 0, {x}")
-        out = f.op(f"select i1 {minus_one}, {t} {negated}, {t} {out}")
-        return f.op(f"select i1 {zero}, {t} 0, {t} {out}")
+        negated = f.op(f"sub {t} {zero}, {x}")
+        out = f.op(f"select {b} {minus_one}, {t} {negated}, {t} {out}")
+        return f.op(f"select {b} {is_zero}, {t} {zero}, {t} {out}")
 
     return rule
 
@@ -107,14 +113,14 @@ def _extremum(fcmp, icmp):
 
     def rule(cx, node, args):
         d = node.inputs[0].dtype
-        t, (a, b), f = REG[d], args, cx.f
+        t, (a, b), f = cx.ty(d), args, cx.f
         if dtypes.is_float(d):
             better = f.op(f"fcmp {fcmp} {t} {a}, {b}")
-            nan = f.op(f"fcmp uno {t} {a}, {const(0, d)}")
-            better = f.op(f"or i1 {better}, {nan}")
+            nan = f.op(f"fcmp uno {t} {a}, {cx.lit(0, d)}")
+            better = f.op(f"or {cx.ty(dtypes.bool_)} {better}, {nan}")
         else:
             better = f.op(f"icmp {_int_predicate(icmp, d)} {t} {a}, {b}")
-        return f.op(f"select i1 {better}, {t} {a}, {t} {b}")
+        return f.op(f"select {cx.ty(dtypes.bool_)} {better}, {t} {a}, {t} {b}")
 
     return rule
 
@@ -123,8 +129,8 @@ def _compare(fcmp, icmp):
     def rule(cx, node, args):
         d = node.inputs[0].dtype
         if dtypes.is_float(d):
-            return cx.f.op(f"fcmp {fcmp} {REG[d]} {args[0]}, {args[1]}")
-        return cx.f.op(f"icmp {_int_predicate(icmp, d)} {REG[d]} {args[0]}, {args[1]}")
+            return cx.f.op(f"fcmp {fcmp} {cx.ty(d)} {args[0]}, {args[1]}")
+        return cx.f.op(f"icmp {_int_predicate(icmp, d)} {cx.ty(d)} {args[0]}, {args[1]}")
 
     return rule
 
@@ -137,35 +143,36 @@ def _math(fn):
 
 
 def _not(cx, node, args):
-    return cx.f.op(f"xor i1 {args[0]}, true")
+    return cx.f.op(f"xor {cx.ty(dtypes.bool_)} {args[0]}, {cx.lit(True, dtypes.bool_)}")
 
 
 def _select(cx, node, args):
-    t = REG[node.outputs[0].dtype]
-    return cx.f.op(f"select i1 {args[0]}, {t} {args[1]}, {t} {args[2]}")
+    t = cx.ty(node.outputs[0].dtype)
+    return cx.f.op(f"select {cx.ty(dtypes.bool_)} {args[0]}, {t} {args[1]}, {t} {args[2]}")
 
 
 def _float_to_int(cx, x, src, dst):
     """C truncation; out of range or NaN gives INT_MIN (x86 and NumPy on x86), never poison."""
-    f, ts, td = cx.f, REG[src], REG[dst]
+    f, ts, td = cx.f, cx.ty(src), cx.ty(dst)
     bits = dst.itemsize * 8
-    lo = f.op(f"fcmp oge {ts} {x}, {const(-(2.0 ** (bits - 1)), src)}")
-    hi = f.op(f"fcmp olt {ts} {x}, {const(2.0 ** (bits - 1), src)}")
-    ok = f.op(f"and i1 {lo}, {hi}")
+    lo = f.op(f"fcmp oge {ts} {x}, {cx.lit(-(2.0 ** (bits - 1)), src)}")
+    hi = f.op(f"fcmp olt {ts} {x}, {cx.lit(2.0 ** (bits - 1), src)}")
+    ok = f.op(f"and {cx.ty(dtypes.bool_)} {lo}, {hi}")
     raw = f.op(f"fptosi {ts} {x} to {td}")
     safe = f.op(f"freeze {td} {raw}")
-    return f.op(f"select i1 {ok}, {td} {safe}, {td} {-(2 ** (bits - 1))}")
+    int_min = cx.lit(-(2 ** (bits - 1)), dst)
+    return f.op(f"select {cx.ty(dtypes.bool_)} {ok}, {td} {safe}, {td} {int_min}")
 
 
 def convert_value(cx, x, src, dst) -> str:
     """Convert a register value from dtype ``src`` to ``dst`` as NumPy's ``astype`` does."""
-    f, ts, td = cx.f, REG[src], REG[dst]
+    f, ts, td = cx.f, cx.ty(src), cx.ty(dst)
     if src == dst:
         return x
     if dtypes.is_bool(dst):
         if dtypes.is_float(src):
-            return f.op(f"fcmp une {ts} {x}, {const(0, src)}")
-        return f.op(f"icmp ne {ts} {x}, 0")
+            return f.op(f"fcmp une {ts} {x}, {cx.lit(0, src)}")
+        return f.op(f"icmp ne {ts} {x}, {cx.lit(0, src)}")
     if dtypes.is_float(dst):
         if dtypes.is_float(src):
             kind = "fpext" if dst.itemsize > src.itemsize else "fptrunc"
@@ -175,7 +182,7 @@ def convert_value(cx, x, src, dst) -> str:
     if dtypes.is_float(src):
         return _float_to_int(cx, x, src, dst)
     if dtypes.is_bool(src):
-        return f.op(f"zext i1 {x} to {td}")
+        return f.op(f"zext {ts} {x} to {td}")
     kind = "sext" if dst.itemsize > src.itemsize else "trunc"
     return f.op(f"{kind} {ts} {x} to {td}")
 

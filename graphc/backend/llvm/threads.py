@@ -57,28 +57,17 @@ def ranges(blocks: int, n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
-class _ThreadEntry(Func):
-    """A pthread start routine: ``ptr @name(ptr %c)`` returning null."""
-
-    def __init__(self, name: str):
-        super().__init__(name, ["ptr %c"])
-        self.header = self.header.replace("define internal void", "define internal ptr", 1)
-
-    def text(self) -> str:
-        head, ret = super().text().rsplit("  ret void\n", 1)
-        return f"{head}  ret ptr null\n{ret}"
-
-
 def thread_wrapper(name: str, n_ptrs: int) -> str:
     """``ptr @name.t(ptr %c)``: the thread entry calling kernel ``name`` with the pointers and range
     read from context record ``%c`` (n_ptrs pointers, then lo, then hi, 8 bytes each)."""
-    f = _ThreadEntry(f"{name}.t")
+    f = Func(f"{name}.t", ["ptr %c"], ret="ptr")  # a pthread start routine, returning null
     args = []
     for i in range(n_ptrs + 2):
         ty = "ptr" if i < n_ptrs else "i64"
         slot = f.gep("i64", "%c", str(i))
         args.append(f"{ty} {f.op(f'load {ty}, ptr {slot}, align 8')}")
     f.do(f"call void @{name}({', '.join(args)})")
+    f.ret("null")
     return f.text()
 
 
@@ -125,12 +114,12 @@ def runtime(max_threads: int) -> str:
         started = f.op(f"icmp eq i32 {r}, 0")
         flag = f.op(f"zext i1 {started} to i8")
         f.do(f"store i8 {flag}, ptr {f.gep('i8', ok, j)}, align 1")
-        with _when(f, f.op(f"icmp ne i32 {r}, 0")):
+        with f.when(f.op(f"icmp ne i32 {r}, 0")):
             f.op(f"call ptr %fn(ptr {c})")
     f.op("call ptr %fn(ptr %ctx)")
     with _from_one(f, "%n", "join") as k:
         started = f.op(f"load i8, ptr {f.gep('i8', ok, k)}, align 1")
-        with _when(f, f.op(f"icmp ne i8 {started}, 0")):
+        with f.when(f.op(f"icmp ne i8 {started}, 0")):
             tid = f.op(f"load i64, ptr {f.gep('i64', tids, k)}, align 8")
             f.op(f"call i32 @pthread_join(i64 {tid}, ptr null)")
     return f.text()
@@ -140,25 +129,13 @@ def runtime(max_threads: int) -> str:
 def _from_one(f: Func, n: str, stem: str):
     """``for j in range(1, n)`` with a run-time bound ``n``; yields ``j``."""
     pred, head, body, done = f.block, f.fresh(stem), f.fresh(f"{stem}.b"), f.fresh(f"{stem}.x")
-    f.do(f"br label %{head}")
+    f.jump(head)
     f.start_block(head)
-    j, line = f"%{head}.j", len(f.lines)
-    f.do(f"{j} = phi i64 [ 1, %{pred} ], [ {j}.next, %LATCH ]")
-    f.do(f"br i1 {f.op(f'icmp ult i64 {j}, {n}')}, label %{body}, label %{done}")
+    j = f.phi("i64", [("1", pred)], name=f"%{head}.j")
+    f.branch(f.op(f"icmp ult i64 {j.name}, {n}"), body, done)
     f.start_block(body)
-    yield j
-    f.lines[line] = f.lines[line].replace("%LATCH", f"%{f.block}")
-    f.do(f"{j}.next = add i64 {j}, 1")
-    f.do(f"br label %{head}")
-    f.start_block(done)
-
-
-@contextmanager
-def _when(f: Func, cond: str):
-    """Run the body only when the i1 ``cond`` holds."""
-    body, done = f.fresh("W"), f.fresh("Wx")
-    f.do(f"br i1 {cond}, label %{body}, label %{done}")
-    f.start_block(body)
-    yield
-    f.do(f"br label %{done}")
+    yield j.name
+    j.add(f"{j.name}.next", f.block)
+    f.do(f"{j.name}.next = add i64 {j.name}, 1")
+    f.jump(head)
     f.start_block(done)
