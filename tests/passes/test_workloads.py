@@ -135,3 +135,17 @@ def test_stats_of_a_compiled_gradient():
     assert stats["passes"][0]["nodes_before"] == stats["nodes"]["traced"]
     assert stats["passes"][-1]["nodes_after"] == stats["nodes"]["optimized"]
     assert stats["nodes"]["optimized"] < stats["nodes"]["traced"]
+
+
+def test_w3_matmul_gradients_need_no_transpose():
+    """Reverse mode gives the weight gradients as a product then a transpose; the optimizer swaps
+    the product's operands instead (``simplify.transposed_dot``), so no copy kernel is left."""
+    from graphc.ops import shape as sh
+    from graphc.ops.linalg import dot_general
+
+    fun, args, _ = WORKLOADS["W3"]
+    traced = gc.make_graph(fun)(*args)
+    optimized, _ = optimize(traced)
+    assert any(n.prim is sh.transpose for n in traced.nodes)
+    assert not any(n.prim is sh.transpose for n in optimized.nodes)
+    assert sum(n.prim is dot_general for n in optimized.nodes) == 5  # 2 forward, 3 backward
