@@ -21,7 +21,9 @@ default; ``graphc.config.fast_math``, or ``optimize(graph, fast_math=True)``):
     -> reshape(x)         reshape(x) + 0.0; fast_math drops the + 0.0
   ======================  =================================================================
 
-"Bit-identical" is about the graph's meaning, i.e. the reference evaluator. Constant folding
+"Bit-identical" is about the graph's meaning, i.e. the reference evaluator. The order in which a
+contraction adds its products is not part of that meaning (NumPy's einsum and a backend's
+blocking each pick one), so a rewrite of ``dot_general`` is exact when it keeps the products. Constant folding
 computes with NumPy at compile time; the native backend computes the rest with its own math library,
 so transcendental results can differ from NumPy's in the last bit whatever the passes do.
 
