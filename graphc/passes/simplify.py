@@ -23,9 +23,10 @@ default; ``graphc.config.fast_math``, or ``optimize(graph, fast_math=True)``):
 
 "Bit-identical" is about the graph's meaning, i.e. the reference evaluator. The order in which a
 contraction adds its products is not part of that meaning (NumPy's einsum and a backend's
-blocking each pick one), so a rewrite of ``dot_general`` is exact when it keeps the products. Constant folding
-computes with NumPy at compile time; the native backend computes the rest with its own math library,
-so transcendental results can differ from NumPy's in the last bit whatever the passes do.
+blocking each pick one), so a rewrite of ``dot_general`` is exact when it keeps the products.
+Constant folding computes with NumPy at compile time; the native backend computes the rest with its
+own math library, so transcendental results can differ from NumPy's in the last bit whatever the
+passes do.
 
 One rule looks beyond a node's operands: ``transposed_dot`` rewrites a product that nothing but
 its transpose reads, counting uses in the graph being simplified (live uses only, so dead code
