@@ -22,6 +22,10 @@ from ..core import current_trace, located, user_location
 from ..core.locations import definition_location
 from ..errors import GraphcError
 from ..ir import Graph
+from ..ops import elementwise as ew
+from ..ops import reduce as red
+from ..ops import shape as sh
+from ..ops.linalg import dot_general
 from ..ops.shape import zeros
 from .reverse import (
     DifferentiationError,
@@ -115,22 +119,23 @@ def _others_zero(node, dep, known_zero, first=0):
 #: affine, not linear; ``stop_gradient`` is linear but its vjp is zero, so it is left out.
 _LINEAR_USE = {
     **dict.fromkeys(
-        ("neg", "reduce_sum", "broadcast_in_dim", "reshape", "transpose", "rev", "slice", "cumsum"),
+        (ew.neg, red.reduce_sum, sh.broadcast_in_dim, sh.reshape, sh.transpose, sh.rev, sh.slice_,
+         red.cumsum),
         lambda node, dep, known_zero: True,
     ),
-    "convert": lambda node, dep, known_zero: node.outputs[0].dtype.kind == "f",
-    "pad": lambda node, dep, known_zero: not np.any(node.attrs["value"]),
-    "mul": lambda node, dep, known_zero: sum(dep) == 1,
-    "dot_general": lambda node, dep, known_zero: sum(dep) == 1,
-    "div": lambda node, dep, known_zero: dep == [True, False],
-    "add": _others_zero,
-    "sub": _others_zero,
-    "concatenate": _others_zero,
-    "select": lambda node, dep, known_zero: not dep[0] and _others_zero(node, dep, known_zero, 1),
+    ew.convert: lambda node, dep, known_zero: node.outputs[0].dtype.kind == "f",
+    sh.pad: lambda node, dep, known_zero: not np.any(node.attrs["value"]),
+    ew.mul: lambda node, dep, known_zero: sum(dep) == 1,
+    dot_general: lambda node, dep, known_zero: sum(dep) == 1,
+    ew.div: lambda node, dep, known_zero: dep == [True, False],
+    ew.add: _others_zero,
+    ew.sub: _others_zero,
+    sh.concatenate: _others_zero,
+    ew.select: lambda node, dep, known_zero: not dep[0] and _others_zero(node, dep, known_zero, 1),
 }
 
 #: Primitives a known zero passes through unchanged.
-_KEEPS_ZERO = frozenset(("broadcast_in_dim", "reshape", "transpose", "convert"))
+_KEEPS_ZERO = frozenset((sh.broadcast_in_dim, sh.reshape, sh.transpose, ew.convert))
 
 
 def check_linear(graph: Graph, n_linear: int, wanted, who: str) -> None:
@@ -142,9 +147,9 @@ def check_linear(graph: Graph, n_linear: int, wanted, who: str) -> None:
 
     def known_zero(v):
         node = producer.get(v)
-        while node is not None and node.prim.name in _KEEPS_ZERO:
+        while node is not None and node.prim in _KEEPS_ZERO:
             node = producer.get(node.inputs[0])
-        return node is not None and node.prim.name == "constant" and not np.any(
+        return node is not None and node.prim is sh.constant and not np.any(
             node.attrs["value"].array
         )
 
@@ -162,10 +167,12 @@ def check_linear(graph: Graph, n_linear: int, wanted, who: str) -> None:
         mask = [v in dep for v in node.inputs]
         if not any(mask):
             continue
-        name = node.prim.name
-        rule = _LINEAR_USE.get(name)
+        rule = _LINEAR_USE.get(node.prim)
         if rule is None or not rule(node, mask, known_zero):
-            what = f"it applies {name}{_in(node)} to the cotangent in a way that is not linear"
+            what = (
+                f"it applies {node.prim.name}{_in(node)} to the cotangent in a way that is not "
+                "linear"
+            )
             raise _not_linear(node, who, what)
     for k, (v, w) in enumerate(zip(graph.outputs, wanted, strict=True)):
         if w and v not in dep and not known_zero(v):

@@ -1,5 +1,6 @@
 """Primitives that call a nested graph held in one of their attributes (``custom_vjp_call``'s
-``fwd``, the backend's ``fused`` ``body``), and the inliner that replaces such calls by the graph.
+``fwd``; ``fused``'s ``body``, defined here), and the inliner that replaces such calls by the
+graph.
 
 Their shape rule and NumPy evaluation are the nested graph's: the operands must have the graph's
 input types, the results have its output types, and the reference evaluator runs it. Keeping both
@@ -50,6 +51,7 @@ def call_primitive(name: str, attr: str, inline: bool = True, **kwargs) -> Primi
         infer=_infer(name, attr),
         impl=_impl(attr),
         multiple_results=True,
+        family="call",
         extra=extra,
         **kwargs,
     )
@@ -58,6 +60,12 @@ def call_primitive(name: str, attr: str, inline: bool = True, **kwargs) -> Primi
 def define_call(name: str, attr: str, inline: bool = True, **kwargs) -> Primitive:
     """``call_primitive``, registered (how graphc's own call-like primitives are made)."""
     return register(call_primitive(name, attr, inline, **kwargs))
+
+
+#: One fused region: computes its ``body`` graph on its operands. Backend fusion passes (the LLVM
+#: backend's ``fusion.fuse``) make them once differentiation is over, so it has no derivative rules,
+#: and it is never inlined: the backend runs it as one loop nest.
+fused = define_call("fused", "body", inline=False, after_differentiation=True)
 
 
 def inline_calls(graph: Graph) -> Graph:

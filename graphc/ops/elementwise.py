@@ -47,8 +47,11 @@ def _impl(fn):
     return lambda *args: np.asarray(fn(*args))
 
 
-def unary(name, fn, deriv=None, kinds="f", linear=None, nondifferentiable=False):
-    """A unary primitive whose derivative is ``deriv(x, out)`` (or linear map ``linear(t)``)."""
+def unary(name, fn, deriv=None, kinds="f", linear=None, nondifferentiable=False, cost=1,
+          transcendental=False):
+    """A unary primitive whose derivative is ``deriv(x, out)`` (or linear map ``linear(t)``);
+    ``cost`` and ``transcendental`` are the ``Primitive`` fields (``_MATH`` for math-library
+    functions)."""
     if linear is not None:
         jvp = lambda p, t, o: None if t[0] is None else linear(t[0])  # noqa: E731
         vjp = lambda ct, p, o, needed: [linear(ct)]  # noqa: E731
@@ -64,15 +67,20 @@ def unary(name, fn, deriv=None, kinds="f", linear=None, nondifferentiable=False)
         jvp=jvp,
         vjp=vjp,
         elementwise=True,
+        family="map",
         nondifferentiable=nondifferentiable,
+        cost=cost,
+        transcendental=transcendental,
     )
 
 
 def binary(
-    name, fn, partials=None, kinds="fi", commutative=False, out_dtype=None, nondifferentiable=False
+    name, fn, partials=None, kinds="fi", commutative=False, out_dtype=None, nondifferentiable=False,
+    cost=1, transcendental=False,
 ):
     """A broadcasting binary primitive; ``partials(x, y, out)`` gives (d/dx, d/dy) factors, or a
-    pair of linear maps ``(ct -> ct_x, ct -> ct_y)`` when it is a dict with key ``linear``."""
+    pair of linear maps ``(ct -> ct_x, ct -> ct_y)`` when it is a dict with key ``linear``;
+    ``cost`` and ``transcendental`` as for ``unary``."""
 
     def jvp(p, t, o):
         if t[0] is None and t[1] is None:
@@ -93,8 +101,11 @@ def binary(
         jvp=jvp if differentiable else None,
         vjp=vjp if differentiable else None,
         elementwise=True,
+        family="map",
         commutative=commutative,
         nondifferentiable=nondifferentiable,
+        cost=cost,
+        transcendental=transcendental,
     )
 
 
@@ -142,18 +153,24 @@ def _tie_split(x, y, out):
     return (sub(x_is, mul(both, half)), sub(y_is, mul(both, half)))
 
 
+#: The fields of a function a compiled backend calls from its math library: 8 times the work of an
+#: add per element (fusion weighs loop bodies with ``cost``).
+_MATH = {"cost": 8, "transcendental": True}
+#: Division and square root: a few times an add's latency, no library call.
+_MEDIUM = {"cost": 2}
+
 # --- unary ----------------------------------------------------------------------------------------
 neg = unary("neg", np.negative, kinds="fi", linear=lambda t: neg(t))
 abs_ = unary("abs", np.abs, kinds="fi", deriv=lambda x, o: sign(x))
 sign = unary("sign", np.sign, kinds="fi", nondifferentiable=True)
-exp = unary("exp", np.exp, deriv=lambda x, o: o)
-expm1 = unary("expm1", np.expm1, deriv=lambda x, o: add(o, _one(o)))
-log = unary("log", np.log, deriv=lambda x, o: div(_one(x), x))
-log1p = unary("log1p", np.log1p, deriv=lambda x, o: div(_one(x), add(x, _one(x))))
-sqrt = unary("sqrt", np.sqrt, deriv=lambda x, o: div(scalar(0.5, o.dtype), o))
-sin = unary("sin", np.sin, deriv=lambda x, o: cos(x))
-cos = unary("cos", np.cos, deriv=lambda x, o: neg(sin(x)))
-tanh = unary("tanh", np.tanh, deriv=lambda x, o: sub(_one(o), mul(o, o)))
+exp = unary("exp", np.exp, deriv=lambda x, o: o, **_MATH)
+expm1 = unary("expm1", np.expm1, deriv=lambda x, o: add(o, _one(o)), **_MATH)
+log = unary("log", np.log, deriv=lambda x, o: div(_one(x), x), **_MATH)
+log1p = unary("log1p", np.log1p, deriv=lambda x, o: div(_one(x), add(x, _one(x))), **_MATH)
+sqrt = unary("sqrt", np.sqrt, deriv=lambda x, o: div(scalar(0.5, o.dtype), o), **_MEDIUM)
+sin = unary("sin", np.sin, deriv=lambda x, o: cos(x), **_MATH)
+cos = unary("cos", np.cos, deriv=lambda x, o: neg(sin(x)), **_MATH)
+tanh = unary("tanh", np.tanh, deriv=lambda x, o: sub(_one(o), mul(o, o)), **_MATH)
 logical_not = unary("not", np.logical_not, kinds="b", nondifferentiable=True)
 # NOTE: piecewise constant: JAX gives them a zero gradient, which ``nondifferentiable`` means here.
 floor = unary("floor", np.floor, nondifferentiable=True)
@@ -188,7 +205,7 @@ def _rem_partials(x, y, out):
     return _one(x), neg(mul(sign(q), floor(abs_(q))))
 
 
-div = binary("div", _divide, lambda x, y, o: (div(_one(y), y), neg(div(o, y))))
+div = binary("div", _divide, lambda x, y, o: (div(_one(y), y), neg(div(o, y))), **_MEDIUM)
 rem = binary("rem", _fmod, _rem_partials)
 # NOTE: not ``commutative``: on equal operands NumPy returns one of them, so max(-0.0, 0.0) and
 # max(0.0, -0.0) differ in the sign of the zero, and CSE must not swap them.
@@ -215,8 +232,8 @@ def _atan2_partials(y, x, out):
     return div(x, denom), neg(div(y, denom))
 
 
-pow_ = binary("pow", np.power, _pow_partials, kinds="f")
-atan2 = binary("atan2", np.arctan2, _atan2_partials, kinds="f")
+pow_ = binary("pow", np.power, _pow_partials, kinds="f", **_MATH)
+atan2 = binary("atan2", np.arctan2, _atan2_partials, kinds="f", **_MATH)
 
 _compare = dict(kinds="fib", out_dtype=dtypes.bool_, nondifferentiable=True)
 equal = binary("eq", np.equal, commutative=True, **_compare)
@@ -263,6 +280,7 @@ select = define(
     jvp=_select_jvp,
     vjp=_select_vjp,
     elementwise=True,
+    family="map",
 )
 
 
@@ -286,4 +304,5 @@ convert = define(
         convert(ct, dtype=p[0].dtype) if _both_float(p[0].dtype, dtype) else None
     ],
     elementwise=True,
+    family="map",
 )

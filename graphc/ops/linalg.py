@@ -116,4 +116,6 @@ def _dot_vjp(ct, p, o, needed, contracting, batch):
     return [d_lhs, d_rhs]
 
 
-dot_general = define("dot_general", infer=_dot_infer, impl=_dot_impl, jvp=_dot_jvp, vjp=_dot_vjp)
+dot_general = define(
+    "dot_general", infer=_dot_infer, impl=_dot_impl, jvp=_dot_jvp, vjp=_dot_vjp, family="contract"
+)

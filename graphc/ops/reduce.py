@@ -45,6 +45,7 @@ reduce_sum = define(
     impl=_impl(np.sum),
     jvp=lambda p, t, o, axes: None if t[0] is None else reduce_sum(t[0], axes=axes),
     vjp=lambda ct, p, o, needed, axes: [_expand(ct, p[0].shape, axes)],
+    family="reduce",
 )
 
 
@@ -76,7 +77,9 @@ def _extremum_jvp(p, t, o, axes):
 def _extremum(name, fn):
     """``reduce_max`` and ``reduce_min`` differ only in their NumPy evaluation."""
     infer = _reduce_infer(name, extremum=True)
-    return define(name, infer=infer, impl=_impl(fn), jvp=_extremum_jvp, vjp=_extremum_vjp)
+    return define(
+        name, infer=infer, impl=_impl(fn), jvp=_extremum_jvp, vjp=_extremum_vjp, family="reduce"
+    )
 
 
 reduce_max = _extremum("reduce_max", np.max)
@@ -140,6 +143,7 @@ reduce_prod = define(
     impl=_impl(np.prod),
     jvp=_prod_jvp,
     vjp=_prod_vjp,
+    family="reduce",
 )
 
 
@@ -167,4 +171,5 @@ cumsum = define(
         None if t[0] is None else cumsum(t[0], axis=axis, reverse=reverse)
     ),
     vjp=lambda ct, p, o, needed, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
+    family="scan",
 )

@@ -36,6 +36,7 @@ constant = define(
     infer=lambda types, value: [TensorType.of(value.array)],
     impl=lambda value: value.array,
     nondifferentiable=True,
+    family="leaf",
 )
 
 
@@ -51,7 +52,7 @@ def _iota_impl(shape, dtype, dimension):
     return np.broadcast_to(view, shape)
 
 
-iota = define("iota", infer=_iota_infer, impl=_iota_impl, nondifferentiable=True)
+iota = define("iota", infer=_iota_infer, impl=_iota_impl, nondifferentiable=True, family="leaf")
 
 
 # --- broadcast_in_dim -----------------------------------------------------------------------------
@@ -88,6 +89,7 @@ broadcast_in_dim = define(
     impl=_bcast_impl,
     jvp=lambda p, t, o, shape, dims: _linear(t, broadcast_in_dim, shape=shape, dims=dims),
     vjp=_bcast_vjp,
+    family="remap",
 )
 
 
@@ -110,6 +112,7 @@ reshape = define(
     impl=lambda x, shape: x.reshape(shape),
     jvp=lambda p, t, o, shape: _linear(t, reshape, shape=shape),
     vjp=lambda ct, p, o, needed, shape: [reshape(ct, shape=tuple(p[0].shape))],
+    family="view",
 )
 
 
@@ -126,6 +129,7 @@ transpose = define(
     impl=lambda x, perm: np.transpose(x, perm),
     jvp=lambda p, t, o, perm: _linear(t, transpose, perm=perm),
     vjp=lambda ct, p, o, needed, perm: [transpose(ct, perm=tuple(int(i) for i in np.argsort(perm)))],
+    family="remap",
 )
 
 
@@ -142,6 +146,7 @@ rev = define(
     impl=lambda x, axes: np.flip(x, axes),
     jvp=lambda p, t, o, axes: _linear(t, rev, axes=axes),
     vjp=lambda ct, p, o, needed, axes: [rev(ct, axes=axes)],
+    family="remap",
 )
 
 
@@ -175,6 +180,7 @@ slice_ = define(
     impl=lambda x, start, limit, strides: x[tuple(map(slice, start, limit, strides))],
     jvp=lambda p, t, o, **a: _linear(t, slice_, **a),
     vjp=_slice_vjp,
+    family="remap",
 )
 
 
@@ -219,6 +225,7 @@ pad = define(
         None if t[0] is None else pad(t[0], lo=lo, hi=hi, interior=interior, value=0)
     ),
     vjp=_pad_vjp,
+    family="remap",
 )
 
 
@@ -275,6 +282,7 @@ concatenate = define(
     impl=lambda *xs, axis: np.concatenate(xs, axis=axis),
     jvp=_concat_jvp,
     vjp=_concat_vjp,
+    family="remap",
 )
 
 # --- stop_gradient --------------------------------------------------------------------------------
@@ -284,4 +292,5 @@ stop_gradient = define(
     impl=lambda x: x,
     jvp=lambda p, t, o: None,
     vjp=lambda ct, p, o, needed: [None],
+    family="view",
 )

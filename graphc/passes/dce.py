@@ -12,8 +12,9 @@ from ..ir import Graph, Node
 from .rewrite import has_nested, map_nested
 
 
-def dce(graph: Graph, options=None) -> Graph:
-    """The pass: unused pure nodes dropped (see the module docstring)."""
+def _live_nodes(graph: Graph) -> list:
+    """The nodes of ``graph`` that stay (see the module docstring), in order; nested graphs
+    untouched."""
     live = set(graph.outputs)
     kept = []
     for node in reversed(graph.nodes):
@@ -22,6 +23,24 @@ def dce(graph: Graph, options=None) -> Graph:
         kept.append(node)
         live.update(node.inputs)
     kept.reverse()
+    return kept
+
+
+def live_uses(graph: Graph) -> dict:
+    """How many times each value is read by the graph's outputs and its live nodes: its uses once
+    dead code is gone (for rewrites that are worth making only on a value's sole use)."""
+    uses: dict = {}
+    for v in graph.outputs:
+        uses[v] = uses.get(v, 0) + 1
+    for node in _live_nodes(graph):
+        for v in node.inputs:
+            uses[v] = uses.get(v, 0) + 1
+    return uses
+
+
+def dce(graph: Graph, options=None) -> Graph:
+    """The pass: unused pure nodes dropped (see the module docstring)."""
+    kept = _live_nodes(graph)
     changed = len(kept) != len(graph.nodes)
     nodes = []
     for node in kept:

@@ -55,7 +55,7 @@ AFTER_DIFFERENTIATION = (("inline", inline_calls),)
 #: The passes whose work a change made by a pass can enable, where that is not every pass (a pass
 #: missing here, or one in a replaced ``PIPELINE``, enables them all, itself included):
 #:   - dce: removing unused nodes changes no live node's inputs, and every rewrite looks only at a
-#:     node and the nodes making its inputs;
+#:     node, the nodes making its inputs and live uses (``simplify.transposed_dot``);
 #:   - cse: merging twins gives rewrites that ask whether two operands are one value new work
 #:     (``select(p, a, a)``, ``a - a``), and may leave nothing dead but dce runs after it anyway;
 #:     fold sees the same constants and producers as before (twins have the same primitive,

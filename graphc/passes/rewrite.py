@@ -29,6 +29,7 @@ class Rewriter:
     """The graph under construction, with the lookups rules need (which node made a value)."""
 
     def __init__(self, graph: Graph):
+        self.source = graph  # the graph being rewritten (rules that look at uses read it)
         self.builder = Builder(graph.name)
         self.builder.inputs = list(graph.inputs)
         self.env: dict[Value, Value] = {}

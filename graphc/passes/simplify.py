@@ -21,9 +21,16 @@ default; ``graphc.config.fast_math``, or ``optimize(graph, fast_math=True)``):
     -> reshape(x)         reshape(x) + 0.0; fast_math drops the + 0.0
   ======================  =================================================================
 
-"Bit-identical" is about the graph's meaning, i.e. the reference evaluator. Constant folding
-computes with NumPy at compile time; the native backend computes the rest with its own math library,
-so transcendental results can differ from NumPy's in the last bit whatever the passes do.
+"Bit-identical" is about the graph's meaning, i.e. the reference evaluator. The order in which a
+contraction adds its products is not part of that meaning (NumPy's einsum and a backend's
+blocking each pick one), so a rewrite of ``dot_general`` is exact when it keeps the products.
+Constant folding computes with NumPy at compile time; the native backend computes the rest with its
+own math library, so transcendental results can differ from NumPy's in the last bit whatever the
+passes do.
+
+One rule looks beyond a node's operands: ``transposed_dot`` rewrites a product that nothing but
+its transpose reads, counting uses in the graph being simplified (live uses only, so dead code
+does not change the outcome).
 
 Rules are looked up by primitive (``RULES``); an elementwise node with an operand that is a
 broadcast its own broadcasting would do anyway loses that broadcast (``_shrink_broadcasts``).
@@ -37,6 +44,7 @@ from ..ops import elementwise as ew
 from ..ops import reduce as red
 from ..ops import shape as sh
 from ..ops.broadcasting import broadcast_shapes
+from ..ops.linalg import dot_general
 from .consts import (
     SPLAT_MAKERS,
     broadcast_to,
@@ -48,6 +56,7 @@ from .consts import (
     splat_is,
     uniform_element,
 )
+from .dce import live_uses
 from .rewrite import Rewriter, has_nested, rewrite_graph
 
 
@@ -216,6 +225,45 @@ def transpose_fold(rw, node, ins, attrs, fast):
     return None if inner is None else [rw.emit(sh.transpose, (x,), perm=perm)]
 
 
+def transposed_dot(rw, node, ins, attrs, fast):
+    """transpose(dot_general(a, b)) = dot_general(b, a) when the transpose just exchanges the two
+    free groups (batch axes stay first) and nothing else reads the product: exact (each element
+    is the same products, floating-point products commute, summed over the same axes).
+    Reverse-mode matmul gradients come as a product then a transpose, which would otherwise cost
+    a strided copy. The transpose must read the product itself, not a value a rewrite replaced by
+    it: then the uses counted in the source graph are the product's uses."""
+    dot = _produced_by(rw, ins[0], dot_general)
+    if dot is None or ins[0] is not node.inputs[0]:
+        return None
+    swapped = _swapped_dot_attrs(dot, tuple(attrs["perm"]))
+    if swapped is None or _live_uses(rw).get(ins[0]) != 1:
+        return None
+    lhs, rhs = dot.inputs
+    return [rw.emit(dot_general, (rhs, lhs), **swapped)]
+
+
+def _swapped_dot_attrs(dot, perm) -> dict | None:
+    """The attributes of ``dot_general(b, a)`` when ``perm`` applied to ``dot`` (a product of ``a``
+    and ``b``) moves ``b``'s free axes before ``a``'s, keeping the batch axes first; else None."""
+    lhs, rhs = dot.inputs
+    (lc, rc), (lb, rb) = dot.attrs["contracting"], dot.attrs["batch"]
+    nb, nl = len(lb), lhs.type.ndim - len(lc) - len(lb)
+    nr = rhs.type.ndim - len(rc) - len(rb)
+    exchanged = (*range(nb), *range(nb + nl, nb + nl + nr), *range(nb, nb + nl))
+    if nl == 0 or nr == 0 or perm != exchanged:
+        return None
+    return {"contracting": (tuple(rc), tuple(lc)), "batch": (tuple(rb), tuple(lb))}
+
+
+def _live_uses(rw: Rewriter) -> dict:
+    """``live_uses`` of the graph being rewritten, counted once per walk (only graphs with a
+    transposed product ask)."""
+    uses = rw.cache.get("live_uses")
+    if uses is None:
+        uses = rw.cache["live_uses"] = live_uses(rw.source)
+    return uses
+
+
 def reshape_fold(rw, node, ins, attrs, fast):
     """reshape(x, x.shape) = x; reshape(reshape(x, s1), s2) = reshape(x, s2): exact (row-major
     order is kept by every reshape)."""
@@ -322,7 +370,7 @@ RULES = {
     ew.log: (log_exp,),
     ew.convert: (convert_same,),
     ew.select: (select_known,),
-    sh.transpose: (transpose_fold,),
+    sh.transpose: (transpose_fold, transposed_dot),
     sh.reshape: (reshape_fold,),
     sh.slice_: (slice_fold,),
     sh.broadcast_in_dim: (broadcast_fold,),

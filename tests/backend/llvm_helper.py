@@ -7,10 +7,10 @@ import ctypes
 
 import numpy as np
 
+from graphc.backend.llvm.fusion import fuse
 from graphc.backend.llvm.lower import lower_graph, render
 from graphc.backend.llvm.plan import plan_graph
 from graphc.backend.llvm.tuning import Tuning
-from graphc.passes.fuse import fuse
 
 _engines = []
 

@@ -22,8 +22,8 @@ from graphc.ops import REGISTRY
 from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
 from graphc.ops import shape as sh
+from graphc.ops.call import fused
 from graphc.ops.linalg import dot_general
-from graphc.passes.fuse import fused
 from graphc.trace import pytree
 
 from .cases import SHAPE_CASES, one_node, special_values

@@ -442,14 +442,14 @@ def test_failing_pass_names_the_node(monkeypatch):
 
 
 def test_failing_fusion_names_the_node(monkeypatch):
-    from graphc.passes import fuse
+    from graphc.backend.llvm import fusion
 
     def broken(node):
         if node.prim is ew.exp:
             raise AssertionError("injected")
         return "map"
 
-    monkeypatch.setattr(fuse, "_role", broken)
+    monkeypatch.setattr(fusion, "_role", broken)
     with pytest.raises(gc.GraphcError) as info:
         gc.function(_user_program)(np.ones(9))
     _assert_internal(info, "exp")

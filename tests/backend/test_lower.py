@@ -61,7 +61,7 @@ def test_workspace_reuses_dead_buffers():
 
 
 def test_fused_chain_needs_no_workspace():
-    from graphc.passes.fuse import fuse
+    from graphc.backend.llvm.fusion import fuse
 
     low = lower_graph(fuse(_chain(1000)))
     assert low.workspace_bytes == 0 and len(low.kernels) == 1

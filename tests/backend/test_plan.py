@@ -12,6 +12,7 @@ import pytest
 
 import graphc as gc
 import graphc.numpy as gnp
+from graphc.backend.llvm.fusion import fuse
 from graphc.backend.llvm.lower import lower_graph, render
 from graphc.backend.llvm.plan import Kernel, backend_plan, plan_graph
 from graphc.backend.llvm.tuning import Tuning
@@ -22,7 +23,6 @@ from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
 from graphc.ops import shape as sh
 from graphc.ops.linalg import dot_general
-from graphc.passes.fuse import fuse
 
 F32 = np.dtype("float32")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -10,9 +10,9 @@ import pytest
 
 import graphc as gc
 import graphc.numpy as gnp
-from graphc.backend.llvm import entry
+from graphc.backend.llvm import entry, fusion
 from graphc.ir import TensorType
-from graphc.passes import fuse as fusion
+from graphc.ops.call import fused
 from graphc.trace.function import make_graph
 
 
@@ -74,8 +74,8 @@ def test_fused_regions_read_a_bounded_number_of_operands():
     graph = make_graph(gc.grad(_wide_loss))(p)
     from graphc.passes import optimize
 
-    fused = fusion.fuse(optimize(graph)[0])
-    sizes = [len(n.inputs) for n in fused.nodes if n.prim is fusion.fused]
-    assert sizes and max(sizes) <= fusion.MAX_OPERANDS
+    out = fusion.fuse(optimize(graph)[0])
+    sizes = [len(n.inputs) for n in out.nodes if n.prim is fused]
+    assert sizes and max(sizes) <= fusion.FusionPolicy().max_operands
     # the limit splits wide regions, it does not stop fusion: regions still hold many ops
-    assert max(len(n.attrs["body"].nodes) for n in fused.nodes if n.prim is fusion.fused) >= 32
+    assert max(len(n.attrs["body"].nodes) for n in out.nodes if n.prim is fused) >= 32

@@ -280,7 +280,6 @@ def custom_vjp_row():
 def fused_row():
     """``fused`` (the fusion pass's region node) evaluates its ``body`` graph."""
     import graphc as gc
-    import graphc.passes.fuse
 
     def region(x, y):
         return np.exp(x) * y, (x + y).sum(axis=1)

@@ -11,16 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphc.numpy as gnp
+from graphc.backend.llvm.fusion import FusionPolicy, check_acyclic, fuse
 from graphc.backend.reference import evaluate
 from graphc.ir import Builder, TensorType, verify
 from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
 from graphc.ops import shape as sh
+from graphc.ops.call import fused
 from graphc.ops.linalg import dot_general
-from graphc.passes.fuse import MAX_WEIGHT, check_acyclic, fuse, fused
 from graphc.trace.function import make_graph
 
 F32 = np.dtype("float32")
+MAX_WEIGHT = FusionPolicy().max_weight
 
 
 def _fused_nodes(g):
@@ -103,25 +105,6 @@ def test_opaque_nodes_split_regions_without_cycles():
     assert order.index("dot_general") < len(order) - 1  # something runs after the dot
 
 
-@pytest.mark.parametrize("batch", [False, True])
-def test_transposed_product_becomes_swapped_product(batch):
-    """transpose(a @ b) -> b^T-contracted product with operands exchanged: no transpose kernel."""
-    b = Builder("g")
-    lead = (2,) if batch else ()
-    x = b.add_input(TensorType((*lead, 4, 3), F32))
-    w = b.add_input(TensorType((*lead, 3, 5), F32))
-    nb = len(lead)
-    attrs = {"contracting": ((nb + 1,), (nb,)), "batch": (tuple(range(nb)), tuple(range(nb)))}
-    (d,) = b.emit(dot_general, [x, w], attrs)
-    (t,) = b.emit(sh.transpose, [d], {"perm": (*range(nb), nb + 1, nb)})
-    g = b.build([t])
-    rng = np.random.default_rng(3)
-    args = [rng.standard_normal(v.shape).astype(np.float32) for v in g.inputs]
-    out = _same_results(g, args, rtol=1e-6)
-    assert [n.prim for n in out.nodes] == [dot_general]
-    assert out.nodes[0].inputs == (w, x)
-
-
 def test_region_weight_is_bounded():
     def f(x):
         for _ in range(100):
@@ -133,11 +116,8 @@ def test_region_weight_is_bounded():
     out = _same_results(g, [x], rtol=1e-5)
     assert len(_fused_nodes(out)) > 1
     for fn in _fused_nodes(out):
-        w = sum(
-            8 if n.prim is ew.sin else 1
-            for n in fn.attrs["body"].nodes
-            if n.prim.name != "constant"
-        )
+        body = fn.attrs["body"].nodes
+        w = sum(8 if n.prim is ew.sin else 1 for n in body if n.prim is not sh.constant)
         assert w <= MAX_WEIGHT
 
 
@@ -218,8 +198,6 @@ def test_sin_and_cos_of_one_value_share_a_region():
     """cos(u) needed long after sin(u) (a gradient) joins sin(u)'s region, so the backend computes
     both with one sincos call; a large graph keeps them apart (the extra stored array costs
     more)."""
-    from graphc.passes import fuse as fuse_mod
-
     def build(n):
         b = Builder("g")
         x = b.add_input(TensorType((n,), F32))
@@ -240,7 +218,8 @@ def test_sin_and_cos_of_one_value_share_a_region():
 
     x = np.linspace(-1, 1, 64, dtype=F32)
     assert region_of_cos(_same_results(build(64), [x]))
-    small = fuse_mod.PAIR_BYTES // (4 * (MAX_WEIGHT + 3)) + 1  # just over the limit
+    policy = FusionPolicy()
+    small = policy.pair_bytes // (4 * (MAX_WEIGHT + 3)) + 1  # just over the limit
     assert region_of_cos(fuse(build(small)))  # but one flat domain: the backend blocks it
-    big = fuse_mod.BLOCKED_PAIR_BYTES // (4 * (MAX_WEIGHT + 3)) + 1
+    big = policy.blocked_pair_bytes // (4 * (MAX_WEIGHT + 3)) + 1
     assert not region_of_cos(fuse(build(big)))

@@ -199,6 +199,53 @@ def transpose_identity():
     return g.build(g.transpose(x, perm=(0, 1))), [X, Y]
 
 
+def _product(lead=(), free_a=(4,), free_b=(5,)):
+    """g, a, b and dot_general(a, b) over one contracting axis of 3 (batch axes ``lead``)."""
+    nb = len(lead)
+    g = G(((*lead, *free_a, 3), F32), ((*lead, 3, *free_b), F32))
+    a, b = g.inputs
+    contracting = ((nb + len(free_a),), (nb,))
+    d = g.dot_general(a, b, contracting=contracting, batch=(tuple(range(nb)),) * 2)
+    rng = np.random.default_rng(1)
+    args = [rng.standard_normal(v.shape).astype(np.float32) for v in g.inputs]
+    return g, a, b, d, args
+
+
+def transposed_product():
+    g, _, _, d, args = _product()
+    return g.build(g.transpose(d, perm=(1, 0))), args
+
+
+def transposed_batched_product():
+    g, _, _, d, args = _product(lead=(2,))
+    return g.build(g.transpose(d, perm=(0, 2, 1))), args
+
+
+def transposed_product_of_matrices_in_groups():
+    """Free groups of two axes each: the transpose moves b's group before a's."""
+    g, _, _, d, args = _product(free_a=(2, 3), free_b=(4, 2))
+    return g.build(g.transpose(d, perm=(2, 3, 0, 1))), args
+
+
+def transposed_product_in_one_group_stays():
+    """A permutation within a's free axes is no exchange of the groups."""
+    g, _, _, d, args = _product(free_a=(2, 4))
+    return g.build(g.transpose(d, perm=(1, 0, 2))), args
+
+
+def transposed_product_also_read_stays():
+    """The product is read elsewhere too: the swap would compute it twice."""
+    g, _, _, d, args = _product()
+    return g.build(g.transpose(d, perm=(1, 0)), d), args
+
+
+def transposed_product_read_by_dead_code():
+    """A read by a node nothing uses does not count (dce removes it)."""
+    g, _, _, d, args = _product()
+    g.neg(d)
+    return g.build(g.transpose(d, perm=(1, 0))), args
+
+
 def reshape_chain():
     g, x, _ = _xy()
     return g.build(g.reshape(g.reshape(x, shape=(6,)), shape=(3, 2))), [X, Y]
@@ -317,6 +364,12 @@ CASES = [
     (transpose_twice_identity, [], SAME),
     (transpose_twice_composes, ["transpose"], SAME),
     (transpose_identity, [], SAME),
+    (transposed_product, ["dot_general"], SAME),
+    (transposed_batched_product, ["dot_general"], SAME),
+    (transposed_product_of_matrices_in_groups, ["dot_general"], SAME),
+    (transposed_product_in_one_group_stays, SAME, SAME),
+    (transposed_product_also_read_stays, SAME, SAME),
+    (transposed_product_read_by_dead_code, ["dot_general"], SAME),
     (reshape_chain, ["reshape"], SAME),
     (reshape_round_trip, [], SAME),
     (broadcast_same_shape, [], SAME),
@@ -363,6 +416,28 @@ def test_composed_transpose_has_the_right_permutation():
     graph, args = transpose_twice_composes()
     out = _run(graph, False)
     assert out.nodes[0].attrs["perm"] == (2, 0, 1)
+    assert evaluations_equal(graph, out, args)
+
+
+@pytest.mark.parametrize("build", [transposed_product, transposed_batched_product])
+def test_transposed_product_swaps_the_operands(build):
+    graph, args = build()
+    (dot,) = _run(graph, False).nodes
+    a, b = graph.inputs
+    assert dot.inputs == (b, a)
+    nb = len(a.shape) - 2
+    assert dot.attrs["contracting"] == ((nb,), (nb + 1,))
+
+
+def test_transposed_product_through_the_pipeline_leaves_no_transpose():
+    """A transpose that reads the product only once a rewrite removed what stood between them
+    (here a multiplication by one) is swapped in the next round of the optimizer."""
+    from graphc.passes import optimize
+
+    g, a, b, d, args = _product()
+    graph = g.build(g.transpose(g.mul(d, g.c(1.0)), perm=(1, 0)))
+    out, _ = optimize(graph)
+    assert prims(out) == ["dot_general"] and out.nodes[0].inputs == (b, a)
     assert evaluations_equal(graph, out, args)
 
 

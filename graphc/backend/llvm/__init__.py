@@ -20,9 +20,9 @@ from ...ir import Graph
 from ...ir.graph import holds_graphs
 from ...ops.linalg import dot_general
 from ...ir.diagnostics import internal_error, internal_message
-from ...passes.fuse import fuse
 from . import cache, entry, irtext, jit
 from .abi import Executable
+from .fusion import fuse
 
 __all__ = ["PASSES", "Executable", "compile", "compile_lowered"]
 

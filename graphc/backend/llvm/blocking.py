@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ops import shape as sh
-from ...passes.fuse import fused
+from ...ops.call import fused
 from . import vecmath
 from .irtext import Func
 from .memory import ALIGN

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...ir import Graph, TensorType
 from ...ops import REGISTRY
-from ...passes.fuse import fused
+from ...ops.call import fused
 from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
 from .kernels import emit_cumsum, emit_region
@@ -190,7 +190,7 @@ class Scope:
 
 
 def lower_graph(graph: Graph, vector_bits: int = 256, blas: dict | None = None) -> Lowered:
-    """Lower ``graph`` (typically after ``passes.fuse``) to a module: ``render(plan_graph(...))``
+    """Lower ``graph`` (typically after ``fusion.fuse``) to a module: ``render(plan_graph(...))``
     with this process's tuning.
 
     ``vector_bits``: the widest vectors the target runs well (256 for AVX2, 512 for AVX-512), used

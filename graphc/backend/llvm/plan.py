@@ -22,9 +22,8 @@ from ...ir import Graph, TensorType
 from ...ir.diagnostics import internal_message
 from ...ops import reduce as red
 from ...ops import shape as sh
-from ...ops.call import inline_calls
+from ...ops.call import fused, inline_calls
 from ...ops.linalg import dot_general
-from ...passes.fuse import TRANSCENDENTAL, fused
 from . import blocking, memory, threads
 from .kernels import REDUCERS, region_lanes
 from .matmul import DotPlan
@@ -177,7 +176,7 @@ class _Globals:
 
 
 def plan_graph(graph: Graph, tuning: Tuning | None = None) -> Program:
-    """The plan of ``graph`` (typically after ``passes.fuse``); see the module docstring."""
+    """The plan of ``graph`` (typically after ``fusion.fuse``); see the module docstring."""
     tuning = tuning or Tuning()
     graph = inline_calls(graph)
     storage, steps, consts, producers = _collect(graph, tuning)
@@ -345,7 +344,7 @@ def math_calls(node) -> list:
     if node is None:
         return []
     nodes = node.attrs["body"].nodes if node.prim is fused else [node]
-    return [n for n in nodes if n.prim in TRANSCENDENTAL]
+    return [n for n in nodes if n.prim.transcendental]
 
 
 def _math_kinds(calls) -> set:
@@ -382,7 +381,7 @@ def _threads(step, tuning) -> int:
     if any(n.prim in KERNEL_KINDS for n in body.nodes):
         return 1
     size = body.outputs[0].type.size if body.outputs else 0
-    weight = sum(tuning.math_weight if n.prim in TRANSCENDENTAL else 1 for n in body.nodes)
+    weight = sum(tuning.math_weight if n.prim.transcendental else 1 for n in body.nodes)
     return threads.threads_for(size, weight, tuning)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Literal
-from ...passes.fuse import fused
+from ...ops.call import fused
 
 
 def kernel_key(node, operands, buffers):

@@ -1,6 +1,11 @@
-"""Fusion: chains of elementwise and index-remapping ops (with a trailing reduction) become one
-``fused`` node whose ``body`` attribute is the nested graph of the region; a backend runs it as one
-loop nest with no intermediate arrays.
+"""Fusion, the LLVM backend's pass: chains of elementwise and index-remapping ops (with a trailing
+reduction) become one ``fused`` node (``ops/call.py``) whose ``body`` attribute is the nested graph
+of the region; the backend runs it as one loop nest with no intermediate arrays.
+
+What a node is to fusion comes from its primitive's fields: ``family`` ("map" and "remap" nodes are
+computed per point, "reduce" ends a region, "leaf" is cloned, "view" stays outside) and ``cost``
+(its weight in a loop body). The limits are a ``FusionPolicy``; the defaults are the ones measured
+for this backend.
 
 A region has a *domain*, the shape its loop runs over: the output shape of its elementwise members,
 or the input shape of its one reduction. Rules (each keeps the result correct and the work bounded):
@@ -15,79 +20,62 @@ or the input shape of its one reduction. Rules (each keeps the result correct an
     first-member positions then strictly increase, so the region graph is acyclic; the fused node is
     placed at its first member's position. ``check_acyclic`` verifies this with networkx in the
     tests.
-  - **Bounded loop bodies.** A region's weight (1 per op, 8 per transcendental, 2 per div/sqrt)
-    stays <= ``MAX_WEIGHT`` = 160, keeping LLVM's vectorizer time per loop small (it grows faster
-    than linearly with body size) while amortizing the ~10 ms fixed cost per loop. A region also
-    reads at most ``MAX_OPERANDS`` = 64 values from outside (see there).
+  - **Bounded loop bodies.** A region's weight (the sum of its members' ``cost``: 1 per op, 8 per
+    transcendental, 2 per div/sqrt) stays <= ``FusionPolicy.max_weight``, and it reads at most
+    ``FusionPolicy.max_operands`` values from outside (see there).
   - A reduction ends a region: members may not use its result (that needs the finished loop).
-  - sin(x) and cos(x) of one value share a region in small graphs (see ``PAIR_BYTES``): one sincos
+  - sin(x) and cos(x) of one value share a region in small graphs (see ``pair_bytes``): one sincos
     call computes both. Members' operands then count as available from their region's first
     member's place on (the region is placed there), which keeps the acyclicity argument.
-``reshape`` and ``stop_gradient`` stay outside regions: at top level they are free views.
+Views (``reshape``, ``stop_gradient``) stay outside regions: at top level they are free.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from ..ir import Graph, Node
-from ..ops import elementwise as ew
-from ..ops import reduce as red
-from ..ops import shape as sh
-from ..ops.call import define_call, inline_calls
-from ..ops.linalg import dot_general
+from ...ir import Graph, Node
+from ...ops import elementwise as ew
+from ...ops import shape as sh
+from ...ops.call import fused, inline_calls
 
-MAX_WEIGHT = 160
-#: At most this many operands read from outside a region: unrelated same-shape ops of a wide
-#: pytree (the gradient of 1,000 parameters) would otherwise all join one loop with thousands of
-#: pointer parameters, and LLVM's instruction selection and scheduling of such a kernel and its
-#: call grow faster than linearly (1,000 leaves: 2.6 s of LLVM time -> 0.3 s). Equal regions
-#: still share one compiled kernel (backend/llvm/share.py).
-MAX_OPERANDS = 64
-#: sin(x) and cos(x) of one value join one region (the backend computes both with one sincos
-#: call: W6 n=10 24 -> 16 us) only when all elementwise values of the graph total at most this
-#: many bytes: the co-located value becomes one more stored array, and once the intermediates
-#: outgrow the L2 cache that traffic cost more than the math saved (W6 n=100: 248 -> 263 us).
-PAIR_BYTES = 1 << 20
-#: The same for graphs the LLVM backend runs chunk by chunk (``_one_flat_domain``): their
-#: intermediates stay in cache, so pairing pays (W6 n=100, 4.9 MB: 247 -> 195 us). Larger graphs
-#: have more kernels than the backend blocks (``blocking.MAX_KERNELS``; W6 n=1000, 49 MB).
-BLOCKED_PAIR_BYTES = 16 << 20
-TRANSCENDENTAL = {ew.exp, ew.expm1, ew.log, ew.log1p, ew.sin, ew.cos, ew.tanh, ew.pow_, ew.atan2}
-_MEDIUM = {ew.div, ew.sqrt}
-#: Primitives computed per point whose operands are read at a remapped index.
-_REMAP = {sh.broadcast_in_dim, sh.transpose, sh.rev, sh.slice_, sh.pad, sh.concatenate}
-_LEAVES = {sh.constant, sh.iota}
+
+@dataclass(frozen=True)
+class FusionPolicy:
+    """The limits fusion keeps (the defaults are this backend's, measured on the workloads of
+    ../shared/BENCHMARKS.md); tests pass their own instead of patching module globals."""
+
+    #: At most this weight per region: it keeps LLVM's vectorizer time per loop small (it grows
+    #: faster than linearly with body size) while amortizing the ~10 ms fixed cost per loop.
+    max_weight: int = 160
+    #: At most this many operands read from outside a region: unrelated same-shape ops of a wide
+    #: pytree (the gradient of 1,000 parameters) would otherwise all join one loop with thousands
+    #: of pointer parameters, and LLVM's instruction selection and scheduling of such a kernel and
+    #: its call grow faster than linearly (1,000 leaves: 2.6 s of LLVM time -> 0.3 s). Equal
+    #: regions still share one compiled kernel (share.py).
+    max_operands: int = 64
+    #: sin(x) and cos(x) of one value join one region (the backend computes both with one sincos
+    #: call: W6 n=10 24 -> 16 us) only when all elementwise values of the graph total at most this
+    #: many bytes: the co-located value becomes one more stored array, and once the intermediates
+    #: outgrow the L2 cache that traffic cost more than the math saved (W6 n=100: 248 -> 263 us).
+    pair_bytes: int = 1 << 20
+    #: The same for graphs the backend runs chunk by chunk (``_one_flat_domain``): their
+    #: intermediates stay in cache, so pairing pays (W6 n=100, 4.9 MB: 247 -> 195 us). Larger
+    #: graphs have more kernels than the backend blocks (``Tuning.block_max_kernels``; W6 n=1000,
+    #: 49 MB).
+    blocked_pair_bytes: int = 16 << 20
+
+
+#: What each primitive family is to fusion: computed per point ("map"; a "remap" reads its
+#: operands at a remapped index), a region's last member ("reduce"), or cloned into every region
+#: that reads it ("leaf"). Other families stay outside regions.
+_ROLES = {"map": "map", "remap": "map", "reduce": "reduce", "leaf": "leaf"}
 _SIBLING = {ew.sin: ew.cos, ew.cos: ew.sin}
-_REDUCE = {red.reduce_sum, red.reduce_prod, red.reduce_max, red.reduce_min}
-
-
-#: One fused region: computes its ``body`` graph on its operands. Made only after
-#: differentiation (no derivative rules) and never inlined (the backend runs it as one loop nest).
-fused = define_call("fused", "body", inline=False, after_differentiation=True)
 
 
 def _role(node) -> str:
-    p = node.prim
-    role = _ROLES.get(p)
-    if role is None:
-        if p in _LEAVES:
-            role = "leaf"
-        elif p in _REDUCE:
-            role = "reduce"
-        elif p.elementwise or p in _REMAP:
-            role = "map"
-        else:
-            role = "other"
-        _ROLES[p] = role
-    return role
-
-
-_ROLES: dict = {}  # primitive -> role (fixed per primitive; partition asks ~10 times per node)
-
-
-def _weight(node) -> int:
-    return 8 if node.prim in TRANSCENDENTAL else 2 if node.prim in _MEDIUM else 1
+    return _ROLES.get(node.prim.family, "other")
 
 
 class _Region:
@@ -119,18 +107,23 @@ def _outside(region, node, producer, region_of) -> list:
     return out
 
 
-def _can_join(region, node, domain, weight, producer, pos, region_of) -> bool:
-    if region.domain != domain or region.weight + weight > MAX_WEIGHT:
+def _can_join(region, node, domain, weight, producer, pos, region_of, policy) -> bool:
+    if region.domain != domain or region.weight + weight > policy.max_weight:
         return False
-    if len(region.operands.union(_outside(region, node, producer, region_of))) > MAX_OPERANDS:
+    outside = _outside(region, node, producer, region_of)
+    if len(region.operands.union(outside)) > policy.max_operands:
         return False
     if _role(node) == "reduce" and region.reduce is not None:
         return False
+    # a remap's operand is read at another index, so it must come from outside the region (a
+    # broadcast of a value of its own shape reads it at the same index)
+    remap, out_shape = node.prim.family == "remap", tuple(node.outputs[0].shape)
+    same_index = node.prim is sh.broadcast_in_dim
     for v in node.inputs:
         p = producer.get(v)
         if p is not None and region_of.get(p) is region:
-            remapped = node.prim in _REMAP and tuple(v.shape) != tuple(node.outputs[0].shape)
-            if p is region.reduce or remapped or node.prim in (_REMAP - {sh.broadcast_in_dim}):
+            remapped = remap and (not same_index or tuple(v.shape) != out_shape)
+            if p is region.reduce or remapped:
                 return False
         elif p is not None and _role(p) == "leaf":
             continue
@@ -159,24 +152,26 @@ def _one_flat_domain(graph) -> bool:
     for n in graph.nodes:
         if n.prim.elementwise:
             shapes.add(tuple(n.outputs[0].shape))
-        elif n.prim not in _LEAVES and n.prim not in (sh.reshape, sh.stop_gradient):
+        elif n.prim.family not in ("leaf", "view"):
             return False
     return len(shapes) == 1
 
 
-def partition(graph: Graph) -> dict:
+def partition(graph: Graph, policy: FusionPolicy) -> dict:
     """Assign fusible nodes to regions; returns {node: region}."""
     producer = {v: n for n in graph.nodes for v in n.outputs}
     pos = {n: i for i, n in enumerate(graph.nodes)}
     region_of: dict = {}
     last_by_domain: dict = {}
     trig: dict = {}  # (sin or cos, operand) -> its region
-    nbytes = _elementwise_bytes(graph, BLOCKED_PAIR_BYTES)
-    pair_up = nbytes <= PAIR_BYTES or (nbytes <= BLOCKED_PAIR_BYTES and _one_flat_domain(graph))
+    nbytes = _elementwise_bytes(graph, policy.blocked_pair_bytes)
+    pair_up = nbytes <= policy.pair_bytes or (
+        nbytes <= policy.blocked_pair_bytes and _one_flat_domain(graph)
+    )
     for i, node in enumerate(graph.nodes):
         if _role(node) not in ("map", "reduce"):
             continue
-        domain, weight = _domain(node), _weight(node)
+        domain, weight = _domain(node), node.prim.cost
         cands = [region_of[p] for p in map(producer.get, node.inputs) if p in region_of]
         if domain in last_by_domain:
             cands.append(last_by_domain[domain])
@@ -186,7 +181,8 @@ def partition(graph: Graph) -> dict:
             cands.insert(0, sibling)
             weight = 0
         region = next(
-            (r for r in cands if _can_join(r, node, domain, weight, producer, pos, region_of)),
+            (r for r in cands
+             if _can_join(r, node, domain, weight, producer, pos, region_of, policy)),
             None,
         )
         if region is None:
@@ -203,52 +199,12 @@ def partition(graph: Graph) -> dict:
     return region_of
 
 
-def _swapped_dot(dot, t):
-    """``dot_general(b, a)`` when transpose ``t`` of ``dot_general(a, b)`` just swaps the two free
-    groups (batch axes stay first): the product with the operands exchanged, no copy. Else None."""
-    lhs, rhs = dot.inputs
-    (lc, rc), (lb, rb) = dot.attrs["contracting"], dot.attrs["batch"]
-    nb, nl = len(lb), lhs.type.ndim - len(lc) - len(lb)
-    nr = rhs.type.ndim - len(rc) - len(rb)
-    perm = (*range(nb), *range(nb + nl, nb + nl + nr), *range(nb, nb + nl))
-    if tuple(t.attrs["perm"]) != perm or nl == 0 or nr == 0:
-        return None
-    attrs = {"contracting": (tuple(rc), tuple(lc)), "batch": (tuple(rb), tuple(lb))}
-    if dot_general.infer([rhs.type, lhs.type], **attrs) != [t.outputs[0].type]:
-        return None
-    return Node(dot_general, (rhs, lhs), attrs, t.outputs, t.loc, t.phase)
-
-
-def fold_transposed_dots(graph: Graph) -> Graph:
-    """Replace ``transpose(dot_general(a, b))`` (the dot used only there) by ``dot_general(b, a)``:
-    reverse-mode matmul gradients come as a product then a transpose, which would otherwise cost a
-    strided copy kernel. The new node takes the dot's place (its operands are ready there)."""
-    producer = {v: n for n in graph.nodes for v in n.outputs}
-    uses: dict = {}
-    for n in graph.nodes:
-        for v in n.inputs:
-            uses[v] = uses.get(v, 0) + 1
-    for v in graph.outputs:
-        uses[v] = uses.get(v, 0) + 1
-    replace, drop = {}, set()
-    for n in graph.nodes:
-        d = producer.get(n.inputs[0]) if n.prim is sh.transpose else None
-        if d is not None and d.prim is dot_general and uses[n.inputs[0]] == 1:
-            new = _swapped_dot(d, n)
-            if new is not None:
-                replace[d], drop = new, drop | {n}
-    if not replace:
-        return graph
-    nodes = [replace.get(n, n) for n in graph.nodes if n not in drop]
-    return Graph(list(graph.inputs), nodes, list(graph.outputs), graph.name)
-
-
-def fuse(graph: Graph) -> Graph:
+def fuse(graph: Graph, policy: FusionPolicy | None = None) -> Graph:
     """The graph with each multi-op region replaced by one ``fused`` node (see the module
-    docstring). Call-like nodes are inlined first (``inline_calls``), transposed products folded
-    (``fold_transposed_dots``)."""
-    graph = fold_transposed_dots(inline_calls(graph))
-    region_of = partition(graph)
+    docstring), within ``policy``'s limits (default: ``FusionPolicy()``). Call-like nodes are
+    inlined first (``inline_calls``)."""
+    graph = inline_calls(graph)
+    region_of = partition(graph, policy or FusionPolicy())
     producer = {v: n for n in graph.nodes for v in n.outputs}
     used_outside: set = set(graph.outputs)
     for node in graph.nodes:
@@ -318,4 +274,4 @@ def check_acyclic(graph: Graph) -> bool:
     return nx.is_directed_acyclic_graph(region_graph(graph))
 
 
-__all__ = ["MAX_OPERANDS", "MAX_WEIGHT", "check_acyclic", "fuse", "fused", "partition"]
+__all__ = ["FusionPolicy", "check_acyclic", "fuse", "partition"]
