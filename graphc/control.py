@@ -24,7 +24,6 @@ from .autodiff.reverse import inline_graph
 from .core import Tracer, current_trace, located, user_location
 from .errors import GraphcError, ShapeError
 from .ops import control
-from .ops import elementwise as ew
 from .trace import pytree
 from .trace.branches import branch_graphs
 from .trace.signature import leaf_paths
@@ -37,7 +36,7 @@ def _predicate(pred, loc):
         raise located(ShapeError, f"gc.cond: the predicate must be 0-d (a scalar), got shape "
                       f"{shape}", at=loc)
     if isinstance(pred, Tracer) and pred.dtype != dtypes.bool_:
-        return ew.not_equal(pred, 0)
+        return pred != 0  # the operator promotes the weak 0 to pred's dtype (NEP 50)
     return pred
 
 
