@@ -259,3 +259,71 @@ def test_float32_derivatives_stay_float32(backend):
     g = _run(gc.grad(_loss), backend, x, np.float32(2.0))
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, _loss_grad_by_hand(x, np.float32(2.0))[0], rtol=1e-6)
+
+
+# --- passes -----------------------------------------------------------------------------------
+def _optimized(fun, *args):
+    return gc.function(fun, backend="reference").concrete(*args).graph
+
+
+def _conds(graph):
+    return [n for n in graph.nodes if n.prim.name == "cond"]
+
+
+def test_a_constant_predicate_node_is_folded_to_the_chosen_branch():
+    """Built by hand: tracing already inlines a branch whose predicate is concrete."""
+    from graphc.ir import Builder, Literal
+    from graphc.ops import control
+    from graphc.ops import shape as shape_ops
+    from graphc.passes.manager import optimize
+
+    scalar = gc.make_graph(lambda v: v)(1.0).in_types[0]
+    branches = {
+        "true_graph": gc.make_graph(lambda v: v * 3.0)(1.0),
+        "false_graph": gc.make_graph(lambda v: np.sin(v))(1.0),
+    }
+    for flag, kept, dropped in ((True, "mul", "sin"), (False, "sin", "mul")):
+        b = Builder("f")
+        x = b.add_input(scalar)
+        (p,) = b.emit(shape_ops.constant, (), {"value": Literal(np.asarray(flag))})
+        graph = optimize(b.build(b.emit(control.cond, (p, x), branches)))[0]
+        assert not _conds(graph) and kept in str(graph) and dropped not in str(graph)
+
+
+def test_identical_branches_are_inlined():
+    graph = _optimized(lambda x: gc.cond(x > 0, lambda v: v * 2.0, lambda v: v * 2.0, x), 1.0)
+    assert not _conds(graph)
+
+
+def test_unused_results_and_operands_are_dropped_from_both_branches():
+    def f(x, y, z):
+        a, b = gc.cond(x.sum() > 0, lambda: (x * 2.0, np.exp(y)), lambda: (x + z, np.sin(y)))
+        return a
+
+    graph = _optimized(f, np.ones(2), np.ones(3), 1.0)
+    (node,) = _conds(graph)
+    assert len(node.outputs) == 1 and len(node.inputs) == 3  # pred, x, z: y is read by no branch
+    for g in node.subgraphs():
+        assert len(g.outputs) == 1 and "exp" not in str(g) and "sin" not in str(g)
+    out = gc.function(f, backend="reference")(-np.ones(2), np.ones(3), 5.0)
+    np.testing.assert_array_equal(out, [4.0, 4.0])
+
+
+def test_optimizer_runs_inside_branches_and_stats_count_their_nodes():
+    def f(x):
+        return gc.cond(x > 0, lambda v: (v * 1.0 + 0.0) * (v * 1.0 + 0.0), lambda v: -v, x)
+
+    concrete = gc.function(f, backend="reference").concrete(1.0)
+    (node,) = _conds(concrete.graph)
+    true_text = str(node.attrs["true_graph"])
+    assert true_text.count("mul") == 1 and true_text.count("add") == 1  # v * 1.0 gone, CSE
+    nodes = concrete.stats()["nodes"]
+    assert nodes["optimized"] == concrete.graph.count_nodes() > len(concrete.graph.nodes)
+
+
+def test_dump_prints_the_true_branch_first_indented_under_its_node():
+    text = str(gc.make_graph(lambda x: gc.cond(x > 0, lambda v: v, lambda v: -v, x))(1.0))
+    lines = text.splitlines()
+    i = next(k for k, s in enumerate(lines) if "= cond" in s)
+    assert lines[i + 1].strip() == "true_graph:" and lines[i + 2].startswith("    graph true_")
+    assert text.index("true_graph:") < text.index("false_graph:")
