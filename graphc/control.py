@@ -58,6 +58,10 @@ def cond(pred, true_fun, false_fun, *operands):
     under a trace (see the module docstring for the rules). Memory: each branch's values live
     only while it runs; in reverse mode the chosen branch's forward is recomputed (see
     ``autodiff/control.py``)."""
+    for which, fun in (("true_fun", true_fun), ("false_fun", false_fun)):
+        if not callable(fun):
+            raise located(GraphcError, f"gc.cond: {which} must be callable, got "
+                          f"{type(fun).__name__} {fun!r}")
     if current_trace() is None and not any(
         isinstance(x, Tracer) for x in pytree.flatten((pred, operands))[0]
     ):

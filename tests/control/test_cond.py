@@ -140,6 +140,12 @@ def test_mismatched_shapes_and_structures():
         gc.make_graph(lambda x: gc.cond(x > 0, lambda v: (v, v), lambda v: v, x))(1.0)
 
 
+def test_a_branch_that_is_not_callable_is_named():
+    with pytest.raises(gc.GraphcError, match="false_fun must be callable.*int 3") as e:
+        gc.make_graph(lambda x: gc.cond(x > 0, lambda v: v, 3, x))(1.0)
+    assert "test_cond.py:" in str(e.value)
+
+
 def test_eager_runs_only_the_chosen_function():
     ran = []
 
