@@ -1,5 +1,5 @@
-"""``gc.cond``: a traced two-way branch (``jax.lax.cond`` semantics), and the tracing of branch
-functions into the closed graphs that the ``cond`` primitive holds (``ops/control.py``).
+"""``gc.cond``: a traced two-way branch (``jax.lax.cond`` semantics) that makes one ``cond``
+node (``ops/control.py``) holding both branches as closed graphs.
 
 Design choices:
   - Both branches are traced on the operands' types (``trace/branches.py``); outer traced values
