@@ -333,3 +333,21 @@ def test_dump_prints_the_true_branch_first_indented_under_its_node():
     i = next(k for k, s in enumerate(lines) if "= cond" in s)
     assert lines[i + 1].strip() == "true_graph:" and lines[i + 2].startswith("    graph true_")
     assert text.index("true_graph:") < text.index("false_graph:")
+
+
+def test_jvp_cond_computes_no_tangent_for_results_that_cannot_have_one():
+    """Only ``a`` depends on ``x`` in either branch: the tangent cond has one result, and the
+    tangent of ``b`` is a zero of its type."""
+
+    def f(x, y):
+        return gc.cond(x > 0, lambda: (x * y, y * 2.0), lambda: (x * x, np.sin(y)))
+
+    def tangent(x, y):
+        return gc.jvp(lambda x: f(x, y), (x,), (1.0,))[1]
+
+    conds = _conds(gc.make_graph(tangent)(1.0, 2.0))
+    assert [len(n.outputs) for n in conds] == [2, 1]
+    ta, tb = gc.function(tangent, backend="reference")(3.0, 2.0)
+    assert ta == 2.0 and tb == 0.0
+    ta, tb = gc.function(tangent, backend="reference")(-3.0, 2.0)
+    assert ta == -6.0 and tb == 0.0
