@@ -8,6 +8,10 @@
 
 Names are numbered in order of appearance, so the text of a graph does not depend on how many values
 were made before it. Nodes of the gradient part are marked ``bwd`` in the comment column.
+
+Plain attributes are printed sorted by name (stable text); nested graphs are printed indented
+under their node in the order the primitive was given them (``cond``: the true branch, then the
+false one), since that is the order a reader of ``if``/``else`` expects.
 """
 
 from __future__ import annotations
@@ -45,12 +49,13 @@ def _format(graph: Graph, names: dict, indent: str) -> list[str]:
     for node in graph.nodes:
         inputs = ", ".join(_name(names, v) for v in node.inputs)
         nested, flat = [], []
-        for key, value in sorted(node.attrs.items()):
+        for key, value in node.attrs.items():
             shown = _format_attr(value, names, indent)
             if isinstance(shown, list):
                 nested.extend(f"{indent}    {key}:\n{text}" for text in shown)
             else:
                 flat.append(f"{key}={shown}")
+        flat.sort()
         attrs = f"[{', '.join(flat)}]" if flat else ""
         outs = ", ".join(f"{_name(names, v)}: {v.type}" for v in node.outputs)
         text = f"{indent}  {outs} = {node.prim.name}{attrs} {inputs}".rstrip()

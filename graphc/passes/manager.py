@@ -4,6 +4,8 @@ Every pass is a pure function ``pass(graph, options) -> graph`` that builds a ne
 nodes it did not change) and returns the very graph it was given when it changed nothing. The order:
 
   fold      constant inputs -> constants (creates the 1s and 0s that simplify looks for)
+  control   rewrites across control-flow nodes' interfaces: a cond with a constant predicate
+            or identical branches inlined, unused results and operands dropped (``control.py``)
   simplify  algebraic identities and canonical forms (may expose new constants and twins)
   cse       merge nodes that compute the same thing (needs canonical forms to find them)
   dce       drop what the rewrites left unused
@@ -35,6 +37,7 @@ from ..errors import InternalError
 from ..ir import Graph, verify
 from ..ir.diagnostics import internal_error
 from ..ops.call import inline_calls
+from .control import control_flow
 from .cse import cse
 from .dce import dce
 from .fold import fold
@@ -43,6 +46,7 @@ from .simplify import simplify
 #: The pipeline, in order: (name, pass). ``graphc dump --after NAME`` uses these names.
 PIPELINE = (
     ("fold", fold),
+    ("control", control_flow),
     ("simplify", simplify),
     ("cse", cse),
     ("dce", dce),

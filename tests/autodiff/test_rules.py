@@ -72,6 +72,17 @@ def _custom_sin():
     return f
 
 
+def _cond_by_sign(x, y):
+    """A cond whose predicate depends on the input; the branches use both operands nonlinearly
+    and one closes over ``y`` (a captured operand)."""
+    return gc.cond(
+        x.sum() > 0,
+        lambda a: (gc.numpy.sin(a) * y, a * a),
+        lambda a: (a * y * y, gc.numpy.exp(a)),
+        x,
+    )
+
+
 def _max_pair(x, y):
     """max/min on operands that differ everywhere (ties are tested in test_special_points)."""
     return ew.maximum(x, y), ew.minimum(x, y)
@@ -170,6 +181,11 @@ ROWS = {
         (_dot(((), ()), ((), ())), (normal(3), normal(2, 1))),
     ],
     "custom_vjp_call": [(_custom_sin(), (normal(3),))],
+    "cond": [
+        (_cond_by_sign, (np.abs(normal(3)), normal(3))),
+        (_cond_by_sign, (-np.abs(normal(2, 1)), normal(1))),
+        (_cond_by_sign, (np.asarray(0.7), np.asarray(-1.3))),
+    ],
 }
 
 #: Primitives whose derivative is zero by definition: checked analytically in test_api.py,

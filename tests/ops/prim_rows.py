@@ -34,6 +34,7 @@ from prim_table import (
     _slice_ref,
     arith_ref,
     binary_row,
+    cond_row,
     custom_vjp_row,
     fused_row,
     gen,
@@ -346,6 +347,7 @@ ROWS: dict[str, Row] = {
         ],
     ),
     "custom_vjp_call": custom_vjp_row(),
+    "cond": cond_row(),
     "fused": fused_row(),
     "dot_general": Row(
         _cases(

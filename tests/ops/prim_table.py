@@ -299,3 +299,41 @@ def fused_row():
         [([T((2, 3), F64), T((2, 3), F64)], attrs, GraphcError)],
         rtol=1e-12,
     )
+
+
+def cond_row():
+    """``cond`` evaluates the branch its 0-d bool predicate picks (both values of the predicate,
+    0-d and size-1 operands, an integer operand passed through, float32 kept)."""
+    import graphc as gc
+
+    x, n = gen((2, 3), F32), np.asarray(3, dtype=np.int32)
+    true_g = gc.make_graph(lambda x, n: (x * 2, n + 1))(x, n)
+    false_g = gc.make_graph(lambda x, n: (x - x, n))(x, n)
+    attrs = {"true_graph": true_g, "false_graph": false_g}
+    s = np.asarray(1.5)
+    attrs0 = {
+        "true_graph": gc.make_graph(lambda s: (np.sin(s),))(s),
+        "false_graph": gc.make_graph(lambda s: (s * s,))(s),
+    }
+    one = np.ones(1, F64)
+    attrs1 = {
+        "true_graph": gc.make_graph(lambda v: (v + 1,))(one),
+        "false_graph": gc.make_graph(lambda v: (-v,))(one),
+    }
+    bad_false = {**attrs, "false_graph": gc.make_graph(lambda x, n: (x * 2.0, x))(x, n)}
+    return Row(
+        [
+            Case((np.asarray(True), x, n), attrs, lambda p, x, n: (x * 2, n + 1)),
+            Case((np.asarray(False), x, n), attrs, lambda p, x, n: (x - x, n)),
+            Case((np.asarray(True), s), attrs0, lambda p, s: (np.sin(s),)),
+            Case((np.asarray(False), s), attrs0, lambda p, s: (s * s,)),
+            Case((np.asarray(False), gen((1,), F64)), attrs1, lambda p, v: (-v,)),
+        ],
+        [
+            ([T((), np.float64), T((2, 3), F32), T((), np.int32)], attrs, DTypeError),
+            ([T((2,), B), T((2, 3), F32), T((), np.int32)], attrs, DTypeError),
+            ([T((), B), T((2, 3), F64), T((), np.int32)], attrs, ShapeError),
+            ([T((), B), T((2, 3), F32), T((), np.int32)], bad_false, ShapeError),
+        ],
+        rtol=1e-12,
+    )
