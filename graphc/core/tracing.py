@@ -329,11 +329,12 @@ class Tracer:
 
     # --- values Python would need concretely ---------------------------------------------------
     # NOTE: each message says which Python use needed the value and what to write instead; a
-    # truth value has a traced replacement (where), a Python number or int does not.
+    # truth value has traced replacements (cond, where), a Python number or int does not.
     def __bool__(self):
         raise located(
             TracerBoolError,
             f"the truth value of a traced value {self.value.type} is not known while tracing. Use "
+            "gc.cond(pred, true_fun, false_fun, *operands) to run one of two functions, "
             "graphc.numpy.where(cond, a, b) to choose between values, or pass the value as a "
             "static argument (static_argnums)",
         )

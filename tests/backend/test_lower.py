@@ -75,8 +75,8 @@ def test_planner_first_fit_and_coalescing():
     for k1, s1, e1 in live:  # buffers alive at the same time never overlap
         for k2, s2, e2 in live:
             if k1 < k2 and s1 <= e2 and s2 <= e1:
-                r1 = range(offsets[k1], offsets[k1] + memory._round(sizes[k1]))
-                r2 = range(offsets[k2], offsets[k2] + memory._round(sizes[k2]))
+                r1 = range(offsets[k1], offsets[k1] + memory.round_up(sizes[k1]))
+                r2 = range(offsets[k2], offsets[k2] + memory.round_up(sizes[k2]))
                 assert not set(r1) & set(r2), (k1, k2)
     assert offsets["d"] != offsets["a"] and total <= 128 + 64 + 64 + 256 + 64
 

@@ -7,17 +7,9 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.backend.llvm.lower import missing_lowerings
 from graphc.testing import check_grads
 
-_NO_LLVM_COND = "cond" in missing_lowerings()
-BACKENDS = (
-    "reference",
-    pytest.param(
-        "llvm",
-        marks=pytest.mark.skipif(_NO_LLVM_COND, reason="the LLVM backend cannot lower cond yet"),
-    ),
-)
+BACKENDS = ("reference", "llvm")
 
 
 def _run(fun, backend, *args):

@@ -104,9 +104,9 @@ def test_unsupported_operands_and_outputs():
 @pytest.mark.parametrize(
     "words,fn",
     [
-        (["truth value", "where("], lambda x: bool(x > 0)),
-        (["truth value", "where("], lambda x: x if x.sum() > 0 else -x),
-        (["truth value", "where("], lambda x: (x > 0) and (x < 1)),
+        (["truth value", "gc.cond(", "where("], lambda x: bool(x > 0)),
+        (["truth value", "gc.cond(", "where("], lambda x: x if x.sum() > 0 else -x),
+        (["truth value", "gc.cond(", "where("], lambda x: (x > 0) and (x < 1)),
         (["Python float", "Keep it an array", "static_argnums"], lambda x: float(x.sum())),
         (["Python number (.item())", "static_argnums"], lambda x: x.sum().item()),
         (["Python list (.tolist())"], lambda x: x.tolist()),

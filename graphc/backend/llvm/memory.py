@@ -13,7 +13,7 @@ from __future__ import annotations
 ALIGN = 64
 
 
-def _round(n: int) -> int:
+def round_up(n: int) -> int:
     return -(-n // ALIGN) * ALIGN
 
 
@@ -23,7 +23,7 @@ class _FreeList:
         self.end = 0
 
     def alloc(self, size: int) -> int:
-        size = _round(max(size, 1))
+        size = round_up(max(size, 1))
         for k, (off, n) in enumerate(self.free):
             if n >= size:
                 if n == size:
@@ -39,7 +39,7 @@ class _FreeList:
         return off
 
     def release(self, off: int, size: int) -> None:
-        size = _round(max(size, 1))
+        size = round_up(max(size, 1))
         self.free.append([off, size])
         self.free.sort()
         merged = [self.free[0]]

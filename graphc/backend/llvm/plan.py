@@ -7,7 +7,10 @@ over and into which block ranges (threads.py), its explicit vector width, whethe
 chunk by chunk and with which workspace layout (blocking.py), and whether ``graphc_main`` calls the
 kernels directly or through address tables. ``lower.render`` prints a ``Program`` and decides
 nothing. A program is a tree: a ``Loop`` or ``Cond`` step holds body programs with their own
-workspace region (the renderer runs a loop body ``count`` times).
+workspace region (the renderer runs a loop body ``count`` times). A ``cond`` node becomes a
+``Cond`` step: each branch graph is fused and planned like a program of its own (``_Frame``: its
+inputs and outputs are the enclosing buffers), its values placed past the enclosing workspace;
+body programs are never chunked (blocking's layout is one flat program's).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ...ir.diagnostics import internal_message
 from ...ops import reduce as red
 from ...ops import shape as sh
 from ...ops.call import fused, inline_calls
+from ...ops.control import cond
 from ...ops.linalg import dot_general
 from . import blocking, memory, threads
 from .kernels import REDUCERS, region_lanes
@@ -34,7 +38,7 @@ from .tuning import Tuning
 #: Top-level primitives that are views of their operand's bytes (no kernel).
 VIEWS = {sh.reshape, sh.stop_gradient}
 #: Primitives lowered as whole kernels of their own kind (others: region rules, RULES).
-KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region"}
+KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region", cond: "cond"}
 KERNEL_KINDS.update(dict.fromkeys(REDUCERS, "reduce"))
 
 
@@ -143,8 +147,10 @@ class Program:
 class _Slot:
     """A value's storage while planning (mutable: outputs are claimed, offsets given later)."""
 
-    def __init__(self, kind: str, nbytes: int, slot: int | None = None, name: str | None = None):
+    def __init__(self, kind: str, nbytes: int, slot: int | None = None, name: str | None = None,
+                 buffer: Buffer | None = None):
         self.kind, self.nbytes, self.slot, self.name = kind, nbytes, slot, name
+        self.buffer = buffer  # kind "outer": a branch body's view of the enclosing plan's Buffer
 
 
 @dataclass
@@ -177,16 +183,40 @@ class _Globals:
 
 def plan_graph(graph: Graph, tuning: Tuning | None = None) -> Program:
     """The plan of ``graph`` (typically after ``fusion.fuse``); see the module docstring."""
-    tuning = tuning or Tuning()
-    graph = inline_calls(graph)
-    storage, steps, consts, producers = _collect(graph, tuning)
-    _claim_outputs(graph, storage, steps)
+    n_in, n_args = len(graph.inputs), len(graph.inputs) + len(graph.outputs)
+    inputs = [_Slot("arg", _nbytes(v.type), slot=i) for i, v in enumerate(graph.inputs)]
+    targets = [_Slot("arg", _nbytes(v.type), slot=n_in + j) for j, v in enumerate(graph.outputs)]
+    frame = _Frame(inputs, targets, n_args, _Globals())
+    return _plan(inline_calls(graph), tuning or Tuning(), frame)
+
+
+@dataclass
+class _Frame:
+    """Where a (body) program's values come from and go: the input and output slots, the
+    argument count, the constant globals (one table for the whole tree: the module defines the
+    top program's ``globals``), the first workspace byte it may use, its kernels' name prefix."""
+
+    inputs: list
+    targets: list
+    n_args: int
+    consts: _Globals
+    base: int = 0
+    prefix: str = "k"
+
+    @property
+    def nested(self) -> bool:
+        return self.prefix != "k"
+
+
+def _plan(graph: Graph, tuning: Tuning, frame: _Frame) -> Program:
+    storage, steps, producers = _collect(graph, tuning, frame.inputs, frame.consts)
+    _claim_outputs(graph, storage, steps, frame.targets)
     offsets, ws_bytes = _offsets(steps, storage)
     split = [_threads(step, tuning) for step in steps]
     maths = _math_modes(steps, tuning)
     inline = [m in ("none", "inline") for m in maths]
     lanes = [_lanes(s, tuning, i) for s, i in zip(steps, inline, strict=True)]
-    chunked = blocking.candidate(steps, storage, split, ws_bytes, tuning)
+    chunked = not frame.nested and blocking.candidate(steps, storage, split, ws_bytes, tuning)
     blocks = [_blocks(s, n, ln, chunked) for s, n, ln in zip(steps, split, lanes, strict=True)]
     layout = None
     if chunked:
@@ -194,16 +224,48 @@ def plan_graph(graph: Graph, tuning: Tuning | None = None) -> Program:
         layout = blocking.layout(blocks, steps, list(dict.fromkeys(ws)), tuning)
         if layout is not None:
             offsets, ws_bytes = layout.offsets, layout.workspace
+    offsets = {k: frame.base + o for k, o in offsets.items()}
     buffers = _freeze(storage, steps, offsets)
-    kernels, keys = [], {}
+    body_base = frame.base + memory.round_up(ws_bytes)
+    kernels, keys, bodies = [], {}, [0]
     for k, step in enumerate(steps):
+        if step.node is not None and step.node.prim is cond:
+            kernels.append(_cond(step, storage, buffers, tuning, frame, k, body_base))
+            bodies += [kernels[-1].then.workspace, kernels[-1].orelse.workspace]
+            continue
         sp = Split(split[k], split[k] > 1 or chunked, blocks[k], _chunks(split[k], blocks[k]))
         origin = producers.get(step.reads[0]) if step.reads else None
         plan = {"lanes": lanes[k], "math": maths[k], "split": sp}
-        kernels.append(_kernel(k, step, storage, buffers, origin, plan, keys))
+        kernels.append(_kernel(f"{frame.prefix}{k}", step, storage, buffers, origin, plan, keys))
     calls = "chunks" if chunked else "direct" if len(steps) <= tuning.direct_calls_max else "table"
-    n_args = len(graph.inputs) + len(graph.outputs)
-    return Program(tuple(kernels), n_args, ws_bytes, calls, layout, tuple(consts.arrays), tuning)
+    workspace = body_base - frame.base + max(bodies) if max(bodies) else ws_bytes
+    return Program(
+        tuple(kernels), frame.n_args, workspace, calls, layout,
+        () if frame.nested else tuple(frame.consts.arrays), tuning,
+    )
+
+
+def _cond(step, storage, buffers, tuning, frame, k, base) -> Cond:
+    """A ``cond`` node's step: each branch graph fused and planned as a body program reading the
+    operands' buffers and writing the results' buffers (claimed, or copied when the branch
+    returns an operand, a constant or one value twice). Both bodies' own values live past the
+    enclosing program's workspace (from ``base``), so nothing live across the step is touched;
+    their buffers carry absolute offsets, so the step's ``offset`` is 0."""
+    from .fusion import fuse
+
+    node = step.node
+
+    def outer(values):
+        return [_Slot("outer", _nbytes(v.type), buffer=buffers[id(storage[v])]) for v in values]
+
+    pred = buffers[id(storage[node.inputs[0]])]
+    bodies = []
+    for tag, attr in (("t", "true_graph"), ("f", "false_graph")):
+        body = fuse(inline_calls(node.attrs[attr]))
+        sub = _Frame(outer(node.inputs[1:]), outer(node.outputs), frame.n_args, frame.consts,
+                     base, f"{frame.prefix}{k}_{tag}")
+        bodies.append(_plan(body, tuning, sub))
+    return Cond(pred, bodies[0], bodies[1])
 
 
 def backend_plan(optimized: Graph, tuning: Tuning | None = None) -> Program:
@@ -218,16 +280,16 @@ def backend_plan(optimized: Graph, tuning: Tuning | None = None) -> Program:
     return plan_graph(optimized, tuning)
 
 
-def _collect(graph, tuning):
-    """Storage of every value and the kernel steps, in graph order."""
-    storage, steps, consts, producers = {}, [], _Globals(), {}
-    for i, v in enumerate(graph.inputs):
-        storage.setdefault(v, _Slot("arg", _nbytes(v.type), slot=i))
+def _collect(graph, tuning, inputs, consts):
+    """Storage of every value (the inputs': ``inputs``) and the kernel steps, in graph order."""
+    storage, steps, producers = {}, [], {}
+    for v, slot in zip(graph.inputs, inputs, strict=True):
+        storage.setdefault(v, slot)
     for node in graph.nodes:
         with node_context(node):
             _assign(node, storage, steps, consts, tuning)
         producers.update(dict.fromkeys(node.outputs, node))
-    return storage, steps, consts, producers
+    return storage, steps, producers
 
 
 def _assign(node, storage, steps, consts, tuning):
@@ -256,21 +318,21 @@ def _assign(node, storage, steps, consts, tuning):
     steps.append(_Step(node, list(node.inputs), list(node.outputs), temps))
 
 
-def _claim_outputs(graph, storage, steps):
-    """Outputs computed into the workspace are computed into their argument slot instead; the
-    others (inputs, constants, a value output twice) get a copy step."""
-    n_in, claimed = len(graph.inputs), set()
-    for j, v in enumerate(graph.outputs):
+def _claim_outputs(graph, storage, steps, targets):
+    """Outputs computed into the workspace are computed into their target slot (an argument, or
+    a branch body's enclosing buffer) instead; the others (inputs, constants, a value output
+    twice) get a copy step."""
+    claimed = set()
+    for j, (v, target) in enumerate(zip(graph.outputs, targets, strict=True)):
         st = storage.get(v)
         if st is None:
             detail = f"output {j} ({v.type}) is computed by no node"
             raise LoweringError(internal_message(None, f"lowering graph {graph.name}", detail))
         if st.kind == "ws" and id(st) not in claimed:
             claimed.add(id(st))
-            st.kind, st.slot = "arg", n_in + j
+            st.kind, st.slot, st.buffer = target.kind, target.slot, target.buffer
         else:
-            dst = _Slot("arg", _nbytes(v.type), slot=n_in + j)
-            steps.append(_Step(None, [v], [v], copy_to=dst))
+            steps.append(_Step(None, [v], [v], copy_to=target))
 
 
 def _stores(step, storage) -> list:
@@ -298,17 +360,15 @@ def _freeze(storage, steps, offsets) -> dict:
     """One frozen Buffer per slot."""
     slots = list(storage.values()) + [s.copy_to for s in steps if s.copy_to is not None]
     slots += [s for step in steps for _, s in step.temps]
-    return {
-        id(s): Buffer(s.kind, s.nbytes, s.slot, offsets.get(s, 0), s.name)
-        for s in dict.fromkeys(slots)
-    }
+    return {id(s): s.buffer or Buffer(s.kind, s.nbytes, s.slot, offsets.get(s, 0), s.name)
+            for s in dict.fromkeys(slots)}
 
 
-def _kernel(k, step, storage, buffers, origin, plan, keys) -> Kernel:
-    """Step ``k``'s record; ``plan`` holds its lanes, math mode and split; ``keys`` maps each
-    dedupe key to the first kernel with it."""
+def _kernel(stem, step, storage, buffers, origin, plan, keys) -> Kernel:
+    """The record of the step named ``stem`` (k3, or k3_t0 in a branch body); ``plan`` holds its
+    lanes, math mode and split; ``keys`` maps each dedupe key to the first kernel with it."""
     node = step.node
-    name = f"k{k}_{node.prim.name if node is not None else 'copy'}"
+    name = f"{stem}_{node.prim.name if node is not None else 'copy'}"
     reads = tuple((v, buffers[id(storage[v])]) for v in step.reads)
     writes = tuple((v, buffers[id(step.copy_to or storage[v])]) for v in step.writes)
     temps = tuple((t, buffers[id(s)]) for t, s in step.temps)
