@@ -71,7 +71,7 @@ class Split:
     chunks: tuple = ()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Kernel:
     """One kernel function and its call: ``kind`` is region, reduce, dot, cumsum or copy."""
 
@@ -104,7 +104,7 @@ class Kernel:
         return self.math in ("none", "inline")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Loop:
     """Run ``body`` ``count`` times; its workspace starts at ``offset`` of the enclosing one."""
 
@@ -113,7 +113,7 @@ class Loop:
     offset: int = 0
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Cond:
     """Run ``then`` when the bool scalar ``pred`` is true, else ``orelse``."""
 
@@ -123,7 +123,7 @@ class Cond:
     offset: int = 0
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Program:
     """Steps (Kernel, Loop, Cond) run in order over ``n_args`` argument slots and a workspace of
     ``workspace`` bytes; ``calls``: direct, table (address-table wrappers) or chunks (blocked, with
@@ -153,13 +153,19 @@ class _Slot:
         self.buffer = buffer  # kind "outer": a branch body's view of the enclosing plan's Buffer
 
 
-@dataclass
 class _Step:
-    node: object | None
-    reads: list
-    writes: list
-    temps: list = field(default_factory=list)  # (TensorType, _Slot)
-    copy_to: _Slot | None = None
+    """A kernel while planning: its node (None for an output copy), the values it reads and
+    writes, its scratch panels ((TensorType, _Slot) pairs) and a copy's destination slot.
+
+    NOTE: this and ``_Frame`` are plain classes, not dataclasses: each dataclass costs ~0.5-1 ms
+    to create at import, and the plan module is imported by every process's first compile."""
+
+    __slots__ = ("node", "reads", "writes", "temps", "copy_to")
+
+    def __init__(self, node, reads: list, writes: list, temps: list | None = None,
+                 copy_to: _Slot | None = None):
+        self.node, self.reads, self.writes = node, reads, writes
+        self.temps, self.copy_to = temps or [], copy_to
 
 
 def _nbytes(t: TensorType) -> int:
@@ -190,18 +196,17 @@ def plan_graph(graph: Graph, tuning: Tuning | None = None) -> Program:
     return _plan(inline_calls(graph), tuning or Tuning(), frame)
 
 
-@dataclass
 class _Frame:
     """Where a (body) program's values come from and go: the input and output slots, the
     argument count, the constant globals (one table for the whole tree: the module defines the
     top program's ``globals``), the first workspace byte it may use, its kernels' name prefix."""
 
-    inputs: list
-    targets: list
-    n_args: int
-    consts: _Globals
-    base: int = 0
-    prefix: str = "k"
+    __slots__ = ("inputs", "targets", "n_args", "consts", "base", "prefix")
+
+    def __init__(self, inputs: list, targets: list, n_args: int, consts: _Globals,
+                 base: int = 0, prefix: str = "k"):
+        self.inputs, self.targets, self.n_args, self.consts = inputs, targets, n_args, consts
+        self.base, self.prefix = base, prefix
 
     @property
     def nested(self) -> bool:
