@@ -323,7 +323,8 @@ def cond_row():
     bad_false = {**attrs, "false_graph": gc.make_graph(lambda x, n: (x * 2.0, x))(x, n)}
     return Row(
         [
-            Case((np.asarray(True), x, n), attrs, lambda p, x, n: (x * 2, n + 1)),
+            # n + 1 stays int32 (NEP 50; NumPy 1.x would widen a 0-d int32 plus a Python int)
+            Case((np.asarray(True), x, n), attrs, lambda p, x, n: (x * 2, n + n.dtype.type(1))),
             Case((np.asarray(False), x, n), attrs, lambda p, x, n: (x - x, n)),
             Case((np.asarray(True), s), attrs0, lambda p, s: (np.sin(s),)),
             Case((np.asarray(False), s), attrs0, lambda p, s: (s * s,)),
