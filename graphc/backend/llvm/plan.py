@@ -29,6 +29,7 @@ from ...ops.call import fused, inline_calls
 from ...ops.control import cond
 from ...ops.linalg import dot_general
 from . import blocking, memory, threads
+from .fusion import fuse
 from .kernels import REDUCERS, region_lanes
 from .matmul import DotPlan
 from .region import RULES, LoweringError, node_context
@@ -256,8 +257,6 @@ def _cond(step, storage, buffers, tuning, frame, k, base) -> Cond:
     returns an operand, a constant or one value twice). Both bodies' own values live past the
     enclosing program's workspace (from ``base``), so nothing live across the step is touched;
     their buffers carry absolute offsets, so the step's ``offset`` is 0."""
-    from .fusion import fuse
-
     node = step.node
 
     def outer(values):
