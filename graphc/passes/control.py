@@ -18,6 +18,7 @@ import numpy as np
 from ..ir import Builder, Graph, format_graph, inline
 from ..ops import control
 from ..ops import shape as shape_ops
+from .dce import live_nodes
 from .rewrite import has_nested, map_nested
 
 
@@ -52,10 +53,11 @@ def _cond(b: Builder, node, ins, attrs, producer, used):
     if pred is not None or _same(t, f):
         return inline(b, t if pred is None or pred else f, ins[1:])
     keep_out = [v in used for v in node.outputs]
-    if all(keep_out) and not _unread(t, f):
+    if not all(keep_out):
+        t, f = _restrict(t, keep_out), _restrict(f, keep_out)
+    read = [a or c for a, c in zip(_read_mask(t), _read_mask(f))]
+    if all(keep_out) and all(read):
         return None
-    t, f = _restrict(t, keep_out), _restrict(f, keep_out)
-    read = [not (a and c) for a, c in zip(_unread_mask(t), _unread_mask(f))]
     t, f = _drop_inputs(t, read), _drop_inputs(f, read)
     kept = [x for x, r in zip(ins[1:], read) if r]
     outs = iter(b.emit(control.cond, [ins[0], *kept], {"true_graph": t, "false_graph": f},
@@ -79,24 +81,17 @@ def _same(a: Graph, b: Graph) -> bool:
     return body(a) == body(b)
 
 
-def _unread_mask(g: Graph) -> list[bool]:
+def _read_mask(g: Graph) -> list[bool]:
+    """Per input of ``g``: whether its outputs or nodes read it."""
     read = set(g.outputs).union(*(n.inputs for n in g.nodes))
-    return [v not in read for v in g.inputs]
-
-
-def _unread(t: Graph, f: Graph) -> bool:
-    return any(a and c for a, c in zip(_unread_mask(t), _unread_mask(f)))
+    return [v in read for v in g.inputs]
 
 
 def _restrict(g: Graph, keep) -> Graph:
-    """``g`` returning only the outputs marked in ``keep``, its then-dead nodes removed."""
-    outs = [v for v, k in zip(g.outputs, keep) if k]
-    live, nodes = set(outs), []
-    for n in reversed(g.nodes):
-        if not n.prim.pure or not live.isdisjoint(n.outputs):
-            nodes.append(n)
-            live.update(n.inputs)
-    return Graph(list(g.inputs), nodes[::-1], outs, g.name)
+    """``g`` returning only the outputs marked in ``keep``, its then-dead nodes removed (dce's
+    liveness)."""
+    outs = Graph(list(g.inputs), list(g.nodes), [v for v, k in zip(g.outputs, keep) if k], g.name)
+    return Graph(list(g.inputs), live_nodes(outs), list(outs.outputs), g.name)
 
 
 def _drop_inputs(g: Graph, keep) -> Graph:

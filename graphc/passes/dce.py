@@ -12,7 +12,7 @@ from ..ir import Graph, Node
 from .rewrite import has_nested, map_nested
 
 
-def _live_nodes(graph: Graph) -> list:
+def live_nodes(graph: Graph) -> list:
     """The nodes of ``graph`` that stay (see the module docstring), in order; nested graphs
     untouched."""
     live = set(graph.outputs)
@@ -32,7 +32,7 @@ def live_uses(graph: Graph) -> dict:
     uses: dict = {}
     for v in graph.outputs:
         uses[v] = uses.get(v, 0) + 1
-    for node in _live_nodes(graph):
+    for node in live_nodes(graph):
         for v in node.inputs:
             uses[v] = uses.get(v, 0) + 1
     return uses
@@ -40,7 +40,7 @@ def live_uses(graph: Graph) -> dict:
 
 def dce(graph: Graph, options=None) -> Graph:
     """The pass: unused pure nodes dropped (see the module docstring)."""
-    kept = _live_nodes(graph)
+    kept = live_nodes(graph)
     changed = len(kept) != len(graph.nodes)
     nodes = []
     for node in kept:
