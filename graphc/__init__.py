@@ -9,7 +9,7 @@ from .autodiff import (  # noqa: F401  (differentiation API)
     GradientTape, custom_gradient, custom_vjp, grad, hessian, jacfwd, jacobian, jvp, stop_gradient,
     value_and_grad, vjp,
 )
-from .control import cond
+from .control import cond, fori_loop, scan, while_loop
 
 jit = function
 
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError", "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError",
-    "TracerBoolError", "cond", "function", "jit", "make_graph",
+    "TracerBoolError", "cond", "fori_loop", "function", "jit", "make_graph", "scan", "while_loop",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
     "stop_gradient", "value_and_grad", "vjp",
 ]

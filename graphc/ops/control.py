@@ -12,9 +12,14 @@ graphs, which needs the autodiff package above this one, so they are attached th
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..core import define, evaluate
 from ..dtypes import bool_
 from ..errors import DTypeError, ShapeError
+from ..ir import TensorType
 
 
 def _cond_infer(types, *, true_graph, false_graph):
@@ -41,3 +46,184 @@ def _cond_impl(pred, *operands, true_graph, false_graph):
 cond = define(
     "cond", infer=_cond_infer, impl=_cond_impl, multiple_results=True, family="control"
 )
+
+
+# --- loops -----------------------------------------------------------------------------------------
+def _check_graph(what, graph, in_types, out_types):
+    if graph.in_types != list(in_types):
+        raise ShapeError(f"{what} takes {graph.in_types}, the operands are {list(in_types)}")
+    if out_types is not None and graph.out_types != list(out_types):
+        raise ShapeError(f"{what} returns {graph.out_types}, expected {list(out_types)}")
+
+
+def _check_pred(what, graph):
+    if [(t.shape, t.dtype) for t in graph.out_types] != [((), bool_)]:
+        raise DTypeError(f"{what} must return one 0-d bool, it returns {graph.out_types}")
+
+
+def _while_infer(types, *, cond_graph, body_graph, checkpoints=None):
+    n = len(body_graph.outputs)
+    _check_graph("while_loop: the body", body_graph, types, types[:n])
+    _check_graph("while_loop: the condition", cond_graph, types, None)
+    _check_pred("while_loop: the condition", cond_graph)
+    return types[:n]
+
+
+def _while_impl(*operands, cond_graph, body_graph, checkpoints=None):
+    n = len(body_graph.outputs)
+    carry, caps = list(operands[:n]), list(operands[n:])
+    while bool(evaluate(cond_graph, carry + caps)[0]):
+        carry = evaluate(body_graph, carry + caps)
+    return tuple(carry)
+
+
+while_loop = define(
+    "while_loop", infer=_while_infer, impl=_while_impl, multiple_results=True, family="control"
+)
+"""``while_loop``: operands ``(*carry, *captures)``; ``cond_graph`` and ``body_graph`` both take
+them all; the body returns the new carry (the same types), the condition a 0-d bool.
+``checkpoints`` (when given) is the user's memory bound for the reverse pass (``while_grad``)."""
+
+
+def _grad_layout(types, body_graph):
+    """(carry types, capture types, the indices of the float carries)."""
+    n = len(body_graph.outputs)
+    carry, caps = types[:n], types[n : len(types)]
+    return carry, caps, [i for i, t in enumerate(carry) if t.dtype.kind == "f"]
+
+
+def _while_grad_infer(types, *, cond_graph, body_graph, back_graph, wanted, checkpoints):
+    n, nf = len(body_graph.outputs), len(back_graph.outputs) - len(wanted)
+    ops = types[: len(cond_graph.inputs)]
+    _while_infer(ops, cond_graph=cond_graph, body_graph=body_graph)
+    carry, caps, floats = _grad_layout(ops, body_graph)
+    cts = [carry[i] for i in floats]
+    if nf != len(floats) or list(types[len(ops) :]) != cts:
+        raise ShapeError(f"while_grad: the cotangents are {types[len(ops):]}, expected {cts}")
+    _check_graph("while_grad: the backward step", back_graph, ops + cts,
+                 cts + [caps[j] for j in wanted])
+    if checkpoints is not None and checkpoints < 1:
+        raise ShapeError(f"while_grad: checkpoints must be at least 1, got {checkpoints}")
+    return cts + [caps[j] for j in wanted]
+
+
+def _while_grad_impl(*operands, cond_graph, body_graph, back_graph, wanted, checkpoints):
+    n_ops = len(cond_graph.inputs)
+    n = len(body_graph.outputs)
+    carry, caps = list(operands[:n]), list(operands[n:n_ops])
+    ct = list(operands[n_ops:])
+    acc = [np.zeros_like(caps[j]) for j in wanted]
+
+    def step(c):
+        return evaluate(body_graph, c + caps)
+
+    def back(c, ct):
+        res = evaluate(back_graph, c + caps + ct)
+        for a, r in zip(acc, res[len(ct):], strict=True):
+            a += r
+        return res[: len(ct)]
+
+    def more(c):
+        return bool(evaluate(cond_graph, c + caps)[0])
+
+    ct = reverse_loop(carry, more, step, back, ct, checkpoints)
+    return tuple(ct + acc)
+
+
+while_grad = define(
+    "while_grad", infer=_while_grad_infer, impl=_while_grad_impl, multiple_results=True,
+    family="control",
+)
+"""``while_grad``: the reverse pass of a ``while_loop`` (its VJP rule makes it; see
+``autodiff/loops.py``). Operands ``(*carry, *captures, *ct)``, ``ct`` one cotangent per float
+carry of the loop's final value; results: the cotangents of the initial float carries, then of
+the captures listed in ``wanted``. ``back_graph(*carry, *captures, *ct) -> (*ct_before,
+*ct_wanted_captures)`` is one step's VJP (it recomputes the step's forward). It runs the loop
+forward saving each step's carry, then the backward steps in reverse, summing the captures'
+cotangents; ``checkpoints=K`` keeps at most K carries (see ``reverse_loop``)."""
+
+
+def reverse_loop(carry, more, step, back, ct, checkpoints):
+    """Run ``step`` while ``more`` and then ``back(carry_i, ct)`` from the last step to the first.
+
+    ``checkpoints=None`` saves every step's carry (memory: one carry per step, work: one forward
+    and one backward step per step). ``checkpoints=K`` first counts the steps ``n`` (one forward
+    sweep, nothing saved), then reverses them with binomial checkpointing (Griewank's revolve):
+    at most K saved carries (the initial one included), and at most ``(t + 1) * n`` forward steps
+    in all, the counting sweep included, where ``t`` is the least number with ``C(K - 1 + t, t) >=
+    n`` (10,000 steps with 20 checkpoints: t = 5, measured 5.64 n forward steps)."""
+    if checkpoints is None:
+        saved = []
+        while more(carry):
+            saved.append(carry)
+            carry = step(carry)
+        for c in reversed(saved):
+            ct = back(c, ct)
+        return ct
+    n, c = 0, carry
+    while more(c):
+        c, n = step(c), n + 1
+    return _revolve(carry, 0, n, checkpoints - 1, step, back, ct)
+
+
+def _revolve(carry, first, last, slots, step, back, ct):
+    """Reverse steps ``[first, last)`` from ``carry`` (the carry before ``first``) with ``slots``
+    saved carries available besides ``carry`` itself (recursion depth <= ``slots``)."""
+    while last - first > 1 and slots > 0:
+        mid = first + binomial_split(last - first, slots)
+        c = carry
+        for _ in range(first, mid):
+            c = step(c)
+        ct = _revolve(c, mid, last, slots - 1, step, back, ct)
+        last = mid
+    for i in range(last - 1, first - 1, -1):  # no slot left: recompute each step from carry
+        c = carry
+        for _ in range(first, i):
+            c = step(c)
+        ct = back(c, ct)
+    return ct
+
+
+def binomial_split(steps: int, slots: int) -> int:
+    """Where revolve places the next checkpoint in ``steps`` steps with ``slots`` free slots
+    (``slots >= 1``): with ``t`` the least repetition number such that ``C(slots + t, t) >=
+    steps``, the right part (reversed first, with one slot fewer) gets at most ``C(slots - 1 + t,
+    t)`` steps and the left part at most ``C(slots + t - 1, t - 1)``, so both recursions keep the
+    bound ``t``."""
+    t = 1
+    while math.comb(slots + t, t) < steps:
+        t += 1
+    return max(1, steps - math.comb(slots - 1 + t, t))
+
+
+def _scan_infer(types, *, body_graph, n_carry, n_xs, length, reverse):
+    carry, xs = types[:n_carry], types[n_carry : n_carry + n_xs]
+    for t in xs:
+        if t.shape[:1] != (length,):
+            raise ShapeError(f"scan: each xs leaf must have leading axis {length}, got {t}")
+    x_types = [TensorType(t.shape[1:], t.dtype) for t in xs]
+    ins = list(carry) + x_types + list(types[n_carry + n_xs :])
+    _check_graph("scan: the body", body_graph, ins, None)
+    outs = body_graph.out_types
+    if outs[:n_carry] != list(carry):
+        raise ShapeError(f"scan: the body returns the carry {outs[:n_carry]}, expected {carry}")
+    return list(carry) + [TensorType((length, *t.shape), t.dtype) for t in outs[n_carry:]]
+
+
+def _scan_impl(*operands, body_graph, n_carry, n_xs, length, reverse):
+    carry = list(operands[:n_carry])
+    xs, caps = operands[n_carry : n_carry + n_xs], list(operands[n_carry + n_xs :])
+    ys = [np.empty((length, *t.shape), t.dtype) for t in body_graph.out_types[n_carry:]]
+    for i in range(length - 1, -1, -1) if reverse else range(length):
+        res = evaluate(body_graph, carry + [x[i] for x in xs] + caps)
+        carry = res[:n_carry]
+        for y, r in zip(ys, res[n_carry:], strict=True):
+            y[i] = r
+    return tuple(carry + ys)
+
+
+scan = define("scan", infer=_scan_infer, impl=_scan_impl, multiple_results=True, family="control")
+"""``scan``: operands ``(*carry, *xs, *captures)`` (``n_carry`` and ``n_xs`` of the first two
+kinds); ``body_graph(*carry, *x_slices, *captures) -> (*carry, *y)`` runs ``length`` times, over
+``xs``' leading axis (last to first when ``reverse``); results: the final carry, then each ``y``
+stacked along a new leading axis (at the same index as the ``x`` it was computed from)."""
