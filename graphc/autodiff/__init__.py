@@ -4,7 +4,7 @@
 ``jax``-style wrappers, ``custom.py`` user-defined rules, ``tape.py`` TensorFlow's GradientTape.
 """
 
-from . import control  # noqa: F401  (attaches the cond primitive's derivative rules)
+from . import control, loops  # noqa: F401  (attach the control primitives' derivative rules)
 from .api import grad, jvp, stop_gradient, value_and_grad, vjp
 from .custom import custom_gradient, custom_vjp, inline_custom_calls
 from .jacobians import hessian, jacfwd, jacobian, jacrev
