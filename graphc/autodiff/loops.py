@@ -230,3 +230,85 @@ control.while_loop.jvp = _while_jvp
 control.while_loop.vjp = _while_vjp
 control.while_grad.jvp = _while_grad_jvp
 control.while_grad.vjp = _while_grad_vjp
+
+
+# --- scan ------------------------------------------------------------------------------------------
+def _body_types(body_graph, primals):
+    """(TensorType, weak) per body input: the carries', the x slices' and the captures'."""
+    weak = [v.weak for v in primals]
+    return [(v.type, w) for v, w in zip(body_graph.inputs, weak, strict=True)]
+
+
+def _scan_jvp(primals, tans, outs, *, body_graph, n_carry, n_xs, length, reverse):
+    nc, nx = n_carry, n_xs
+    has_in = [t is not None and is_float(v) for v, t in zip(primals, tans, strict=True)]
+    has, active = _carried(body_graph, nc, has_in)
+    ny = len(body_graph.outputs) - nc
+    y_has = active[nc:]
+    if not any(has[:nc]) and not any(y_has):
+        return [None] * len(outs)
+    groups = [nc, nx, len(primals) - nc - nx]
+    types = _interleaved_types(_body_types(body_graph, primals), groups, has)
+    body = _graph(_jvp_body(body_graph, groups, has, [nc, ny], has[:nc] + y_has), types,
+                  body_graph.name + "_jvp")
+    ops, pos = [], 0
+    for size in groups:
+        part = primals[pos : pos + size]
+        ops += [*part, *_tangents_or_zeros(tans[pos : pos + size], part, has[pos : pos + size])]
+        pos += size
+    ndc, ndx = sum(has[:nc]), sum(has[nc : nc + nx])
+    res = control.scan(*ops, body_graph=body, n_carry=nc + ndc, n_xs=nx + ndx, length=length,
+                       reverse=reverse)
+    return _spread(res[nc : nc + ndc], has[:nc]) + _spread(res[nc + ndc + ny :], y_has)
+
+
+def _scan_vjp(cts, primals, outs, needed, *, body_graph, n_carry, n_xs, length, reverse):
+    nc, nx = n_carry, n_xs
+    c, xs, p = primals[:nc], primals[nc : nc + nx], primals[nc + nx :]
+    fc, fy = _floats(c), _floats(outs[nc:])
+    want_x = [w and is_float(v) for v, w in zip(xs, needed[nc : nc + nx], strict=True)]
+    want_p = [w and is_float(v) for v, w in zip(p, needed[nc + nx :], strict=True)]
+    if all(t is None for t in cts) or not any(_pick(needed[:nc], fc) + want_x + want_p):
+        return [None] * len(primals)
+    types = _body_types(body_graph, primals)
+    ny = len(body_graph.outputs) - nc
+
+    def forward(*ins):  # the step, also returning the carry it started from
+        return inline_graph(body_graph, ins)[1] + list(ins[:nc])
+
+    aug = _graph(forward, types, body_graph.name + "_saving")
+    saved = control.scan(*c, *xs, *p, body_graph=aug, n_carry=nc, n_xs=nx, length=length,
+                         reverse=reverse)[nc + ny :]
+    wrt = fc + want_x + want_p
+    like = _pick(list(body_graph.inputs), wrt)
+    nf, nwp = sum(fc), sum(want_p)
+    y_types = [(v.type, False) for v in _pick(body_graph.outputs[nc:], fy)]
+    c_types = types[:nc]
+
+    def back(*ins):
+        ct_c, acc = ins[:nf], ins[nf : nf + nwp]
+        c_i, x_i = ins[nf + nwp : nf + nwp + nc], ins[nf + nwp + nc : nf + nwp + nc + nx]
+        ct_y, p_i = ins[nf + nwp + nc + nx : len(ins) - len(p)], ins[len(ins) - len(p) :]
+        lin = Linearized(body_graph, [*c_i, *x_i, *p_i], wrt)
+        g = _zero_filled(lin.backward(_spread(ct_c, fc) + _spread(ct_y, fy)), like)
+        nwx = sum(want_x)
+        return [*g[:nf], *(a + b for a, b in zip(acc, g[nf + nwx :], strict=True)),
+                *g[nf : nf + nwx]]
+
+    back_types = ([(t, False) for t, _ in _pick(c_types, fc)] +
+                  [(t, False) for t, _ in _pick(types[nc + nx :], want_p)] + c_types +
+                  types[nc : nc + nx] + y_types + types[nc + nx :])
+    back_graph = _graph(back, back_types, body_graph.name + "_vjp")
+    ct_c = _tangents_or_zeros(cts[:nc], outs[:nc], fc)
+    ct_y = _tangents_or_zeros(cts[nc:], outs[nc:], fy)
+    acc0 = [zeros(v.shape, v.dtype) for v in _pick(p, want_p)]
+    res = control.scan(*ct_c, *acc0, *saved, *xs, *ct_y, *p, body_graph=back_graph,
+                       n_carry=nf + nwp, n_xs=nc + nx + len(ct_y), length=length,
+                       reverse=not reverse)
+    grads = _spread(res[:nf], fc) + _spread(res[nf + nwp :], want_x) + _spread(
+        res[nf : nf + nwp], want_p)
+    return [g if w else None for g, w in zip(grads, needed, strict=True)]
+
+
+control.scan.jvp = _scan_jvp
+control.scan.vjp = _scan_vjp
