@@ -39,7 +39,7 @@ def axpy_ir(n: int, dtype, workspace: bool = False) -> str:
         else ""
     )
     return (
-        "define void @graphc_main(ptr %args) {\nentry:\n"
+        "define i32 @graphc_main(ptr %args) {\nentry:\n"
         + _arg(0, "x")
         + _arg(1, "y")
         + _arg(2, "o")
@@ -52,12 +52,12 @@ def axpy_ir(n: int, dtype, workspace: bool = False) -> str:
         f"  %dp = getelementptr {ty}, ptr {dest}, i64 %i\n  store {ty} %r, ptr %dp\n"
         + copy
         + f"  %i1 = add i64 %i, 1\n  %c = icmp ult i64 %i1, {n}\n"
-        "  br i1 %c, label %loop, label %done\ndone:\n  ret void\n}\n"
+        "  br i1 %c, label %loop, label %done\ndone:\n  ret i32 0\n}\n"
     )
 
 
 W1_IR = (
-    "define void @graphc_main(ptr %args) {\nentry:\n"
+    "define i32 @graphc_main(ptr %args) {\nentry:\n"
     + _arg(0, "x")
     + _arg(1, "y")
     + _arg(2, "v")
@@ -81,7 +81,7 @@ loop:
   br i1 %c, label %loop, label %done
 done:
   store float %acc1, ptr %v
-  ret void
+  ret i32 0
 }
 """
 )

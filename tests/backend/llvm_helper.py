@@ -64,7 +64,7 @@ def run_graph(graph, args, do_fuse=True, blas=False, **changes):
     else:
         lowered = lower_graph(g, blas=blas_option() if blas else None)
     addr = _jit(lowered.ir)
-    fn = ctypes.CFUNCTYPE(None, ctypes.POINTER(ctypes.c_void_p))(addr)
+    fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p))(addr)
     ins = [
         np.ascontiguousarray(np.asarray(a, dtype=v.dtype))
         for a, v in zip(args, graph.inputs, strict=True)
@@ -73,5 +73,5 @@ def run_graph(graph, args, do_fuse=True, blas=False, **changes):
     ws = np.empty(max(lowered.workspace_bytes, 1) + 64, np.uint8)
     ptrs = [a.ctypes.data for a in ins] + [o.ctypes.data for o in outs] + [ws.ctypes.data]
     arr = (ctypes.c_void_p * len(ptrs))(*ptrs)
-    fn(arr)
+    assert fn(arr) == 0, "graphc_main reported running out of memory"
     return outs, lowered

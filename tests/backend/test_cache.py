@@ -21,7 +21,7 @@ def _run(module, n):
     x, y = np.arange(n, dtype=np.float64), np.full(n, 0.5)
     out = np.empty(n)
     argv = (ctypes.c_void_p * 4)(x.ctypes.data, y.ctypes.data, out.ctypes.data, None)
-    ctypes.CFUNCTYPE(None, ctypes.c_void_p)(module.address("graphc_main"))(argv)
+    assert ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(module.address("graphc_main"))(argv) == 0
     return np.array_equal(out, 2 * x + y)
 
 

@@ -15,7 +15,7 @@ from .cases import in_threads
 def _run_axpy(module, x, y):
     out = np.empty_like(x)
     argv = (ctypes.c_void_p * 4)(x.ctypes.data, y.ctypes.data, out.ctypes.data, None)
-    ctypes.CFUNCTYPE(None, ctypes.c_void_p)(module.address("graphc_main"))(argv)
+    assert ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(module.address("graphc_main"))(argv) == 0
     return out
 
 

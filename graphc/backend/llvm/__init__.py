@@ -10,6 +10,7 @@ the disk cache (``cache.py``) and wraps the result (``abi.Executable``).
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import math
 import re
@@ -40,6 +41,9 @@ def _lowering_options() -> dict:
     found = blas.find()
     for symbol, _, address in (found or {}).values():
         jit.register_symbol(symbol, address)
+    libc = ctypes.CDLL(None)  # a while loop's reverse pass grows its saved carries (flow.py)
+    for name, c_name in (("graphc_rt_realloc", "realloc"), ("graphc_rt_stack_free", "free")):
+        jit.register_symbol(name, ctypes.cast(getattr(libc, c_name), ctypes.c_void_p).value)
     return {"vector_bits": jit.host()["vector_bits"], "blas": blas.lowering_option()}
 
 

@@ -78,7 +78,7 @@ class Executable:
         self._ws = _Workspace()
         self.compile_ms = compile_ms
         self.from_cache = from_cache
-        self._main = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(module.address("graphc_main"))
+        self._main = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)(module.address("graphc_main"))
 
     def __call__(self, *arrays) -> list[np.ndarray]:
         fn = self.entry
@@ -117,7 +117,9 @@ class Executable:
         ptrs += [o.__array_interface__["data"][0] for o in outs]
         ptrs.append(self._workspace())
         argv = (ctypes.c_void_p * len(ptrs))(*ptrs)
-        self._main(argv)  # ctypes releases the GIL around the call
+        if self._main(argv):  # ctypes releases the GIL around the call
+            raise MemoryError("graphc: out of memory saving a while loop's carries for its "
+                              "reverse pass (try gc.while_loop(..., checkpoints=K))")
         return outs
 
     def _workspace(self) -> int | None:

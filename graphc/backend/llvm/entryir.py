@@ -216,7 +216,7 @@ class _Entry:
         wsp = self.wsp
         f.do(f"store ptr {wsp}, ptr {self.at('ptr', self.bufs, str(self.nin + self.nout))}")
         ts = f.op("call ptr @graphc_rt_SaveThread()") if release_gil else None
-        f.do(f"call void @graphc_main(ptr {self.bufs})")
+        self.status = f.op(f"call i32 @graphc_main(ptr {self.bufs})")
         if ts is not None:
             f.do(f"call void @graphc_rt_RestoreThread(ptr {ts})")
         if ctx is None:
@@ -232,13 +232,19 @@ class _Entry:
         """The one output, or a tuple of them."""
         f = self.f
         f.start_block("result")
+        f.branch(f.op(f"icmp eq i32 {self.status}, 0"), "result.ok", "result.oom")
+        f.start_block("result.oom")  # graphc_main ran out of memory (a while loop's saved carries)
+        f.do("call ptr @graphc_rt_NoMemory()")
+        self.fail_from.append((str(self.nout), f.block))
+        f.jump("fail")
+        f.start_block("result.ok")
         if self.nout == 1:
             f.ret(f.op(f"load ptr, ptr {self.outs}"))
             return
         tup = f.op(f"call ptr @graphc_rt_PyTuple_New(i64 {self.nout})")
         self.fail_from.append((str(self.nout), f.block))
         f.branch(f.op(f"icmp eq ptr {tup}, null"), "fail", "fill")
-        t = self.counted("fill", "0", "result", str(self.nout), "fill.ret", "fill.item")
+        t = self.counted("fill", "0", "result.ok", str(self.nout), "fill.ret", "fill.item")
         item = f.op(f"load ptr, ptr {self.at('ptr', self.outs, t.name)}")
         f.do(f"call i32 @graphc_rt_PyTuple_SetItem(ptr {tup}, i64 {t.name}, ptr {item})")
         self.step(t, "fill")

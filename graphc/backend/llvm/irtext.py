@@ -110,9 +110,12 @@ class Func:
     def do(self, text: str) -> None:
         self.lines.append(f"  {text}")
 
-    def alloca(self, ty: str, align: int = 64) -> str:
+    def alloca(self, ty: str, align: int = 64, init: str | None = None) -> str:
+        """A stack slot in the entry block, holding ``init`` from the entry on when given."""
         name = f"%{self.fresh('slot')}"
         self.allocas.append(f"  {name} = alloca {ty}, align {align}")
+        if init is not None:
+            self.allocas.append(f"  store {ty} {init}, ptr {name}, align {align}")
         return name
 
     def start_block(self, label: str) -> None:

@@ -1,6 +1,6 @@
 """Plan -> one LLVM IR module (text). Pure: no llvmlite calls, so the text can be golden-tested.
 
-The module's entry is ``void @graphc_main(ptr %args)``: ``args[i]`` points at the graph's inputs in
+The module's entry is ``i32 @graphc_main(ptr %args)`` (0, or 1 when memory ran out): ``args[i]`` points at the graph's inputs in
 order, then its outputs, then the workspace (null when it is 0 bytes). Buffers are C-contiguous with
 the graph's shapes and dtypes (bool as one byte 0/1). Every decision is the plan's (plan.py):
 ``render`` prints each ``Kernel`` record as one kernel function (a loop nest) and ``graphc_main``
@@ -27,7 +27,8 @@ from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
 from .kernels import emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
-from .plan import KERNEL_KINDS, VIEWS, Cond, Loop, Program, math_calls, plan_graph
+from .flow import FlowRender
+from .plan import KERNEL_KINDS, VIEWS, Program, math_calls, plan_graph
 from .region import RULES, Buf, Emitter, node_context
 from .tuning import Tuning
 
@@ -204,14 +205,15 @@ def render(program: Program) -> Lowered:
     module = Module(program.tuning.vector_bits)
     for _, arr in program.globals:  # first: the plan's names are the module's first globals
         module.global_array(arr)
-    main = Func(ENTRY, ["ptr %args"], linkage="", attrs="nounwind")
+    main = Func(ENTRY, ["ptr %args"], linkage="", attrs="nounwind", ret="i32")
     out = _Render(module, main, program.n_args)
     out.program(program, 0)
+    out.finish()
     module.functions.append(main.text())
     return Lowered(module.text(), program.workspace, out.descriptions, nodes=module.kernel_nodes)
 
 
-class _Render:
+class _Render(FlowRender):
     """Prints a program's kernels into the module and its calls into ``graphc_main``."""
 
     def __init__(self, module: Module, main: Func, n_args: int):
@@ -222,41 +224,21 @@ class _Render:
             self.ptrs.append(main.op(f"load ptr, ptr {slot}, align 8", stem="arg"))
         self.emitted: dict = {}  # planned kernel name -> (emitted name, description)
         self.descriptions: list[str] = []
+        self.flow_init()
 
     def program(self, program: Program, base: int) -> None:
         """Render ``program``'s steps; its workspace region starts at byte ``base``."""
         deferred = []
         for step in program.steps:
-            if isinstance(step, Loop):
-                self.loop(step, base)
-            elif isinstance(step, Cond):
-                self.cond(step, base)
-            else:
-                origin = step.origin
-                with node_context(origin) if origin is not None else contextlib.nullcontext():
-                    name = self.define(step, program.tuning)
-                    self.call(program, step, name, base, deferred)
+            if self.flow(step, base):
+                continue
+            origin = step.origin
+            with node_context(origin) if origin is not None else contextlib.nullcontext():
+                name = self.define(step, program.tuning)
+                self.call(program, step, name, base, deferred)
         if program.calls == "chunks":
             rows = functools.partial(self.rows, base=base, shifted=1)
             blocking.emit_calls(self.module, self.main, deferred, rows, program.layout)
-
-    def loop(self, step: Loop, base: int) -> None:
-        if step.count <= 0:
-            return
-        lp = self.main.loop_begin(step.count, stem="G")
-        self.program(step.body, base + step.offset)
-        self.main.loop_end(lp)
-
-    def cond(self, step: Cond, base: int) -> None:
-        m = self.main
-        flag = m.op(f"load i8, ptr {self.pointer(step.pred, base)}, align 1")
-        yes, no, done = m.fresh("C"), m.fresh("Ce"), m.fresh("Cx")
-        m.do(f"br i1 {m.op(f'icmp ne i8 {flag}, 0')}, label %{yes}, label %{no}")
-        for label, body in ((yes, step.then), (no, step.orelse)):
-            m.start_block(label)
-            self.program(body, base + step.offset)
-            m.do(f"br label %{done}")
-        m.start_block(done)
 
     def define(self, kernel, tuning) -> str:
         """Emit ``kernel``'s function (unless it reuses another's); returns the name to call."""
@@ -309,6 +291,9 @@ class _Render:
     def pointer(self, b, base: int) -> str:
         if b.kind == "arg":
             return self.ptrs[b.slot]
+        if b.kind == "slice":
+            parent = self.pointer(b.parent, base)
+            return self.main.gep("i8", parent, self.main.mul(self.index[b.index], b.stride))
         if b.kind == "global":
             return b.name
         return self.main.gep("i8", self.ptrs[-1], str(base + b.offset))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,12 +25,13 @@ from ...ir.diagnostics import internal_message
 from ...ops import reduce as red
 from ...ops import shape as sh
 from ...ops.call import fused, inline_calls
-from ...ops.control import cond
 from ...ops.linalg import dot_general
 from . import blocking, memory, threads
 from .fusion import fuse
 from .kernels import REDUCERS, region_lanes
+from .records import Buffer, Cond, Kernel, Loop, Move, Program, Split, Tape  # noqa: F401
 from .matmul import DotPlan
+from .nested import PLANNERS, Space
 from .region import RULES, LoweringError, node_context
 from .share import kernel_key
 from .tuning import Tuning
@@ -39,109 +39,9 @@ from .tuning import Tuning
 #: Top-level primitives that are views of their operand's bytes (no kernel).
 VIEWS = {sh.reshape, sh.stop_gradient}
 #: Primitives lowered as whole kernels of their own kind (others: region rules, RULES).
-KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region", cond: "cond"}
+KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region"}
 KERNEL_KINDS.update(dict.fromkeys(REDUCERS, "reduce"))
-
-
-@dataclass(frozen=True, eq=False)
-class Buffer:
-    """Bytes a kernel reads or writes: argument ``slot``, the workspace at ``offset`` (of its
-    program's region), or the constant global ``name``. Compared by identity."""
-
-    kind: str  # "arg" | "ws" | "global"
-    nbytes: int
-    slot: int | None = None
-    offset: int = 0
-    name: str | None = None
-
-    def __str__(self) -> str:
-        if self.kind == "arg":
-            return f"arg{self.slot}"
-        return self.name if self.kind == "global" else f"ws@{self.offset}"
-
-
-@dataclass(frozen=True)
-class Split:
-    """How a kernel's work is cut: ``threads`` chunks of vector-block ranges ``chunks``; a ranged
-    kernel takes ``[lo, hi)`` parameters, and its loop runs a range of its ``blocks`` vector
-    blocks (None: the loop ignores the range)."""
-
-    threads: int = 1
-    ranged: bool = False
-    blocks: int | None = None
-    chunks: tuple = ()
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Kernel:
-    """One kernel function and its call: ``kind`` is region, reduce, dot, cumsum or copy."""
-
-    name: str
-    kind: str
-    node: object | None  # None for an output copy
-    origin: object | None  # the node a failure names (a copy's: its value's producer)
-    domain: tuple
-    reads: tuple  # (Value, Buffer) per operand
-    writes: tuple  # (Value, Buffer) per result
-    temps: tuple = ()  # (TensorType, Buffer) scratch panels
-    lanes: int | None = None  # explicit vector width (None: scalar loops)
-    math: str = "none"  # none | inline | wrapped (vector variants) | shared (others' wrappers)
-    split: Split = Split()
-    key: object = None  # structural dedupe key (share.py)
-    reuses: str | None = None  # the earlier kernel whose code this one calls
-
-    @property
-    def buffers(self) -> list:
-        seen = [b for _, b in (*self.reads, *self.writes)] + [b for _, b in self.temps]
-        return list(dict.fromkeys(seen))
-
-    @property
-    def params(self) -> list:
-        """The buffers passed as pointers (globals are named in the code)."""
-        return [b for b in self.buffers if b.kind != "global"]
-
-    @property
-    def inline_math(self) -> bool:
-        return self.math in ("none", "inline")
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Loop:
-    """Run ``body`` ``count`` times; its workspace starts at ``offset`` of the enclosing one."""
-
-    count: int
-    body: Program
-    offset: int = 0
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Cond:
-    """Run ``then`` when the bool scalar ``pred`` is true, else ``orelse``."""
-
-    pred: Buffer
-    then: Program
-    orelse: Program
-    offset: int = 0
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Program:
-    """Steps (Kernel, Loop, Cond) run in order over ``n_args`` argument slots and a workspace of
-    ``workspace`` bytes; ``calls``: direct, table (address-table wrappers) or chunks (blocked, with
-    ``layout``, or each once over its whole range when ``layout`` is None)."""
-
-    steps: tuple
-    n_args: int
-    workspace: int
-    calls: str = "direct"
-    layout: blocking.Layout | None = None
-    globals: tuple = ()  # (name, ndarray) constants, in the order their names were given
-    tuning: Tuning = field(default_factory=Tuning)
-
-    def __str__(self) -> str:
-        from .plantext import format_plan
-
-        return format_plan(self)
+KERNEL_KINDS.update(dict.fromkeys(PLANNERS, "nested"))
 
 
 # - planning ---------------------------------------------------------------------------------------
@@ -235,15 +135,17 @@ def _plan(graph: Graph, tuning: Tuning, frame: _Frame) -> Program:
     body_base = frame.base + memory.round_up(ws_bytes)
     kernels, keys, bodies = [], {}, [0]
     for k, step in enumerate(steps):
-        if step.node is not None and step.node.prim is cond:
-            kernels.append(_cond(step, storage, buffers, tuning, frame, k, body_base))
-            bodies += [kernels[-1].then.workspace, kernels[-1].orelse.workspace]
+        if step.node is not None and step.node.prim in PLANNERS:
+            records, extent = _nested(step, storage, buffers, tuning, frame, k, body_base)
+            kernels += records
+            bodies.append(extent)
             continue
         sp = Split(split[k], split[k] > 1 or chunked, blocks[k], _chunks(split[k], blocks[k]))
         origin = producers.get(step.reads[0]) if step.reads else None
         plan = {"lanes": lanes[k], "math": maths[k], "split": sp}
         kernels.append(_kernel(f"{frame.prefix}{k}", step, storage, buffers, origin, plan, keys))
-    calls = "chunks" if chunked else "direct" if len(steps) <= tuning.direct_calls_max else "table"
+    direct = frame.nested or len(steps) <= tuning.direct_calls_max  # a body's buffers may be rows
+    calls = "chunks" if chunked else "direct" if direct else "table"
     workspace = body_base - frame.base + max(bodies) if max(bodies) else ws_bytes
     return Program(
         tuple(kernels), frame.n_args, workspace, calls, layout,
@@ -251,25 +153,22 @@ def _plan(graph: Graph, tuning: Tuning, frame: _Frame) -> Program:
     )
 
 
-def _cond(step, storage, buffers, tuning, frame, k, base) -> Cond:
-    """A ``cond`` node's step: each branch graph fused and planned as a body program reading the
-    operands' buffers and writing the results' buffers (claimed, or copied when the branch
-    returns an operand, a constant or one value twice). Both bodies' own values live past the
-    enclosing program's workspace (from ``base``), so nothing live across the step is touched;
-    their buffers carry absolute offsets, so the step's ``offset`` is 0."""
+def _nested(step, storage, buffers, tuning, frame, k, base):
+    """A control-flow node's records (nested.py), its bodies planned as programs of their own
+    whose inputs and outputs are the enclosing buffers given (``_Frame``)."""
     node = step.node
+    name = f"{frame.prefix}{k}"
 
-    def outer(values):
-        return [_Slot("outer", _nbytes(v.type), buffer=buffers[id(storage[v])]) for v in values]
+    def body(graph, ins, outs, at, tag):
+        def outer(bufs):
+            return [_Slot("outer", b.nbytes, buffer=b) for b in bufs]
 
-    pred = buffers[id(storage[node.inputs[0]])]
-    bodies = []
-    for tag, attr in (("t", "true_graph"), ("f", "false_graph")):
-        body = fuse(inline_calls(node.attrs[attr]))
-        sub = _Frame(outer(node.inputs[1:]), outer(node.outputs), frame.n_args, frame.consts,
-                     base, f"{frame.prefix}{k}_{tag}")
-        bodies.append(_plan(body, tuning, sub))
-    return Cond(pred, bodies[0], bodies[1])
+        sub = _Frame(outer(ins), outer(outs), frame.n_args, frame.consts, at, f"{name}_{tag}")
+        return _plan(fuse(inline_calls(graph)), tuning, sub)
+
+    ins = [buffers[id(storage[v])] for v in node.inputs]
+    outs = [buffers[id(storage[v])] for v in node.outputs]
+    return PLANNERS[node.prim](node, ins, outs, Space(base), body, name)
 
 
 def backend_plan(optimized: Graph, tuning: Tuning | None = None) -> Program:
