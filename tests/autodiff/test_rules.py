@@ -83,6 +83,33 @@ def _cond_by_sign(x, y):
     )
 
 
+def _while_by_sign(x, y):
+    """A while loop whose trip count depends on the input's sign (3 or 1 steps), closing over
+    ``y``; the counter is an int carry with no derivative."""
+    steps = gc.numpy.where(x.sum() > 0, 3, 1)
+
+    def body(c):
+        v, i = c
+        return gc.numpy.sin(v) * y + v * 0.5, i + 1
+
+    return gc.while_loop(lambda c: c[1] < steps, body, (x, 0))[0]
+
+
+def _while_grad_of(x, y):
+    """The gradient of a while loop (a ``while_grad`` node): checking its derivatives to second
+    order takes the loop to third."""
+    return gc.grad(lambda a, b: (_while_by_sign(a, b) ** 2).sum(), argnums=(0, 1))(x, y)
+
+
+def _scan_tanh(xs, c):
+    """A scan with a carry and a stacked result, both depending on the rows and the carry."""
+    return gc.scan(lambda c, x: (gc.numpy.tanh(c * x + c), c * x), c, xs)
+
+
+def _scan_reverse(xs, c):
+    return gc.scan(lambda c, x: (c * gc.numpy.cos(x), (c * x).sum()), c, xs, reverse=True)
+
+
 def _max_pair(x, y):
     """max/min on operands that differ everywhere (ties are tested in test_special_points)."""
     return ew.maximum(x, y), ew.minimum(x, y)
@@ -185,6 +212,20 @@ ROWS = {
         (_cond_by_sign, (np.abs(normal(3)), normal(3))),
         (_cond_by_sign, (-np.abs(normal(2, 1)), normal(1))),
         (_cond_by_sign, (np.asarray(0.7), np.asarray(-1.3))),
+    ],
+    "while_loop": [
+        (_while_by_sign, (np.abs(normal(3)) + 0.1, normal(3))),
+        (_while_by_sign, (-np.abs(normal(2, 1)) - 0.1, normal(1))),
+        (_while_by_sign, (np.asarray(0.7), np.asarray(-1.3))),
+    ],
+    "while_grad": [
+        (_while_grad_of, (np.abs(normal(3)) + 0.1, normal(3))),
+        (_while_grad_of, (np.asarray(-0.7), np.asarray(0.4))),
+    ],
+    "scan": [
+        (_scan_tanh, (normal(4, 3), normal(3))),
+        (_scan_tanh, (normal(1), np.asarray(0.3))),
+        (_scan_reverse, (normal(3, 2), normal(2))),
     ],
 }
 

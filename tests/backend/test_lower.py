@@ -47,10 +47,7 @@ def test_entry_signature_and_determinism():
     g = _chain()
     a, b = lower_graph(g), lower_graph(g)
     assert a.ir == b.ir and a.entry == "graphc_main"
-    assert (
-        "define  void @graphc_main(ptr %args)" in a.ir
-        or "define void @graphc_main(ptr %args)" in a.ir
-    )
+    assert "define i32 @graphc_main(ptr %args)" in a.ir  # 0, or 1: out of memory
     assert len(a.kernels) == 4  # unfused: one loop per node
 
 

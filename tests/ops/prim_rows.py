@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import oracles
+from prim_loops import scan_row, while_grad_row, while_loop_row
 from prim_table import (
     ALL,
     F32,
@@ -348,6 +349,9 @@ ROWS: dict[str, Row] = {
     ),
     "custom_vjp_call": custom_vjp_row(),
     "cond": cond_row(),
+    "while_loop": while_loop_row(),
+    "scan": scan_row(),
+    "while_grad": while_grad_row(),
     "fused": fused_row(),
     "dot_general": Row(
         _cases(

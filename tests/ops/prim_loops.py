@@ -1,0 +1,109 @@
+"""Primitive-table rows of the loop primitives (``while_loop``, ``scan``, ``while_grad``): their
+NumPy evaluation against loops written out here, and the types their shape rules refuse."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphc.errors import DTypeError, ShapeError
+
+from prim_table import F32, F64, I32, Case, Row, T, gen
+
+
+def _graphs(cond, body, *args):
+    import graphc as gc
+
+    return {"cond_graph": gc.make_graph(cond)(*args), "body_graph": gc.make_graph(body)(*args)}
+
+
+def while_loop_row():
+    """A counted loop over an f32 carry and an int32 counter with a captured scale (4 steps and
+    none), and a 0-d f64 carry halved until small (a data-dependent trip count)."""
+    x, n, w = gen((2, 3), F32), np.asarray(0, I32), np.asarray(1.5, F32)
+    counted = _graphs(lambda x, n, w: (n < 4,), lambda x, n, w: (x * w + 1, n + 1), x, n, w)
+
+    def counted_ref(x, n, w):
+        for _ in range(max(4 - int(n), 0)):
+            x = (x * w + np.float32(1)).astype(F32)
+        return x, np.asarray(max(int(n), 4), I32)
+
+    s = np.asarray(37.0)
+    halving = _graphs(lambda s: (abs(s) > 0.25,), lambda s: (s / 2,), s)
+
+    def halving_ref(s):
+        while abs(s) > 0.25:
+            s = s / 2
+        return (s,)
+
+    wrong_type = {**counted, "body_graph": _graphs(
+        lambda x, n, w: (n < 4,), lambda x, n, w: (x.astype(F64), n), x, n, w)["body_graph"]}
+    not_bool = {**counted, "cond_graph": _graphs(
+        lambda x, n, w: (n,), lambda x, n, w: (x, n), x, n, w)["cond_graph"]}
+    types = [T((2, 3), F32), T((), I32), T((), F32)]
+    return Row(
+        [Case((x, n, w), counted, counted_ref), Case((x, np.asarray(7, I32), w), counted,
+                                                     counted_ref),
+         Case((s,), halving, halving_ref), Case((-s,), halving, halving_ref)],
+        [(types, wrong_type, ShapeError), (types, not_bool, DTypeError),
+         ([T((2, 3), F64), T((), I32), T((), F32)], counted, ShapeError)],
+        rtol=1e-6,
+    )
+
+
+def scan_row():
+    """A carry and a stacked output over 4 rows, forwards and in reverse, with a captured
+    operand; and a scan of length 0 (the carry passes through, the ys are empty)."""
+    import graphc as gc
+
+    c, xs, k = gen((3,), F64), gen((4, 3), F64, seed=1), np.asarray(0.5)
+    body = gc.make_graph(lambda c, x, k: (c * k + x, c * x))(c, xs[0], k)
+
+    def ref(reverse):
+        def run(c, xs, k):
+            ys = np.empty_like(xs)
+            for i in (range(len(xs) - 1, -1, -1) if reverse else range(len(xs))):
+                c, ys[i] = c * k + xs[i], c * xs[i]
+            return c, ys
+
+        return run
+
+    attrs = {"body_graph": body, "n_carry": 1, "n_xs": 1, "length": 4}
+    empty = np.zeros((0, 3))
+    return Row(
+        [Case((c, xs, k), {**attrs, "reverse": False}, ref(False)),
+         Case((c, xs, k), {**attrs, "reverse": True}, ref(True)),
+         Case((c, empty, k), {**attrs, "length": 0, "reverse": False}, ref(False))],
+        [([T((3,), F64), T((5, 3), F64), T((), F64)], {**attrs, "reverse": False}, ShapeError),
+         ([T((3,), F32), T((4, 3), F64), T((), F64)], {**attrs, "reverse": False}, ShapeError)],
+        rtol=1e-12,
+    )
+
+
+def while_grad_row():
+    """The reverse pass of ``v = v * w`` three times: the initial value's cotangent is ``ct *
+    w**3`` and the scale's the sum over the steps; with every carry saved and with checkpoints."""
+    import graphc as gc
+
+    v, n, w, ct = gen((3,), F64), np.asarray(0, I32), np.asarray(1.3), gen((3,), F64, seed=2)
+    attrs = _graphs(lambda v, n, w: (n < 3,), lambda v, n, w: (v * w, n + 1), v, n, w)
+    attrs["back_graph"] = gc.make_graph(lambda v, n, w, ct: (ct * w, (ct * v).sum()))(v, n, w, ct)
+
+    def ref(v, n, w, ct):
+        saved = []
+        for _ in range(max(3 - int(n), 0)):
+            saved.append(v)
+            v = v * w
+        g_w = 0.0
+        for s in reversed(saved):
+            g_w, ct = g_w + (ct * s).sum(), ct * w
+        return ct, np.asarray(g_w)
+
+    full = {**attrs, "wanted": (0,), "checkpoints": None}
+    types = [T((3,), F64), T((), I32), T((), F64), T((3,), F64)]
+    return Row(
+        [Case((v, n, w, ct), full, ref), Case((v, n, w, ct), {**full, "checkpoints": 2}, ref),
+         Case((v, np.asarray(5, I32), w, ct), full, ref)],
+        [(types[:3] + [T((3,), F32)], full, ShapeError),
+         (types, {**full, "checkpoints": 0}, ShapeError)],
+        rtol=1e-12,
+    )
