@@ -163,6 +163,7 @@ def reverse_loop(carry, more, step, back, ct, checkpoints):
     n, c = 0, carry
     while more(c):
         c, n = step(c), n + 1
+    del c  # the final carry: not needed again
     return _revolve(carry, 0, n, checkpoints - 1, step, back, ct)
 
 

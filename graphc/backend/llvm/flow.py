@@ -1,6 +1,7 @@
 """``graphc_main``'s control flow: how ``render`` prints the plan's ``Loop``, ``Cond``, ``Move``
 and ``Tape`` records (the kernels' calls are ``lower._Render``'s). Decides nothing (plan.py and
-nested.py do); a mixin of ``lower._Render``, whose ``program`` and ``pointer`` it calls.
+nested.py do); a mixin of ``lower._Render``, whose ``program``, ``pointer`` and ``in_function``
+it calls.
 
 A ``Tape``'s stack: a heap block grown by ``realloc`` to twice its size (16 records first) when
 full, its pointer in an ``alloca`` that is null from the entry on, so the out-of-memory exit
@@ -9,6 +10,7 @@ full, its pointer in an ``alloca`` that is null from the entry on, so the out-of
 
 from __future__ import annotations
 
+from .irtext import Func
 from .records import Cond, Loop, Move, Tape
 
 OOM = "oom"
@@ -22,6 +24,7 @@ class FlowRender:
         self.index: dict = {}  # loop index name -> its SSA value in the current iteration
         self.stacks: list[str] = []  # the allocas holding Tape stacks
         self.uses_oom = False
+        self.revolves = 0  # checkpointed reverse functions emitted
         self.flows = {Loop: self.loop, Cond: self.cond, Move: self.move, Tape: self.tape}
 
     def flow(self, step, base: int) -> bool:
@@ -88,6 +91,9 @@ class FlowRender:
                          "i1 false)")
 
     def tape(self, step: Tape, base: int) -> None:
+        if step.checkpoints is not None:
+            self.revolve(step, base)
+            return
         m = self.main
         stack = m.alloca("ptr", 8, init="null")
         count, cap = m.alloca("i64", 8), m.alloca("i64", 8)
@@ -138,10 +144,14 @@ class FlowRender:
     def _records(self, saved, stack: str, k: str, rec: int, base: int, save: bool) -> None:
         """Copy the ``saved`` buffers into record ``k`` of the stack, or back out of it."""
         m = self.main
-        at = m.gep("i8", m.op(f"load ptr, ptr {stack}, align 8"), m.mul(k, rec))
+        self._record(saved, m.gep("i8", m.op(f"load ptr, ptr {stack}, align 8"), m.mul(k, rec)),
+                     base, save)
+
+    def _record(self, saved, at: str, base: int, save: bool) -> None:
+        """Copy the ``saved`` buffers to the bytes at ``at``, or back from them."""
         off = 0
         for b in saved:
-            slot, buf = m.gep("i8", at, str(off)), self.pointer(b, base)
+            slot, buf = self.main.gep("i8", at, str(off)), self.pointer(b, base)
             self._copy(slot, buf, b.nbytes) if save else self._copy(buf, slot, b.nbytes)
             off += b.nbytes
 
@@ -154,3 +164,132 @@ class FlowRender:
             for s in self.stacks:
                 m.do(f"call void @graphc_rt_stack_free(ptr {m.op(f'load ptr, ptr {s}, align 8')})")
             m.ret("1")
+
+    # --- binomial checkpointing ---------------------------------------------------------------
+    def revolve(self, step: Tape, base: int) -> None:
+        """Save the initial carry in the last slot, count the steps (a forward sweep saving
+        nothing), then reverse them with ``revolve_fn`` (ops.control.reverse_loop's algorithm:
+        at most ``checkpoints`` carries, about ``(t + 1) n`` forward steps)."""
+        m = self.main
+        rec, k = sum(b.nbytes for b in step.state), step.checkpoints
+        top = m.gep("i8", self.pointer(step.slots, base), str((k - 1) * rec))
+        self._record(step.state, top, base, save=True)
+        count = m.alloca("i64", 8)
+        m.do(f"store i64 0, ptr {count}, align 8")
+
+        def tally(_done):
+            n = m.op(f"load i64, ptr {count}, align 8")
+            m.do(f"store i64 {m.op(f'add nuw i64 {n}, 1')}, ptr {count}, align 8")
+
+        self.loop(step.forward, base, before=tally)
+        n = m.op(f"load i64, ptr {count}, align 8")
+        name, extra = self.revolve_fn(step, base)
+        m.do(f"call void @{name}(ptr %args, i64 0, i64 {n}, i64 {k - 1}, ptr {top}{extra})")
+
+    def revolve_fn(self, step: Tape, base: int) -> tuple[str, str]:
+        """``reverse(args, first, last, slots, carry)``: reverse steps ``[first, last)`` from the
+        carry at ``carry`` with ``slots`` free slots (recursive, depth <= slots); the enclosing
+        loops' indices are passed on. Returns its name and the extra call arguments."""
+        self.revolves += 1
+        name = f"graphc_reverse{self.revolves}"
+        names = sorted(self.index)
+        params = ["ptr %args", "i64 %first", "i64 %last0", "i64 %slots", "ptr %carry"]
+        f = Func(name, params + [f"i64 %ix{j}" for j in range(len(names))], attrs="nounwind")
+        extra = "".join(f", i64 {self.index[n]}" for n in names)
+        with self.in_function(f, {n: f"%ix{j}" for j, n in enumerate(names)}):
+            self._revolve_body(f, name, step, base)
+        self.module.functions.append(f.text())
+        if self.revolves == 1:
+            self.module.functions.append(SPLIT)
+        return name, extra
+
+    def _revolve_body(self, f: Func, name: str, step: Tape, base: int) -> None:
+        rec = sum(b.nbytes for b in step.state)
+        last = f.alloca("i64", 8)
+        f.do(f"store i64 %last0, ptr {last}, align 8")
+        f.jump("head")
+        f.start_block("head")
+        hi = f.op(f"load i64, ptr {last}, align 8")
+        span = f.op(f"sub i64 {hi}, %first")
+        deep = f.op(f"and i1 {f.op(f'icmp sgt i64 {span}, 1')}, {f.op('icmp sgt i64 %slots, 0')}")
+        f.branch(deep, "split", "steps")
+        f.start_block("split")
+        mid = f.op(f"add i64 %first, {f.op(f'call i64 @graphc_binomial_split(i64 {span}, i64 %slots)')}")
+        self._advance_from(step, f.op(f"sub i64 {mid}, %first"), base)
+        lower = f.op("sub i64 %slots, 1")
+        slot = f.gep("i8", self.pointer(step.slots, base), f.op(f"mul i64 {lower}, {rec}"))
+        self._record(step.state, slot, base, save=True)
+        args = "".join(f", i64 %ix{j}" for j in range(len(self.index)))
+        f.do(f"call void @{name}(ptr %args, i64 {mid}, i64 {hi}, i64 {lower}, ptr {slot}{args})")
+        f.do(f"store i64 {mid}, ptr {last}, align 8")
+        f.jump("head")
+        f.start_block("steps")  # no slot left (or one step): each step from the carry, last first
+        i = f.alloca("i64", 8)
+        f.do(f"store i64 {hi}, ptr {i}, align 8")
+        f.jump("down")
+        f.start_block("down")
+        at = f.op(f"load i64, ptr {i}, align 8")
+        f.branch(f.op(f"icmp sgt i64 {at}, %first"), "step", "done")
+        f.start_block("step")
+        k = f.op(f"sub i64 {at}, 1")
+        f.do(f"store i64 {k}, ptr {i}, align 8")
+        self._advance_from(step, f.op(f"sub i64 {k}, %first"), base)
+        self.program(step.backward.body, base)
+        self.move(Move(step.backward.moves), base)
+        f.jump("down")
+        f.start_block("done")
+        f.ret()
+
+    def _advance_from(self, step: Tape, steps: str, base: int) -> None:
+        """The carry at ``%carry`` into the state buffers, then ``steps`` forward steps."""
+        m = self.main
+        self._record(step.state, "%carry", base, save=False)
+        j = m.alloca("i64", 8)
+        m.do(f"store i64 0, ptr {j}, align 8")
+        head, body, done = m.fresh("Ah"), m.fresh("Ab"), m.fresh("Ax")
+        m.jump(head)
+        m.start_block(head)
+        now = m.op(f"load i64, ptr {j}, align 8")
+        m.branch(m.op(f"icmp slt i64 {now}, {steps}"), body, done)
+        m.start_block(body)
+        self.program(step.forward.body, base)
+        self.move(Move(step.forward.moves), base)
+        m.do(f"store i64 {m.op(f'add i64 {now}, 1')}, ptr {j}, align 8")
+        m.jump(head)
+        m.start_block(done)
+
+
+#: ``graphc_binomial_split(steps, slots)``: ``ops.control.binomial_split`` in doubles: the least
+#: ``t`` with ``C(slots + t, t) >= steps`` (``C(s + t, t) = C(s + t - 1, t - 1) (s + t) / t``),
+#: the right part ``C(slots + t - 1, t) = C(slots + t, t) slots / (slots + t)`` steps, and the
+#: split ``max(1, steps - right)``.
+SPLIT = """define internal i64 @graphc_binomial_split(i64 %n, i64 %s) nounwind {
+entry:
+  %sf = sitofp i64 %s to double
+  %nf = sitofp i64 %n to double
+  %c0 = fadd double %sf, 1.0
+  br label %t
+t:
+  %ti = phi i64 [1, %entry], [%tn, %grow]
+  %c = phi double [%c0, %entry], [%cn, %grow]
+  %enough = fcmp oge double %c, %nf
+  br i1 %enough, label %done, label %grow
+grow:
+  %tn = add i64 %ti, 1
+  %tf = sitofp i64 %tn to double
+  %st = fadd double %sf, %tf
+  %num = fmul double %c, %st
+  %cn = fdiv double %num, %tf
+  br label %t
+done:
+  %tf1 = sitofp i64 %ti to double
+  %st1 = fadd double %sf, %tf1
+  %r0 = fmul double %c, %sf
+  %r = fdiv double %r0, %st1
+  %rr = fadd double %r, 5.000000e-01
+  %ri = fptosi double %rr to i64
+  %left = sub i64 %n, %ri
+  %small = icmp slt i64 %left, 1
+  %res = select i1 %small, i64 1, i64 %left
+  ret i64 %res
+}"""

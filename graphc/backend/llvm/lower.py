@@ -217,11 +217,8 @@ class _Render(FlowRender):
     """Prints a program's kernels into the module and its calls into ``graphc_main``."""
 
     def __init__(self, module: Module, main: Func, n_args: int):
-        self.module, self.main = module, main
-        self.ptrs = []
-        for i in range(n_args + 1):  # the arguments, then the workspace
-            slot = main.gep("ptr", "%args", str(i))
-            self.ptrs.append(main.op(f"load ptr, ptr {slot}, align 8", stem="arg"))
+        self.module, self.main, self.n_args = module, main, n_args
+        self.ptrs = load_args(main, n_args)
         self.emitted: dict = {}  # planned kernel name -> (emitted name, description)
         self.descriptions: list[str] = []
         self.flow_init()
@@ -240,8 +237,22 @@ class _Render(FlowRender):
             rows = functools.partial(self.rows, base=base, shifted=1)
             blocking.emit_calls(self.module, self.main, deferred, rows, program.layout)
 
+    @contextlib.contextmanager
+    def in_function(self, f: Func, index: dict):
+        """Render into ``f`` (taking ``ptr %args``) instead of ``graphc_main``, with loop indices
+        ``index``; kernels are shared with the module."""
+        saved = self.main, self.ptrs, self.index
+        self.main, self.ptrs, self.index = f, load_args(f, self.n_args), index
+        try:
+            yield
+        finally:
+            self.main, self.ptrs, self.index = saved
+
     def define(self, kernel, tuning) -> str:
-        """Emit ``kernel``'s function (unless it reuses another's); returns the name to call."""
+        """Emit ``kernel``'s function (unless it reuses another's, or a body rendered once more
+        emitted it already); returns the name to call."""
+        if kernel.name in self.emitted:
+            return self.emitted[kernel.name][0]
         if kernel.reuses is not None:
             same, desc = self.emitted[kernel.reuses]
             self.descriptions.append(f"{kernel.name}: {desc} (same code as {same})")
@@ -297,6 +308,12 @@ class _Render(FlowRender):
         if b.kind == "global":
             return b.name
         return self.main.gep("i8", self.ptrs[-1], str(base + b.offset))
+
+
+def load_args(f: Func, n_args: int) -> list[str]:
+    """The argument pointers, then the workspace's, loaded from ``%args`` in ``f``."""
+    return [f.op(f"load ptr, ptr {f.gep('ptr', '%args', str(i))}, align 8", stem="arg")
+            for i in range(n_args + 1)]
 
 
 def _table_wrapper(name: str, n: int) -> str:

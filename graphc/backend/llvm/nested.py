@@ -95,6 +95,8 @@ def _while_grad(node, ins, outs, space, body, name):
     nexts = [space.ws(b.nbytes) for b in carry0]
     pred = space.ws(1)
     back_nexts = [space.ws(b.nbytes) for b in outs]
+    k = a["checkpoints"]
+    slots = None if k is None else space.ws(k * sum(b.nbytes for b in state))
     cond = body(a["cond_graph"], state + caps, [pred], space.end, "c")
     step = body(a["body_graph"], state + caps, nexts, space.end, "b")
     back = body(accumulating(a["back_graph"], nf), state + caps + outs, back_nexts, space.end, "r")
@@ -103,7 +105,7 @@ def _while_grad(node, ins, outs, space, body, name):
     init = [*zip(carry0, state), *zip(ct, outs[:nf]), *((None, o) for o in outs[nf:])]
     tape = Tape(
         Loop(None, step, cond=cond, pred=pred, moves=tuple(zip(nexts, state))), saved,
-        Loop(None, back, moves=tuple(zip(back_nexts, outs))),
+        Loop(None, back, moves=tuple(zip(back_nexts, outs))), k, tuple(state), slots,
     )
     return (Move(tuple(init)), tape), space.extent(cond, step, back)
 

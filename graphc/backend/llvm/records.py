@@ -118,11 +118,17 @@ class Move:
 class Tape:
     """A while loop's reverse pass: ``forward`` (a while ``Loop``) pushes the bytes of ``saved``
     before each step onto a stack that grows by doubling (``graphc_main`` returns 1 when it
-    cannot grow); then ``backward`` runs once per step, last first, with those bytes put back."""
+    cannot grow); then ``backward`` runs once per step, last first, with those bytes put back.
+    The ``backward`` program is the whole step's VJP (it recomputes the step's forward)."""
 
     forward: Loop
     saved: tuple  # Buffers
     backward: Loop
+    #: binomial checkpointing instead: count the steps, then reverse them keeping at most
+    #: ``checkpoints`` copies of the whole carry ``state`` in ``slots`` (``flow.revolve``)
+    checkpoints: int | None = None
+    state: tuple = ()
+    slots: Buffer | None = None
 
 
 @dataclass(frozen=True, eq=False, repr=False)
