@@ -3,6 +3,7 @@
 from . import numpy  # noqa: F401
 from .errors import (  # noqa: F401
     ArgumentError, DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError,
+    UndefinedVariableError,
 )
 from .trace.function import function, make_graph
 from .autodiff import (  # noqa: F401  (differentiation API)
@@ -17,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError", "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError",
-    "TracerBoolError", "cond", "function", "jit", "make_graph",
+    "TracerBoolError", "UndefinedVariableError", "cond", "function", "jit", "make_graph",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
     "stop_gradient", "value_and_grad", "vjp",
 ]

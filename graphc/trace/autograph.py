@@ -1,0 +1,182 @@
+"""AutoGraph: ``convert(fun)`` rewrites a Python function's ``if``/``while``/``for``, boolean
+operators and calls so that they dispatch at run time (``ag_runtime``): on Python values they run
+as Python does, on traced values they become ``gc.cond`` / ``gc.while_loop``.
+
+Design choices:
+  - The source is the function's whole file, parsed once (``linecache``, as ``inspect`` reads
+    it), so the rewritten code compiles with the original file name and line numbers: tracebacks
+    and graphc's error locations point at the user's lines. A lambda is found by its line and
+    parameter names; two such lambdas on one line count as no source.
+  - The rewritten function is compiled inside a factory whose parameters are ``ag__`` (the
+    runtime) and the function's free variables; only the code object is kept, and the converted
+    function is rebuilt with the original's globals (live, not a copy), defaults and its own
+    closure cells, so it sees later rebindings of both as the original does.
+  - Conversions are cached per code object (the code) and per function object (the function).
+  - Generators and coroutines are not converted. A function without source is used unchanged;
+    a ``TracerBoolError`` from it says its source could not be found.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import inspect
+import linecache
+import types
+import weakref
+
+from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file
+from ..errors import TracerBoolError
+from . import ag_runtime
+from .ag_transform import convert_body
+
+_NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> converted code | None
+_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> converted
+_CONVERTED: weakref.WeakSet = weakref.WeakSet()  # codes this module made
+_TREES: dict = {}  # file name -> (its lines list, its parsed module)
+_RUNTIME_CELL = types.CellType(ag_runtime)
+
+
+class _NoSource(Exception):
+    pass
+
+
+def convert(fun):
+    """``fun`` with AutoGraph's rewrites (itself when it is not the user's plain Python function
+    or is already converted)."""
+    if not isinstance(fun, types.FunctionType) or fun.__code__ in _CONVERTED or not _is_user(fun):
+        return fun
+    done = _FUNCTIONS.get(fun)
+    if done is None:
+        code = fun.__code__
+        if code not in _CODES:
+            _CODES[code] = _convert_code(fun)
+        new_code = _CODES[code]
+        done = _FUNCTIONS[fun] = _no_source(fun) if new_code is None else _rebuild(fun, new_code)
+    return done
+
+
+def _is_user(fun) -> bool:
+    filename = fun.__code__.co_filename
+    return (is_user_file(filename) and filename != GENERATED_FILENAME
+            and not filename.startswith(_SITE_DIRS))
+
+
+def _convert_code(fun):
+    """The converted code object of ``fun``, ``fun.__code__`` when nothing needs converting, or
+    None when its source cannot be found."""
+    code = fun.__code__
+    if code.co_flags & _NOT_CONVERTED:
+        return code
+    try:
+        node = copy.deepcopy(_find_node(fun))
+    except _NoSource:
+        return None
+    if isinstance(node, ast.Lambda):
+        node = ast.copy_location(ast.FunctionDef(
+            name="ag__lambda", args=node.args, body=[ast.Return(value=node.body)],
+            decorator_list=[], returns=None, type_comment=None,
+            **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {})), node)
+    _strip_evaluated(node)
+    declared = {n: type(s) for s in ast.walk(ast.Module(body=node.body, type_ignores=[]))
+                if isinstance(s, (ast.Global, ast.Nonlocal)) for n in s.names}
+    node.body = convert_body(node.body, declared)
+    new = _compile(node, code)
+    _CONVERTED.add(new)
+    return new
+
+
+def _strip_evaluated(node) -> None:
+    """Drop what a ``def`` evaluates when it runs (decorators, defaults, annotations): the
+    original function already holds their values, and the factory must not run them again."""
+    node.decorator_list, node.returns = [], None
+    args = node.args
+    args.defaults = [ast.Constant(value=None) for _ in args.defaults]
+    args.kw_defaults = [None if d is None else ast.Constant(value=None) for d in args.kw_defaults]
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None:
+            a.annotation = None
+
+
+def _compile(node, code):
+    """``node`` compiled inside the factory (see the module docstring); its code object."""
+    params = ["ag__"] + [v for v in code.co_freevars if v != "ag__"]
+    factory = ast.FunctionDef(
+        name="ag__factory",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
+                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+        body=[node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))],
+        decorator_list=[], returns=None, type_comment=None,
+        **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}))
+    module = ast.fix_missing_locations(ast.Module(body=[ast.copy_location(factory, node)],
+                                                  type_ignores=[]))
+    namespace: dict = {}
+    exec(compile(module, code.co_filename, "exec", dont_inherit=True), namespace)
+    new = namespace["ag__factory"](*([None] * len(params))).__code__
+    new = new.replace(co_name=code.co_name)
+    return new.replace(co_qualname=code.co_qualname) if hasattr(code, "co_qualname") else new
+
+
+def _rebuild(fun, code):
+    """A function running ``code`` with ``fun``'s globals, defaults, closure cells and names."""
+    if code is fun.__code__:
+        return fun
+    cells = dict(zip(fun.__code__.co_freevars, fun.__closure__ or ()))
+    cells["ag__"] = _RUNTIME_CELL
+    new = types.FunctionType(code, fun.__globals__, fun.__name__, fun.__defaults__,
+                             tuple(cells[v] for v in code.co_freevars))
+    new.__kwdefaults__ = fun.__kwdefaults__
+    new.__dict__.update(fun.__dict__)
+    for attr in ("__qualname__", "__doc__", "__module__", "__annotations__"):
+        setattr(new, attr, getattr(fun, attr))
+    return new
+
+
+def _find_node(fun):
+    """The ``def`` or ``lambda`` node of ``fun`` in its file's parse, or ``_NoSource``."""
+    code = fun.__code__
+    lines = linecache.getlines(code.co_filename, fun.__globals__)
+    if not lines:
+        raise _NoSource
+    cached = _TREES.get(code.co_filename)
+    if cached is None or cached[0] is not lines:
+        try:
+            cached = _TREES[code.co_filename] = (lines, ast.parse("".join(lines)))
+        except SyntaxError:
+            raise _NoSource from None
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                              + code.co_posonlyargcount]
+    found = [n for n in ast.walk(cached[1]) if _is_node_of(n, code, params)]
+    if len(found) != 1:
+        raise _NoSource
+    return found[0]
+
+
+def _is_node_of(node, code, params) -> bool:
+    if isinstance(node, ast.Lambda):
+        if code.co_name != "<lambda>" or node.lineno != code.co_firstlineno:
+            return False
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        if node.name != code.co_name or first != code.co_firstlineno:
+            return False
+    else:
+        return False
+    a = node.args
+    return tuple(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs) == tuple(params)
+
+
+def _no_source(fun):
+    """``fun`` unchanged, but a ``TracerBoolError`` from it says why it was not converted."""
+    @functools.wraps(fun)
+    def unconverted(*args, **kwargs):
+        try:
+            return fun(*args, **kwargs)
+        except TracerBoolError as e:
+            if e.args and "autograph" not in str(e.args[0]):
+                e.args = (f"{e.args[0]} (autograph could not convert {fun.__qualname__}: its "
+                          "source code was not found)",) + e.args[1:]
+            raise
+    return unconverted
