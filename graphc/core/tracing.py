@@ -335,8 +335,9 @@ class Tracer:
             TracerBoolError,
             f"the truth value of a traced value {self.value.type} is not known while tracing. Use "
             "gc.cond(pred, true_fun, false_fun, *operands) to run one of two functions, "
-            "graphc.numpy.where(cond, a, b) to choose between values, or pass the value as a "
-            "static argument (static_argnums)",
+            "gc.while_loop(cond_fun, body_fun, init_val) to loop, graphc.numpy.where(cond, a, b) "
+            "to choose between values, or pass the value as a static argument (static_argnums); "
+            "gc.function's autograph=True converts Python if/while statements to these",
         )
 
     def __index__(self):

@@ -133,11 +133,20 @@ def while_stmt(test_fn, body_fn, vals, names, watch_names, watch_vals):
     while True:
         test = test_fn(*vals)
         if isinstance(test, Tracer):
+            if not _has_while_loop():
+                bool(test)  # Python's own TracerBoolError, at the loop's line
             watched = {n: v for n, v in zip(watch_names, watch_vals) if isinstance(v, list)}
             return _traced_while(test_fn, body_fn, vals, names, watched)
         if not test:
             return vals
         vals = tuple(body_fn(*vals))
+
+
+def _has_while_loop() -> bool:
+    """Whether ``gc.control.while_loop`` exists (it is written in another branch; until it lands
+    a loop on a traced value raises the ``TracerBoolError`` the plain Python loop would)."""
+    from .. import control
+    return hasattr(control, "while_loop")
 
 
 def _traced_while(test_fn, body_fn, vals, names, watched):
@@ -158,7 +167,7 @@ def _traced_while(test_fn, body_fn, vals, names, watched):
             if isinstance(before, list) and isinstance(after, list):
                 _check_length(names[slots[i]], len(before), len(after), loc)
         for i, v in enumerate(res):
-            if i not in slots and not _is_undefined(v) and v is not vals[i]:
+            if i not in slots and not _is_undefined(vals[i]) and v is not vals[i]:
                 raise located(GraphcError, f"the while loop at {loc} has a traced condition, so "
                               f"{names[i]!r} must be an array or a number defined before it; got "
                               f"{type(v).__name__}", at=loc)
@@ -182,7 +191,8 @@ def _check_length(name, before, after, loc):
 
 def for_range(rng, bounds, body_fn, vals, names, extra_fn, watch_names, watch_vals):
     """``for names[0] in range(*bounds)``: Python iteration unless a bound is traced."""
-    if rng is not builtins.range or not any(isinstance(b, Tracer) for b in bounds):
+    if (rng is not builtins.range or not any(isinstance(b, Tracer) for b in bounds)
+            or not _has_while_loop()):  # range() of a tracer raises the usual TracerBoolError
         vals = tuple(vals)
         for i in rng(*bounds):
             more = True if extra_fn is None else extra_fn(*vals)
@@ -274,10 +284,4 @@ def call(f, *args, **kwargs):
     """Call ``f``, converted first when it is a plain function of the user's code."""
     from .autograph import convert
 
-    if isinstance(f, types.FunctionType):
-        f = convert(f)
-    elif isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType):
-        converted = convert(f.__func__)
-        if converted is not f.__func__:
-            f = types.MethodType(converted, f.__self__)
-    return f(*args, **kwargs)
+    return convert(f)(*args, **kwargs)

@@ -249,9 +249,10 @@ class Convert(ast.NodeTransformer):
     """Statements and expressions rewritten into ``ag__`` calls (see the module docstring);
     ``declared`` maps the function's ``global``/``nonlocal`` names to their statement kind."""
 
-    def __init__(self, declared: dict):
+    def __init__(self, declared: dict, first_param: str | None):
         self._ids = itertools.count()
         self._declared = declared
+        self._first = first_param
 
     def _decls(self, body) -> list:
         """The ``global``/``nonlocal`` statements a generated function needs for ``body``."""
@@ -349,6 +350,9 @@ class Convert(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "super" and not node.args and self._first:
+            # a generated function has no ``self`` of its own: name the method's explicitly
+            node.args = [_name("__class__"), _name(self._first)]
         if (isinstance(func, ast.Name) and func.id in _FRAME_CALLS) or (
             isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
             and func.value.id == "ag__"
@@ -359,9 +363,11 @@ class Convert(ast.NodeTransformer):
         return _at([node], node)[0]
 
 
-def convert_body(body, declared) -> list:
-    """The three passes over a function body (a list of statements, rewritten in place)."""
-    body = lower_returns(body)
-    module = ast.Module(body=body, type_ignores=[])
+def convert_body(node) -> None:
+    """The three passes over the body of ``node`` (a ``def``), rewritten in place."""
+    declared = {n: type(s) for s in _walk(node.body) if isinstance(s, (ast.Global, ast.Nonlocal))
+                for n in s.names}
+    params = node.args.posonlyargs + node.args.args
+    module = ast.Module(body=lower_returns(node.body), type_ignores=[])
     module = Jumps().visit(module)
-    return Convert(declared).visit(module).body
+    node.body = Convert(declared, params[0].arg if params else None).visit(module).body

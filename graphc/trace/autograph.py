@@ -45,7 +45,10 @@ class _NoSource(Exception):
 
 def convert(fun):
     """``fun`` with AutoGraph's rewrites (itself when it is not the user's plain Python function
-    or is already converted)."""
+    or is already converted); a bound method has its function converted."""
+    if isinstance(fun, types.MethodType):
+        converted = convert(fun.__func__)
+        return fun if converted is fun.__func__ else types.MethodType(converted, fun.__self__)
     if not isinstance(fun, types.FunctionType) or fun.__code__ in _CONVERTED or not _is_user(fun):
         return fun
     done = _FUNCTIONS.get(fun)
@@ -80,9 +83,7 @@ def _convert_code(fun):
             decorator_list=[], returns=None, type_comment=None,
             **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {})), node)
     _strip_evaluated(node)
-    declared = {n: type(s) for s in ast.walk(ast.Module(body=node.body, type_ignores=[]))
-                if isinstance(s, (ast.Global, ast.Nonlocal)) for n in s.names}
-    node.body = convert_body(node.body, declared)
+    convert_body(node)
     new = _compile(node, code)
     _CONVERTED.add(new)
     return new
@@ -175,7 +176,7 @@ def _no_source(fun):
         try:
             return fun(*args, **kwargs)
         except TracerBoolError as e:
-            if e.args and "autograph" not in str(e.args[0]):
+            if e.args and "source code was not found" not in str(e.args[0]):
                 e.args = (f"{e.args[0]} (autograph could not convert {fun.__qualname__}: its "
                           "source code was not found)",) + e.args[1:]
             raise

@@ -1,0 +1,444 @@
+"""AutoGraph (``autograph=True``): Python control flow on traced values becomes ``cond`` /
+``while_loop``, on Python values it stays Python; every result is compiled and compared with a
+plain NumPy run of the same function."""
+
+import inspect
+import traceback
+
+import numpy as np
+import pytest
+
+import graphc as gc
+import graphc.control
+from graphc.trace.autograph import convert
+
+needs_while = pytest.mark.skipif(not hasattr(graphc.control, "while_loop"),
+                                 reason="gc.control.while_loop is not in this tree yet")
+BACKENDS = ("reference", "llvm")
+
+
+def _line(fun, text):
+    """The line number of the first line of ``fun``'s source holding ``text``."""
+    lines, first = inspect.getsourcelines(fun)
+    return first + next(i for i, s in enumerate(lines) if text in s)
+
+
+def _graph_text(fun, *args, **kw):
+    return str(gc.make_graph(fun, **kw)(*args))
+
+
+def _check(fun, *args, backend="llvm", **kw):
+    got = gc.function(fun, backend=backend, **kw)(*args)
+    np.testing.assert_allclose(got, fun(*args), rtol=1e-6)
+    return got
+
+
+# --- if ------------------------------------------------------------------------------------------
+def _elif(x):
+    if x.sum() > 1:
+        y = x * 3.0
+    elif x.sum() > 0:
+        y = x + 10.0
+    else:
+        y = -x
+    return y * 2.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("v", [2.0, 0.2, -1.0])
+def test_if_elif_else_traced(backend, v):
+    _check(_elif, np.full(3, v), backend=backend)
+    assert _graph_text(_elif, np.full(3, v)).count("= cond ") == 2
+
+
+def _static_if(x, flag):
+    if flag:
+        y = x * 3.0
+    elif flag is None:
+        y = x
+    else:
+        y = x - 1.0
+    return y
+
+
+@pytest.mark.parametrize("flag", [True, False, None])
+def test_if_on_python_value_makes_no_cond(flag):
+    x = np.arange(3.0)
+    _check(_static_if, x, flag, static_argnums=1)
+    assert "cond" not in _graph_text(_static_if, x, flag, static_argnums=1)
+
+
+def _nested(x, y):
+    if x > 0:
+        if y > 0:
+            z = x * y
+        else:
+            z = x - y
+        w = z + 1.0
+    else:
+        w = x
+        if y > x:
+            w = w * 2.0
+    return w
+
+
+@pytest.mark.parametrize("x, y", [(1.0, 2.0), (1.0, -2.0), (-1.0, 2.0), (-1.0, -2.0)])
+def test_nested_ifs(x, y):
+    _check(_nested, np.float64(x), np.float64(y))
+
+
+def _one_branch(x):
+    if x > 0:
+        t = x * 2.0  # assigned in one branch only
+    return t + 1.0
+
+
+def test_variable_defined_in_one_branch_names_it_and_the_line():
+    with pytest.raises(gc.UndefinedVariableError) as info:
+        gc.function(_one_branch)(np.float64(1.0))
+    msg = str(info.value)
+    assert "'t'" in msg and f"test_autograph.py:{_line(_one_branch, 'if x > 0')}" in msg, msg
+    assert isinstance(info.value, NameError)
+
+
+def _temporary(x):
+    if x > 0:
+        t = x * 2.0  # a branch temporary, never used afterwards: no error
+        y = t
+    else:
+        y = -x
+    return y
+
+
+@pytest.mark.parametrize("v", [3.0, -3.0])
+def test_branch_temporary_is_fine(v):
+    _check(_temporary, np.float64(v))
+
+
+def _helper(x):
+    if x.sum() > 0:
+        return np.sin(x)
+    return x * x
+
+
+def _calls_helper(x):
+    return _helper(x * 2.0) + 1.0
+
+
+@pytest.mark.parametrize("v", [0.5, -0.5])
+def test_helper_function_is_converted(v):
+    _check(_calls_helper, np.full(2, v))
+    assert "= cond " in _graph_text(_calls_helper, np.full(2, v))
+
+
+def _early_return(x):
+    if x > 1.0:
+        return x * 10.0
+    y = x + 1.0
+    if y > 0.5:
+        return y
+    return -y
+
+
+@pytest.mark.parametrize("v", [2.0, 0.0, -3.0])
+def test_early_returns(v):
+    _check(_early_return, np.float64(v))
+
+
+def test_return_in_one_branch_only_is_a_structure_error():
+    def f(x):
+        if x > 0:
+            return x
+    with pytest.raises(gc.GraphcError, match="structure"):
+        gc.function(f)(np.float64(1.0))
+
+
+# --- expressions ---------------------------------------------------------------------------------
+def _logic(x, y):
+    a = (x > 0) and (y > 0)
+    b = (x > 0) or not (y > 0)
+    c = x if a else y
+    return np.where(b, c, -c)
+
+
+@pytest.mark.parametrize("x, y", [(1.0, 2.0), (1.0, -2.0), (-1.0, 2.0), (-1.0, -2.0)])
+def test_and_or_not_ternary_traced(x, y):
+    _check(_logic, np.float64(x), np.float64(y))
+
+
+def _python_logic(x, n):
+    a = n and n - 1  # Python semantics: the value, not a bool
+    b = n or 7
+    return x * (a + b) if not n or n > 2 else x
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_and_or_not_ternary_on_python_values(n):
+    _check(_python_logic, np.float64(2.0), n, static_argnums=1)
+    assert "select" not in _graph_text(_python_logic, np.float64(2.0), n, static_argnums=1)
+
+
+def test_short_circuit_is_kept():
+    calls = []
+
+    def side(v):
+        calls.append(v)
+        return v
+
+    def f(x):
+        return x * (side(0) and side(1)) + (side(2) or side(3))
+
+    _check(f, np.float64(1.0), backend="reference")
+    assert calls == [0, 2, 0, 2]  # once in the trace, once in the plain run
+
+
+# --- loops ---------------------------------------------------------------------------------------
+def _unrolled(x):
+    s = x
+    for i in range(3):
+        s = s * 2.0 + i
+    return s
+
+
+def test_for_range_is_unrolled():
+    _check(_unrolled, np.arange(3.0))
+    text = _graph_text(_unrolled, np.arange(3.0))
+    assert "while" not in text and text.count("mul") == 3
+
+
+def _jumps(x):
+    s = x * 0.0
+    for i in range(10):
+        if i % 2 == 1:
+            continue
+        if i > 6:
+            break
+        s = s + i * x
+    k = 0
+    while True:
+        k += 1
+        if k >= 3:
+            break
+    for v in [1.0, 2.0, 3.0, 4.0]:
+        if v == 2.0:
+            continue
+        if v > 3.0:
+            break
+        s = s + v
+    else:
+        s = s * 100.0
+    return s + k
+
+
+def test_break_and_continue_in_python_loops():
+    got = _check(_jumps, np.arange(3.0))
+    np.testing.assert_allclose(got, np.arange(3.0) * 12.0 + 4.0 + 3.0)
+
+
+def _while_else(x, n):
+    i = 0
+    while i < n:
+        i += 1
+    else:
+        x = x + 1.0
+    return x * i
+
+
+def test_python_while_else():
+    _check(_while_else, np.float64(2.0), 4, static_argnums=1)
+
+
+# --- errors and tracebacks -----------------------------------------------------------------------
+def _raises(x):
+    if x > 0:
+        raise ValueError("boom")  # raised inside converted code
+    return x
+
+
+def test_traceback_has_the_users_file_and_line():
+    with pytest.raises(ValueError, match="boom") as info:
+        gc.function(_raises)(np.float64(1.0))
+    frames = traceback.extract_tb(info.tb)
+    line = _line(_raises, 'raise ValueError("boom")')
+    assert any(f.filename == __file__ and f.lineno == line for f in frames), frames
+
+
+def test_source_not_found_names_the_function():
+    ns = {}
+    exec("def no_source(x):\n    if x > 0:\n        return x\n    return -x\n", ns)
+    with pytest.raises(gc.TracerBoolError, match="no_source: its source code was not found"):
+        gc.function(ns["no_source"])(np.float64(1.0))
+
+
+def test_source_not_found_without_control_flow_runs_unchanged():
+    ns = {}
+    exec("def plain(x):\n    return x * 2.0\n", ns)
+    np.testing.assert_allclose(gc.function(ns["plain"])(np.float64(3.0)), 6.0)
+
+
+def test_autograph_false_still_raises():
+    with pytest.raises(gc.TracerBoolError, match="gc.while_loop") as info:
+        gc.function(_elif, autograph=False)(np.ones(3))
+    assert f"test_autograph.py:{_line(_elif, 'if x.sum() > 1')}" in str(info.value)
+
+
+def test_traced_if_in_unconvertible_position_is_a_clear_error():
+    def f(x):
+        with np.errstate():
+            if x > 0:
+                return x
+        return -x
+
+    with pytest.raises(gc.GraphcError, match="autograph cannot convert this if"):
+        gc.function(f)(np.float64(1.0))
+
+
+def test_conversion_is_cached_and_sees_closures():
+    scale = 2.0
+
+    def f(x):
+        if x > 0:
+            return x * scale
+        return x
+
+    assert convert(f) is convert(f)
+    assert gc.function(f)(np.float64(3.0)) == 6.0
+    scale = 5.0
+    assert gc.function(f)(np.float64(3.0)) == 15.0
+
+
+# --- derivatives ---------------------------------------------------------------------------------
+def _piecewise(x):
+    if x > 0:
+        y = x * x * x
+    else:
+        y = np.sin(x)
+    return y
+
+
+@pytest.mark.parametrize("v, want", [(2.0, 12.0), (-1.0, np.cos(-1.0))])
+def test_grad_of_traced_if_is_the_branch_derivative(v, want):
+    np.testing.assert_allclose(gc.grad(_piecewise)(np.float64(v)), want, rtol=1e-12)
+    value, g = gc.value_and_grad(_piecewise)(np.float64(v))
+    np.testing.assert_allclose((value, g), (_piecewise(v), want), rtol=1e-12)
+
+
+# --- while loops (need graphc.control.while_loop) ------------------------------------------------
+def _d2l(a):
+    b = a * 2
+    while np.linalg.norm(b) < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+@needs_while
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("v", [0.7, -0.7, 1e-6])
+def test_d2l_while_and_if(dtype, v):
+    a = dtype(v)
+    c = gc.function(_d2l)(a)
+    np.testing.assert_allclose(c, _d2l(a), rtol=1e-6)
+    g = gc.grad(lambda a: _d2l(a).sum())(a)
+    np.testing.assert_allclose(g, c / a, rtol=1e-5)
+
+
+@needs_while
+def test_traced_range_bound_is_a_while_loop():
+    def f(x, n):
+        s = x * 0.0
+        for i in range(n):
+            s = s + x * i
+        return s
+
+    n = np.int64(5)
+    np.testing.assert_allclose(gc.function(f)(np.float64(2.0), n), 20.0)
+
+
+@needs_while
+def test_list_appended_in_traced_loop_names_it():
+    def f(x):
+        out = []
+        while x.sum() < 10.0:
+            x = x * 2.0
+            out.append(x)
+        return x
+
+    with pytest.raises(gc.GraphcError, match="'out'"):
+        gc.function(f)(np.ones(2))
+
+
+@pytest.mark.skipif(hasattr(graphc.control, "while_loop"), reason="while_loop exists")
+def test_traced_while_without_while_loop_raises_at_the_loop():
+    with pytest.raises(gc.TracerBoolError) as info:
+        gc.function(_d2l)(np.float64(0.7))
+    assert f"test_autograph.py:{_line(_d2l, 'while np.linalg')}" in str(info.value)
+
+
+# --- the loop plumbing, on a one-iteration stand-in for while_loop --------------------------------
+@pytest.fixture
+def one_pass_while(monkeypatch):
+    """``while_loop`` replaced by one that traces ``cond_fun`` and runs ``body_fun`` once: enough
+    to check what AutoGraph carries and refuses, whatever the real loop's state."""
+    calls = []
+
+    def while_loop(cond_fun, body_fun, init_val):
+        calls.append(init_val)
+        cond_fun(init_val)
+        return body_fun(init_val)
+
+    monkeypatch.setattr(graphc.control, "while_loop", while_loop, raising=False)
+    return calls
+
+
+def test_loop_carries_the_assigned_variables(one_pass_while):
+    def f(x, y):
+        k = 0
+        while x.sum() < 10.0:
+            x = x * 2.0
+            k = k + 1
+        return x + y + k
+
+    x = np.ones(2)
+    np.testing.assert_allclose(gc.function(f, backend="reference")(x, 1.0), x * 2.0 + 2.0)
+    assert len(one_pass_while) == 1 and len(one_pass_while[0]) == 2  # x and k, not y
+
+
+def test_variable_assigned_only_inside_a_traced_loop(one_pass_while):
+    def f(x):
+        while x.sum() < 10.0:
+            t = x * 2.0
+            x = t
+        return t
+
+    with pytest.raises(gc.UndefinedVariableError, match="'t'.*assigned only inside"):
+        gc.function(f, backend="reference")(np.ones(2))
+
+
+def test_list_grown_in_traced_loop_is_refused(one_pass_while):
+    def f(x):
+        out = []
+        while x.sum() < 10.0:
+            x = x * 2.0
+            out.append(x)
+        return x
+
+    with pytest.raises(gc.GraphcError, match="list 'out' changes length") as info:
+        gc.function(f, backend="reference")(np.ones(2))
+    assert f"test_autograph.py:{_line(f, 'while x.sum()')}" in str(info.value)
+
+
+def test_traced_range_and_break_plumbing(one_pass_while):
+    def f(x, n):
+        s = x * 0.0
+        for i in range(n):
+            if s.sum() > 100.0:
+                break
+            s = s + x * i
+        return s
+
+    got = gc.function(f, backend="reference")(np.ones(2), np.int64(3))
+    np.testing.assert_allclose(got, np.zeros(2))  # one pass at i = 0
