@@ -23,7 +23,9 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import dtypes
-from ..errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
+from ..errors import (
+    DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError, UndefinedVariableError,
+)
 from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
 from ..ir.builder import with_location
 from .locations import location_from
@@ -201,6 +203,8 @@ def as_array(x) -> np.ndarray:
         raise located(GraphcError, f"cannot use {type(x).__name__} {x!r} as an array operand")
     try:
         arr = np.asarray(x)
+    except UndefinedVariableError:
+        raise  # AutoGraph's unassigned variable: its message names it and the statement
     except Exception as e:  # ragged lists, traced values NumPy cannot take, and the like
         if _is_ragged(x):
             why = "its nested lists have different lengths (a ragged list)"
