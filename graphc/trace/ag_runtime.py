@@ -54,9 +54,10 @@ def _is_undefined(v) -> bool:
 
 def ld(scope: dict, names: tuple) -> tuple:
     """The current values of ``names`` in ``scope`` (``locals()``), ``Undefined`` where unbound."""
-    loc = user_location()
-    return tuple(scope[n] if n in scope else
-                 Undefined(n, f"it is not assigned before the statement at {loc}") for n in names)
+    if all(n in scope for n in names):
+        return tuple(scope[n] for n in names)
+    why = f"it is not assigned before the statement at {user_location()}"
+    return tuple(scope[n] if n in scope else Undefined(n, why) for n in names)
 
 
 def _traced(tree) -> bool:

@@ -293,9 +293,9 @@ class Convert(ast.NodeTransformer):
     def visit_While(self, node):
         watch = _loaded(node.body + [node.test])
         self.generic_visit(node)
-        if _contains(node.body, ast.Return):
-            node.test = _ag("py_test", node.test,
-                            ast.Constant(value="while loop (it holds a return statement)"))
+        if _contains(node.body, ast.Return) or _contains([node.test], ast.NamedExpr):
+            what = "while loop (it holds a return statement, or its test assigns with :=)"
+            node.test = _ag("py_test", node.test, ast.Constant(value=what))
             return node
         n = next(self._ids)
         names = stored(node.body, self._declared)

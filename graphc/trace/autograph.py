@@ -79,7 +79,7 @@ def _convert_code(fun):
         return None
     if isinstance(node, ast.Lambda):
         node = ast.copy_location(ast.FunctionDef(
-            name="ag__lambda", args=node.args, body=[ast.Return(value=node.body)],
+            name="<lambda>", args=node.args, body=[ast.Return(value=node.body)],
             decorator_list=[], returns=None, type_comment=None,
             **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {})), node)
     _strip_evaluated(node)
@@ -102,7 +102,9 @@ def _strip_evaluated(node) -> None:
 
 
 def _compile(node, code):
-    """``node`` compiled inside the factory (see the module docstring); its code object."""
+    """``node`` compiled inside the factory (see the module docstring); its code object. The
+    def is renamed there, so the function's own name still means what it means outside."""
+    node.name = "ag__converted"
     params = ["ag__"] + [v for v in code.co_freevars if v != "ag__"]
     factory = ast.FunctionDef(
         name="ag__factory",

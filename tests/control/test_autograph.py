@@ -442,3 +442,41 @@ def test_traced_range_and_break_plumbing(one_pass_while):
 
     got = gc.function(f, backend="reference")(np.ones(2), np.int64(3))
     np.testing.assert_allclose(got, np.zeros(2))  # one pass at i = 0
+
+
+# --- what gets converted -------------------------------------------------------------------------
+@gc.function
+def _decorated(x):
+    if x > 0:
+        return x * 2.0
+    return x
+
+
+def test_decorated_function_is_converted():
+    assert _decorated(np.float64(3.0)) == 6.0 and _decorated(np.float64(-3.0)) == -3.0
+
+
+@pytest.mark.parametrize("v, want", [(2.0, 24.0), (-1.0, 2.0 * np.cos(-1.0))])
+def test_grad_of_lambda_calling_a_converted_function(v, want):
+    np.testing.assert_allclose(gc.grad(lambda x: _piecewise(x) * 2.0)(np.float64(v)), want)
+
+
+def _fact(x, n):
+    if n <= 1:
+        return x
+    return x * _fact(x, n - 1)
+
+
+def test_recursion_on_python_values():
+    _check(_fact, np.float64(1.5), 4, static_argnums=1)
+
+
+def test_walrus_and_python_while_loop():
+    def f(x, n):
+        items = list(range(n))
+        total = x * 0.0
+        while (k := len(items)) > 0:
+            total = total + items.pop() * x
+        return total + k
+
+    _check(f, np.float64(2.0), 4, static_argnums=1)
