@@ -45,7 +45,15 @@ _USES = ("bool call iter len getitem array index float int neg pos abs invert lt
          "matmul rmatmul and rand or ror xor rxor").split()
 for _use in _USES:
     setattr(Undefined, f"__{_use}__", Undefined._fail)
-Undefined.__getattr__ = Undefined._fail
+
+
+def _undefined_attribute(self, attr):
+    if attr.startswith("__"):  # protocol probes (copy, NumPy, pytest) see a plain object
+        raise AttributeError(attr)
+    self._fail()
+
+
+Undefined.__getattr__ = _undefined_attribute
 
 
 def _is_undefined(v) -> bool:
@@ -272,6 +280,16 @@ def ifexp(test, x_fn, y_fn):
     return pytree.unflatten(xt, [gnp.where(test, x, y) for x, y in zip(xs, ys)])
 
 
+def for_break(flag, has_else: bool) -> bool:
+    """Whether a Python ``for`` loop stops on its break flag. A traced flag keeps it iterating
+    (the rest of each iteration is guarded by the flag) unless an ``else`` clause needs to know."""
+    if not isinstance(flag, Tracer):
+        return flag
+    if has_else:
+        py_test(flag, "break out of a Python for loop with an else clause")
+    return False
+
+
 def py_test(test, what: str):
     """The test of a statement AutoGraph leaves to Python: a traced one is a clear error."""
     if isinstance(test, Tracer):
@@ -281,7 +299,7 @@ def py_test(test, what: str):
     return test
 
 
-def call(f, *args, **kwargs):
+def call(f, /, *args, **kwargs):
     """Call ``f``, converted first when it is a plain function of the user's code."""
     from .autograph import convert
 

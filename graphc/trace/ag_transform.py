@@ -201,8 +201,9 @@ class Jumps(ast.NodeTransformer):
             return _at([node], node)
         pre = _set_flag(brk, False)
         if isinstance(node, ast.For) and not is_range_for(node):
-            stop = ast.If(test=_name(brk), body=[ast.Break()], orelse=[])
-            stop.ag_keep = "break out of a Python for loop"
+            test = _ag("for_break", _name(brk), ast.Constant(value=bool(node.orelse)))
+            stop = ast.If(test=test, body=[ast.Break()], orelse=[])
+            stop.ag_keep = True
             node.body.append(stop)
             return _at([pre, node], node)
         not_brk = ast.UnaryOp(op=ast.Not(), operand=_name(brk))
@@ -271,9 +272,10 @@ class Convert(ast.NodeTransformer):
     def visit_If(self, node):
         self.generic_visit(node)
         returns = getattr(node, "ag_returns", False)
-        keep = getattr(node, "ag_keep", None)
-        if keep or (not returns and _contains(node.body + node.orelse, ast.Return)):
-            what = keep or "if statement (a return inside a loop, a with or a try)"
+        if getattr(node, "ag_keep", False):
+            return node
+        if not returns and _contains(node.body + node.orelse, ast.Return):
+            what = "if statement (a return inside a loop, a with or a try)"
             node.test = _ag("py_test", node.test, ast.Constant(value=what))
             return node
         n, orelse = next(self._ids), node.orelse or [ast.Pass()]

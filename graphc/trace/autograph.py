@@ -85,8 +85,16 @@ def _convert_code(fun):
     _strip_evaluated(node)
     convert_body(node)
     new = _compile(node, code)
-    _CONVERTED.add(new)
+    _mark_converted(new)
     return new
+
+
+def _mark_converted(code) -> None:
+    """``code`` and the code nested in it (generated branches, lambdas) are converted already."""
+    _CONVERTED.add(code)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _mark_converted(const)
 
 
 def _strip_evaluated(node) -> None:

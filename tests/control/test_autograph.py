@@ -480,3 +480,26 @@ def test_walrus_and_python_while_loop():
         return total + k
 
     _check(f, np.float64(2.0), 4, static_argnums=1)
+
+
+@pytest.mark.parametrize("v", [0.5, 3.0])
+def test_traced_break_in_a_python_for_loop(v):
+    def f(x):
+        s = x * 0.0
+        for w in [1.0, 2.0, 3.0]:
+            if s > 2.0:
+                break
+            s = s + w * x
+        return s
+
+    _check(f, np.float64(v))
+
+
+def test_keyword_argument_named_f():
+    def g(x, f=1.0):
+        return x * f
+
+    def h(x):
+        return g(x, f=3.0)
+
+    _check(h, np.float64(2.0))
