@@ -11,6 +11,7 @@ from .autodiff import (  # noqa: F401  (differentiation API)
     value_and_grad, vjp,
 )
 from .control import cond
+from . import autograph  # noqa: F401  (installs the conversion gc.function traces through)
 
 jit = function
 

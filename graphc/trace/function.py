@@ -29,10 +29,24 @@ from ..core import Tracer, as_array, collector_paused, current_trace, located, n
 from ..core.locations import definition_location, warn_at_user
 from ..errors import ArgumentError, GraphcError
 from ..ir import Graph, TensorType, verify
-from . import autograph, fastpath, pytree
+from . import fastpath, pytree
 from .signature import arg_name, describe_change, leaf_paths, leaf_signature
 
 log = logging.getLogger("graphc")
+
+
+_AUTOGRAPH: list = []  # AutoGraph's convert, once graphc.autograph has installed it
+
+
+def install_autograph(convert) -> None:
+    """Make ``convert`` what traces call functions through. AutoGraph builds on ``gc.cond``, a
+    layer above tracing, so it installs itself (``graphc.autograph``) instead of being imported."""
+    _AUTOGRAPH[:] = [convert]
+
+
+def autograph_convert(fun):
+    """``fun`` converted by AutoGraph (itself before ``graphc.autograph`` is imported)."""
+    return _AUTOGRAPH[0](fun) if _AUTOGRAPH else fun
 
 
 def signature_of(fun) -> inspect.Signature | None:
@@ -346,7 +360,7 @@ class Function:
 
     def _traced_fun(self):
         """What a trace calls: ``fun`` converted by AutoGraph unless ``autograph=False``."""
-        return autograph.convert(self.fun) if self.autograph else self.fun
+        return autograph_convert(self.fun) if self.autograph else self.fun
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)

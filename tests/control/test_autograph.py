@@ -10,7 +10,7 @@ import pytest
 
 import graphc as gc
 import graphc.control
-from graphc.trace.autograph import convert
+from graphc.autograph import convert
 
 needs_while = pytest.mark.skipif(not hasattr(graphc.control, "while_loop"),
                                  reason="gc.control.while_loop is not in this tree yet")

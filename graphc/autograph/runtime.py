@@ -19,9 +19,11 @@ import types
 
 import numpy as np
 
+from .. import control
+from .. import numpy as gnp
 from ..core import Tracer, located, user_location
 from ..errors import GraphcError, UndefinedVariableError
-from . import pytree
+from ..trace import pytree
 
 
 class Undefined:
@@ -90,7 +92,6 @@ def if_stmt(test, true_fn, false_fn, vals, names, both):
     """An ``if`` whose branches return the values of ``names``; ``both[i]``: both assign it."""
     if not isinstance(test, Tracer):
         return (true_fn if test else false_fn)(*vals)
-    from .. import control
 
     loc = user_location()
     slots = [i for i, v in enumerate(vals) if _traced(v)]
@@ -128,7 +129,6 @@ def if_ret(test, true_fn, false_fn, vals, names):
     """An ``if`` in tail position whose branches return the function's result."""
     if not isinstance(test, Tracer):
         return (true_fn if test else false_fn)(*vals)
-    from .. import control
 
     slots = [i for i, v in enumerate(vals) if _traced(v)]
     return control.cond(test, lambda *ops: true_fn(*_with(vals, slots, ops)),
@@ -152,15 +152,12 @@ def while_stmt(test_fn, body_fn, vals, names, watch_names, watch_vals):
 
 
 def _has_while_loop() -> bool:
-    """Whether ``gc.control.while_loop`` exists (it is written in another branch; until it lands
+    """Whether ``graphc.control.while_loop`` exists (it is written in another branch; until it lands
     a loop on a traced value raises the ``TracerBoolError`` the plain Python loop would)."""
-    from .. import control
     return hasattr(control, "while_loop")
 
 
 def _traced_while(test_fn, body_fn, vals, names, watched):
-    from .. import control
-
     loc = user_location()
     slots = [i for i, v in enumerate(vals) if not _is_undefined(v) and _arraylike(v)]
     lengths = {n: len(v) for n, v in watched.items()}
@@ -213,8 +210,6 @@ def for_range(rng, bounds, body_fn, vals, names, extra_fn, watch_names, watch_va
     vals = (start if _is_undefined(vals[0]) else vals[0],) + tuple(vals[1:])
 
     def test_fn(counter, *rest):
-        from .. import numpy as gnp
-
         more = counter < stop if isinstance(step, int) and step > 0 else (
             counter > stop if isinstance(step, int) else
             gnp.where(step > 0, counter < stop, counter > stop))
@@ -231,7 +226,6 @@ def for_range(rng, bounds, body_fn, vals, names, extra_fn, watch_names, watch_va
 def _int_bounds(bounds):
     """``(start, stop, step)`` of a ``range`` with a traced bound, the traced ones integers of
     one dtype (the widest), the start an array of it so the counter keeps its type."""
-    from .. import numpy as gnp
 
     start, stop, step = {1: (0, *bounds, 1), 2: (*bounds, 1), 3: tuple(bounds)}[len(bounds)]
     traced = [b for b in (start, stop, step) if isinstance(b, Tracer)]
@@ -247,7 +241,6 @@ def _int_bounds(bounds):
 def and_(a, b_fn):
     """``a and b``: short-circuit on a Python value, ``logical_and`` on a traced one."""
     if isinstance(a, Tracer):
-        from .. import numpy as gnp
         return gnp.logical_and(a, b_fn())
     return b_fn() if a else a
 
@@ -255,14 +248,12 @@ def and_(a, b_fn):
 def or_(a, b_fn):
     """``a or b``: short-circuit on a Python value, ``logical_or`` on a traced one."""
     if isinstance(a, Tracer):
-        from .. import numpy as gnp
         return gnp.logical_or(a, b_fn())
     return a if a else b_fn()
 
 
 def not_(a):
     if isinstance(a, Tracer):
-        from .. import numpy as gnp
         return gnp.logical_not(a)
     return not a
 
@@ -271,7 +262,6 @@ def ifexp(test, x_fn, y_fn):
     """``x if test else y``: one side on a Python test, ``where`` per leaf on a traced one."""
     if not isinstance(test, Tracer):
         return x_fn() if test else y_fn()
-    from .. import numpy as gnp
 
     (xs, xt), (ys, yt) = pytree.flatten(x_fn()), pytree.flatten(y_fn())
     if xt != yt:
@@ -301,6 +291,6 @@ def py_test(test, what: str):
 
 def call(f, /, *args, **kwargs):
     """Call ``f``, converted first when it is a plain function of the user's code."""
-    from .autograph import convert
+    from .convert import convert
 
     return convert(f)(*args, **kwargs)

@@ -6,7 +6,7 @@ are called, not here). Three passes, as TensorFlow AutoGraph orders them:
   2. ``Jumps``: ``break``/``continue`` become flag variables guarding the rest of the body; a
      break flag joins the loop's test.
   3. ``Convert``: ``if``/``while``/``for ... in range`` become local functions of the variables
-     they assign, passed to ``ag__`` (``ag_runtime``); ``and``/``or``/``not``/ternaries and calls
+     they assign, passed to ``ag__`` (``runtime``); ``and``/``or``/``not``/ternaries and calls
      dispatch through it too.
 
 Generated nodes carry the line of the statement they replace, so errors point at the user's line.
@@ -144,9 +144,12 @@ def _lambda(expr):
     return ast.Lambda(args=args, body=expr)
 
 
-def is_range_for(node) -> bool:
+def converts_range(node) -> bool:
+    """Whether ``node`` is a ``for name in range(...)`` that ``Convert`` turns into ``for_range``
+    (one holding a ``return`` stays a Python loop)."""
     it = node.iter
     return (isinstance(node, ast.For) and isinstance(node.target, ast.Name)
+            and not _contains(node.body, ast.Return)
             and isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
             and it.func.id == "range" and 1 <= len(it.args) <= 3 and not it.keywords
             and not any(isinstance(a, ast.Starred) for a in it.args))
@@ -200,7 +203,7 @@ class Jumps(ast.NodeTransformer):
         if brk is None:
             return _at([node], node)
         pre = _set_flag(brk, False)
-        if isinstance(node, ast.For) and not is_range_for(node):
+        if isinstance(node, ast.For) and not converts_range(node):
             test = _ag("for_break", _name(brk), ast.Constant(value=bool(node.orelse)))
             stop = ast.If(test=test, body=[ast.Break()], orelse=[])
             stop.ag_keep = True
@@ -231,8 +234,8 @@ def _guard(stmts, brk, cont) -> list:
             for field in ("body", "orelse", "finalbody"):
                 if isinstance(getattr(s, field, None), list):
                     setattr(s, field, _guard(getattr(s, field), brk, cont))
-            for handler in getattr(s, "handlers", []):
-                handler.body = _guard(handler.body, brk, cont)
+            for clause in getattr(s, "handlers", []) + getattr(s, "cases", []):
+                clause.body = _guard(clause.body, brk, cont)
         out.append(s)
         rest = _guard(stmts[k + 1:], brk, cont) if jumps else []
         if rest:
@@ -309,7 +312,7 @@ class Convert(ast.NodeTransformer):
         return _at([test_fn, body_fn, _assign(names, call)], node) + node.orelse
 
     def visit_For(self, node):
-        if not is_range_for(node) or _contains(node.body, ast.Return):
+        if not converts_range(node):
             self.generic_visit(node)
             return node
         rng, watch = node.iter.func, _loaded(node.body)

@@ -1,5 +1,5 @@
 """AutoGraph: ``convert(fun)`` rewrites a Python function's ``if``/``while``/``for``, boolean
-operators and calls so that they dispatch at run time (``ag_runtime``): on Python values they run
+operators and calls so that they dispatch at run time (``runtime``): on Python values they run
 as Python does, on traced values they become ``gc.cond`` / ``gc.while_loop``.
 
 Design choices:
@@ -23,20 +23,22 @@ import copy
 import functools
 import inspect
 import linecache
+import logging
 import types
 import weakref
 
 from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file
 from ..errors import TracerBoolError
-from . import ag_runtime
-from .ag_transform import convert_body
+from . import runtime
+from .transform import convert_body
 
+log = logging.getLogger("graphc")
 _NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 _CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> converted code | None
 _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> converted
 _CONVERTED: weakref.WeakSet = weakref.WeakSet()  # codes this module made
 _TREES: dict = {}  # file name -> (its lines list, its parsed module)
-_RUNTIME_CELL = types.CellType(ag_runtime)
+_RUNTIME_CELL = types.CellType(runtime)
 
 
 class _NoSource(Exception):
@@ -84,7 +86,12 @@ def _convert_code(fun):
             **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {})), node)
     _strip_evaluated(node)
     convert_body(node)
-    new = _compile(node, code)
+    try:
+        new = _compile(node, code)
+    except SyntaxError as e:  # a construct the rewrites misplace: the function runs as written
+        log.debug("autograph left %s (%s:%d) unconverted: %s", code.co_name, code.co_filename,
+                  code.co_firstlineno, e)
+        return code
     _mark_converted(new)
     return new
 
