@@ -30,7 +30,7 @@ import weakref
 from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file
 from ..errors import TracerBoolError
 from . import runtime
-from .transform import convert_body
+from .transform import arguments, convert_body, function_def
 
 log = logging.getLogger("graphc")
 _NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
@@ -45,6 +45,9 @@ class _NoSource(Exception):
     pass
 
 
+_NO_SOURCE, _KEEP = "no source", "keep"  # what _CODES holds for functions it does not convert
+
+
 def convert(fun):
     """``fun`` with AutoGraph's rewrites (itself when it is not the user's plain Python function
     or is already converted); a bound method has its function converted."""
@@ -54,12 +57,17 @@ def convert(fun):
     if not isinstance(fun, types.FunctionType) or fun.__code__ in _CONVERTED or not _is_user(fun):
         return fun
     done = _FUNCTIONS.get(fun)
-    if done is None:
-        code = fun.__code__
-        if code not in _CODES:
-            _CODES[code] = _convert_code(fun)
-        new_code = _CODES[code]
-        done = _FUNCTIONS[fun] = _no_source(fun) if new_code is None else _rebuild(fun, new_code)
+    if done is not None:
+        return done
+    code = fun.__code__
+    if code not in _CODES:
+        _CODES[code] = _convert_code(fun)
+    new_code = _CODES[code]
+    if new_code is _NO_SOURCE:
+        return _no_source(fun)  # not cached: the wrapper holds ``fun``, the cache's key
+    if new_code is _KEEP:
+        return fun
+    done = _FUNCTIONS[fun] = _rebuild(fun, new_code)
     return done
 
 
@@ -70,20 +78,17 @@ def _is_user(fun) -> bool:
 
 
 def _convert_code(fun):
-    """The converted code object of ``fun``, ``fun.__code__`` when nothing needs converting, or
-    None when its source cannot be found."""
+    """The converted code object of ``fun``, or ``_KEEP`` (run it as it is) or ``_NO_SOURCE``."""
     code = fun.__code__
     if code.co_flags & _NOT_CONVERTED:
-        return code
+        return _KEEP
     try:
         node = copy.deepcopy(_find_node(fun))
     except _NoSource:
-        return None
+        return _NO_SOURCE
     if isinstance(node, ast.Lambda):
-        node = ast.copy_location(ast.FunctionDef(
-            name="<lambda>", args=node.args, body=[ast.Return(value=node.body)],
-            decorator_list=[], returns=None, type_comment=None,
-            **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {})), node)
+        node = ast.copy_location(
+            function_def("lambda", node.args, [ast.Return(value=node.body)]), node)
     _strip_evaluated(node)
     convert_body(node)
     try:
@@ -91,7 +96,7 @@ def _convert_code(fun):
     except SyntaxError as e:  # a construct the rewrites misplace: the function runs as written
         log.debug("autograph left %s (%s:%d) unconverted: %s", code.co_name, code.co_filename,
                   code.co_firstlineno, e)
-        return code
+        return _KEEP
     _mark_converted(new)
     return new
 
@@ -121,13 +126,8 @@ def _compile(node, code):
     def is renamed there, so the function's own name still means what it means outside."""
     node.name = "ag__converted"
     params = ["ag__"] + [v for v in code.co_freevars if v != "ag__"]
-    factory = ast.FunctionDef(
-        name="ag__factory",
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
-                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=[node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))],
-        decorator_list=[], returns=None, type_comment=None,
-        **({"type_params": []} if "type_params" in ast.FunctionDef._fields else {}))
+    factory = function_def("ag__factory", arguments(params),
+                           [node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))])
     module = ast.fix_missing_locations(ast.Module(body=[ast.copy_location(factory, node)],
                                                   type_ignores=[]))
     namespace: dict = {}
@@ -139,8 +139,6 @@ def _compile(node, code):
 
 def _rebuild(fun, code):
     """A function running ``code`` with ``fun``'s globals, defaults, closure cells and names."""
-    if code is fun.__code__:
-        return fun
     cells = dict(zip(fun.__code__.co_freevars, fun.__closure__ or ()))
     cells["ag__"] = _RUNTIME_CELL
     new = types.FunctionType(code, fun.__globals__, fun.__name__, fun.__defaults__,
@@ -164,8 +162,7 @@ def _find_node(fun):
             cached = _TREES[code.co_filename] = (lines, ast.parse("".join(lines)))
         except SyntaxError:
             raise _NoSource from None
-    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
-                              + code.co_posonlyargcount]
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     found = [n for n in ast.walk(cached[1]) if _is_node_of(n, code, params)]
     if len(found) != 1:
         raise _NoSource

@@ -92,7 +92,6 @@ def if_stmt(test, true_fn, false_fn, vals, names, both):
     """An ``if`` whose branches return the values of ``names``; ``both[i]``: both assign it."""
     if not isinstance(test, Tracer):
         return (true_fn if test else false_fn)(*vals)
-
     loc = user_location()
     slots = [i for i, v in enumerate(vals) if _traced(v)]
     outs = [i for i, v in enumerate(vals) if both[i] or not _is_undefined(v)]
@@ -125,11 +124,10 @@ def _branch_result(value, before, name, which, loc):
                   f"array or a number in both branches, got {type(value).__name__}", at=loc)
 
 
-def if_ret(test, true_fn, false_fn, vals, names):
+def if_ret(test, true_fn, false_fn, vals):
     """An ``if`` in tail position whose branches return the function's result."""
     if not isinstance(test, Tracer):
         return (true_fn if test else false_fn)(*vals)
-
     slots = [i for i, v in enumerate(vals) if _traced(v)]
     return control.cond(test, lambda *ops: true_fn(*_with(vals, slots, ops)),
                         lambda *ops: false_fn(*_with(vals, slots, ops)), *[vals[i] for i in slots])
@@ -182,8 +180,7 @@ def _traced_while(test_fn, body_fn, vals, names, watched):
     out = control.while_loop(cond_fun, body_fun, tuple(vals[i] for i in slots))
     why = (f"it is assigned only inside the while loop at {loc}, whose condition is traced "
            "(assign it before the loop to use it afterwards)")
-    result = [v if not _is_undefined(v) and i not in slots else Undefined(names[i], why)
-              for i, v in enumerate(vals)]
+    result = [Undefined(names[i], why) if _is_undefined(v) else v for i, v in enumerate(vals)]
     return tuple(_with(result, slots, out))
 
 
@@ -224,15 +221,16 @@ def for_range(rng, bounds, body_fn, vals, names, extra_fn, watch_names, watch_va
 
 
 def _int_bounds(bounds):
-    """``(start, stop, step)`` of a ``range`` with a traced bound, the traced ones integers of
-    one dtype (the widest), the start an array of it so the counter keeps its type."""
-
+    """``(start, stop, step)`` of a ``range`` with a traced bound, all integers (as ``range``
+    wants), the start an array of the widest traced dtype so the counter keeps one type."""
     start, stop, step = {1: (0, *bounds, 1), 2: (*bounds, 1), 3: tuple(bounds)}[len(bounds)]
     traced = [b for b in (start, stop, step) if isinstance(b, Tracer)]
     if any(b.dtype.kind not in "iu" for b in traced) or any(
         not isinstance(b, (Tracer, int, np.integer)) for b in (start, stop, step)
     ):
         raise located(GraphcError, "range() bounds must be integers")
+    if isinstance(step, (int, np.integer)) and step == 0:
+        raise located(GraphcError, "range() step must not be zero")
     dtype = max((b.dtype for b in traced), key=lambda d: d.itemsize)
     return gnp.asarray(start, dtype=dtype), stop, step
 

@@ -129,19 +129,26 @@ def _at(nodes, where):
     return nodes
 
 
+def arguments(params=()):
+    """Plain positional parameters ``params``, as an ``ast.arguments``."""
+    return ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
+def function_def(name, args, body):
+    """An undecorated ``def name(args): body`` (``type_params`` where Python 3.12+ has them)."""
+    extra = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+    return ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None,
+                           type_comment=None, **extra)
+
+
 def _def(name, params, body, decls):
     """A generated local function ``name(*params)`` running ``body``."""
-    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
-                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-    extra = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
-    return ast.FunctionDef(name=name, args=args, body=decls(body) + body, decorator_list=[],
-                           returns=None, type_comment=None, **extra)
+    return function_def(name, arguments(params), decls(body) + body)
 
 
 def _lambda(expr):
-    args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
-                         kwarg=None, defaults=[])
-    return ast.Lambda(args=args, body=expr)
+    return ast.Lambda(args=arguments(), body=expr)
 
 
 def converts_range(node) -> bool:
@@ -285,14 +292,13 @@ class Convert(ast.NodeTransformer):
         names = stored(node.body + node.orelse, self._declared)
         true_fn = self._helper(f"{HELPER}{n}_true", names, node.body, not returns)
         false_fn = self._helper(f"{HELPER}{n}_false", names, orelse, not returns)
-        args = [node.test, _name(true_fn.name), _name(false_fn.name), _ld(names),
-                _const_names(names)]
+        args = [node.test, _name(true_fn.name), _name(false_fn.name), _ld(names)]
         if returns:
             tail = ast.Return(value=_ag("if_ret", *args))
         else:
             in_true, in_false = set(stored(node.body)), set(stored(node.orelse))
             both = ast.Constant(value=tuple(v in in_true and v in in_false for v in names))
-            tail = _assign(names, _ag("if_stmt", *args, both))
+            tail = _assign(names, _ag("if_stmt", *args, _const_names(names), both))
         return _at([true_fn, false_fn, tail], node)
 
     def visit_While(self, node):

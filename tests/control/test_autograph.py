@@ -503,3 +503,13 @@ def test_keyword_argument_named_f():
         return g(x, f=3.0)
 
     _check(h, np.float64(2.0))
+
+
+def test_positional_only_keyword_only_and_defaults():
+    def f(x, /, y=2.0, *, z=3.0):
+        if x > 0:
+            return x * y + z
+        return x
+
+    _check(f, np.float64(1.0))
+    _check(lambda x: f(x, 4.0, z=1.0), np.float64(1.0))
