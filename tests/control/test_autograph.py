@@ -513,3 +513,64 @@ def test_positional_only_keyword_only_and_defaults():
 
     _check(f, np.float64(1.0))
     _check(lambda x: f(x, 4.0, z=1.0), np.float64(1.0))
+
+
+# --- the rewrites keep Python's semantics on Python values ---------------------------------------
+def _p_loops(n, m):
+    out = []
+    i = 0
+    while i < n:
+        i += 1
+        if i == m:
+            continue
+        for j in range(i):
+            if j > m:
+                break
+            if (i + j) % 3 == 0:
+                continue
+            out.append((i, j))
+        else:
+            out.append("done")
+        if len(out) > 12:
+            break
+    else:
+        out.append("exhausted")
+    return out, i
+
+
+def _p_returns(n, m):
+    if n > m:
+        if n > 2 * m:
+            return "big"
+        k = n - m
+    elif n == m:
+        return "equal"
+    else:
+        k = m - n
+    for t in range(k):
+        if t * t > n:
+            return t
+    total = 0
+    for t in [1, 2, 3]:
+        total += t if t != m else -t
+    return k, total, (n and m), (n or m), not n
+
+
+@pytest.mark.parametrize("fun", [_p_loops, _p_returns])
+def test_python_semantics_are_kept(fun):
+    converted = convert(fun)
+    assert converted is not fun
+    for n in range(7):
+        for m in range(5):
+            assert converted(n, m) == fun(n, m), (n, m)
+
+
+def test_unassigned_variable_raises_a_name_error_when_used():
+    def f(n):
+        if n > 0:
+            z = n
+        return z + 1
+
+    assert convert(f)(1) == 2
+    with pytest.raises(NameError, match="'z'"):
+        convert(f)(0)
