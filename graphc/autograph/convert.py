@@ -37,7 +37,7 @@ _NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_
 _CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> converted code | None
 _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> converted
 _CONVERTED: weakref.WeakSet = weakref.WeakSet()  # codes this module made
-_TREES: dict = {}  # file name -> (its lines list, its parsed module)
+_TREES: dict = {}  # file name -> (its lines list, its functions by first line: _index)
 _RUNTIME_CELL = types.CellType(runtime)
 
 
@@ -159,28 +159,35 @@ def _find_node(fun):
     cached = _TREES.get(code.co_filename)
     if cached is None or cached[0] is not lines:
         try:
-            cached = _TREES[code.co_filename] = (lines, ast.parse("".join(lines)))
+            cached = _TREES[code.co_filename] = (lines, _index(ast.parse("".join(lines))))
         except SyntaxError:
             raise _NoSource from None
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-    found = [n for n in ast.walk(cached[1]) if _is_node_of(n, code, params)]
+    found = [n for n in cached[1].get(code.co_firstlineno, ()) if _is_node_of(n, code, params)]
     if len(found) != 1:
         raise _NoSource
     return found[0]
 
 
+def _index(tree) -> dict:
+    """The functions and lambdas of a parsed file by the line their code objects start at (a
+    decorated function's first decorator)."""
+    index: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            decorators = getattr(node, "decorator_list", [])
+            first = min([node.lineno] + [d.lineno for d in decorators])
+            index.setdefault(first, []).append(node)
+    return index
+
+
 def _is_node_of(node, code, params) -> bool:
-    if isinstance(node, ast.Lambda):
-        if code.co_name != "<lambda>" or node.lineno != code.co_firstlineno:
-            return False
-    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-        if node.name != code.co_name or first != code.co_firstlineno:
-            return False
-    else:
-        return False
+    """Whether ``node`` (a function at ``code``'s first line) is ``code``'s: same kind, name and
+    parameters."""
+    name = "<lambda>" if isinstance(node, ast.Lambda) else node.name
     a = node.args
-    return tuple(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs) == tuple(params)
+    return name == code.co_name and tuple(
+        x.arg for x in a.posonlyargs + a.args + a.kwonlyargs) == tuple(params)
 
 
 def _no_source(fun):
