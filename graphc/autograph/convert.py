@@ -30,7 +30,7 @@ import weakref
 from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file
 from ..errors import TracerBoolError
 from . import runtime
-from .transform import arguments, convert_body, function_def
+from .transform import HELPER, arguments, convert_body, function_def
 
 log = logging.getLogger("graphc")
 _NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
@@ -102,10 +102,13 @@ def _convert_code(fun):
 
 
 def _mark_converted(code) -> None:
-    """``code`` and the code nested in it (generated branches, lambdas) are converted already."""
+    """``code`` and what the rewrites converted inside it (generated branches and loop bodies,
+    lambdas) are converted already; a nested ``def`` is not: it is converted when called."""
     _CONVERTED.add(code)
     for const in code.co_consts:
-        if isinstance(const, types.CodeType):
+        if isinstance(const, types.CodeType) and (
+            const.co_name.startswith(HELPER) or const.co_name == "<lambda>"
+        ):
             _mark_converted(const)
 
 

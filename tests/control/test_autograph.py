@@ -574,3 +574,17 @@ def test_unassigned_variable_raises_a_name_error_when_used():
     assert convert(f)(1) == 2
     with pytest.raises(NameError, match="'z'"):
         convert(f)(0)
+
+
+def test_nested_def_is_converted_when_called():
+    def outer(x):
+        def inner(y):
+            if y > 0:
+                return y * 3.0
+            return -y
+        if x > 10.0:
+            x = x - 10.0
+        return inner(x)
+
+    for v in (12.0, 2.0, -2.0):
+        _check(outer, np.float64(v))
