@@ -22,7 +22,7 @@ import numpy as np
 from .. import control
 from .. import numpy as gnp
 from ..core import Tracer, located, user_location
-from ..errors import GraphcError, UndefinedVariableError
+from ..errors import GraphcError, ShapeError, UndefinedVariableError
 from ..trace import pytree
 
 
@@ -236,29 +236,41 @@ def _int_bounds(bounds):
 
 
 # --- expressions ---------------------------------------------------------------------------------
+def _truth(value, what: str) -> bool:
+    """Whether ``value`` is a traced truth value (0-d). A traced array of more elements has no
+    truth value, as in NumPy: ``and``/``or``/``not`` do not become elementwise operations."""
+    if not isinstance(value, Tracer):
+        return False
+    if value.shape != ():
+        raise located(ShapeError, f"the truth value of a traced array of shape {value.shape} is "
+                      f"ambiguous ({what}); use graphc.numpy.logical_and/logical_or/logical_not, "
+                      "any() or all()")
+    return True
+
+
 def and_(a, b_fn):
     """``a and b``: short-circuit on a Python value, ``logical_and`` on a traced one."""
-    if isinstance(a, Tracer):
+    if _truth(a, "and"):
         return gnp.logical_and(a, b_fn())
     return b_fn() if a else a
 
 
 def or_(a, b_fn):
     """``a or b``: short-circuit on a Python value, ``logical_or`` on a traced one."""
-    if isinstance(a, Tracer):
+    if _truth(a, "or"):
         return gnp.logical_or(a, b_fn())
     return a if a else b_fn()
 
 
 def not_(a):
-    if isinstance(a, Tracer):
+    if _truth(a, "not"):
         return gnp.logical_not(a)
     return not a
 
 
 def ifexp(test, x_fn, y_fn):
     """``x if test else y``: one side on a Python test, ``where`` per leaf on a traced one."""
-    if not isinstance(test, Tracer):
+    if not _truth(test, "x if test else y"):
         return x_fn() if test else y_fn()
 
     (xs, xt), (ys, yt) = pytree.flatten(x_fn()), pytree.flatten(y_fn())

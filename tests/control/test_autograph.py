@@ -588,3 +588,13 @@ def test_nested_def_is_converted_when_called():
 
     for v in (12.0, 2.0, -2.0):
         _check(outer, np.float64(v))
+
+
+@pytest.mark.parametrize("fun", [  # one lambda a line: two on one line cannot be told apart
+    lambda x: x and x,
+    lambda x: not x,
+    lambda x: 1.0 if x else 0.0,
+])
+def test_truth_value_of_a_traced_array_is_ambiguous(fun):
+    with pytest.raises(gc.ShapeError, match="ambiguous"):
+        gc.function(fun)(np.ones(3, dtype=bool))
