@@ -598,3 +598,22 @@ def test_nested_def_is_converted_when_called():
 def test_truth_value_of_a_traced_array_is_ambiguous(fun):
     with pytest.raises(gc.ShapeError, match="ambiguous"):
         gc.function(fun)(np.ones(3, dtype=bool))
+
+
+@pytest.mark.parametrize("v, want", [(2.0, 12.0), (-1.0, np.cos(-1.0))])
+def test_jvp_vjp_and_jacobian_convert(v, want):
+    x = np.float64(v)
+    _, tangent = gc.jvp(_piecewise, (x,), (np.float64(1.0),))
+    _, vjp_fn = gc.vjp(_piecewise, x)
+    np.testing.assert_allclose((tangent, vjp_fn(np.float64(1.0))[0], gc.jacobian(_piecewise)(x)),
+                               (want, want, want), rtol=1e-12)
+
+
+def test_gc_function_called_in_a_trace_converts():
+    inner = gc.function(_piecewise)
+
+    def outer(x):
+        return inner(x) + 1.0
+
+    for v in (2.0, -1.0):
+        _check(outer, np.float64(v))
