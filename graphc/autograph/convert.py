@@ -6,7 +6,8 @@ Design choices:
   - The source is the function's whole file, parsed once (``linecache``, as ``inspect`` reads
     it), so the rewritten code compiles with the original file name and line numbers: tracebacks
     and graphc's error locations point at the user's lines. A lambda is found by its line and
-    parameter names; two such lambdas on one line count as no source.
+    parameter names, and from Python 3.11 its columns; two alike on one line of 3.10 code count
+    as no source.
   - The rewritten function is compiled inside a factory whose parameters are ``ag__`` (the
     runtime) and the function's free variables; only the code object is kept, and the converted
     function is rebuilt with the original's globals (live, not a copy), defaults and its own
@@ -167,9 +168,25 @@ def _find_node(fun):
             raise _NoSource from None
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
     found = [n for n in cached[1].get(code.co_firstlineno, ()) if _is_node_of(n, code, params)]
+    if len(found) > 1:
+        found = _by_columns(found, code)
     if len(found) != 1:
         raise _NoSource
     return found[0]
+
+
+def _by_columns(nodes, code) -> list:
+    """Of several alike lambdas on one line, the innermost whose span holds every instruction
+    of ``code`` (Python 3.11+ records columns; before, none is chosen)."""
+    if not hasattr(code, "co_positions"):
+        return nodes
+    spans = [((a, c), (b, d)) for a, b, c, d in code.co_positions()
+             if None not in (a, b, c, d) and (c, d) != (0, 0)]  # (0, 0): the entry point
+    inside = [n for n in nodes if all(
+        (n.lineno, n.col_offset) <= start and end <= (n.end_lineno, n.end_col_offset)
+        for start, end in spans)]
+    return sorted(inside, key=lambda n: (n.end_lineno - n.lineno,
+                                         n.end_col_offset - n.col_offset))[:1]
 
 
 def _index(tree) -> dict:

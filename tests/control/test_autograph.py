@@ -590,7 +590,7 @@ def test_nested_def_is_converted_when_called():
         _check(outer, np.float64(v))
 
 
-@pytest.mark.parametrize("fun", [  # one lambda a line: two on one line cannot be told apart
+@pytest.mark.parametrize("fun", [  # one lambda a line: Python 3.10 cannot tell two on one apart
     lambda x: x and x,
     lambda x: not x,
     lambda x: 1.0 if x else 0.0,
@@ -617,3 +617,10 @@ def test_gc_function_called_in_a_trace_converts():
 
     for v in (2.0, -1.0):
         _check(outer, np.float64(v))
+
+
+@pytest.mark.skipif(not hasattr(_elif.__code__, "co_positions"), reason="columns: Python 3.11+")
+def test_lambdas_on_one_line_are_told_apart():
+    funs = [lambda x: x * 2.0 if x > 0 else x, lambda x: -x if x > 0 else x * 3.0]
+    assert [float(gc.function(f)(np.float64(2.0))) for f in funs] == [4.0, -2.0]
+    assert [float(gc.function(f)(np.float64(-1.0))) for f in funs] == [-1.0, -3.0]
