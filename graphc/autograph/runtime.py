@@ -19,7 +19,7 @@ import types
 
 import numpy as np
 
-from .. import control
+from .. import control, dtypes
 from .. import numpy as gnp
 from ..core import Tracer, located, user_location
 from ..errors import GraphcError, ShapeError, UndefinedVariableError
@@ -161,7 +161,9 @@ def _traced_while(test_fn, body_fn, vals, names, watched):
     lengths = {n: len(v) for n, v in watched.items()}
 
     def cond_fun(carry):
-        return test_fn(*_with(vals, slots, carry))
+        test = test_fn(*_with(vals, slots, carry))
+        is_number = isinstance(test, Tracer) and test.dtype != dtypes.bool_
+        return test != 0 if is_number else test  # ``while n:`` on a number, as Python reads it
 
     def body_fun(carry):
         res = tuple(body_fn(*_with(vals, slots, carry)))

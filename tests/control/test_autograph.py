@@ -386,8 +386,7 @@ def one_pass_while(monkeypatch):
     calls = []
 
     def while_loop(cond_fun, body_fun, init_val):
-        calls.append(init_val)
-        cond_fun(init_val)
+        calls.append((init_val, cond_fun(init_val)))
         return body_fun(init_val)
 
     monkeypatch.setattr(graphc.control, "while_loop", while_loop, raising=False)
@@ -404,7 +403,7 @@ def test_loop_carries_the_assigned_variables(one_pass_while):
 
     x = np.ones(2)
     np.testing.assert_allclose(gc.function(f, backend="reference")(x, 1.0), x * 2.0 + 2.0)
-    assert len(one_pass_while) == 1 and len(one_pass_while[0]) == 2  # x and k, not y
+    assert len(one_pass_while) == 1 and len(one_pass_while[0][0]) == 2  # x and k, not y
 
 
 def test_variable_assigned_only_inside_a_traced_loop(one_pass_while):
@@ -624,3 +623,15 @@ def test_lambdas_on_one_line_are_told_apart():
     funs = [lambda x: x * 2.0 if x > 0 else x, lambda x: -x if x > 0 else x * 3.0]
     assert [float(gc.function(f)(np.float64(2.0))) for f in funs] == [4.0, -2.0]
     assert [float(gc.function(f)(np.float64(-1.0))) for f in funs] == [-1.0, -3.0]
+
+
+def test_while_on_a_traced_number_tests_it_against_zero(one_pass_while):
+    def f(x, n):
+        while n:
+            x = x * 2.0
+            n = n - 1
+        return x
+
+    gc.function(f, backend="reference")(np.float64(1.0), np.int64(3))
+    ((x, n), test), = one_pass_while
+    assert n.dtype == np.int64 and test.dtype == np.bool_ and test.shape == ()  # n != 0
