@@ -157,6 +157,7 @@ def _rebuild(fun, code):
 def _find_node(fun):
     """The ``def`` or ``lambda`` node of ``fun`` in its file's parse, or ``_NoSource``."""
     code = fun.__code__
+    linecache.checkcache(code.co_filename)  # as inspect does: a file edited and reloaded
     lines = linecache.getlines(code.co_filename, fun.__globals__)
     if not lines:
         raise _NoSource

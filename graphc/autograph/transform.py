@@ -286,7 +286,7 @@ class Convert(ast.NodeTransformer):
             return node
         if not returns and _contains(node.body + node.orelse, ast.Return):
             what = "if statement (a return inside a loop, a with or a try)"
-            node.test = _ag("py_test", node.test, ast.Constant(value=what))
+            node.test = _at([_ag("py_test", node.test, ast.Constant(value=what))], node.test)[0]
             return node
         n, orelse = next(self._ids), node.orelse or [ast.Pass()]
         names = stored(node.body + node.orelse, self._declared)
@@ -306,7 +306,7 @@ class Convert(ast.NodeTransformer):
         self.generic_visit(node)
         if _contains(node.body, ast.Return) or _contains([node.test], ast.NamedExpr):
             what = "while loop (it holds a return statement, or its test assigns with :=)"
-            node.test = _ag("py_test", node.test, ast.Constant(value=what))
+            node.test = _at([_ag("py_test", node.test, ast.Constant(value=what))], node.test)[0]
             return node
         n = next(self._ids)
         names = stored(node.body, self._declared)

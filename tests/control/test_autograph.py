@@ -289,8 +289,9 @@ def test_traced_if_in_unconvertible_position_is_a_clear_error():
                 return x
         return -x
 
-    with pytest.raises(gc.GraphcError, match="autograph cannot convert this if"):
+    with pytest.raises(gc.GraphcError, match="autograph cannot convert this if") as info:
         gc.function(f)(np.float64(1.0))
+    assert f"test_autograph.py:{_line(f, 'if x > 0')}" in str(info.value)
 
 
 def test_conversion_is_cached_and_sees_closures():
@@ -635,3 +636,31 @@ def test_while_on_a_traced_number_tests_it_against_zero(one_pass_while):
     gc.function(f, backend="reference")(np.float64(1.0), np.int64(3))
     ((x, n), test), = one_pass_while
     assert n.dtype == np.int64 and test.dtype == np.bool_ and test.shape == ()  # n != 0
+
+
+def test_traced_while_holding_a_return_is_a_clear_error():
+    def f(x):
+        while x > 0:
+            if x > 5.0:
+                return x
+            x = x - 1.0
+        return x
+
+    with pytest.raises(gc.GraphcError, match="cannot convert this while loop") as info:
+        gc.function(f)(np.float64(3.0))
+    assert f"test_autograph.py:{_line(f, 'while x > 0')}" in str(info.value)
+    assert convert(f)(7.0) == 7.0 and convert(f)(3.5) == -0.5  # Python values: plain Python
+
+
+def test_reloaded_module_is_converted_from_its_new_source(tmp_path, monkeypatch):
+    import importlib
+
+    path = tmp_path / "ag_reloaded.py"
+    path.write_text("def f(x):\n    if x > 0:\n        return x * 2.0\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("ag_reloaded")
+    assert gc.function(module.f)(np.float64(1.0)) == 2.0
+    path.write_text("# moved down a line\ndef f(x):\n    if x > 0:\n        return x * 3.0\n"
+                    "    return x\n")
+    module = importlib.reload(module)
+    assert gc.function(module.f)(np.float64(1.0)) == 3.0
