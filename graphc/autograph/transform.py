@@ -271,7 +271,9 @@ class Convert(ast.NodeTransformer):
         return [kind(names=[n]) for n, kind in self._declared.items() if n in names]
 
     def _helper(self, name, params, body, result):
-        ret = [ast.Return(value=ast.Tuple(elts=[_name(p) for p in params], ctx=ast.Load()))]
+        """A branch or loop body as a function of ``params``; with ``result``, it returns their
+        values (read with ``ld``: a ``del`` in the body leaves one unbound)."""
+        ret = [ast.Return(value=_ld(params))]
         return _def(name, params, body + (ret if result else []), self._decls)
 
     def visit_FunctionDef(self, node):

@@ -664,3 +664,15 @@ def test_reloaded_module_is_converted_from_its_new_source(tmp_path, monkeypatch)
                     "    return x\n")
     module = importlib.reload(module)
     assert gc.function(module.f)(np.float64(1.0)) == 3.0
+
+
+def test_del_in_a_branch():
+    def f(x, flag):
+        tmp = x * 2.0
+        y = tmp + 1.0
+        if flag:
+            del tmp  # unbound afterwards, and not used
+        return y
+
+    _check(f, np.float64(3.0), True, static_argnums=1)
+    _check(f, np.float64(3.0), False, static_argnums=1)
