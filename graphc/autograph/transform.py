@@ -1,5 +1,5 @@
 """AutoGraph's source rewrites, on one function's body (nested functions are converted when they
-are called, not here). Three passes, as TensorFlow AutoGraph orders them:
+are called, not here), in three passes:
 
   1. ``lower_returns``: an ``if`` holding a ``return`` takes the statements after it into each
      branch that can fall through, so it ends the function and its branches return the result.
