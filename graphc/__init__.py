@@ -3,6 +3,7 @@
 from . import numpy  # noqa: F401
 from .errors import (  # noqa: F401
     ArgumentError, DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError,
+    UndefinedVariableError,
 )
 from .trace.function import function, make_graph
 from .autodiff import (  # noqa: F401  (differentiation API)
@@ -10,6 +11,7 @@ from .autodiff import (  # noqa: F401  (differentiation API)
     value_and_grad, vjp,
 )
 from .control import cond, fori_loop, scan, while_loop
+from . import autograph  # noqa: F401  (installs the conversion gc.function traces through)
 
 jit = function
 
@@ -17,7 +19,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError", "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError",
-    "TracerBoolError", "cond", "fori_loop", "function", "jit", "make_graph", "scan", "while_loop",
+    "TracerBoolError", "UndefinedVariableError", "cond", "fori_loop", "function", "jit",
+    "make_graph", "scan", "while_loop",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
     "stop_gradient", "value_and_grad", "vjp",
 ]

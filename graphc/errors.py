@@ -19,6 +19,11 @@ class TracerBoolError(GraphcError, TypeError):
     """A traced value was used where Python needs a concrete bool, int or array."""
 
 
+class UndefinedVariableError(GraphcError, NameError):
+    """A variable AutoGraph's converted code uses is not assigned on the path taken (a NameError,
+    as Python's own unbound-variable error is)."""
+
+
 class LeakedTracerError(GraphcError):
     """A traced value escaped the function whose trace made it."""
 

@@ -34,7 +34,9 @@ from ..ops import shape as sh
 from ..trace import pytree
 from .. import numpy as gnp
 from ..errors import GraphcError, ShapeError
-from ..trace.function import Arguments, Function, check_call, route_calls, signature_of
+from ..trace.function import (
+    Arguments, Function, autograph_convert, check_call, route_calls, signature_of,
+)
 from ..trace.signature import leaf_paths
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, check_float_inputs, fun_name, split_aux, trace_function
@@ -246,7 +248,8 @@ def vjp(fun, *primals, has_aux=False):
     if current_trace() is not None:
         return _vjp_in_trace(fun, primals, has_aux)
     forward = _top_level(fun, ("vjp_out", has_aux), lambda ref: _named(
-        fun, "vjp_out", lambda *args, **kwargs: ref()(*args, **kwargs), signature_of(fun)))
+        fun, "vjp_out", lambda *args, **kwargs: autograph_convert(ref())(*args, **kwargs),
+        signature_of(fun)))
     result = forward(*primals)
     out, aux = split_aux(result, has_aux, fun, "vjp")
     backward = _top_level(fun, ("vjp_bwd", has_aux), lambda ref: _named(

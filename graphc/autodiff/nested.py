@@ -19,7 +19,9 @@ from ..errors import GraphcError
 from ..ir import Graph, TensorType
 from ..ops.shape import zeros
 from ..trace import pytree
-from ..trace.function import check_output_leaves, int_tuple, positional_names, signature_of
+from ..trace.function import (
+    autograph_convert, check_output_leaves, int_tuple, positional_names, signature_of,
+)
 from ..trace.signature import leaf_paths
 from .reverse import DifferentiationError, Linearized
 
@@ -156,7 +158,7 @@ def trace_function(fun, args, kwargs, argnums, has_aux=False, who="grad") -> Tra
         call_args = list(args)
         for i, arg in zip(argnums, _split_by_trees(in_trees, inputs), strict=True):
             call_args[i] = arg
-        result = fun(*call_args, **kwargs)
+        result = autograph_convert(fun)(*call_args, **kwargs)
         main, aux = split_aux(result, has_aux, fun, who)
         main_leaves, out_tree = pytree.flatten(main)
         _check_outputs(main_leaves, out_tree, fun, who)

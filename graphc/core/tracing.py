@@ -23,7 +23,9 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import dtypes
-from ..errors import DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError
+from ..errors import (
+    DTypeError, GraphcError, LeakedTracerError, ShapeError, TracerBoolError, UndefinedVariableError,
+)
 from ..ir import Builder, Graph, Literal, SourceLoc, TensorType, Value
 from ..ir.builder import with_location
 from .locations import location_from
@@ -201,6 +203,8 @@ def as_array(x) -> np.ndarray:
         raise located(GraphcError, f"cannot use {type(x).__name__} {x!r} as an array operand")
     try:
         arr = np.asarray(x)
+    except UndefinedVariableError:
+        raise  # AutoGraph's unassigned variable: its message names it and the statement
     except Exception as e:  # ragged lists, traced values NumPy cannot take, and the like
         if _is_ragged(x):
             why = "its nested lists have different lengths (a ragged list)"
@@ -335,8 +339,9 @@ class Tracer:
             TracerBoolError,
             f"the truth value of a traced value {self.value.type} is not known while tracing. Use "
             "gc.cond(pred, true_fun, false_fun, *operands) to run one of two functions, "
-            "graphc.numpy.where(cond, a, b) to choose between values, or pass the value as a "
-            "static argument (static_argnums)",
+            "gc.while_loop(cond_fun, body_fun, init_val) to loop, graphc.numpy.where(cond, a, b) "
+            "to choose between values, or pass the value as a static argument (static_argnums); "
+            "gc.function's autograph=True converts Python if/while statements to these",
         )
 
     def __index__(self):

@@ -35,6 +35,20 @@ from .signature import arg_name, describe_change, leaf_paths, leaf_signature
 log = logging.getLogger("graphc")
 
 
+_AUTOGRAPH: list = []  # AutoGraph's convert, once graphc.autograph has installed it
+
+
+def install_autograph(convert) -> None:
+    """Make ``convert`` what traces call functions through. AutoGraph builds on ``gc.cond``, a
+    layer above tracing, so it installs itself (``graphc.autograph``) instead of being imported."""
+    _AUTOGRAPH[:] = [convert]
+
+
+def autograph_convert(fun):
+    """``fun`` converted by AutoGraph (itself before ``graphc.autograph`` is imported)."""
+    return _AUTOGRAPH[0](fun) if _AUTOGRAPH else fun
+
+
 def signature_of(fun) -> inspect.Signature | None:
     """``fun``'s signature, or None where Python cannot tell (some builtins and callables)."""
     try:
@@ -213,8 +227,6 @@ class Function:
         self.static_argnums = self._arguments.static_argnums
         self.static_argnames = self._arguments.static_argnames
         self._signature = self._arguments.signature
-        # NOTE: accepted for API.md's signature; there is no AST conversion yet, so data-dependent
-        # Python control flow raises TracerBoolError whatever this says.
         self.autograph = autograph
         self.backend = backend or config.default_backend
         self.optimize = optimize
@@ -232,7 +244,7 @@ class Function:
     def __call__(self, *args, **kwargs):
         # the generic path; _remember may route calls to native code first (see there)
         if current_trace() is not None:
-            return self.fun(*args, **kwargs)
+            return self._traced_fun()(*args, **kwargs)
         key, leaves = self._signature(args, kwargs)
         concrete = self._lookup(key) or self._build(args, kwargs, key)
         return concrete.run(leaves)
@@ -335,7 +347,7 @@ class Function:
             call_kwargs = dict(dyn_kwargs)
             call_kwargs.update((k, v) for k, v in kwargs.items() if k in self.static_argnames)
             check_call(self.fun, self._arguments.sig, call_args, call_kwargs, self.__name__)
-            out = self.fun(*call_args, **call_kwargs)
+            out = self._traced_fun()(*call_args, **call_kwargs)
             out_leaves, out_tree = pytree.flatten(out)
             check_output_leaves(out_leaves, out_tree, lambda path, leaf, detail: (
                 f"{self.__name__} returned an unsupported value at {path} "
@@ -345,6 +357,10 @@ class Function:
             raise GraphcError(f"internal error: the top-level trace of {self.__name__} captured "
                               f"{len(captured)} outer values")
         return graph, out_tree
+
+    def _traced_fun(self):
+        """What a trace calls: ``fun`` converted by AutoGraph unless ``autograph=False``."""
+        return autograph_convert(self.fun) if self.autograph else self.fun
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)

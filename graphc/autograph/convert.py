@@ -1,0 +1,225 @@
+"""AutoGraph: ``convert(fun)`` rewrites a Python function's ``if``/``while``/``for``, boolean
+operators and calls so that they dispatch at run time (``runtime``): on Python values they run
+as Python does, on traced values they become ``gc.cond`` / ``gc.while_loop``.
+
+Design choices:
+  - The source is the function's whole file, parsed once (``linecache``, as ``inspect`` reads
+    it), so the rewritten code compiles with the original file name and line numbers: tracebacks
+    and graphc's error locations point at the user's lines. A lambda is found by its line and
+    parameter names, and from Python 3.11 its columns; two alike on one line of 3.10 code count
+    as no source.
+  - The rewritten function is compiled inside a factory whose parameters are ``ag__`` (the
+    runtime) and the function's free variables; only the code object is kept, and the converted
+    function is rebuilt with the original's globals (live, not a copy), defaults and its own
+    closure cells, so it sees later rebindings of both as the original does.
+  - Conversions are cached per code object (the code) and per function object (the function).
+  - Generators and coroutines are not converted. A function without source is used unchanged;
+    a ``TracerBoolError`` from it says its source could not be found.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import inspect
+import linecache
+import logging
+import types
+import weakref
+
+from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file
+from ..errors import TracerBoolError
+from . import runtime
+from .transform import HELPER, arguments, convert_body, function_def
+
+log = logging.getLogger("graphc")
+_NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> converted code | None
+_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> converted
+_CONVERTED: weakref.WeakSet = weakref.WeakSet()  # codes this module made
+_TREES: dict = {}  # file name -> (its lines list, its functions by first line: _index)
+_RUNTIME_CELL = types.CellType(runtime)
+
+
+class _NoSource(Exception):
+    pass
+
+
+_NO_SOURCE, _KEEP = "no source", "keep"  # what _CODES holds for functions it does not convert
+
+
+def convert(fun):
+    """``fun`` with AutoGraph's rewrites (itself when it is not the user's plain Python function
+    or is already converted); a bound method has its function converted."""
+    if isinstance(fun, types.MethodType):
+        converted = convert(fun.__func__)
+        return fun if converted is fun.__func__ else types.MethodType(converted, fun.__self__)
+    if not isinstance(fun, types.FunctionType) or fun.__code__ in _CONVERTED or not _is_user(fun):
+        return fun
+    done = _FUNCTIONS.get(fun)
+    if done is not None:
+        return done
+    code = fun.__code__
+    if code not in _CODES:
+        _CODES[code] = _convert_code(fun)
+    new_code = _CODES[code]
+    if new_code is _NO_SOURCE:
+        return _no_source(fun)  # not cached: the wrapper holds ``fun``, the cache's key
+    if new_code is _KEEP:
+        return fun
+    done = _FUNCTIONS[fun] = _rebuild(fun, new_code)
+    return done
+
+
+def _is_user(fun) -> bool:
+    filename = fun.__code__.co_filename
+    return (is_user_file(filename) and filename != GENERATED_FILENAME
+            and not filename.startswith(_SITE_DIRS))
+
+
+def _convert_code(fun):
+    """The converted code object of ``fun``, or ``_KEEP`` (run it as it is) or ``_NO_SOURCE``."""
+    code = fun.__code__
+    if code.co_flags & _NOT_CONVERTED:
+        return _KEEP
+    try:
+        node = copy.deepcopy(_find_node(fun))
+    except _NoSource:
+        return _NO_SOURCE
+    if isinstance(node, ast.Lambda):
+        node = ast.copy_location(
+            function_def("lambda", node.args, [ast.Return(value=node.body)]), node)
+    _strip_evaluated(node)
+    convert_body(node)
+    try:
+        new = _compile(node, code)
+    except SyntaxError as e:  # a construct the rewrites misplace: the function runs as written
+        log.debug("autograph left %s (%s:%d) unconverted: %s", code.co_name, code.co_filename,
+                  code.co_firstlineno, e)
+        return _KEEP
+    _mark_converted(new)
+    return new
+
+
+def _mark_converted(code) -> None:
+    """``code`` and what the rewrites converted inside it (generated branches and loop bodies,
+    lambdas) are converted already; a nested ``def`` is not: it is converted when called."""
+    _CONVERTED.add(code)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and (
+            const.co_name.startswith(HELPER) or const.co_name == "<lambda>"
+        ):
+            _mark_converted(const)
+
+
+def _strip_evaluated(node) -> None:
+    """Drop what a ``def`` evaluates when it runs (decorators, defaults, annotations): the
+    original function already holds their values, and the factory must not run them again."""
+    node.decorator_list, node.returns = [], None
+    args = node.args
+    args.defaults = [ast.Constant(value=None) for _ in args.defaults]
+    args.kw_defaults = [None if d is None else ast.Constant(value=None) for d in args.kw_defaults]
+    for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+        if a is not None:
+            a.annotation = None
+
+
+def _compile(node, code):
+    """``node`` compiled inside the factory (see the module docstring); its code object. The
+    def is renamed there, so the function's own name still means what it means outside."""
+    node.name = "ag__converted"
+    params = ["ag__"] + [v for v in code.co_freevars if v != "ag__"]
+    factory = function_def("ag__factory", arguments(params),
+                           [node, ast.Return(value=ast.Name(id=node.name, ctx=ast.Load()))])
+    module = ast.fix_missing_locations(ast.Module(body=[ast.copy_location(factory, node)],
+                                                  type_ignores=[]))
+    namespace: dict = {}
+    exec(compile(module, code.co_filename, "exec", dont_inherit=True), namespace)
+    new = namespace["ag__factory"](*([None] * len(params))).__code__
+    new = new.replace(co_name=code.co_name)
+    return new.replace(co_qualname=code.co_qualname) if hasattr(code, "co_qualname") else new
+
+
+def _rebuild(fun, code):
+    """A function running ``code`` with ``fun``'s globals, defaults, closure cells and names."""
+    cells = dict(zip(fun.__code__.co_freevars, fun.__closure__ or ()))
+    cells["ag__"] = _RUNTIME_CELL
+    new = types.FunctionType(code, fun.__globals__, fun.__name__, fun.__defaults__,
+                             tuple(cells[v] for v in code.co_freevars))
+    new.__kwdefaults__ = fun.__kwdefaults__
+    new.__dict__.update(fun.__dict__)
+    for attr in ("__qualname__", "__doc__", "__module__", "__annotations__"):
+        setattr(new, attr, getattr(fun, attr))
+    return new
+
+
+def _find_node(fun):
+    """The ``def`` or ``lambda`` node of ``fun`` in its file's parse, or ``_NoSource``."""
+    code = fun.__code__
+    linecache.checkcache(code.co_filename)  # as inspect does: a file edited and reloaded
+    lines = linecache.getlines(code.co_filename, fun.__globals__)
+    if not lines:
+        raise _NoSource
+    cached = _TREES.get(code.co_filename)
+    if cached is None or cached[0] is not lines:
+        try:
+            cached = _TREES[code.co_filename] = (lines, _index(ast.parse("".join(lines))))
+        except SyntaxError:
+            raise _NoSource from None
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    found = [n for n in cached[1].get(code.co_firstlineno, ()) if _is_node_of(n, code, params)]
+    if len(found) > 1:
+        found = _by_columns(found, code)
+    if len(found) != 1:
+        raise _NoSource
+    return found[0]
+
+
+def _by_columns(nodes, code) -> list:
+    """Of several alike lambdas on one line, the innermost whose span holds every instruction
+    of ``code`` (Python 3.11+ records columns; before, none is chosen)."""
+    if not hasattr(code, "co_positions"):
+        return nodes
+    spans = [((a, c), (b, d)) for a, b, c, d in code.co_positions()
+             if None not in (a, b, c, d) and (c, d) != (0, 0)]  # (0, 0): the entry point
+    inside = [n for n in nodes if all(
+        (n.lineno, n.col_offset) <= start and end <= (n.end_lineno, n.end_col_offset)
+        for start, end in spans)]
+    return sorted(inside, key=lambda n: (n.end_lineno - n.lineno,
+                                         n.end_col_offset - n.col_offset))[:1]
+
+
+def _index(tree) -> dict:
+    """The functions and lambdas of a parsed file by the line their code objects start at (a
+    decorated function's first decorator)."""
+    index: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            decorators = getattr(node, "decorator_list", [])
+            first = min([node.lineno] + [d.lineno for d in decorators])
+            index.setdefault(first, []).append(node)
+    return index
+
+
+def _is_node_of(node, code, params) -> bool:
+    """Whether ``node`` (a function at ``code``'s first line) is ``code``'s: same kind, name and
+    parameters."""
+    name = "<lambda>" if isinstance(node, ast.Lambda) else node.name
+    a = node.args
+    return name == code.co_name and tuple(
+        x.arg for x in a.posonlyargs + a.args + a.kwonlyargs) == tuple(params)
+
+
+def _no_source(fun):
+    """``fun`` unchanged, but a ``TracerBoolError`` from it says why it was not converted."""
+    @functools.wraps(fun)
+    def unconverted(*args, **kwargs):
+        try:
+            return fun(*args, **kwargs)
+        except TracerBoolError as e:
+            if e.args and "source code was not found" not in str(e.args[0]):
+                e.args = (f"{e.args[0]} (autograph could not convert {fun.__qualname__}: its "
+                          "source code was not found)",) + e.args[1:]
+            raise
+    return unconverted
