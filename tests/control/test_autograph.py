@@ -12,8 +12,6 @@ import graphc as gc
 import graphc.control
 from graphc.autograph import convert
 
-needs_while = pytest.mark.skipif(not hasattr(graphc.control, "while_loop"),
-                                 reason="gc.control.while_loop is not in this tree yet")
 BACKENDS = ("reference", "llvm")
 
 
@@ -324,7 +322,7 @@ def test_grad_of_traced_if_is_the_branch_derivative(v, want):
     np.testing.assert_allclose((value, g), (_piecewise(v), want), rtol=1e-12)
 
 
-# --- while loops (need graphc.control.while_loop) ------------------------------------------------
+# --- while loops ---------------------------------------------------------------------------------
 def _d2l(a):
     b = a * 2
     while np.linalg.norm(b) < 1000:
@@ -336,7 +334,6 @@ def _d2l(a):
     return c
 
 
-@needs_while
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("v", [0.7, -0.7, 1e-6])
 def test_d2l_while_and_if(dtype, v):
@@ -347,7 +344,6 @@ def test_d2l_while_and_if(dtype, v):
     np.testing.assert_allclose(g, c / a, rtol=1e-5)
 
 
-@needs_while
 def test_traced_range_bound_is_a_while_loop():
     def f(x, n):
         s = x * 0.0
@@ -359,7 +355,6 @@ def test_traced_range_bound_is_a_while_loop():
     np.testing.assert_allclose(gc.function(f)(np.float64(2.0), n), 20.0)
 
 
-@needs_while
 def test_list_appended_in_traced_loop_names_it():
     def f(x):
         out = []
@@ -372,29 +367,9 @@ def test_list_appended_in_traced_loop_names_it():
         gc.function(f)(np.ones(2))
 
 
-@pytest.mark.skipif(hasattr(graphc.control, "while_loop"), reason="while_loop exists")
-def test_traced_while_without_while_loop_raises_at_the_loop():
-    with pytest.raises(gc.TracerBoolError) as info:
-        gc.function(_d2l)(np.float64(0.7))
-    assert f"test_autograph.py:{_line(_d2l, 'while np.linalg')}" in str(info.value)
-
-
-# --- the loop plumbing, on a one-iteration stand-in for while_loop --------------------------------
-@pytest.fixture
-def one_pass_while(monkeypatch):
-    """``while_loop`` replaced by one that traces ``cond_fun`` and runs ``body_fun`` once: enough
-    to check what AutoGraph carries and refuses, whatever the real loop's state."""
-    calls = []
-
-    def while_loop(cond_fun, body_fun, init_val):
-        calls.append((init_val, cond_fun(init_val)))
-        return body_fun(init_val)
-
-    monkeypatch.setattr(graphc.control, "while_loop", while_loop, raising=False)
-    return calls
-
-
-def test_loop_carries_the_assigned_variables(one_pass_while):
+# --- what the converted loops carry and refuse -----------------------------------------------------
+@pytest.mark.parametrize("backend", ["reference", "llvm"])
+def test_loop_carries_the_assigned_variables(backend):
     def f(x, y):
         k = 0
         while x.sum() < 10.0:
@@ -403,11 +378,12 @@ def test_loop_carries_the_assigned_variables(one_pass_while):
         return x + y + k
 
     x = np.ones(2)
-    np.testing.assert_allclose(gc.function(f, backend="reference")(x, 1.0), x * 2.0 + 2.0)
-    assert len(one_pass_while) == 1 and len(one_pass_while[0][0]) == 2  # x and k, not y
+    np.testing.assert_allclose(gc.function(f, backend=backend)(x, 1.0), f(x, 1.0))
+    (loop,) = [n for n in gc.make_graph(f)(x, 1.0).nodes if n.prim.name == "while_loop"]
+    assert len(loop.outputs) == 2  # x and k are carried; y is only read
 
 
-def test_variable_assigned_only_inside_a_traced_loop(one_pass_while):
+def test_variable_assigned_only_inside_a_traced_loop():
     def f(x):
         while x.sum() < 10.0:
             t = x * 2.0
@@ -418,7 +394,7 @@ def test_variable_assigned_only_inside_a_traced_loop(one_pass_while):
         gc.function(f, backend="reference")(np.ones(2))
 
 
-def test_list_grown_in_traced_loop_is_refused(one_pass_while):
+def test_list_grown_in_traced_loop_is_refused():
     def f(x):
         out = []
         while x.sum() < 10.0:
@@ -431,17 +407,21 @@ def test_list_grown_in_traced_loop_is_refused(one_pass_while):
     assert f"test_autograph.py:{_line(f, 'while x.sum()')}" in str(info.value)
 
 
-def test_traced_range_and_break_plumbing(one_pass_while):
+@pytest.mark.parametrize("backend", ["reference", "llvm"])
+@pytest.mark.parametrize("n", [0, 2, 5])
+def test_traced_range_with_break_and_continue(backend, n):
     def f(x, n):
         s = x * 0.0
         for i in range(n):
-            if s.sum() > 100.0:
+            if s.sum() > 2.0:
                 break
+            if i == 1:
+                continue
             s = s + x * i
         return s
 
-    got = gc.function(f, backend="reference")(np.ones(2), np.int64(3))
-    np.testing.assert_allclose(got, np.zeros(2))  # one pass at i = 0
+    got = gc.function(f, backend=backend)(np.ones(2), np.int64(n))
+    np.testing.assert_allclose(got, f(np.ones(2), n))
 
 
 # --- what gets converted -------------------------------------------------------------------------
@@ -626,16 +606,17 @@ def test_lambdas_on_one_line_are_told_apart():
     assert [float(gc.function(f)(np.float64(-1.0))) for f in funs] == [-1.0, -3.0]
 
 
-def test_while_on_a_traced_number_tests_it_against_zero(one_pass_while):
+@pytest.mark.parametrize("backend", ["reference", "llvm"])
+def test_while_on_a_traced_number_tests_it_against_zero(backend):
     def f(x, n):
         while n:
             x = x * 2.0
             n = n - 1
         return x
 
-    gc.function(f, backend="reference")(np.float64(1.0), np.int64(3))
-    ((x, n), test), = one_pass_while
-    assert n.dtype == np.int64 and test.dtype == np.bool_ and test.shape == ()  # n != 0
+    assert gc.function(f, backend=backend)(np.float64(1.0), np.int64(3)) == 8.0
+    (loop,) = [n for n in gc.make_graph(f)(1.0, np.int64(3)).nodes if n.prim.name == "while_loop"]
+    assert str(loop.attrs["cond_graph"].out_types[0]) == "bool[]"  # n != 0
 
 
 def test_traced_while_holding_a_return_is_a_clear_error():
