@@ -387,6 +387,43 @@ def make_w6(n):
                     torch_compiles=False)
 
 
+# --- L1 -------------------------------------------------------------------------------------------
+def make_l1(steps=1000, size=1000):
+    """Issue 11's loop workload: the gradient with respect to the initial state of ``steps``
+    steps of W6's update on a ``size``-element state, written as a ``gc.while_loop`` (a native
+    loop, its reverse pass saving the carries in growing storage). JAX cannot reverse a
+    ``while_loop``: its column is ``fori_loop`` with the same static trip count (a ``scan``)."""
+    x = _rng().standard_normal(size).astype(np.float32)
+
+    def f(x):
+        def body(c):
+            v, i = c
+            return v + 0.01 * gnp.sin(v) * v, i + 1
+
+        return gnp.sum(gc.while_loop(lambda c: c[1] < steps, body, (x, 0))[0])
+
+    def np_grad(x):
+        tape = []
+        for _ in range(steps):
+            tape.append(x)
+            x = x + np.float32(0.01) * np.sin(x) * x
+        g = np.ones_like(x)
+        for xi in reversed(tape):
+            g = g * (1 + np.float32(0.01) * (np.cos(xi) * xi + np.sin(xi)))
+        return g
+
+    def jax_f():
+        import jax
+        import jax.numpy as jnp
+
+        def jf(x):
+            return jnp.sum(jax.lax.fori_loop(0, steps, lambda i, v: v + 0.01 * jnp.sin(v) * v, x))
+
+        return jax.jit(jax.grad(jf))
+
+    return Workload(f"L1 while {steps}x{size}", (x,), lambda: gc.grad(f), np_grad, jax_f)
+
+
 # --- P1000 -------------------------------------------------------------------------------------------
 def make_p(n):
     """The gradient of a loss over a pytree of ``n`` parameters of mixed small shapes (issue 9: a
@@ -417,5 +454,5 @@ def all_workloads():
     return {
         "W1": make_w1, "W2": make_w2, "W3": make_w3, "W4": make_w4, "W5": make_w5,
         "W6-10": lambda: make_w6(10), "W6-100": lambda: make_w6(100), "W6-1000": lambda: make_w6(1000),
-        "W7": make_w7, "P1000": lambda: make_p(1000),
+        "W7": make_w7, "P1000": lambda: make_p(1000), "L1": make_l1,
     }
