@@ -10,7 +10,7 @@ from .autodiff import (  # noqa: F401  (differentiation API)
     GradientTape, custom_gradient, custom_vjp, grad, hessian, jacfwd, jacobian, jvp, stop_gradient,
     value_and_grad, vjp,
 )
-from .control import cond, fori_loop, scan, while_loop
+from .control import checkpoint, cond, fori_loop, scan, while_loop
 from . import autograph  # noqa: F401  (installs the conversion gc.function traces through)
 
 jit = function
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError", "DTypeError", "GraphcError", "LeakedTracerError", "ShapeError",
-    "TracerBoolError", "UndefinedVariableError", "cond", "fori_loop", "function", "jit",
+    "TracerBoolError", "UndefinedVariableError", "checkpoint", "cond", "fori_loop", "function", "jit",
     "make_graph", "scan", "while_loop",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
     "stop_gradient", "value_and_grad", "vjp",

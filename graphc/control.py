@@ -29,6 +29,8 @@ Loops (where JAX is silent or differs, what a JAX user would expect):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import dtypes
@@ -283,3 +285,32 @@ def _eager_scan(f, init, xs, x_leaves, x_tree, length, reverse):
     stacked = [np.stack(col) for col in zip(*y_leaves)]
     return carry, pytree.unflatten(pytree.flatten(ys[0])[1], stacked)
 
+
+
+def checkpoint(fun):
+    """``fun`` with its internals recomputed in the backward pass instead of stored
+    (``jax.checkpoint``): under a trace each call is one ``remat`` node whose reverse-mode rule
+    re-runs ``fun``'s forward from its inputs. Memory: only the inputs (and outputs) of ``fun``
+    are kept for the backward pass, at the cost of one more forward evaluation of ``fun``; forward
+    mode is unaffected. Called outside a trace, it is ``fun``."""
+    _callable("checkpoint", fun, "fun")
+
+    @functools.wraps(fun)
+    def wrapped(*args):
+        if not _traced(args):
+            return fun(*args)
+        leaves, tree = pytree.flatten(args)
+        out = {}
+
+        def body(*ins):
+            res, out["tree"] = pytree.flatten(fun(*pytree.unflatten(tree, ins)))
+            return res
+
+        graphs, caps, weak = branch_graphs((body,), [leaf_type(x) for x in leaves],
+                                           (graph_name(fun, "checkpoint"),))
+        outs = control.remat(*leaves, *caps, body_graph=graphs[0])
+        for o, w in zip(outs, weak[0], strict=True):
+            o.weak = w
+        return pytree.unflatten(out["tree"], outs)
+
+    return wrapped

@@ -312,3 +312,37 @@ def _scan_vjp(cts, primals, outs, needed, *, body_graph, n_carry, n_xs, length, 
 
 control.scan.jvp = _scan_jvp
 control.scan.vjp = _scan_vjp
+
+
+# --- remat -----------------------------------------------------------------------------------------
+def _remat_jvp(primals, tans, outs, *, body_graph):
+    has = [t is not None and is_float(v) for v, t in zip(primals, tans, strict=True)]
+    _, out_has = _carried(body_graph, 0, has)
+    if not any(out_has):
+        return [None] * len(outs)
+    n_out = len(body_graph.outputs)
+    body = _graph(_jvp_body(body_graph, [len(primals)], has, [n_out], out_has),
+                  _interleaved_types(_types(primals), [len(primals)], has),
+                  body_graph.name + "_jvp")
+    res = control.remat(*primals, *_tangents_or_zeros(tans, primals, has), body_graph=body)
+    return _spread(res[n_out:], out_has)
+
+
+def _remat_vjp(cts, primals, outs, needed, *, body_graph):
+    want = [w and is_float(v) for v, w in zip(primals, needed, strict=True)]
+    has = [c is not None for c in cts]
+    if not any(want) or not any(has):
+        return [None] * len(primals)
+    like = _pick(primals, want)
+
+    def run(*ins):  # the body's forward again, then its reverse pass
+        lin = Linearized(body_graph, ins[: len(primals)], want)
+        return _zero_filled(lin.backward(_spread(ins[len(primals):], has)), like)
+
+    present = [c for c in cts if c is not None]
+    back = _graph(run, _types(primals) + _types(present, False), body_graph.name + "_vjp")
+    return _spread(control.remat(*primals, *present, body_graph=back), want)
+
+
+control.remat.jvp = _remat_jvp
+control.remat.vjp = _remat_vjp

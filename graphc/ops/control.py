@@ -228,3 +228,19 @@ scan = define("scan", infer=_scan_infer, impl=_scan_impl, multiple_results=True,
 kinds); ``body_graph(*carry, *x_slices, *captures) -> (*carry, *y)`` runs ``length`` times, over
 ``xs``' leading axis (last to first when ``reverse``); results: the final carry, then each ``y``
 stacked along a new leading axis (at the same index as the ``x`` it was computed from)."""
+
+
+def _remat_infer(types, *, body_graph):
+    _check_graph("checkpoint: the body", body_graph, types, None)
+    return body_graph.out_types
+
+
+def _remat_impl(*operands, body_graph):
+    return tuple(evaluate(body_graph, list(operands)))
+
+
+remat = define("remat", infer=_remat_infer, impl=_remat_impl, multiple_results=True,
+               family="control")
+"""``remat`` (``gc.checkpoint``): ``body_graph`` applied to the operands, kept as one node so
+that no pass merges its internals with the rest of the graph: its VJP is another ``remat`` that
+recomputes the body's forward values instead of reading them (rematerialization)."""

@@ -110,6 +110,12 @@ def _scan_reverse(xs, c):
     return gc.scan(lambda c, x: (c * gc.numpy.cos(x), (c * x).sum()), c, xs, reverse=True)
 
 
+@gc.checkpoint
+def _remat_block(x, y):
+    """A rematerialized block with two results, closing over nothing."""
+    return gc.numpy.tanh(gc.numpy.sin(x * y) * x), (x * y).sum()
+
+
 def _max_pair(x, y):
     """max/min on operands that differ everywhere (ties are tested in test_special_points)."""
     return ew.maximum(x, y), ew.minimum(x, y)
@@ -222,6 +228,7 @@ ROWS = {
         (_while_grad_of, (np.abs(normal(3)) + 0.1, normal(3))),
         (_while_grad_of, (np.asarray(-0.7), np.asarray(0.4))),
     ],
+    "remat": [(_remat_block, (normal(3), normal(3))), (_remat_block, (normal(1), normal(1)))],
     "scan": [
         (_scan_tanh, (normal(4, 3), normal(3))),
         (_scan_tanh, (normal(1), np.asarray(0.3))),

@@ -23,7 +23,7 @@ from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
 from graphc.ops import shape as sh
 from graphc.ops.call import fused
-from graphc.ops.control import cond, scan, while_grad, while_loop
+from graphc.ops.control import cond, remat, scan, while_grad, while_loop
 from graphc.ops.linalg import dot_general
 from graphc.trace import pytree
 
@@ -398,6 +398,7 @@ def test_every_primitive_is_tested_here():
         fused,
         cond,  # tests/backend/test_cond_lowering.py
         while_loop, while_grad, scan,  # tests/control/test_loops.py, test_scan.py (both backends)
+        remat,  # tests/control/test_checkpointing.py
     }
     # primitives defined by later issues (control flow, ...) must be added to a table above;
     # call-like primitives (extra["inline_graph"]) are inlined before lowering: see test_custom_call

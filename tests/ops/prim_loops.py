@@ -107,3 +107,20 @@ def while_grad_row():
          (types, {**full, "checkpoints": 0}, ShapeError)],
         rtol=1e-12,
     )
+
+
+def remat_row():
+    """``remat`` evaluates its body on the operands (0-d and size-1 operands, two results)."""
+    import graphc as gc
+
+    x, s = gen((2, 3), F32), np.asarray(0.5)
+    body = gc.make_graph(lambda x, s: (np.sin(x) * s, x.sum()))(x, np.float32(s))
+    one = gen((1,), F64)
+    body1 = gc.make_graph(lambda v: (v * v,))(one)
+    return Row(
+        [Case((x, np.float32(s)), {"body_graph": body},
+              lambda x, s: (np.sin(x) * s, x.sum(dtype=F32))),
+         Case((one,), {"body_graph": body1}, lambda v: (v * v,))],
+        [([T((2, 3), F64), T((), F32)], {"body_graph": body}, ShapeError)],
+        rtol=1e-6,
+    )

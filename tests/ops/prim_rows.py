@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import oracles
-from prim_loops import scan_row, while_grad_row, while_loop_row
+from prim_loops import remat_row, scan_row, while_grad_row, while_loop_row
 from prim_table import (
     ALL,
     F32,
@@ -352,6 +352,7 @@ ROWS: dict[str, Row] = {
     "while_loop": while_loop_row(),
     "scan": scan_row(),
     "while_grad": while_grad_row(),
+    "remat": remat_row(),
     "fused": fused_row(),
     "dot_general": Row(
         _cases(

@@ -110,6 +110,13 @@ def _while_grad(node, ins, outs, space, body, name):
     return (Move(tuple(init)), tape), space.extent(cond, step, back)
 
 
+def _remat(node, ins, outs, space, body, name):
+    """The body once, as a program of its own (a one-step ``Loop``): no pass or plan merges its
+    values with the enclosing program's."""
+    step = body(node.attrs["body_graph"], ins, outs, space.end, "m")
+    return (Loop(1, step),), space.extent(step)
+
+
 #: primitive -> planner(node, operand buffers, result buffers, Space, body, name) ->
 #: (records, workspace bytes used past the Space's base)
 PLANNERS = {
@@ -117,4 +124,5 @@ PLANNERS = {
     control.while_loop: _while_loop,
     control.scan: _scan,
     control.while_grad: _while_grad,
+    control.remat: _remat,
 }
