@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .plan import Cond, Kernel, Loop, Program
+from .records import Cond, Kernel, Loop, Move, Program, Tape
 
 
 def format_plan(program: Program, indent: str = "") -> str:
@@ -26,20 +26,38 @@ def format_plan(program: Program, indent: str = "") -> str:
 
 
 def _step(step, indent: str) -> str:
+    deeper = indent + "  "
     if isinstance(step, Loop):
-        return f"{indent}loop {step.count} times, workspace at {step.offset}:\n" + format_plan(
-            step.body, indent + "  "
-        )
+        return "\n".join(_loop(step, indent))
     if isinstance(step, Cond):
-        return "\n".join(
-            [
-                f"{indent}if {step.pred}, workspace at {step.offset}:",
-                format_plan(step.then, indent + "  "),
-                f"{indent}else:",
-                format_plan(step.orelse, indent + "  "),
-            ]
-        )
+        return "\n".join([f"{indent}if {step.pred}, workspace at {step.offset}:",
+                          format_plan(step.then, deeper), f"{indent}else:",
+                          format_plan(step.orelse, deeper)])
+    if isinstance(step, Move):
+        return indent + "move " + ", ".join(f"{s or 'zeros'} -> {d}" for s, d in step.pairs)
+    if isinstance(step, Tape):
+        how = (f"checkpointed: {step.checkpoints} slots at {step.slots}" if step.checkpoints
+               else "saving " + (" ".join(map(str, step.saved)) or "nothing") + " per step")
+        return "\n".join([f"{indent}tape ({how}):", *_loop(step.forward, deeper),
+                          f"{indent}then backwards, once per step:", *_loop(step.backward, deeper)])
     return indent + format_kernel(step)
+
+
+def _loop(step: Loop, indent: str) -> list[str]:
+    if step.count is not None:
+        head = f"loop {step.count} times" + (f" over {step.index}" if step.index else "")
+        head += " (last first)" if step.reverse else ""
+    elif step.cond is not None:
+        head = f"while {step.pred}"
+    else:
+        head = "body"
+    lines = [f"{indent}{head}, workspace at {step.offset}:"]
+    if step.cond is not None:
+        lines += [f"{indent}  condition:", format_plan(step.cond, indent + "    ")]
+    lines.append(format_plan(step.body, indent + "  "))
+    if step.moves:
+        lines.append(f"{indent}  then " + _step(Move(step.moves), "").strip())
+    return lines
 
 
 def format_kernel(k: Kernel) -> str:
