@@ -18,7 +18,8 @@ import numpy as np
 from ..ir import Builder, Graph, format_graph, inline
 from ..ops import control
 from ..ops import shape as shape_ops
-from .dce import live_nodes
+from . import loops
+from .nested_io import drop_inputs, read_mask, restrict
 from .rewrite import has_nested, map_nested
 
 
@@ -35,7 +36,8 @@ def control_flow(graph: Graph, options=None) -> Graph:
         ins = [env[v] for v in node.inputs]
         attrs = map_nested(node.attrs, lambda g: control_flow(g, options)) if node.attrs else {}
         with b.in_phase(node.phase):
-            outs = _cond(b, node, ins, attrs, producer, used) if node.prim is control.cond else None
+            outs = (_cond(b, node, ins, attrs, producer, used) if node.prim is control.cond else
+                    loops.rewrite(b, node, ins, attrs, used) if node.prim in loops.LOOPS else None)
             changed |= outs is not None or attrs is not node.attrs
             if outs is None:
                 outs = b.copy(node, ins) if attrs is node.attrs else b.emit(
@@ -54,11 +56,11 @@ def _cond(b: Builder, node, ins, attrs, producer, used):
         return inline(b, t if pred is None or pred else f, ins[1:])
     keep_out = [v in used for v in node.outputs]
     if not all(keep_out):
-        t, f = _restrict(t, keep_out), _restrict(f, keep_out)
-    read = [a or c for a, c in zip(_read_mask(t), _read_mask(f))]
+        t, f = restrict(t, keep_out), restrict(f, keep_out)
+    read = [a or c for a, c in zip(read_mask(t), read_mask(f))]
     if all(keep_out) and all(read):
         return None
-    t, f = _drop_inputs(t, read), _drop_inputs(f, read)
+    t, f = drop_inputs(t, read), drop_inputs(f, read)
     kept = [x for x, r in zip(ins[1:], read) if r]
     outs = iter(b.emit(control.cond, [ins[0], *kept], {"true_graph": t, "false_graph": f},
                        node.loc))
@@ -79,20 +81,3 @@ def _same(a: Graph, b: Graph) -> bool:
         return [line.split("  # ")[0].rstrip() for line in format_graph(g).splitlines()[1:]]
 
     return body(a) == body(b)
-
-
-def _read_mask(g: Graph) -> list[bool]:
-    """Per input of ``g``: whether its outputs or nodes read it."""
-    read = set(g.outputs).union(*(n.inputs for n in g.nodes))
-    return [v in read for v in g.inputs]
-
-
-def _restrict(g: Graph, keep) -> Graph:
-    """``g`` returning only the outputs marked in ``keep``, its then-dead nodes removed (dce's
-    liveness)."""
-    outs = Graph(list(g.inputs), list(g.nodes), [v for v, k in zip(g.outputs, keep) if k], g.name)
-    return Graph(list(g.inputs), live_nodes(outs), list(outs.outputs), g.name)
-
-
-def _drop_inputs(g: Graph, keep) -> Graph:
-    return Graph([v for v, k in zip(g.inputs, keep) if k], list(g.nodes), list(g.outputs), g.name)
