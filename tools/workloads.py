@@ -345,6 +345,18 @@ def make_w5():
 
 
 # --- W6 ---------------------------------------------------------------------------------------------
+def _chain_grad(x, n):
+    """The hand gradient of ``n`` steps of ``x + 0.01 sin(x) x`` summed (W6 and L1)."""
+    tape = []
+    for _ in range(n):
+        tape.append(x)
+        x = x + np.float32(0.01) * np.sin(x) * x
+    g = np.ones_like(x)
+    for xi in reversed(tape):
+        g = g * (1 + np.float32(0.01) * (np.cos(xi) * xi + np.sin(xi)))
+    return g
+
+
 def make_w6(n):
     x = _rng().standard_normal(1024).astype(np.float32)
 
@@ -352,16 +364,6 @@ def make_w6(n):
         for _ in range(n):
             x = x + 0.01 * gnp.sin(x) * x
         return gnp.sum(x)
-
-    def np_grad(x):
-        tape = []
-        for _ in range(n):
-            tape.append(x)
-            x = x + np.float32(0.01) * np.sin(x) * x
-        g = np.ones_like(x)
-        for xi in reversed(tape):
-            g = g * (1 + np.float32(0.01) * (np.cos(xi) * xi + np.sin(xi)))
-        return g
 
     def jax_f():
         import jax
@@ -383,8 +385,8 @@ def make_w6(n):
         return tf.jit(tf.grad(chain))
 
     # torch.compile of n=10 did not finish in 290 s (BENCHMARKS.md), nor in 240 s here: no column
-    return Workload(f"W6 n={n}", (x,), lambda: gc.grad(f), np_grad, jax_f, _torch_factory(torch_f),
-                    torch_compiles=False)
+    return Workload(f"W6 n={n}", (x,), lambda: gc.grad(f), partial(_chain_grad, n=n), jax_f,
+                    _torch_factory(torch_f), torch_compiles=False)
 
 
 # --- L1 -------------------------------------------------------------------------------------------
@@ -402,16 +404,6 @@ def make_l1(steps=1000, size=1000):
 
         return gnp.sum(gc.while_loop(lambda c: c[1] < steps, body, (x, 0))[0])
 
-    def np_grad(x):
-        tape = []
-        for _ in range(steps):
-            tape.append(x)
-            x = x + np.float32(0.01) * np.sin(x) * x
-        g = np.ones_like(x)
-        for xi in reversed(tape):
-            g = g * (1 + np.float32(0.01) * (np.cos(xi) * xi + np.sin(xi)))
-        return g
-
     def jax_f():
         import jax
         import jax.numpy as jnp
@@ -421,7 +413,8 @@ def make_l1(steps=1000, size=1000):
 
         return jax.jit(jax.grad(jf))
 
-    return Workload(f"L1 while {steps}x{size}", (x,), lambda: gc.grad(f), np_grad, jax_f)
+    return Workload(f"L1 while {steps}x{size}", (x,), lambda: gc.grad(f),
+                    partial(_chain_grad, n=steps), jax_f)
 
 
 # --- P1000 -------------------------------------------------------------------------------------------

@@ -323,27 +323,6 @@ def test_grad_of_traced_if_is_the_branch_derivative(v, want):
 
 
 # --- while loops ---------------------------------------------------------------------------------
-def _d2l(a):
-    b = a * 2
-    while np.linalg.norm(b) < 1000:
-        b = b * 2
-    if b.sum() > 0:
-        c = b
-    else:
-        c = 100 * b
-    return c
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("v", [0.7, -0.7, 1e-6])
-def test_d2l_while_and_if(dtype, v):
-    a = dtype(v)
-    c = gc.function(_d2l)(a)
-    np.testing.assert_allclose(c, _d2l(a), rtol=1e-6)
-    g = gc.grad(lambda a: _d2l(a).sum())(a)
-    np.testing.assert_allclose(g, c / a, rtol=1e-5)
-
-
 def test_traced_range_bound_is_a_while_loop():
     def f(x, n):
         s = x * 0.0
@@ -353,18 +332,6 @@ def test_traced_range_bound_is_a_while_loop():
 
     n = np.int64(5)
     np.testing.assert_allclose(gc.function(f)(np.float64(2.0), n), 20.0)
-
-
-def test_list_appended_in_traced_loop_names_it():
-    def f(x):
-        out = []
-        while x.sum() < 10.0:
-            x = x * 2.0
-            out.append(x)
-        return x
-
-    with pytest.raises(gc.GraphcError, match="'out'"):
-        gc.function(f)(np.ones(2))
 
 
 # --- what the converted loops carry and refuse -----------------------------------------------------
