@@ -24,16 +24,14 @@ import copy
 import functools
 import inspect
 import linecache
-import logging
 import types
 import weakref
 
-from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file
+from ..core.locations import GENERATED_FILENAME, _SITE_DIRS, is_user_file, warn_at_user
 from ..errors import TracerBoolError
 from . import runtime
 from .transform import HELPER, arguments, convert_body, function_def
 
-log = logging.getLogger("graphc")
 _NOT_CONVERTED = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 _CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> converted code | None
 _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> converted
@@ -94,9 +92,10 @@ def _convert_code(fun):
     convert_body(node)
     try:
         new = _compile(node, code)
-    except SyntaxError as e:  # a construct the rewrites misplace: the function runs as written
-        log.debug("autograph left %s (%s:%d) unconverted: %s", code.co_name, code.co_filename,
-                  code.co_firstlineno, e)
+    except SyntaxError as e:  # a construct the rewrites misplace: run as written, and say so
+        warn_at_user(f"{code.co_filename}:{code.co_firstlineno}: autograph could not convert "
+                     f"{code.co_name} ({e.msg}); it runs as written, so Python control flow on "
+                     "traced values in it raises TracerBoolError (please report this)")
         return _KEEP
     _mark_converted(new)
     return new
