@@ -11,6 +11,7 @@ import pytest
 import graphc as gc
 from graphc.backend.llvm.plan import Tape, backend_plan
 from graphc.ops.control import reverse_loop
+from graphc.testing import check_grads
 
 BACKENDS = ("reference", "llvm")
 
@@ -149,3 +150,30 @@ def test_gc_checkpoint_keeps_only_the_blocks_inputs_for_the_backward_pass():
     assert len(remats) == 6
     assert all(len(n.outputs) <= 3 for n in remats[:3])
     assert not {"sin", "tanh"} & {n.prim.name for n in graph.nodes}
+
+
+def _nested(k):
+    """A checkpointed while loop and a scan inside a scan's body: the native reverse function
+    reads rows of the outer scan (its index is passed in)."""
+    def f(xs, h):
+        def step(h, x):
+            v = gc.while_loop(lambda c: c[1] < 3, lambda c: (np.tanh(c[0] * x + h), c[1] + 1),
+                              (h, 0), checkpoints=k)[0]
+            inner = gc.scan(lambda a, r: (a * r + v, a.sum()), h, np.stack([x, x * 2]))[0]
+            return inner * 0.5, v.sum()
+
+        c, ys = gc.scan(step, h, xs)
+        return (c ** 2).sum() + (ys ** 2).sum()
+
+    return f
+
+
+def test_checkpointed_loops_nested_in_scans():
+    rng = np.random.default_rng(0)
+    xs, h = rng.normal(size=(4, 3)), rng.normal(size=3)
+    want = gc.function(gc.grad(_nested(None), argnums=(0, 1)), backend="reference")(xs, h)
+    for k in (None, 2):
+        got = gc.function(gc.grad(_nested(k), argnums=(0, 1)))(xs, h)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    check_grads(_nested(2), (xs, h), order=2)
