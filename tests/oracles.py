@@ -75,6 +75,7 @@ _HALF, _ONE = (0.5, 0.5), (1.0, 1.0)
 #: two sit at opposite ends of a binade) plus the extra roundings. Holds on well-conditioned inputs.
 COMPOSITE_ULP = {
     "log2": _sum(NUMPY_ULP["log"], NUMPY_ULP["log"], _ONE, _HALF),  # log(x) * rounded 1/ln 2
+    "log10": _sum(NUMPY_ULP["log"], NUMPY_ULP["log"], _ONE, _HALF),  # log(x) * rounded 1/ln 10
     "tan": _sum(NUMPY_ULP["sin"], NUMPY_ULP["cos"], NUMPY_ULP["sin"], NUMPY_ULP["cos"], _HALF),
     "sinh": _sum(NUMPY_ULP["expm1"], NUMPY_ULP["expm1"], _ONE, _HALF),  # (em(x) - em(-x)) / 2
     "cosh": _sum(NUMPY_ULP["exp"], NUMPY_ULP["exp"], _ONE, _HALF),
@@ -203,6 +204,8 @@ EXACT = {
     "expm1": _unary(mpmath.expm1, 0.0, -0.0, _INF, -1.0, huge=(_HUGE_EXP, _INF, -1.0)),
     "log": _unary(_log, -_INF, -_INF, _INF, _NAN),
     "log2": _unary(lambda x: _log(x) / mpmath.log(2), -_INF, -_INF, _INF, _NAN, lambda x: x >= 0),
+    "log10": _unary(lambda x: _log(x) / mpmath.log(10), -_INF, -_INF, _INF, _NAN,
+                    lambda x: x >= 0),
     "log1p": _unary(_log1p, 0.0, -0.0, _INF, _NAN, lambda x: x >= -1),
     "sqrt": _unary(mpmath.sqrt, 0.0, -0.0, _INF, _NAN, lambda x: x >= 0),
     "sin": _unary(mpmath.sin, 0.0, -0.0, _NAN, _NAN),

@@ -75,6 +75,24 @@ from .elementwise import (
     true_divide,
     where,
 )
+from .floats import (
+    around,
+    deg2rad,
+    degrees,
+    fabs,
+    fmax,
+    fmin,
+    heaviside,
+    isfinite,
+    isinf,
+    log10,
+    nan_to_num,
+    rad2deg,
+    radians,
+    rint,
+    round,
+    trunc,
+)
 from .reductions import (
     all_ as all,
 )

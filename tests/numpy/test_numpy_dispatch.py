@@ -89,8 +89,8 @@ def test_unsupported_numpy_call_is_a_clear_error():
         gc.make_graph(lambda t: np.add(t, 1, dtype=np.float64))(X)
     with pytest.raises(gc.GraphcError, match="np.concatenate.*dtype"):
         gc.make_graph(lambda t: np.concatenate([t, t], dtype=np.float64))(X)
-    with pytest.raises(gc.GraphcError, match="test_numpy_dispatch.py.*np.rint"):
-        gc.make_graph(lambda t: np.rint(t))(X)
+    with pytest.raises(gc.GraphcError, match="test_numpy_dispatch.py.*np.spacing"):
+        gc.make_graph(lambda t: np.spacing(t))(X)
 
 
 def test_np_asarray_on_a_tracer_is_a_clear_error():

@@ -19,6 +19,7 @@ UNARY = {  # name -> domain (graphc.numpy and oracle names agree)
     "log": "pos",
     "log1p": "pos",
     "log2": "pos",
+    "log10": "pos",
     "sqrt": "pos",
     "sin": "real",
     "cos": "real",
