@@ -8,6 +8,38 @@ Where NumPy and this namespace differ, it says so in the function's docstring: b
 import sys
 
 from . import linalg, methods
+from .assembly import (
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    cross,
+    diag,
+    diagonal,
+    diff,
+    dsplit,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    kron,
+    meshgrid,
+    pad,
+    repeat,
+    roll,
+    rot90,
+    row_stack,
+    tile,
+    trace,
+    tril,
+    triu,
+    vsplit,
+    vstack,
+)
 from .contract import dot, einsum, inner, matmul, outer, tensordot, vdot
 from .creation import (
     arange,
