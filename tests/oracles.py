@@ -84,6 +84,15 @@ COMPOSITE_ULP = {
     "arcsin": _sum(NUMPY_ULP["atan2"], (2.5, 2.5), _HALF),
     "arccos": _sum(NUMPY_ULP["atan2"], (2.5, 2.5), _HALF),
     "reciprocal": _HALF,  # one IEEE division
+    # graphc/numpy/mathfns.py: the part that sets the bound, plus the roundings around it
+    "exp2": NUMPY_ULP["pow"],  # pow(2, x)
+    "logaddexp": _sum(NUMPY_ULP["log1p"], NUMPY_ULP["exp"], _ONE),  # m + log1p(exp(-|d|))
+    "logaddexp2": _sum(NUMPY_ULP["log1p"], NUMPY_ULP["pow"], _ONE, _HALF),
+    "arcsinh": _sum(NUMPY_ULP["log1p"], (2.0, 2.0)),  # log1p(t + t*t / (1 + sqrt(1 + t*t)))
+    "arccosh": _sum(NUMPY_ULP["log1p"], (2.0, 2.0)),
+    "arctanh": _sum(NUMPY_ULP["log1p"], (2.0, 2.0)),
+    "hypot": (2.0, 2.0),  # m * sqrt(1 + r*r): a division, a square root, 3 more roundings
+    "cbrt": (1.5, 1.5),  # pow(t, 1/3) and one Newton step
     "int_pow": (1.5, 1.5),  # x ** -n as 1 / (x * ... * x): n - 1 multiplications and a division
 }
 
@@ -182,6 +191,27 @@ def _pow(x, y):
     return sign * mpmath.power(_mp(abs(x)), _mp(y))
 
 
+def _log_add(a, b, exp, log):
+    """log(exp(a) + exp(b)) in the given base: NaN in, NaN out; a -inf operand is the other."""
+    if math.isnan(a) or math.isnan(b):
+        return _NAN
+    if a == -_INF or b == -_INF:
+        return b if a == -_INF else a
+    if _INF in (a, b):
+        return _INF
+    m = max(a, b)  # exact, in high precision: no overflow for any float operands
+    return _mp(m) + log(1 + exp(_mp(min(a, b)) - _mp(m)))
+
+
+def _hypot(x, y):
+    """C99 F.9.4.3: an infinite operand gives +inf even with a NaN."""
+    if math.isinf(x) or math.isinf(y):
+        return _INF
+    if math.isnan(x) or math.isnan(y):
+        return _NAN
+    return mpmath.sqrt(_mp(x) ** 2 + _mp(y) ** 2)
+
+
 def _arith(op):
     """IEEE +, -, *, / of two floats, exactly (Fraction); infinities, NaN, division by zero and the
     sign of an exact zero follow IEEE 754, taken from Python's own float arithmetic on the
@@ -218,6 +248,16 @@ EXACT = {
     "arccos": _unary(mpmath.acos, _half_pi, _half_pi, _NAN, _NAN, lambda x: abs(x) <= 1),
     "arctan": _unary(mpmath.atan, 0.0, -0.0, _half_pi, _minus_half_pi),
     "reciprocal": lambda x: _arith(operator.truediv)(1.0, x),
+    "exp2": _unary(lambda x: mpmath.power(2, x), 1.0, 1.0, _INF, 0.0, huge=(2e3, _INF, 0.0)),
+    "arcsinh": _unary(mpmath.asinh, 0.0, -0.0, _INF, -_INF),
+    "arccosh": _unary(mpmath.acosh, _NAN, _NAN, _INF, _NAN, lambda x: x >= 1),
+    "arctanh": _unary(lambda x: _INF if x == 1 else -_INF if x == -1 else mpmath.atanh(x), 0.0,
+                      -0.0, _NAN, _NAN, lambda x: abs(x) <= 1),
+    "cbrt": _unary(lambda x: mpmath.sign(x) * mpmath.cbrt(abs(x)), 0.0, -0.0, _INF, -_INF),
+    "logaddexp": lambda a, b: _log_add(a, b, mpmath.exp, mpmath.log),
+    "logaddexp2": lambda a, b: _log_add(a, b, lambda v: mpmath.power(2, v),
+                                        lambda v: mpmath.log(v) / mpmath.log(2)),
+    "hypot": _hypot,
     "atan2": _atan2,
     "pow": _pow,
     "add": _arith(operator.add),

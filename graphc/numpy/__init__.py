@@ -125,6 +125,16 @@ from .floats import (
     round,
     trunc,
 )
+from .mathfns import (
+    arccosh,
+    arcsinh,
+    arctanh,
+    cbrt,
+    exp2,
+    hypot,
+    logaddexp,
+    logaddexp2,
+)
 from .reductions import (
     all_ as all,
 )
