@@ -109,6 +109,7 @@ from .elementwise import (
 )
 from .floats import (
     around,
+    copysign,
     deg2rad,
     degrees,
     fabs,
@@ -123,6 +124,8 @@ from .floats import (
     radians,
     rint,
     round,
+    signbit,
+    sinc,
     trunc,
 )
 from .mathfns import (

@@ -1,10 +1,11 @@
 """NumPy's float helpers, composed from primitives (so derivatives and the LLVM lowering come with
 them): angle conversion, ``fabs``, ``fmax``/``fmin``, ``isfinite``/``isinf``, ``heaviside``,
-``nan_to_num``, ``trunc``, ``rint``/``round``/``around`` and ``log10``.
+``nan_to_num``, ``trunc``, ``rint``/``round``/``around``, ``log10``, ``copysign``, ``signbit``
+and ``sinc``.
 
 Exactness: each follows NumPy's own arithmetic, so results are bit for bit NumPy's (signed zeros,
 inf and NaN included), ``log10`` aside (``log(x)`` times a rounded ``1/ln 10``, as ``log2``; its
-ulp bound is in tests/oracles.py). Gradients, as in JAX: ``trunc``/``rint``/``round``, the
+ulp bound is in tests/oracles.py) and ``sinc`` (NumPy's formula over graphc's ``sin``). Gradients, as in JAX: ``trunc``/``rint``/``round``, the
 predicates and ``heaviside``'s first argument have none; ``fmax``/``fmin`` pass it to the operand
 they return; ``nan_to_num`` passes it where its input was finite.
 """
@@ -18,7 +19,7 @@ from ..ops import elementwise as ew
 from ..ops.shape import scalar
 from ._core import lift, mark_weak, promote
 from .elementwise import abs as _abs
-from .elementwise import isnan, log, multiply, where
+from .elementwise import isnan, log, multiply, sin, where
 from .rounding import ceil, floor
 
 
@@ -148,3 +149,27 @@ def round(a, decimals=0, out=None):
 
 
 around = round
+
+
+def copysign(x1, x2):
+    """``|x1|`` with the sign bit of ``x2`` (a primitive: ``llvm.copysign``); integers give
+    float64. The derivative is +-1 for ``x1`` and 0 for ``x2``."""
+    (a, b), weak = promote(x1, x2, to_float=True)
+    return mark_weak(ew.copysign(a, b), weak)
+
+
+def signbit(x):
+    """Whether the sign bit is set (``-0.0`` and a negative NaN included): ``copysign(1, x) < 0``.
+    Integers: ``x < 0``."""
+    a = lift(x)
+    if not dtypes.is_float(a.dtype):
+        return ew.less(a, scalar(0, a.dtype))
+    return ew.less(ew.copysign(scalar(1, a.dtype), a), scalar(0, a.dtype))
+
+
+def sinc(x):
+    """``sin(pi y) / (pi y)`` with ``y = x`` (and 1 at 0): NumPy's own formula, so it is exactly as
+    accurate as NumPy's (``pi * x`` is rounded first; near large integers the relative error grows)."""
+    (a,), weak = promote(x, to_float=True)
+    y = scalar(np.pi, a.dtype) * where(a == scalar(0, a.dtype), scalar(1.0e-20, a.dtype), a)
+    return mark_weak(sin(y) / y, weak)

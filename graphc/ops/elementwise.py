@@ -232,6 +232,13 @@ def _atan2_partials(y, x, out):
     return div(x, denom), neg(div(y, denom))
 
 
+def _copysign_partials(x, y, out):
+    """d/dx = +-1 (1 where x already has y's sign), d/dy = 0 (JAX's rule)."""
+    one = _one(x)
+    return mul(copysign(one, x), copysign(one, y)), scalar(0, y.dtype)
+
+
+copysign = binary("copysign", np.copysign, _copysign_partials, kinds="f")
 pow_ = binary("pow", np.power, _pow_partials, kinds="f", **_MATH)
 atan2 = binary("atan2", np.arctan2, _atan2_partials, kinds="f", **_MATH)
 

@@ -143,6 +143,7 @@ ROWS = {
     "min": binary(_max_pair, distinct, lambda *s: distinct(*s) + 0.1),
     "pow": binary(ew.pow_, positive, normal),
     "atan2": binary(ew.atan2, away_from_zero),
+    "copysign": binary(ew.copysign, away_from_zero),
     "select": [
         (
             lambda a, b: ew.select(sh.constant(value=gc.ir.Literal(MASK)), a, b),

@@ -194,6 +194,17 @@ def test_math(prim, dtype, shape):
     _check_math(g, _args(g, np.random.default_rng(8), **MATH[prim]))
 
 
+@pytest.mark.parametrize("dtype", F)
+@pytest.mark.parametrize("shapes", BINARY_SHAPES)
+def test_copysign_bit_for_bit(dtype, shapes):
+    """Signed zeros, infinities and NaN of either sign among the operands."""
+    g = one_node(ew.copysign, [(s, dtype) for s in shapes])
+    special = np.array([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan, -np.nan], dtype)
+    rng = np.random.default_rng(3)
+    args = [rng.choice(special, size=s).astype(dtype) for s in shapes]
+    _compare(g, args)
+
+
 @pytest.mark.parametrize("prim", [ew.pow_, ew.atan2])
 @pytest.mark.parametrize("dtype", F)
 def test_math_binary(prim, dtype):
@@ -385,6 +396,7 @@ def test_every_primitive_is_tested_here():
         ew.convert,
         ew.pow_,
         ew.atan2,
+        ew.copysign,
         *MATH,
         *(c[0] for c in SHAPE_CASES),
         sh.iota,

@@ -13,12 +13,12 @@ import graphc as gc
 import graphc.numpy as gnp
 from graphc.testing import check_grads
 
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 3.5, -3.5, 0.5, -0.5, 0.49999999999999994,
+SPECIAL = [0.0, -0.0, -np.nan, 1.0, -1.0, 2.5, -2.5, 3.5, -3.5, 0.5, -0.5, 0.49999999999999994,
            -0.49999999999999994, 1.5, 7.0, -7.0, 0.3, -0.3, 1e30, -1e30, 1e-30, np.inf, -np.inf,
            np.nan, 4503599627370495.5, 4503599627370497.0, 8388607.5, 2.675, 1e-45, 0.7]
 UNARY = ["deg2rad", "radians", "rad2deg", "degrees", "fabs", "isinf", "isfinite", "trunc",
-         "rint", "round", "around", "nan_to_num"]
-BINARY = ["fmax", "fmin", "heaviside"]
+         "rint", "round", "around", "nan_to_num", "signbit"]
+BINARY = ["fmax", "fmin", "heaviside", "copysign"]
 DTYPES = [np.float32, np.float64, np.int32]
 
 
@@ -119,3 +119,18 @@ def test_derivatives():
             np.testing.assert_array_equal(g, np.zeros(5))
         else:
             np.testing.assert_array_equal(g, f(x))  # d(f(v) v) = f(v): f's own derivative is 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sinc_is_numpys_formula(dtype):
+    """Eagerly and on the reference backend bit for bit (NumPy's own sin); compiled within the
+    math library's sin error (about 1 ulp, amplified by nothing: one division follows)."""
+    x = np.concatenate([np.linspace(-3.3, 3.3, 101), [0.0, -0.0, 1e-30, np.inf]]).astype(dtype)
+    with np.errstate(invalid="ignore"):
+        want = np.sinc(x)
+    _assert_bits(gnp.sinc(x), want)
+    _assert_bits(gc.function(np.sinc, backend="reference")(x), want)
+    got = gc.function(np.sinc)(x)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    check_grads(gnp.sinc, (np.array([0.3, -1.7, 2.2]),), order=2)

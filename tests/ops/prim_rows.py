@@ -117,6 +117,7 @@ ROWS: dict[str, Row] = {
     "min": binary_row(py_ref(_extremum(min)), FLOATS + INTS),
     "pow": math_row("pow", FLOATS, ("pos", "real"), binary=True),
     "atan2": math_row("atan2", FLOATS, binary=True),
+    "copysign": binary_row(py_ref(math.copysign), FLOATS),
     **{name: binary_row(py_ref(op, B), ALL) for name, op in COMPARE.items()},
     "and": binary_row(py_ref(lambda a, b: a and b), (B,)),
     "or": binary_row(py_ref(lambda a, b: a or b), (B,)),

@@ -78,6 +78,12 @@ def _float_intrinsic(name):
     return rule
 
 
+def _copysign(cx, node, args):
+    d = node.inputs[0].dtype
+    t = cx.ty(d)
+    return cx.f.op(f"call {t} {cx.intrinsic('copysign', d)}({t} {args[0]}, {t} {args[1]})")
+
+
 def _int_division(fop, iop):
     """Float ``fop``; integer ``iop`` on a divisor of 1 where it is 0 or -1, then ``x / -1 = -x``
     (wrapping) and ``x / 0 = 0``; ``x % 0`` and ``x % -1`` are already 0 on the safe divisor."""
@@ -215,6 +221,7 @@ SCALAR = {
     ew.maximum: _extremum("ogt", "sgt"),
     ew.minimum: _extremum("olt", "slt"),
     ew.pow_: _math("pow"),
+    ew.copysign: _copysign,
     ew.atan2: _math("atan2"),
     ew.equal: _compare("oeq", "eq"),
     ew.not_equal: _compare("une", "ne"),
