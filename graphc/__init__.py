@@ -12,6 +12,7 @@ from .autodiff import (  # noqa: F401  (differentiation API)
 )
 from .control import checkpoint, cond, fori_loop, scan, while_loop
 from . import autograph  # noqa: F401  (installs the conversion gc.function traces through)
+from . import scipy  # noqa: F401  (graphc.scipy.special, graphc.scipy.stats)
 
 jit = function
 
