@@ -51,9 +51,10 @@ class Primitive:
     after_differentiation: bool = False
     #: What kind of work it is, for fusion and cost models: "map" (elementwise), "remap" (each
     #: point reads its operands at a remapped index: broadcast_in_dim, transpose, rev, slice,
-    #: pad, concatenate), "reduce", "scan" (cumsum), "leaf" (constant, iota), "view" (reshape,
-    #: stop_gradient), "contract" (dot_general), "call" (fused, custom_*_call), "control"
-    #: (cond: nested graphs run conditionally) or "other".
+    #: pad, concatenate, gather), "reduce", "scan" (cumsum), "scatter" (scatter_add: many points
+    #: add into one), "leaf" (constant, iota), "view" (reshape, stop_gradient), "contract"
+    #: (dot_general), "call" (fused, custom_*_call), "control" (cond and the loops: nested
+    #: graphs) or "other".
     family: str = "other"
     #: Relative work per element: 8 transcendental, 2 division or square root, else 1.
     cost: int = 1

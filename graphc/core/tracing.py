@@ -386,8 +386,8 @@ class Tracer:
     def __setitem__(self, index, value):
         raise located(
             GraphcError,
-            "traced values are immutable: build a new value instead of assigning into one (e.g. "
-            "gc.numpy.where(mask, new, x), or gc.numpy.concatenate of slices)",
+            "traced values are immutable: write x = x.at[index].set(value) (or .add(value)), "
+            "as in JAX, or build a new value with gc.numpy.where(mask, new, x)",
         )
 
     __hash__ = None  # traced values compare elementwise, so they are not hashable

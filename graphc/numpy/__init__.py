@@ -107,6 +107,7 @@ from .elementwise import (
     true_divide,
     where,
 )
+from .gathering import at, getitem, take, take_along_axis
 from .floats import (
     around,
     copysign,
@@ -166,7 +167,6 @@ from .shapes import (
     broadcast_to,
     concatenate,
     expand_dims,
-    getitem,
     moveaxis,
     ravel,
     reshape,

@@ -61,6 +61,7 @@ def install(gnp) -> None:
     Tracer.reshape = _reshape(gnp.reshape)
     Tracer.transpose = _transpose(gnp.transpose)
     Tracer.__getitem__ = gnp.getitem
+    Tracer.at = property(gnp.at)  # JAX's functional updates: x.at[idx].add(v)
     Tracer.detach = gnp.stop_gradient
     Tracer.__array_ufunc__ = _array_ufunc(gnp)
     Tracer.__array_function__ = _array_function(gnp)

@@ -8,6 +8,7 @@ import pytest
 import graphc as gc
 from graphc.ops import REGISTRY, linalg
 from graphc.ops import elementwise as ew
+from graphc.ops import indexing as ix
 from graphc.ops import reduce as rd
 from graphc.ops import shape as sh
 from graphc.testing import check_grads
@@ -108,6 +109,17 @@ def _scan_tanh(xs, c):
 
 def _scan_reverse(xs, c):
     return gc.scan(lambda c, x: (c * gc.numpy.cos(x), (c * x).sum()), c, xs, reverse=True)
+
+
+_IDX = np.array([[2, 0], [2, -1]])
+
+
+def _gathered(x, y):
+    """A gather with repeated and negative indices (its VJP is a scatter_add into zeros), and a
+    scatter_add of ``y`` into ``x`` (both operands differentiable)."""
+    g = gc.numpy.take(x, _IDX, axis=0)
+    s = ix.scatter_add(x, _IDX[0], y[:2] * g[0], axis=0)
+    return gc.numpy.sin(g) * 2.0, s * s
 
 
 @gc.checkpoint
@@ -229,6 +241,8 @@ ROWS = {
         (_while_grad_of, (np.abs(normal(3)) + 0.1, normal(3))),
         (_while_grad_of, (np.asarray(-0.7), np.asarray(0.4))),
     ],
+    "gather": [(_gathered, (normal(3), normal(3)))],
+    "scatter_add": [(_gathered, (normal(3), normal(3)))],
     "remat": [(_remat_block, (normal(3), normal(3))), (_remat_block, (normal(1), normal(1)))],
     "scan": [
         (_scan_tanh, (normal(4, 3), normal(3))),

@@ -23,6 +23,7 @@ from graphc.ops import elementwise as ew
 from graphc.ops import reduce as red
 from graphc.ops import shape as sh
 from graphc.ops.call import fused
+from graphc.ops import indexing as ix
 from graphc.ops.control import cond, remat, scan, while_grad, while_loop
 from graphc.ops.linalg import dot_general
 from graphc.trace import pytree
@@ -203,6 +204,27 @@ def test_copysign_bit_for_bit(dtype, shapes):
     rng = np.random.default_rng(3)
     args = [rng.choice(special, size=s).astype(dtype) for s in shapes]
     _compare(g, args)
+
+
+@pytest.mark.parametrize("dtype", F + I)
+@pytest.mark.parametrize("axis", [0, 1, 2])
+@pytest.mark.parametrize("idx_dtype", ["int32", "int64"])
+def test_gather_and_scatter_add(dtype, axis, idx_dtype):
+    """Negative, repeated and out-of-range indices, a 2-D index array, on every axis, alone and
+    fused with elementwise work (the gather rule) and as its own kernel (scatter_add)."""
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((3, 4, 5)) * 4).astype(dtype)
+    n = x.shape[axis]
+    idx = rng.integers(-n - 2, n + 2, size=(2, 3)).astype(idx_dtype)
+    upd_shape = x.shape[:axis] + idx.shape + x.shape[axis + 1 :]
+    upd = (rng.standard_normal(upd_shape) * 4).astype(dtype)
+    b = Builder("g")
+    xi, ii, ui = b.add_input(TensorType(x.shape, x.dtype)), b.add_input(
+        TensorType(idx.shape, idx.dtype)), b.add_input(TensorType(upd.shape, upd.dtype))
+    (g,) = b.emit(ix.gather, [xi, ii], {"axis": axis})
+    (s,) = b.emit(ix.scatter_add, [xi, ii, ui], {"axis": axis})
+    (h,) = b.emit(ew.add, [g, ui], {})
+    _compare(b.build([g, s, h]), [x, idx, upd])
 
 
 @pytest.mark.parametrize("prim", [ew.pow_, ew.atan2])
@@ -411,6 +433,7 @@ def test_every_primitive_is_tested_here():
         cond,  # tests/backend/test_cond_lowering.py
         while_loop, while_grad, scan,  # tests/control/test_loops.py, test_scan.py (both backends)
         remat,  # tests/control/test_checkpointing.py
+        ix.gather, ix.scatter_add,  # test_gather_and_scatter_add below
     }
     # primitives defined by later issues (control flow, ...) must be added to a table above;
     # call-like primitives (extra["inline_graph"]) are inlined before lowering: see test_custom_call

@@ -78,7 +78,6 @@ def test_iteration_over_first_axis():
         (5, gc.ShapeError),
         (-6, gc.ShapeError),
         ((0, 0, 0, 0), gc.ShapeError),
-        ([0, 1], gc.GraphcError),
         (True, gc.GraphcError),  # NumPy's boolean scalar index, not index 1
         ((Ellipsis, 0, Ellipsis), gc.ShapeError),
         (slice(0.5, 2), gc.GraphcError),
@@ -96,9 +95,11 @@ def test_bad_indices(index, err):
         gnp.getitem(x, index)
 
 
-def test_traced_index_is_refused_with_a_clear_error():
-    def f(x, i):
-        return x[i]
-
-    with pytest.raises(gc.GraphcError, match="static"):
-        traced(f)(np.ones(3), np.int64(1))
+def test_traced_and_list_indices_gather():
+    """A traced integer or a list of ints indexes by value (a gather, test_numpy_gather.py); a
+    traced float index is refused."""
+    x = np.arange(3.0)
+    assert traced(lambda x, i: x[i])(x, np.int64(1)) == 1.0
+    np.testing.assert_array_equal(traced(lambda x: x[[0, 1]])(x), [0.0, 1.0])
+    with pytest.raises(gc.GraphcError, match="integers"):
+        traced(lambda x, i: x[i])(x, np.float64(1))

@@ -124,3 +124,50 @@ def remat_row():
         [([T((2, 3), F64), T((), F32)], {"body_graph": body}, ShapeError)],
         rtol=1e-6,
     )
+
+
+def gather_row():
+    """``gather`` along each axis: negative indices wrap, out-of-range ones clamp; a 0-d index
+    drops the axis; int and bool operands are moved as they are."""
+    x = gen((3, 4), F64)
+    idx = np.array([[2, -1], [0, 9]], I32)
+
+    def ref(axis):
+        def run(x, i):
+            n = x.shape[axis]
+            pos = np.clip(np.where(i < 0, i + n, i), 0, n - 1)
+            return np.take(x, pos, axis=axis)
+
+        return run
+
+    ints = gen((5,), np.dtype("int64"))
+    return Row(
+        [Case((x, idx), {"axis": 0}, ref(0)), Case((x, idx), {"axis": 1}, ref(1)),
+         Case((x, np.asarray(-2, I32)), {"axis": 1}, ref(1)),
+         Case((ints, np.array([4, 4, -5], np.int64)), {"axis": 0}, ref(0))],
+        [([T((3, 4), F64), T((2,), F32)], {"axis": 0}, DTypeError),
+         ([T((3, 4), F64), T((2,), I32)], {"axis": 2}, ShapeError),
+         ([T((0, 4), F64), T((2,), I32)], {"axis": 0}, ShapeError)],
+        rtol=0,
+    )
+
+
+def scatter_add_row():
+    """``scatter_add``: repeated indices add every update, in index order; negative indices wrap,
+    out-of-range ones clamp."""
+    x, idx = gen((3, 4), F64), np.array([1, -1, 1, 7], I32)
+    upd = gen((3, 4), F64, seed=3)
+
+    def ref(x, i, u):
+        out = x.copy()
+        pos = np.clip(np.where(i < 0, i + 4, i), 0, 3)
+        for j, k in enumerate(pos):
+            out[:, k] = out[:, k] + u[:, j]
+        return out
+
+    return Row(
+        [Case((x, idx, upd), {"axis": 1}, ref)],
+        [([T((3, 4), F64), T((4,), I32), T((3, 5), F64)], {"axis": 1}, ShapeError),
+         ([T((3, 4), F64), T((4,), I32), T((3, 4), F32)], {"axis": 1}, ShapeError)],
+        rtol=0,
+    )

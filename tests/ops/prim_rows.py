@@ -11,7 +11,14 @@ from fractions import Fraction
 
 import numpy as np
 import oracles
-from prim_loops import remat_row, scan_row, while_grad_row, while_loop_row
+from prim_loops import (
+    gather_row,
+    remat_row,
+    scan_row,
+    scatter_add_row,
+    while_grad_row,
+    while_loop_row,
+)
 from prim_table import (
     ALL,
     F32,
@@ -354,6 +361,8 @@ ROWS: dict[str, Row] = {
     "scan": scan_row(),
     "while_grad": while_grad_row(),
     "remat": remat_row(),
+    "gather": gather_row(),
+    "scatter_add": scatter_add_row(),
     "fused": fused_row(),
     "dot_general": Row(
         _cases(

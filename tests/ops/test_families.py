@@ -7,7 +7,8 @@ from __future__ import annotations
 import graphc  # noqa: F401  (importing graphc registers every primitive)
 from graphc.ops import REGISTRY
 
-FAMILIES = {"map", "remap", "reduce", "scan", "leaf", "view", "contract", "call", "control"}
+FAMILIES = {"map", "remap", "reduce", "scan", "scatter", "leaf", "view", "contract", "call",
+            "control"}
 #: Primitives that truly are none of the families (none today).
 TRULY_OTHER: set = set()
 #: What a compiled backend computes with a math-library call (cost 8), and division and square
@@ -35,7 +36,7 @@ def test_families_of_the_structural_primitives():
         "pad": "remap", "concatenate": "remap", "reduce_sum": "reduce", "reduce_prod": "reduce",
         "reduce_max": "reduce", "reduce_min": "reduce", "cumsum": "scan", "constant": "leaf",
         "iota": "leaf", "reshape": "view", "stop_gradient": "view", "dot_general": "contract",
-        "fused": "call", "custom_vjp_call": "call",
+        "fused": "call", "custom_vjp_call": "call", "gather": "remap", "scatter_add": "scatter",
     }
     assert {n: REGISTRY[n].family for n in expected} == expected
 

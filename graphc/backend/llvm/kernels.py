@@ -31,7 +31,7 @@ from ...ops import reduce as red
 from ...ops import shape as sh
 from . import vecmath
 from .irtext import REG, const
-from .region import Emitter, Index, LoweringError, delinearize, row_major
+from .region import Emitter, Index, LoweringError, delinearize, gather_axes, row_major
 from .scalar import SCALAR
 
 BLOCK = 128
@@ -398,3 +398,27 @@ def emit_cumsum(scope, f, node, x_buf, out_buf) -> str:
         em.store(out_buf, idx, acc)
         f.loop_end(lp, [acc])
     return f"cumsum {shape} axis {axis}"
+
+
+def emit_scatter(scope, f, node, bufs, out_buf) -> str:
+    """``out = x`` then, over the updates in row-major order, ``out[.., pos, ..] += upd`` (the
+    order ``ops/indexing.py`` evaluates in, so float sums match the reference). One thread."""
+    x, ind, upd = node.inputs
+    axis = node.attrs["axis"]
+    em = Emitter(f, scope, dict(zip(node.inputs, bufs, strict=True)), {})
+    size = int(np.prod(x.shape, dtype=np.int64))
+    if size:
+        with f.loop(size) as i:
+            at = Index(x.shape, linear=i)
+            em.store(out_buf, at, em.load(bufs[0], at))
+    if int(np.prod(upd.shape, dtype=np.int64)) == 0:
+        return f"scatter_add {tuple(x.shape)} (no updates)"
+    with ExitStack() as stack:
+        axes = tuple(stack.enter_context(f.loop(n)) for n in upd.shape)
+        em.reset()
+        pos = gather_axes(em, ind, axes, axis, x.shape[axis], lambda at: em.load(bufs[1], at))
+        target = Index(x.shape, axes=pos)
+        total = combine(em, "sum", x.dtype, em.load(out_buf, target),
+                        em.load(bufs[2], Index(upd.shape, axes=axes)))
+        em.store(out_buf, target, total)
+    return f"scatter_add {tuple(upd.shape)} into {tuple(x.shape)} axis {axis}"

@@ -25,7 +25,7 @@ from ...ops import REGISTRY
 from ...ops.call import fused
 from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
-from .kernels import emit_cumsum, emit_region
+from .kernels import emit_cumsum, emit_region, emit_scatter
 from .matmul import DotPlan, emit_dot, emit_pack
 from .flow import FlowRender
 from .plan import KERNEL_KINDS, VIEWS, Program, math_calls, plan_graph
@@ -382,6 +382,11 @@ def _dot_kernel(scope, f, kernel, reads, writes, temps, tuning):
     return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr)
 
 
+def _scatter_kernel(scope, f, kernel, reads, writes, temps, tuning):
+    bufs = [reads[v] for v in kernel.node.inputs]
+    return emit_scatter(scope, f, kernel.node, bufs, writes[0][1])
+
+
 def _cumsum_kernel(scope, f, kernel, reads, writes, temps, tuning):
     return emit_cumsum(scope, f, kernel.node, reads[kernel.node.inputs[0]], writes[0][1])
 
@@ -392,6 +397,7 @@ _RENDERERS = {
     "copy": _region_kernel,
     "dot": _dot_kernel,
     "cumsum": _cumsum_kernel,
+    "scatter": _scatter_kernel,
 }
 
 

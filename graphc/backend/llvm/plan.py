@@ -22,6 +22,7 @@ import numpy as np
 
 from ...ir import Graph, TensorType
 from ...ir.diagnostics import internal_message
+from ...ops import indexing as ix
 from ...ops import reduce as red
 from ...ops import shape as sh
 from ...ops.call import fused, inline_calls
@@ -39,7 +40,8 @@ from .tuning import Tuning
 #: Top-level primitives that are views of their operand's bytes (no kernel).
 VIEWS = {sh.reshape, sh.stop_gradient}
 #: Primitives lowered as whole kernels of their own kind (others: region rules, RULES).
-KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region"}
+KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region",
+                ix.scatter_add: "scatter"}
 KERNEL_KINDS.update(dict.fromkeys(REDUCERS, "reduce"))
 KERNEL_KINDS.update(dict.fromkeys(PLANNERS, "nested"))
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from ... import dtypes
 from ...ir import TensorType
 from ...ops import elementwise as ew
+from ...ops import indexing as ix
 from ...ops import shape as sh
 from ...errors import InternalError
 from ...ir.diagnostics import internal_message
@@ -339,6 +340,32 @@ def _same(em, node, idx, **_):
     return em.value(node.inputs[0], idx)
 
 
+def position(em, i: str, d, n: int) -> str:
+    """The index value ``i`` (of integer dtype ``d``) as an i64 position on an axis of ``n``:
+    NumPy's negative indices, then clamped into the axis (ops/indexing.py)."""
+    f = em.f
+    if d.itemsize < 8:
+        i = f.op(f"sext {REG[d]} {i} to i64")
+    neg = f.op(f"icmp slt i64 {i}, 0")
+    i = f.op(f"select i1 {neg}, i64 {f.op(f'add i64 {i}, {n}')}, i64 {i}")
+    return em.clamp(i, n)
+
+
+def gather_axes(em, ind, axes, axis: int, n: int, load=None) -> tuple:
+    """The operand axes of a gather or scatter point whose output axes are ``axes``: the index
+    array's axes replaced by the position read from it."""
+    k = ind.type.ndim if hasattr(ind, "type") else len(ind.shape)
+    at = Index(ind.shape, axes=tuple(axes[axis : axis + k]))
+    i = load(at) if load is not None else em.value(ind, at)
+    return (*axes[:axis], position(em, i, ind.dtype, n), *axes[axis + k :])
+
+
+def _gather(em, node, idx, axis):
+    x, ind = node.inputs
+    pos = gather_axes(em, ind, idx.get_axes(em.f), axis, x.shape[axis])
+    return em.value(x, Index(x.shape, axes=pos))
+
+
 #: How each primitive is computed at one index of a loop body.
 RULES = {prim: _elementwise for prim in SCALAR}
 RULES.update(
@@ -353,6 +380,7 @@ RULES.update(
         sh.constant: _constant,
         sh.reshape: _reshape,
         sh.stop_gradient: _same,
+        ix.gather: _gather,
     }
 )
 

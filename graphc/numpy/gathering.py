@@ -1,0 +1,169 @@
+"""Indexing with integer arrays (issue 12, item 4, in part): ``take``, ``take_along_axis``,
+``x[idx]`` with one integer-array (or traced integer) index among basic ones, and JAX's
+functional updates ``x.at[idx].add(v)`` / ``.set(v)``; built on the ``gather`` and
+``scatter_add`` primitives (ops/indexing.py: negative indices as NumPy, out-of-range ones
+clamped as JAX does).
+
+Not built here (an error says so): more than one array index in one subscript, boolean masks
+(their result's shape depends on the data: write ``np.where(mask, x, 0)`` or ``(x * mask).sum()``),
+and ``.at[...]`` with basic slices (``x.at[idx]`` takes one index along axis 0, or ``x.at[:, idx]``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Tracer, located
+from ..errors import GraphcError, ShapeError
+from ..ops import indexing as ix
+from ..ops import shape as sh
+from ._core import lift, normalize_axis
+from .elementwise import where
+from .shapes import broadcast_to, ravel
+from .shapes import getitem as basic_getitem
+
+_MASK_HINT = ("a boolean mask index gives a shape that depends on the data, which a compiled "
+              "graph cannot have: write np.where(mask, x, 0), x * mask, or (x * mask).sum()")
+
+
+def is_array_index(i) -> bool:
+    """An integer-array index (a traced integer, an integer ndarray, a list of ints)."""
+    if isinstance(i, Tracer):
+        return True
+    if isinstance(i, (list, np.ndarray)):
+        return True
+    return False
+
+
+def _index_array(i):
+    """``i`` as an integer tracer or array, or an error naming what it is."""
+    a = lift(np.asarray(i) if isinstance(i, list) else i)
+    if a.dtype.kind == "b":
+        raise located(GraphcError, _MASK_HINT)
+    if a.dtype.kind not in "iu":
+        raise located(GraphcError, f"array indices must be integers, got {a.dtype}")
+    return a
+
+
+def take(a, indices, axis=None, mode=None):
+    """``np.take``; out-of-range indices are clamped (``mode='clip'``, JAX's behaviour; NumPy's
+    default raises). ``mode='wrap'`` is not built."""
+    if mode not in (None, "clip", "raise"):
+        raise located(GraphcError, f"take: mode {mode!r} is not supported (indices are clamped)")
+    x = lift(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    return ix.gather(x, _index_array(indices), axis=normalize_axis(axis, x.ndim, "take"))
+
+
+def take_along_axis(arr, indices, axis):
+    """``np.take_along_axis``: each position reads along ``axis`` at its own index (a gather
+    from the flattened array at ``position * stride`` plus the other axes' offsets); the other
+    axes of the array and the indices broadcast, as in NumPy."""
+    x = lift(arr)
+    idx = _index_array(indices)
+    if axis is None:
+        x, axis = ravel(x), 0
+        idx = ravel(idx)
+    axis = normalize_axis(axis, x.ndim, "take_along_axis")
+    if idx.ndim != x.ndim:
+        raise located(ShapeError, f"take_along_axis: indices have {idx.ndim} dimensions, the array "
+                      f"{x.ndim}")
+    if any(p != q and 1 not in (p, q) for a, (p, q) in enumerate(zip(x.shape, idx.shape))
+           if a != axis):
+        raise located(ShapeError, f"take_along_axis: shapes {x.shape} and {idx.shape} do not "
+                      "broadcast")
+    out = [idx.shape[a] if a == axis else max(x.shape[a], idx.shape[a]) for a in range(x.ndim)]
+    x = broadcast_to(x, tuple(x.shape[a] if a == axis else out[a] for a in range(x.ndim)))
+    idx = broadcast_to(idx, tuple(out))
+    i64 = np.dtype(np.int64)
+    pos = ix.gather(sh.iota(shape=(x.shape[axis],), dtype=i64, dimension=0), idx, axis=0)
+    strides = [int(np.prod(x.shape[a + 1 :], dtype=np.int64)) for a in range(x.ndim)]
+    flat = pos * strides[axis]
+    for a in range(x.ndim):
+        if a != axis:
+            flat = flat + sh.iota(shape=tuple(out), dtype=i64, dimension=a) * strides[a]
+    return ix.gather(ravel(x), flat, axis=0)
+
+
+def getitem(x, index):
+    """NumPy indexing: basic (static ints, slices, None, Ellipsis: ``shapes.getitem``) and one
+    integer-array or traced-integer index among them."""
+    entries = index if isinstance(index, tuple) else (index,)
+    if not any(is_array_index(i) for i in entries):
+        return basic_getitem(x, index)
+    x = lift(x)
+    n_real = sum(1 for i in entries if i is not None and i is not Ellipsis)
+    dots = [k for k, i in enumerate(entries) if i is Ellipsis]  # (`in` would compare arrays)
+    fill = (slice(None),) * (x.ndim - n_real)
+    if dots:
+        entries = entries[: dots[0]] + fill + entries[dots[0] + 1 :]
+    else:
+        entries = entries + fill
+    return advanced_getitem(x, entries, basic_getitem)
+
+
+def advanced_getitem(x, index, basic):
+    """``x[index]`` where one entry of ``index`` (already Ellipsis-free and full length) is an
+    array index: the basic entries first (``basic`` is graphc.numpy's getitem), then a gather
+    along the axis the array index ends up at (NumPy keeps a single array index in place)."""
+    arrays = [k for k, i in enumerate(index) if is_array_index(i)]
+    if len(arrays) > 1:
+        raise located(GraphcError, "indexing with more than one integer array in one subscript "
+                      "is not supported: index one axis at a time (x[i][:, j])")
+    (k,) = arrays
+    idx = _index_array(index[k])
+    axis = sum(1 for i in index[:k] if i is None or isinstance(i, slice))
+    rest = basic(x, tuple(slice(None) if j == k else i for j, i in enumerate(index)))
+    return ix.gather(rest, idx, axis=axis)
+
+
+class _At:
+    """``x.at``: ``x.at[idx]`` names positions for a functional update (JAX's ``.at``)."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, index):
+        return _AtIndex(self.x, index)
+
+
+class _AtIndex:
+    def __init__(self, x, index):
+        x = lift(x)
+        index = index if isinstance(index, tuple) else (index,)
+        lead = index[:-1]
+        if not all(isinstance(i, slice) and i == slice(None) for i in lead):
+            raise located(GraphcError, ".at[...]: only x.at[idx] or x.at[:, ..., idx] (full slices "
+                          "before one index) are supported")
+        self.x, self.axis = x, len(lead)
+        i = index[-1]
+        self.idx = _index_array(i if is_array_index(i) else np.asarray(i))
+        self.shape = ix.gathered_shape(tuple(x.shape), tuple(self.idx.shape), self.axis)
+
+    def _spread(self, v):
+        return broadcast_to(lift(v).astype(self.x.dtype) if not isinstance(v, Tracer)
+                            else v.astype(self.x.dtype), self.shape)
+
+    def add(self, v):
+        """``x`` with ``v`` added at the positions (repeated positions add every value)."""
+        return ix.scatter_add(self.x, self.idx, self._spread(v), axis=self.axis)
+
+    def set(self, v):
+        """``x`` with ``v`` at the positions; where a position repeats, the mean of its values
+        (JAX leaves which value wins unspecified; the mean is the same on every backend)."""
+        zero = broadcast_to(np.zeros((), self.x.dtype), tuple(self.x.shape))
+        total = ix.scatter_add(zero, self.idx, self._spread(v), axis=self.axis)
+        count = ix.scatter_add(zero, self.idx, broadcast_to(np.ones((), self.x.dtype),
+                                                            self.shape), axis=self.axis)
+        hit = count > 0
+        safe = where(hit, count, np.ones((), self.x.dtype))
+        return where(hit, total / safe if self.x.dtype.kind == "f" else total // safe, self.x)
+
+    def get(self):
+        return ix.gather(self.x, self.idx, axis=self.axis)
+
+
+def at(x):
+    return _At(x)
+

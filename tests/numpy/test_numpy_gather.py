@@ -1,0 +1,107 @@
+"""Integer-array indexing (graphc/numpy/gathering.py): ``x[idx]`` forms, ``take``,
+``take_along_axis`` and ``x.at[...]`` against NumPy (bit for bit) on both backends and through
+``np.`` calls, their gradients (scatter-add in reverse, repeated indices summing), and the errors
+for what is not supported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphc as gc
+import graphc.numpy as gnp
+from graphc.testing import check_grads
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(4, 5))
+IDX = np.array([3, -1, 0, 3])
+BACKENDS = ("reference", "llvm")
+
+GETITEM = {
+    "rows": lambda x, i: x[i],
+    "columns": lambda x, i: x[:, i],
+    "with_basic": lambda x, i: x[1:, i, None],
+    "ellipsis": lambda x, i: x[..., i],
+    "2d_index": lambda x, i: x[i.reshape(2, 2)],
+    "scalar_index": lambda x, i: x[i[0]],
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(GETITEM))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_getitem_with_an_integer_array(backend, name, dtype):
+    x = (X * 10).astype(dtype)
+    f = GETITEM[name]
+    for idx in (IDX, IDX.astype(np.int32)):
+        got = gc.function(f, backend=backend)(x, idx)
+        want = f(x, idx)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(gc.function(lambda x: x[[0, 2, -1]])(x), x[[0, 2, -1]])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_take_and_take_along_axis(backend):
+    order = np.argsort(X, axis=1)
+    cases = [
+        (lambda x, i: np.take(x, i), (X, IDX)),
+        (lambda x, i: np.take(x, i, axis=1), (X, IDX)),
+        (lambda x, i: gnp.take(x, i, axis=0), (X, IDX)),
+        (lambda x, j: np.take_along_axis(x, j, axis=1), (X, order)),
+        (lambda x, j: np.take_along_axis(x, j, axis=0), (X, order[:2] % 4)),
+        (lambda x, j: np.take_along_axis(x, j, axis=1), (X, order[:, :1])),  # broadcast rows
+        (lambda x, j: np.take_along_axis(x, j, axis=1), (X[:1], order)),
+    ]
+    for f, args in cases:
+        np.testing.assert_array_equal(gc.function(f, backend=backend)(*args), f(*args))
+
+
+def test_out_of_range_indices_are_clamped_as_in_jax():
+    got = gc.function(lambda x, i: x[i])(np.arange(4.0), np.array([5, -7, 2]))
+    np.testing.assert_array_equal(got, [3.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_at_add_set_and_get(backend):
+    def run(f, *args):
+        return gc.function(f, backend=backend)(*args)
+
+    want = X.copy()
+    np.add.at(want, IDX, 1.5)
+    np.testing.assert_array_equal(run(lambda x, i: x.at[i].add(1.5), X, IDX), want)
+    want = X.copy()
+    np.add.at(want, (slice(None), IDX), np.arange(4.0))
+    np.testing.assert_array_equal(run(lambda x, i: x.at[:, i].add(np.arange(4.0)), X, IDX), want)
+    want = X.copy()
+    want[[0, 2]] = 7.0
+    np.testing.assert_array_equal(run(lambda x: x.at[np.array([0, 2])].set(7.0), X), want)
+    dup = run(lambda x: x.at[np.array([1, 1])].set(np.array([[2.0] * 5, [4.0] * 5])), X)
+    np.testing.assert_array_equal(dup[1], np.full(5, 3.0))  # a repeated position: the mean
+    np.testing.assert_array_equal(run(lambda x, i: x.at[:, i].get(), X, IDX), X[:, IDX])
+    ints = np.arange(6, dtype=np.int32)
+    np.testing.assert_array_equal(run(lambda x: x.at[2].set(9), ints), [0, 1, 9, 3, 4, 5])
+
+
+def test_gradients_scatter_add_repeated_indices():
+    g = gc.grad(lambda x: (x[IDX] ** 2).sum())(X)
+    want = np.zeros_like(X)
+    np.add.at(want, IDX, 2 * X[IDX])
+    np.testing.assert_allclose(g, want, rtol=1e-15)
+    check_grads(lambda x: gnp.sin(x[:, IDX]) * x[IDX[:1], :4], (X,), order=2)
+    check_grads(lambda x, v: x.at[IDX].add(v * v), (X, rng.normal(size=(4, 5))), order=2)
+    check_grads(lambda x, v: x.at[np.array([0, 2])].set(v), (X, rng.normal(size=(2, 5))),
+                order=2)
+    check_grads(lambda x: np.take_along_axis(x, np.argsort(X, axis=1), axis=1) ** 2, (X,),
+                order=2)
+
+
+def test_errors_say_what_to_write():
+    with pytest.raises(gc.GraphcError, match="np.where"):
+        gc.function(lambda x: x[x > 0])(X)
+    with pytest.raises(gc.GraphcError, match="more than one integer array"):
+        gc.function(lambda x, i: x[i, i])(X, IDX)
+    with pytest.raises(gc.GraphcError, match=r"\.at\[index\]\.set"):
+        gc.function(lambda x: x.__setitem__(0, 1.0))(X)
+    with pytest.raises(gc.GraphcError, match="integers"):
+        gc.function(lambda x, i: x[i])(X, IDX.astype(np.float64))
