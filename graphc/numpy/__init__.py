@@ -108,6 +108,7 @@ from .elementwise import (
     where,
 )
 from .gathering import at, getitem, take, take_along_axis
+from .sorting import argsort, searchsorted, select, sort
 from .floats import (
     around,
     copysign,

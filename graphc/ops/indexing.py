@@ -95,3 +95,20 @@ scatter_add = define(
     "scatter_add", infer=_scatter_infer, impl=_scatter_impl, jvp=_scatter_jvp,
     vjp=_scatter_vjp, family="scatter",
 )
+
+
+def _argsort_infer(types, axis):
+    (x,) = types
+    if not 0 <= axis < x.ndim:
+        raise ShapeError(f"argsort: axis {axis} is out of range for {x}")
+    return [TensorType(x.shape, np.dtype(np.int64))]
+
+
+argsort = define(
+    "argsort", infer=_argsort_infer,
+    impl=lambda x, axis: np.argsort(x, axis=axis, kind="stable").astype(np.int64),
+    nondifferentiable=True, family="scan",
+)
+"""``argsort``: the stable order along ``axis`` (NaN last, as NumPy sorts them; ``-0.0`` and
+``0.0`` are equal, so they keep their order). ``sort`` is a ``gather`` along this order, so its
+derivative moves cotangents back through the permutation."""

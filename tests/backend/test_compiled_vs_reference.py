@@ -227,6 +227,20 @@ def test_gather_and_scatter_add(dtype, axis, idx_dtype):
     _compare(b.build([g, s, h]), [x, idx, upd])
 
 
+@pytest.mark.parametrize("dtype", F + I + ("bool",))
+@pytest.mark.parametrize("shape,axis", [((1,), 0), ((7,), 0), ((5, 9), 0), ((5, 9), 1),
+                                        ((2, 1000), 1), ((3, 4, 6), 1), ((2, 0), 0)])
+def test_argsort(dtype, shape, axis):
+    """The native merge sort against NumPy's stable sort: ties (many repeated values), NaN,
+    signed zeros and infinities, every axis, lengths of 1, odd and 1000."""
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal(shape) * 2).round(0).astype(dtype)
+    if np.dtype(dtype).kind == "f" and x.size > 4:
+        x.flat[:4] = [np.nan, -0.0, 0.0, -np.inf]
+    g = one_node(ix.argsort, [(shape, dtype)], {"axis": axis})
+    _compare(g, [x])
+
+
 @pytest.mark.parametrize("prim", [ew.pow_, ew.atan2])
 @pytest.mark.parametrize("dtype", F)
 def test_math_binary(prim, dtype):
@@ -434,6 +448,7 @@ def test_every_primitive_is_tested_here():
         while_loop, while_grad, scan,  # tests/control/test_loops.py, test_scan.py (both backends)
         remat,  # tests/control/test_checkpointing.py
         ix.gather, ix.scatter_add,  # test_gather_and_scatter_add below
+        ix.argsort,  # test_argsort below
     }
     # primitives defined by later issues (control flow, ...) must be added to a table above;
     # call-like primitives (extra["inline_graph"]) are inlined before lowering: see test_custom_call

@@ -171,3 +171,24 @@ def scatter_add_row():
          ([T((3, 4), F64), T((4,), I32), T((3, 4), F32)], {"axis": 1}, ShapeError)],
         rtol=0,
     )
+
+
+def argsort_row():
+    """``argsort``: stable (ties keep their order, ``-0.0 == 0.0``), NaN last, every axis, ints
+    and bools."""
+    x = np.array([[2.0, np.nan, -0.0, 0.0, 1.0, -np.inf], [3.0, 3.0, 1.0, np.nan, 3.0, 0.5]])
+
+    def ref(axis):
+        def line(row):  # NaN last, then by value; sorted() is stable
+            return sorted(range(len(row)), key=lambda i: (bool(np.isnan(row[i])), row[i]))
+
+        return lambda v: np.apply_along_axis(line, axis, v).astype(np.int64)
+
+    ints = np.array([3, 1, 3, -2, 1], np.int32)
+    bools = np.array([True, False, True, False])
+    return Row(
+        [Case((x,), {"axis": 1}, ref(1)), Case((x,), {"axis": 0}, ref(0)),
+         Case((ints,), {"axis": 0}, ref(0)), Case((bools,), {"axis": 0}, ref(0))],
+        [([T((3,), F64)], {"axis": 1}, ShapeError)],
+        rtol=0,
+    )

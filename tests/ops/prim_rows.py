@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 import oracles
 from prim_loops import (
+    argsort_row,
     gather_row,
     remat_row,
     scan_row,
@@ -363,6 +364,7 @@ ROWS: dict[str, Row] = {
     "remat": remat_row(),
     "gather": gather_row(),
     "scatter_add": scatter_add_row(),
+    "argsort": argsort_row(),
     "fused": fused_row(),
     "dot_general": Row(
         _cases(

@@ -422,3 +422,97 @@ def emit_scatter(scope, f, node, bufs, out_buf) -> str:
                         em.load(bufs[2], Index(upd.shape, axes=axes)))
         em.store(out_buf, target, total)
     return f"scatter_add {tuple(upd.shape)} into {tuple(x.shape)} axis {axis}"
+
+
+def _less(f, d, a: str, b: str) -> str:
+    """NumPy's sort order: ``a < b``, NaN after every number (so ``a`` before a NaN ``b``)."""
+    t = REG[d]
+    if dtypes.is_float(d):
+        lt = f.op(f"fcmp olt {t} {a}, {b}")
+        a_num = f.op(f"fcmp ord {t} {a}, {a}")
+        b_nan = f.op(f"fcmp uno {t} {b}, {b}")
+        return f.op(f"or i1 {lt}, {f.op(f'and i1 {a_num}, {b_nan}')}")
+    return f.op(f"icmp {'ult' if dtypes.is_bool(d) else 'slt'} {t} {a}, {b}")
+
+
+def emit_argsort(scope, f, node, x_buf, out_buf, line_buf, tmp_buf) -> str:
+    """Per line along the axis: the indices 0..n-1 in ``line``, a bottom-up merge sort (stable:
+    on ties the left run goes first) merging into ``tmp`` and copying back, O(n log n); then the
+    line into the output (strided along the axis)."""
+    (x,) = node.inputs
+    axis, shape = node.attrs["axis"], tuple(x.shape)
+    n = shape[axis]
+    if int(np.prod(shape, dtype=np.int64)) == 0 or n == 0:
+        return f"argsort {shape} (empty)"
+    em = Emitter(f, scope, {x: x_buf}, {})
+    stride = row_major(shape)[axis]
+    vars_ = {k: f.alloca("i64", 8) for k in ("w", "lo", "i", "j", "k")}
+
+    def get(k):
+        return f.op(f"load i64, ptr {vars_[k]}, align 8")
+
+    def put(k, v):
+        f.do(f"store i64 {v}, ptr {vars_[k]}, align 8")
+
+    def while_(cond_fn, body_fn):
+        head, body, done = f.fresh("Sh"), f.fresh("Sb"), f.fresh("Sx")
+        f.jump(head)
+        f.start_block(head)
+        f.branch(cond_fn(), body, done)
+        f.start_block(body)
+        body_fn()
+        f.jump(head)
+        f.start_block(done)
+
+    with ExitStack() as stack:
+        outer = [stack.enter_context(f.loop(m)) if a != axis else "0" for a, m in enumerate(shape)]
+        base = f.linear([(i, s) for i, s in zip(outer, row_major(shape)) if i != "0"])
+        out_row = line_buf.ptr
+        with f.loop(n) as p:
+            f.do(f"store i64 {p}, ptr {f.gep('i64', out_row, p)}, align 8")
+
+        def key(pos):
+            at = f.add(base, f.mul(pos, stride))
+            return em.load(x_buf, Index(shape, linear=at))
+
+        def merge():
+            lo, w = get("lo"), get("w")
+            mid = f.op(f"call i64 @llvm.smin.i64(i64 {f.op(f'add i64 {lo}, {w}')}, i64 {n})")
+            hi = f.op(f"call i64 @llvm.smin.i64(i64 {f.op(f'add i64 {mid}, {w}')}, i64 {n})")
+            put("i", lo), put("j", mid), put("k", lo)
+
+            def step():
+                i, j, k = get("i"), get("j"), get("k")
+                left_ok = f.op(f"icmp slt i64 {i}, {mid}")
+                right_done = f.op(f"icmp sge i64 {j}, {hi}")
+                ii = f.op(f"select i1 {left_ok}, i64 {i}, i64 {lo}")  # in range for the loads
+                jj = f.op(f"select i1 {right_done}, i64 {lo}, i64 {j}")
+                vi = f.op(f"load i64, ptr {f.gep('i64', out_row, ii)}, align 8")
+                vj = f.op(f"load i64, ptr {f.gep('i64', out_row, jj)}, align 8")
+                right_less = _less(f, x.dtype, key(vj), key(vi))
+                right_ok = f.op(f"and i1 {f.op(f'xor i1 {right_done}, true')}, {right_less}")
+                take_right = f.op(f"or i1 {f.op(f'xor i1 {left_ok}, true')}, {right_ok}")
+                v = f.op(f"select i1 {take_right}, i64 {vj}, i64 {vi}")
+                f.do(f"store i64 {v}, ptr {f.gep('i64', tmp_buf.ptr, k)}, align 8")
+                put("i", f.op(f"select i1 {take_right}, i64 {i}, i64 {f.op(f'add i64 {i}, 1')}"))
+                put("j", f.op(f"select i1 {take_right}, i64 {f.op(f'add i64 {j}, 1')}, i64 {j}"))
+                put("k", f.op(f"add i64 {k}, 1"))
+
+            while_(lambda: f.op(f"icmp slt i64 {get('k')}, {hi}"), step)
+            put("lo", hi)
+
+        def pass_():
+            put("lo", "0")
+            while_(lambda: f.op(f"icmp slt i64 {get('lo')}, {n}"), merge)
+            with f.loop(n) as p:
+                v = f.op(f"load i64, ptr {f.gep('i64', tmp_buf.ptr, p)}, align 8")
+                f.do(f"store i64 {v}, ptr {f.gep('i64', out_row, p)}, align 8")
+            put("w", f.op(f"shl i64 {get('w')}, 1"))
+
+        put("w", "1")
+        while_(lambda: f.op(f"icmp slt i64 {get('w')}, {n}"), pass_)
+        with f.loop(n) as p:
+            v = f.op(f"load i64, ptr {f.gep('i64', out_row, p)}, align 8")
+            at = f.gep("i64", out_buf.ptr, f.add(base, f.mul(p, stride)))
+            f.do(f"store i64 {v}, ptr {at}, align 8")
+    return f"argsort {shape} axis {axis} (merge sort)"

@@ -25,7 +25,7 @@ from ...ops import REGISTRY
 from ...ops.call import fused
 from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
-from .kernels import emit_cumsum, emit_region, emit_scatter
+from .kernels import emit_argsort, emit_cumsum, emit_region, emit_scatter
 from .matmul import DotPlan, emit_dot, emit_pack
 from .flow import FlowRender
 from .plan import KERNEL_KINDS, VIEWS, Program, math_calls, plan_graph
@@ -387,6 +387,11 @@ def _scatter_kernel(scope, f, kernel, reads, writes, temps, tuning):
     return emit_scatter(scope, f, kernel.node, bufs, writes[0][1])
 
 
+def _sort_kernel(scope, f, kernel, reads, writes, temps, tuning):
+    x = reads[kernel.node.inputs[0]]
+    return emit_argsort(scope, f, kernel.node, x, writes[0][1], temps[0], temps[1])
+
+
 def _cumsum_kernel(scope, f, kernel, reads, writes, temps, tuning):
     return emit_cumsum(scope, f, kernel.node, reads[kernel.node.inputs[0]], writes[0][1])
 
@@ -398,6 +403,7 @@ _RENDERERS = {
     "dot": _dot_kernel,
     "cumsum": _cumsum_kernel,
     "scatter": _scatter_kernel,
+    "sort": _sort_kernel,
 }
 
 

@@ -41,7 +41,7 @@ from .tuning import Tuning
 VIEWS = {sh.reshape, sh.stop_gradient}
 #: Primitives lowered as whole kernels of their own kind (others: region rules, RULES).
 KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region",
-                ix.scatter_add: "scatter"}
+                ix.scatter_add: "scatter", ix.argsort: "sort"}
 KERNEL_KINDS.update(dict.fromkeys(REDUCERS, "reduce"))
 KERNEL_KINDS.update(dict.fromkeys(PLANNERS, "nested"))
 
@@ -214,6 +214,9 @@ def _assign(node, storage, steps, consts, tuning):
     for v in node.outputs:
         storage[v] = _Slot("ws", _nbytes(v.type))
     temps = []
+    if node.prim is ix.argsort:  # the merge sort's two lines of indices
+        t = TensorType((node.inputs[0].shape[node.attrs["axis"]],), np.dtype(np.int64))
+        temps += [(t, _Slot("ws", _nbytes(t))) for _ in range(2)]
     if node.prim is dot_general:
         dot = DotPlan(node, tuning.vector_bits, tuning.blas)
         for side in ("lhs", "rhs"):
