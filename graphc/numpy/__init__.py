@@ -40,7 +40,8 @@ from .assembly import (
     vsplit,
     vstack,
 )
-from .contract import dot, einsum, inner, matmul, outer, tensordot, vdot
+from .contract import dot, inner, matmul, outer, tensordot, vdot
+from .einsum import einsum
 from .creation import (
     arange,
     array,

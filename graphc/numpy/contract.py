@@ -1,16 +1,15 @@
-"""Contractions of graphc.numpy: dot, matmul, tensordot, outer, einsum, vdot, inner.
-All lower to the ``dot_general`` primitive."""
+"""Contractions of graphc.numpy: dot, matmul, tensordot, outer, vdot, inner (``einsum``: its
+own module). All lower to the ``dot_general`` primitive."""
 
 from __future__ import annotations
 
 from ..core import located
-from ..errors import DTypeError, GraphcError, ShapeError
-from ..ops import reduce as rd
+from ..errors import DTypeError, ShapeError
 from ..ops.broadcasting import broadcast_shapes
 from ..ops.linalg import dot_general
 from ._core import normalize_axis, promote, static_int, static_ints
 from .elementwise import multiply
-from .shapes import broadcast_to, ravel, reshape, transpose
+from .shapes import broadcast_to, ravel, reshape
 
 
 def _operands(a, b, name):
@@ -115,85 +114,3 @@ def vdot(a, b):
 
 
 # --- einsum ---------------------------------------------------------------------------------------
-def einsum(subscripts, *operands):
-    """Einstein summation over any number of operands (contracted pairwise, left to right).
-    Each operand's subscripts must be distinct letters (no diagonals); ``...`` is not supported."""
-    if not isinstance(subscripts, str):
-        raise located(
-            GraphcError, "einsum: only the string form einsum('ij,jk->ik', a, b) is supported"
-        )
-    spec = subscripts.replace(" ", "")
-    if "." in spec:
-        raise located(GraphcError, "einsum: ellipsis ('...') is not supported")
-    inputs, _, output = spec.partition("->")
-    terms = inputs.split(",")
-    if len(terms) != len(operands):
-        raise located(
-            ShapeError, f"einsum: {len(terms)} operand subscripts for {len(operands)} operands"
-        )
-    if "->" not in spec:
-        counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
-        output = "".join(sorted(c for c, n in counts.items() if n == 1))
-    _check_subscripts(inputs, output)
-    ops = list(promote(*operands)[0])
-    for t, x in zip(terms, ops, strict=True):
-        if len(t) != x.ndim or len(set(t)) != len(t):
-            raise located(
-                ShapeError,
-                f"einsum: subscripts '{t}' do not fit an operand of shape "
-                f"{tuple(x.shape)} (repeated letters are not supported)",
-            )
-    sizes = {}
-    for t, x in zip(terms, ops, strict=True):
-        for c, n in zip(t, x.shape, strict=True):
-            if sizes.setdefault(c, n) != n:
-                raise located(ShapeError, f"einsum: letter '{c}' has sizes {sizes[c]} and {n}")
-    cur, cur_t = _sum_unused(ops[0], terms[0], set(output) | set("".join(terms[1:])))
-    for i in range(1, len(ops)):
-        needed = set(output) | set("".join(terms[i + 1 :]))
-        nxt, nxt_t = _sum_unused(ops[i], terms[i], needed | set(cur_t))
-        cur, cur_t = _pair(cur, cur_t, nxt, nxt_t, needed)
-    cur, cur_t = _sum_unused(cur, cur_t, set(output))
-    return transpose(cur, tuple(cur_t.index(c) for c in output)) if cur_t != output else cur
-
-
-def _check_subscripts(inputs, output):
-    """NumPy's rules for the letters: only letters, and each output letter once and from an
-    input."""
-    bad = sorted(set(inputs.replace(",", "") + output) - set(_LETTERS))
-    if bad:
-        raise located(ShapeError, f"einsum: invalid subscript {bad[0]!r}; subscripts must be "
-                      "letters (one '->' separates the output)")
-    for c in output:
-        if output.count(c) > 1:
-            raise located(ShapeError, f"einsum: output subscript '{c}' appears more than once")
-        if c not in inputs:
-            raise located(ShapeError, f"einsum: output subscript '{c}' appears in no input")
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _sum_unused(x, t, needed):
-    axes = tuple(i for i, c in enumerate(t) if c not in needed)
-    if not axes:
-        return x, t
-    return rd.reduce_sum(x, axes=axes), "".join(c for c in t if c in needed)
-
-
-def _pair(a, ta, b, tb, needed):
-    shared = [c for c in ta if c in tb]
-    batch = [c for c in shared if c in needed]
-    contract = [c for c in shared if c not in needed]
-    out = dot_general(
-        a,
-        b,
-        contracting=(tuple(ta.index(c) for c in contract), tuple(tb.index(c) for c in contract)),
-        batch=(tuple(ta.index(c) for c in batch), tuple(tb.index(c) for c in batch)),
-    )
-    out_t = (
-        "".join(batch)
-        + "".join(c for c in ta if c not in shared)
-        + "".join(c for c in tb if c not in shared)
-    )
-    return out, out_t
