@@ -110,6 +110,7 @@ from .elementwise import (
 )
 from .gathering import at, getitem, take, take_along_axis
 from .sorting import argsort, searchsorted, select, sort
+from .concatenators import argpartition, c_, partition, piecewise, r_
 from .floats import (
     around,
     copysign,
