@@ -1,12 +1,13 @@
 """Indexing with integer arrays (issue 12, item 4, in part): ``take``, ``take_along_axis``,
-``x[idx]`` with one integer-array (or traced integer) index among basic ones, and JAX's
+``x[idx]`` with integer-array (or traced integer) indices among basic ones, and JAX's
 functional updates ``x.at[idx].add(v)`` / ``.set(v)``; built on the ``gather`` and
 ``scatter_add`` primitives (ops/indexing.py: negative indices as NumPy, out-of-range ones
 clamped as JAX does).
 
-Not built here (an error says so): more than one array index in one subscript, boolean masks
-(their result's shape depends on the data: write ``np.where(mask, x, 0)`` or ``(x * mask).sum()``),
-and ``.at[...]`` with basic slices (``x.at[idx]`` takes one index along axis 0, or ``x.at[:, idx]``).
+Several array indices in one subscript broadcast together (NumPy's rules, Python ints among
+them counting as array indices). Not built here (an error says so): boolean masks (their
+result's shape depends on the data: write ``np.where(mask, x, 0)`` or ``(x * mask).sum()``), and
+``.at[...]`` with basic slices (``x.at[idx]`` takes one index along axis 0, or ``x.at[:, idx]``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..ops import indexing as ix
 from ..ops import shape as sh
 from ._core import lift, normalize_axis
 from .elementwise import where
-from .shapes import broadcast_to, ravel
+from .shapes import broadcast_arrays, broadcast_to, ravel, reshape, transpose
 from .shapes import getitem as basic_getitem
 
 _MASK_HINT = ("a boolean mask index gives a shape that depends on the data, which a compiled "
@@ -37,7 +38,7 @@ def is_array_index(i) -> bool:
 
 def _index_array(i):
     """``i`` as an integer tracer or array, or an error naming what it is."""
-    a = lift(np.asarray(i) if isinstance(i, list) else i)
+    a = lift(np.asarray(i) if isinstance(i, (list, int, np.integer)) else i)
     if a.dtype.kind == "b":
         raise located(GraphcError, _MASK_HINT)
     if a.dtype.kind not in "iu":
@@ -104,18 +105,36 @@ def getitem(x, index):
 
 
 def advanced_getitem(x, index, basic):
-    """``x[index]`` where one entry of ``index`` (already Ellipsis-free and full length) is an
-    array index: the basic entries first (``basic`` is graphc.numpy's getitem), then a gather
-    along the axis the array index ends up at (NumPy keeps a single array index in place)."""
-    arrays = [k for k, i in enumerate(index) if is_array_index(i)]
-    if len(arrays) > 1:
-        raise located(GraphcError, "indexing with more than one integer array in one subscript "
-                      "is not supported: index one axis at a time (x[i][:, j])")
-    (k,) = arrays
-    idx = _index_array(index[k])
-    axis = sum(1 for i in index[:k] if i is None or isinstance(i, slice))
-    rest = basic(x, tuple(slice(None) if j == k else i for j, i in enumerate(index)))
-    return ix.gather(rest, idx, axis=axis)
+    """``x[index]`` with array entries in ``index`` (already Ellipsis-free and full length): the
+    basic entries first (``basic`` is graphc.numpy's getitem), then one gather. A single array
+    index is a gather along its axis; several broadcast together and index the flattened block
+    of their axes (``sum(position * stride)``), the result's broadcast axes placed where NumPy
+    places them: at the first array axis when the array entries are adjacent, else in front."""
+    arrays = [k for k, i in enumerate(index) if is_array_index(i) or (  # with an array index
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool))]  # an int is one too
+    rest = basic(x, tuple(slice(None) if j in arrays else i for j, i in enumerate(index)))
+    axes = [sum(1 for j, i in enumerate(index[:k]) if i is None or isinstance(i, slice)
+                or j in arrays) for k in arrays]  # where each array entry's axis is in ``rest``
+    if len(arrays) == 1:
+        return ix.gather(rest, _index_array(index[arrays[0]]), axis=axes[0])
+    idx = broadcast_arrays(*(_index_array(index[k]) for k in arrays))
+    i64 = np.dtype(np.int64)
+    flat = None
+    for a, i in zip(axes, idx, strict=True):  # row-major over the indexed axes, in their order
+        n = rest.shape[a]
+        pos = ix.gather(sh.iota(shape=(n,), dtype=i64, dimension=0), i, axis=0)
+        flat = pos if flat is None else flat * n + pos
+    others = [a for a in range(rest.ndim) if a not in axes]
+    block = reshape(transpose(rest, axes + others),
+                    (int(np.prod([rest.shape[a] for a in axes], dtype=np.int64)),
+                     *(rest.shape[a] for a in others)))
+    out = ix.gather(block, flat, axis=0)  # broadcast axes first, then the others
+    adjacent = arrays == list(range(arrays[0], arrays[0] + len(arrays)))
+    if not adjacent or axes[0] == 0:
+        return out
+    k = idx[0].ndim
+    order = list(range(k, k + axes[0])) + list(range(k)) + list(range(k + axes[0], out.ndim))
+    return transpose(out, order)
 
 
 class _At:

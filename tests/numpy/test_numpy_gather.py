@@ -24,7 +24,28 @@ GETITEM = {
     "ellipsis": lambda x, i: x[..., i],
     "2d_index": lambda x, i: x[i.reshape(2, 2)],
     "scalar_index": lambda x, i: x[i[0]],
+    "two_arrays": lambda x, i: x[i, i + 1],
+    "array_and_int": lambda x, i: x[i, 2],
+    "int_and_array": lambda x, i: x[-1, i],
+    "broadcast_arrays": lambda x, i: x[i.reshape(4, 1), i.reshape(1, 4)],
 }
+
+
+def test_several_array_indices_follow_numpys_placement():
+    x = rng.normal(size=(4, 5, 6, 3))
+    j, k = np.array([1, 3]), np.array([4, 0])
+    cases = [lambda x: x[:, j, :, 2], lambda x: x[j, 2], lambda x: x[1, :, j],
+             lambda x: x[j, :, k, -1], lambda x: x[:, j, k, 1], lambda x: x[2, j],
+             lambda x: x[None, j, k], lambda x: x[..., j, j - 1], lambda x: x[j, 1:, k]]
+    for f in cases:
+        for backend in BACKENDS:
+            got, want = gc.function(f, backend=backend)(x), f(x)
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    g = gc.grad(lambda v: (v[j, :, k] ** 2).sum())(x)
+    want = np.zeros_like(x)
+    np.add.at(want, (j, slice(None), k), 2 * x[j, :, k])
+    np.testing.assert_allclose(g, want, rtol=1e-15)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -99,8 +120,6 @@ def test_gradients_scatter_add_repeated_indices():
 def test_errors_say_what_to_write():
     with pytest.raises(gc.GraphcError, match="np.where"):
         gc.function(lambda x: x[x > 0])(X)
-    with pytest.raises(gc.GraphcError, match="more than one integer array"):
-        gc.function(lambda x, i: x[i, i])(X, IDX)
     with pytest.raises(gc.GraphcError, match=r"\.at\[index\]\.set"):
         gc.function(lambda x: x.__setitem__(0, 1.0))(X)
     with pytest.raises(gc.GraphcError, match="integers"):
