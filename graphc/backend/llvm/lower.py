@@ -25,7 +25,8 @@ from ...ops import REGISTRY
 from ...ops.call import fused
 from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
-from .kernels import emit_argsort, emit_cumsum, emit_region, emit_scatter
+from .indexkernels import emit_argsort, emit_scatter
+from .kernels import emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
 from .flow import FlowRender
 from .plan import KERNEL_KINDS, VIEWS, Program, math_calls, plan_graph
