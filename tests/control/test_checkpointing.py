@@ -3,6 +3,9 @@
 and compiled gradients equal the fully saved ones on both backends, forward mode included."""
 
 import math
+import os
+import subprocess
+import sys
 import weakref
 
 import numpy as np
@@ -177,3 +180,51 @@ def test_checkpointed_loops_nested_in_scans():
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     check_grads(_nested(2), (xs, h), order=2)
+
+
+def _inner_loop_in_a_checkpointed_one(steps):
+    def f(x, n):
+        def outer(c):
+            v, i = c
+            w = gc.while_loop(lambda d: d[1] < n, lambda d: (np.sin(d[0]) * v, d[1] + 1),
+                              (v, 0))[0]
+            return w * 0.5 + v, i + 1
+
+        return gc.while_loop(lambda c: c[1] < steps, outer, (x, 0), checkpoints=2)[0].sum()
+
+    return f
+
+
+def test_a_saving_loop_inside_a_checkpointed_reverse_pass():
+    """The inner loop's growing tape lives in the native reverse function: its out-of-memory
+    exit returns a status the caller checks."""
+    x = np.array([0.3, 0.7])
+    f = _inner_loop_in_a_checkpointed_one(4)
+    want = gc.function(gc.grad(f), backend="reference")(x, np.int64(3))
+    np.testing.assert_allclose(gc.function(gc.grad(f))(x, np.int64(3)), want, rtol=1e-13)
+
+
+_NESTED_OOM = """
+import os, resource, sys, numpy as np, graphc as gc
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from test_checkpointing import _inner_loop_in_a_checkpointed_one
+g = gc.function(gc.grad(_inner_loop_in_a_checkpointed_one(3)))
+x = np.ones(100_000)
+small = g(x, np.int64(2))
+vsz = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+resource.setrlimit(resource.RLIMIT_AS, (vsz + (300 << 20), resource.RLIM_INFINITY))
+try:
+    g(x, np.int64(10_000))  # the inner tape: 10,000 carries of 800 KB
+except MemoryError:
+    print("MemoryError")
+assert np.array_equal(g(x, np.int64(2)), small)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux's /proc")
+def test_out_of_memory_inside_a_checkpointed_reverse_pass_is_a_memory_error():
+    out = subprocess.run([sys.executable, "-c", _NESTED_OOM, __file__], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["MemoryError", "ok"]

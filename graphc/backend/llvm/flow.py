@@ -4,8 +4,10 @@ nested.py do); a mixin of ``lower._Render``, whose ``program``, ``pointer`` and 
 it calls.
 
 A ``Tape``'s stack: a heap block grown by ``realloc`` to twice its size (16 records first) when
-full, its pointer in an ``alloca`` that is null from the entry on, so the out-of-memory exit
-(``graphc_main`` returns 1; the entry raises MemoryError) frees every stack still held.
+full, its pointer in an ``alloca`` that is null from the entry on, so the out-of-memory exit of
+the function holding it frees every stack still held and returns 1; a checkpointed reverse
+function returns that status to its caller, which leaves through its own exit (``graphc_main``
+returns 1; the entry raises MemoryError).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ class FlowRender:
 
     def flow_init(self) -> None:
         self.index: dict = {}  # loop index name -> its SSA value in the current iteration
-        self.stacks: list[str] = []  # the allocas holding Tape stacks
-        self.uses_oom = False
+        #: function name -> the stack allocas its out-of-memory exit frees (a function is here
+        #: once it can run out of memory: a growing Tape, or a call that can)
+        self.exits: dict = {}
         self.revolves = 0  # checkpointed reverse functions emitted
         self.flows = {Loop: self.loop, Cond: self.cond, Move: self.move, Tape: self.tape}
 
@@ -97,8 +100,9 @@ class FlowRender:
         m = self.main
         stack = m.alloca("ptr", 8, init="null")
         count, cap = m.alloca("i64", 8), m.alloca("i64", 8)
-        self.stacks.append(stack)
         rec = sum(b.nbytes for b in step.saved)
+        if rec:
+            self.exits.setdefault(m.name, []).append(stack)
         m.do(f"store i64 0, ptr {count}, align 8")
         m.do(f"store i64 0, ptr {cap}, align 8")
 
@@ -135,11 +139,10 @@ class FlowRender:
             size = m.op(f"mul nuw i64 {new_cap}, {rec}")
             new = m.op(f"call ptr @graphc_rt_realloc(ptr {old}, i64 {size})")
             ok = m.fresh("Wok")
-            m.branch(m.op(f"icmp eq ptr {new}, null"), OOM, ok)
+            m.branch(m.op(f"icmp eq ptr {new}, null"), self.oom_exit(), ok)
             m.start_block(ok)
             m.do(f"store ptr {new}, ptr {stack}, align 8")
             m.do(f"store i64 {new_cap}, ptr {cap}, align 8")
-        self.uses_oom = True
 
     def _records(self, saved, stack: str, k: str, rec: int, base: int, save: bool) -> None:
         """Copy the ``saved`` buffers into record ``k`` of the stack, or back out of it."""
@@ -155,15 +158,30 @@ class FlowRender:
             self._copy(slot, buf, b.nbytes) if save else self._copy(buf, slot, b.nbytes)
             off += b.nbytes
 
-    def finish(self) -> None:
-        """Return 0; then the out-of-memory exit, when a Tape can grow."""
+    def oom_exit(self) -> str:
+        """The label of the current function's out-of-memory exit (made at its end)."""
+        self.exits.setdefault(self.main.name, [])
+        return OOM
+
+    def finish(self, f=None) -> None:
+        """End ``f`` (``graphc_main`` by default) returning 0; then its out-of-memory exit, when
+        it has one: free the stacks still held, return 1."""
+        f = f or self.main
+        f.ret("0")
+        stacks = self.exits.get(f.name)
+        if stacks is not None:
+            f.start_block(OOM)
+            for s in stacks:
+                f.do(f"call void @graphc_rt_stack_free(ptr {f.op(f'load ptr, ptr {s}, align 8')})")
+            f.ret("1")
+
+    def call_checked(self, name: str, args: str) -> None:
+        """Call a function returning a status, leaving through the out-of-memory exit on 1."""
         m = self.main
-        m.ret("0")
-        if self.uses_oom:
-            m.start_block(OOM)
-            for s in self.stacks:
-                m.do(f"call void @graphc_rt_stack_free(ptr {m.op(f'load ptr, ptr {s}, align 8')})")
-            m.ret("1")
+        status = m.op(f"call i32 @{name}({args})")
+        ok = m.fresh("Rok")
+        m.branch(m.op(f"icmp ne i32 {status}, 0"), self.oom_exit(), ok)
+        m.start_block(ok)
 
     # --- binomial checkpointing ---------------------------------------------------------------
     def revolve(self, step: Tape, base: int) -> None:
@@ -184,7 +202,7 @@ class FlowRender:
         self.loop(step.forward, base, before=tally)
         n = m.op(f"load i64, ptr {count}, align 8")
         name, extra = self.revolve_fn(step, base)
-        m.do(f"call void @{name}(ptr %args, i64 0, i64 {n}, i64 {k - 1}, ptr {top}{extra})")
+        self.call_checked(name, f"ptr %args, i64 0, i64 {n}, i64 {k - 1}, ptr {top}{extra}")
 
     def revolve_fn(self, step: Tape, base: int) -> tuple[str, str]:
         """``reverse(args, first, last, slots, carry)``: reverse steps ``[first, last)`` from the
@@ -194,7 +212,8 @@ class FlowRender:
         name = f"graphc_reverse{self.revolves}"
         names = sorted(self.index)
         params = ["ptr %args", "i64 %first", "i64 %last0", "i64 %slots", "ptr %carry"]
-        f = Func(name, params + [f"i64 %ix{j}" for j in range(len(names))], attrs="nounwind")
+        f = Func(name, params + [f"i64 %ix{j}" for j in range(len(names))], attrs="nounwind",
+                 ret="i32")
         extra = "".join(f", i64 {self.index[n]}" for n in names)
         with self.in_function(f, {n: f"%ix{j}" for j, n in enumerate(names)}):
             self._revolve_body(f, name, step, base)
@@ -220,7 +239,7 @@ class FlowRender:
         slot = f.gep("i8", self.pointer(step.slots, base), f.op(f"mul i64 {lower}, {rec}"))
         self._record(step.state, slot, base, save=True)
         args = "".join(f", i64 %ix{j}" for j in range(len(self.index)))
-        f.do(f"call void @{name}(ptr %args, i64 {mid}, i64 {hi}, i64 {lower}, ptr {slot}{args})")
+        self.call_checked(name, f"ptr %args, i64 {mid}, i64 {hi}, i64 {lower}, ptr {slot}{args}")
         f.do(f"store i64 {mid}, ptr {last}, align 8")
         f.jump("head")
         f.start_block("steps")  # no slot left (or one step): each step from the carry, last first
@@ -238,7 +257,7 @@ class FlowRender:
         self.move(Move(step.backward.moves), base)
         f.jump("down")
         f.start_block("done")
-        f.ret()
+        self.finish(f)
 
     def _advance_from(self, step: Tape, steps: str, base: int) -> None:
         """The carry at ``%carry`` into the state buffers, then ``steps`` forward steps."""
