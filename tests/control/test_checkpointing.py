@@ -228,3 +228,51 @@ def test_out_of_memory_inside_a_checkpointed_reverse_pass_is_a_memory_error():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["MemoryError", "ok"]
+
+
+def _nested_checkpointed(k_outer, k_inner):
+    def f(x):
+        def body(s):
+            w = gc.while_loop(lambda t: t[1] < 3,
+                              lambda t: (np.sin(t[0]) * x + 0.1, t[1] + 1), (s[0], 0),
+                              checkpoints=k_inner)[0]
+            return w, s[1] + 1
+
+        return gc.while_loop(lambda s: s[1] < 4, body, (x, 0), checkpoints=k_outer)[0]
+
+    return f
+
+
+@pytest.mark.parametrize("ks", [(2, 2), (2, 1), (1, 2), (3, 3), (4, 2), (None, 2), (3, None)])
+def test_checkpointed_loops_nested_in_checkpointed_loops(ks):
+    """Each reverse function is defined once per module, the split helper too, whatever the
+    nesting (a missing definition was a call through a null pointer)."""
+    f = _nested_checkpointed(*ks)
+    want = gc.function(gc.grad(f), backend="reference")(0.6)
+    np.testing.assert_allclose(gc.function(gc.grad(f))(0.6), want, rtol=1e-13)
+
+
+def test_scans_before_and_inside_checkpointed_loops():
+    """A finished scan's index is not passed on to a later reverse function (it would not
+    dominate the call)."""
+    def inside(x):
+        def body(s):
+            c, _ = gc.scan(lambda c, a: (c * np.sin(a + c), c), s[0], np.arange(1.0, 3.0) * x)
+            return c + x * 0.1, s[1] + 1
+
+        return gc.while_loop(lambda s: s[1] < 3, body, (x, 0), checkpoints=2)[0]
+
+    def before(x, p):
+        def t(x):
+            return gc.scan(lambda c, a: (c * np.sin(a), c * a), x, np.arange(1.0, 4.0) * x)[0]
+
+        y = gc.cond(p, t, lambda x: x * 2.0, x)
+        return gc.while_loop(lambda s: s[1] < 3, lambda s: (np.sin(s[0]) * 1.1, s[1] + 1),
+                             (y, 0), checkpoints=2)[0]
+
+    for f, args in ((inside, (0.6,)), (before, (0.4, True)), (before, (0.4, False))):
+        want = gc.function(gc.grad(f), backend="reference")(*args)
+        np.testing.assert_allclose(gc.function(gc.grad(f))(*args), want, rtol=1e-13)
+    np.testing.assert_allclose(gc.function(gc.grad(gc.grad(inside)))(0.6),
+                               gc.function(gc.grad(gc.grad(inside)), backend="reference")(0.6),
+                               rtol=1e-12)

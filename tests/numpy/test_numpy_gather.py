@@ -104,6 +104,18 @@ def test_at_add_set_and_get(backend):
     np.testing.assert_array_equal(run(lambda x: x.at[2].set(9), ints), [0, 1, 9, 3, 4, 5])
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bool_scatter_add_is_a_logical_or(backend):
+    """NumPy's bool ``+`` is ``or``: np.add.at on bools never toggles back."""
+    idx = np.array([0, 0, 1, 2])
+    upd = np.array([True, True, True, False])
+    for x in (np.zeros(3, bool), np.ones(3, bool)):
+        want = x.copy()
+        np.add.at(want, idx, upd)
+        np.testing.assert_array_equal(
+            gc.function(lambda x, u: x.at[idx].add(u), backend=backend)(x, upd), want)
+
+
 def test_gradients_scatter_add_repeated_indices():
     g = gc.grad(lambda x: (x[IDX] ** 2).sum())(X)
     want = np.zeros_like(X)

@@ -53,6 +53,7 @@ class FlowRender:
             self.program(step.body, at)
             self.move(Move(step.moves), base)
             m.loop_end(lp)
+            self.index.pop(step.index, None)  # its phi does not dominate what follows
             return
         head, body, done = m.fresh("Wh"), m.fresh("Wb"), m.fresh("Wx")
         m.jump(head)
@@ -218,7 +219,7 @@ class FlowRender:
         with self.in_function(f, {n: f"%ix{j}" for j, n in enumerate(names)}):
             self._revolve_body(f, name, step, base)
         self.module.functions.append(f.text())
-        if self.revolves == 1:
+        if SPLIT not in self.module.functions:  # once per module (nested functions come first)
             self.module.functions.append(SPLIT)
         return name, extra
 

@@ -33,8 +33,9 @@ def emit_scatter(scope, f, node, bufs, out_buf) -> str:
         em.reset()
         pos = gather_axes(em, ind, axes, axis, x.shape[axis], lambda at: em.load(bufs[1], at))
         target = Index(x.shape, axes=pos)
-        total = combine(em, "sum", x.dtype, em.load(out_buf, target),
-                        em.load(bufs[2], Index(upd.shape, axes=axes)))
+        old, new = em.load(out_buf, target), em.load(bufs[2], Index(upd.shape, axes=axes))
+        total = (f.op(f"or i1 {old}, {new}") if dtypes.is_bool(x.dtype)  # NumPy's bool +
+                 else combine(em, "sum", x.dtype, old, new))
         em.store(out_buf, target, total)
     return f"scatter_add {tuple(upd.shape)} into {tuple(x.shape)} axis {axis}"
 
