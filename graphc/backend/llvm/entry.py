@@ -162,6 +162,9 @@ def available() -> bool:
             "graphc_rt_SaveThread": _addr(_api.PyEval_SaveThread),
             "graphc_rt_RestoreThread": _addr(_api.PyEval_RestoreThread),
             "graphc_rt_NoMemory": _addr(_api.PyErr_NoMemory),
+            "graphc_rt_PyErr_SetString": _addr(_api.PyErr_SetString),
+            "graphc_rt_PyExc_MemoryError": ctypes.addressof(
+                ctypes.c_void_p.in_dll(_api, "PyExc_MemoryError")),
             "graphc_rt_aligned_alloc": _addr(_libc.aligned_alloc),
             "graphc_rt_free": _addr(_libc.free),
             "graphc_rt_Vectorcall": _vectorcall(),

@@ -231,6 +231,15 @@ class JitModule:
         return f"<JitModule {self.name} ({self.compile_ms:.1f} ms{cached})>"
 
 
+def _check_symbols(mod, name: str) -> None:
+    """Every function the module declares resolves (registered or in the process): MCJIT would
+    link a missing one to address 0, and the first call through it would crash the process."""
+    missing = sorted(f.name for f in mod.functions if f.is_declaration
+                     and not f.name.startswith("llvm.") and not llvm.address_of_symbol(f.name))
+    if missing:
+        raise LLVMCompileError(f"module {name!r} calls functions nothing defines: {missing}")
+
+
 def compile_ir(
     ir_text: str,
     name: str = "graphc",
@@ -264,6 +273,7 @@ def compile_ir(
             _remember_object(memo_key, obj)
         # the engine only loads the object code (through MCJIT's object cache hook): its own
         # machine never builds a subtarget
+        _check_symbols(mod, name)
         engine = llvm.create_mcjit_compiler(mod, _target_machine(level))
         engine.set_object_cache(getbuffer_func=lambda _m: obj)
         engine.finalize_object()
