@@ -169,15 +169,28 @@ class _AtIndex:
         return ix.scatter_add(self.x, self.idx, self._spread(v), axis=self.axis)
 
     def set(self, v):
-        """``x`` with ``v`` at the positions; where a position repeats, the mean of its values
-        (JAX leaves which value wins unspecified; the mean is the same on every backend)."""
-        zero = broadcast_to(np.zeros((), self.x.dtype), tuple(self.x.shape))
-        total = ix.scatter_add(zero, self.idx, self._spread(v), axis=self.axis)
-        count = ix.scatter_add(zero, self.idx, broadcast_to(np.ones((), self.x.dtype),
-                                                            self.shape), axis=self.axis)
-        hit = count > 0
-        safe = where(hit, count, np.ones((), self.x.dtype))
-        return where(hit, total / safe if self.x.dtype.kind == "f" else total // safe, self.x)
+        """``x`` with ``v`` at the positions; where a position repeats, the last value wins (as
+        ``x[idx] = v`` in NumPy): each position gathers the update of its last occurrence
+        (found by comparing the m positions pairwise: O(m**2) for m indices), so values are
+        moved exactly (signed zeros, any dtype) and gradients reach only the winning values."""
+        x, axis = self.x, self.axis
+        n, flat = x.shape[axis], ravel(self.idx)
+        m = flat.shape[0]
+        if m == 0:
+            return x
+        i64 = np.dtype(np.int64)
+        pos = ix.gather(sh.iota(shape=(n,), dtype=i64, dimension=0), flat, axis=0)
+        later = sh.iota(shape=(m, m), dtype=i64, dimension=1) > sh.iota(shape=(m, m), dtype=i64,
+                                                                         dimension=0)
+        shadowed = (reshape(pos, (m, 1)) == reshape(pos, (1, m))) & later
+        last = where(shadowed, np.int64(1), np.int64(0)).sum(axis=1) == 0
+        ranks = where(last, sh.iota(shape=(m,), dtype=i64, dimension=0) + 1, np.int64(0))
+        winner = ix.scatter_add(broadcast_to(np.zeros((), i64), (n,)), flat, ranks, axis=0) - 1
+        hit = winner >= 0
+        rows = reshape(self._spread(v), (*x.shape[:axis], m, *x.shape[axis + 1 :]))
+        picked = ix.gather(rows, where(hit, winner, np.int64(0)), axis=axis)
+        mask = reshape(hit, (1,) * axis + (n,) + (1,) * (x.ndim - axis - 1))
+        return where(mask, picked, x)
 
     def get(self):
         return ix.gather(self.x, self.idx, axis=self.axis)

@@ -97,8 +97,16 @@ def test_at_add_set_and_get(backend):
     want = X.copy()
     want[[0, 2]] = 7.0
     np.testing.assert_array_equal(run(lambda x: x.at[np.array([0, 2])].set(7.0), X), want)
-    dup = run(lambda x: x.at[np.array([1, 1])].set(np.array([[2.0] * 5, [4.0] * 5])), X)
-    np.testing.assert_array_equal(dup[1], np.full(5, 3.0))  # a repeated position: the mean
+    dup = run(lambda x: x.at[np.array([1, 3, 1])].set(np.array([[2.0] * 5, [5.0] * 5,
+                                                                 [4.0] * 5])), X)
+    np.testing.assert_array_equal(dup[1], np.full(5, 4.0))  # a repeated position: the last wins
+    np.testing.assert_array_equal(dup[3], np.full(5, 5.0))
+    zero = run(lambda x: x.at[np.array([1])].set(-0.0), np.ones(3))
+    assert np.signbit(zero[1]) and zero[0] == 1.0
+    big = run(lambda x: x.at[np.array([0, 0, 0])].set(np.float32(3e38)), np.ones(2, np.float32))
+    np.testing.assert_array_equal(big, [np.float32(3e38), 1.0])
+    flags = run(lambda x: x.at[np.array([2, 0])].set(True), np.zeros(3, bool))
+    np.testing.assert_array_equal(flags, [True, False, True])
     np.testing.assert_array_equal(run(lambda x, i: x.at[:, i].get(), X, IDX), X[:, IDX])
     ints = np.arange(6, dtype=np.int32)
     np.testing.assert_array_equal(run(lambda x: x.at[2].set(9), ints), [0, 1, 9, 3, 4, 5])
