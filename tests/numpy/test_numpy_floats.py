@@ -51,6 +51,8 @@ def test_unary_bit_for_bit(name, dtype):
     x = _values(dtype)
     with np.errstate(all="ignore"):
         want = getattr(np, name)(x)
+    if name == "trunc" and dtype == np.int32:
+        want = x  # an integer is its own truncation (NumPy 1.x returns floats for them)
     for fun in _ways(getattr(gnp, name), getattr(np, name)):
         _assert_bits(fun(x), want)
 
