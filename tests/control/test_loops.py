@@ -40,7 +40,7 @@ def _grow_ref(x, limit):
 @pytest.mark.parametrize("shape", [(), (1,), (2, 3), (1003,)])
 @pytest.mark.parametrize("limit", [0.5, 100.0, 1e6])
 def test_values_match_a_python_loop(backend, dtype, shape, limit):
-    x = (np.arange(np.prod(shape, dtype=int)) % 7 - 2.5).reshape(shape).astype(dtype) / 10
+    x = ((np.arange(np.prod(shape, dtype=int)) % 7 - 2.5).reshape(shape) / 10).astype(dtype)
     got, n = _run(_grow, backend, x, dtype(limit))
     want, n_want = _grow_ref(x, dtype(limit))
     assert got.dtype == dtype and got.shape == shape and n == n_want
