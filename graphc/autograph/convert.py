@@ -203,11 +203,37 @@ def _index(tree) -> dict:
 
 def _is_node_of(node, code, params) -> bool:
     """Whether ``node`` (a function at ``code``'s first line) is ``code``'s: same kind, name and
-    parameters."""
+    parameters, and every global or attribute name the code uses appears in it. The last check
+    catches a file edited since the function was defined (its lines moved): converting the node
+    now at that line would silently run other code."""
     name = "<lambda>" if isinstance(node, ast.Lambda) else node.name
     a = node.args
-    return name == code.co_name and tuple(
-        x.arg for x in a.posonlyargs + a.args + a.kwonlyargs) == tuple(params)
+    if name != code.co_name or tuple(
+            x.arg for x in a.posonlyargs + a.args + a.kwonlyargs) != tuple(params):
+        return False
+    return set(code.co_names) <= _identifiers(node)
+
+
+def _identifiers(node) -> set:
+    """Every name a node's source spells (and what the compiler adds by itself)."""
+    out = {"AssertionError"}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            out.add(n.attr)
+        elif isinstance(n, ast.alias):
+            out.update(n.name.split("."))
+            out.add(n.asname or "")
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            out.update(n.names)
+        elif isinstance(n, ast.ImportFrom) and n.module:
+            out.update(n.module.split("."))
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+    return out
 
 
 def _no_source(fun):
@@ -219,6 +245,7 @@ def _no_source(fun):
         except TracerBoolError as e:
             if e.args and "source code was not found" not in str(e.args[0]):
                 e.args = (f"{e.args[0]} (autograph could not convert {fun.__qualname__}: its "
-                          "source code was not found)",) + e.args[1:]
+                          "source code was not found, or its file changed since it was "
+                          "defined)",) + e.args[1:]
             raise
     return unconverted

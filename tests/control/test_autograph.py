@@ -624,3 +624,21 @@ def test_del_in_a_branch():
 
     _check(f, np.float64(3.0), True, static_argnums=1)
     _check(f, np.float64(3.0), False, static_argnums=1)
+
+
+def test_a_file_edited_after_import_never_converts_other_code(tmp_path, monkeypatch):
+    """Lines moved since the module was imported: the node now at the function's line is other
+    code, so it is not converted (it runs as defined) instead of silently running that code."""
+    src = tmp_path / "edited_mod.py"
+    src.write_text("import numpy as np\n\n\ndef f(v):\n    return np.sort(v * v)\n\n\n"
+                   "def g(v):\n    return v * 3.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    mod = importlib.import_module("edited_mod")
+    src.write_text("import numpy as np\n\n\n\n\n\n\ndef g(v):\n    return v * 3.0\n\n\n"
+                   "def f(v):\n    return np.sort(v * v)\n")
+    x = np.array([2.0, -1.0, 0.5])
+    for fun in (mod.f, mod.g):
+        np.testing.assert_allclose(gc.function(fun)(x), fun(x))
+        np.testing.assert_allclose(gc.jvp(fun, (x,), (np.ones(3),))[0], fun(x))
