@@ -24,6 +24,7 @@ import copy
 import functools
 import inspect
 import linecache
+import os
 import types
 import weakref
 
@@ -158,7 +159,7 @@ def _find_node(fun):
     code = fun.__code__
     linecache.checkcache(code.co_filename)  # as inspect does: a file edited and reloaded
     lines = linecache.getlines(code.co_filename, fun.__globals__)
-    if not lines:
+    if not lines or _edited_since_import(fun):
         raise _NoSource
     cached = _TREES.get(code.co_filename)
     if cached is None or cached[0] is not lines:
@@ -173,6 +174,23 @@ def _find_node(fun):
     if len(found) != 1:
         raise _NoSource
     return found[0]
+
+
+def _edited_since_import(fun) -> bool:
+    """Whether the module's source changed after it was compiled: its bytecode cache records the
+    source's modification time and size (PEP 552's default header), which must still match.
+    Modules without a cache file (``__main__``, ``exec``) are not checked."""
+    cached, source = fun.__globals__.get("__cached__"), fun.__globals__.get("__file__")
+    try:
+        with open(cached, "rb") as f:
+            head = f.read(16)
+        st = os.stat(source)
+    except (OSError, TypeError):
+        return False
+    if len(head) < 16 or int.from_bytes(head[4:8], "little") != 0:  # a hash-based pyc
+        return False
+    mtime, size = int.from_bytes(head[8:12], "little"), int.from_bytes(head[12:16], "little")
+    return (mtime, size) != (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF)
 
 
 def _by_columns(nodes, code) -> list:

@@ -3,6 +3,8 @@
 plain NumPy run of the same function."""
 
 import inspect
+import os
+import sys
 import traceback
 
 import numpy as np
@@ -627,17 +629,21 @@ def test_del_in_a_branch():
 
 
 def test_a_file_edited_after_import_never_converts_other_code(tmp_path, monkeypatch):
-    """Lines moved since the module was imported: the node now at the function's line is other
-    code, so it is not converted (it runs as defined) instead of silently running that code."""
+    """The file changed since the module was imported (its bytecode cache no longer matches the
+    source): the node now at a function's line may be other code, so nothing of it is converted
+    (the functions run as defined) instead of silently running that code."""
     src = tmp_path / "edited_mod.py"
     src.write_text("import numpy as np\n\n\ndef f(v):\n    return np.sort(v * v)\n\n\n"
                    "def g(v):\n    return v * 3.0\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # the cache file records the source
     import importlib
 
     mod = importlib.import_module("edited_mod")
-    src.write_text("import numpy as np\n\n\n\n\n\n\ndef g(v):\n    return v * 3.0\n\n\n"
-                   "def f(v):\n    return np.sort(v * v)\n")
+    assert os.path.exists(mod.__cached__)
+    os.utime(src, (0, 0))  # the edit below must not share the import's second
+    src.write_text("import numpy as np\n\n\ndef f(v):\n    return v * 3.0\n\n\n"
+                   "def g(v):\n    return np.sort(v * v)\n")  # f's line now holds other code
     x = np.array([2.0, -1.0, 0.5])
     for fun in (mod.f, mod.g):
         np.testing.assert_allclose(gc.function(fun)(x), fun(x))
