@@ -641,9 +641,10 @@ def test_a_file_edited_after_import_never_converts_other_code(tmp_path, monkeypa
 
     mod = importlib.import_module("edited_mod")
     assert os.path.exists(mod.__cached__)
-    os.utime(src, (0, 0))  # the edit below must not share the import's second
     src.write_text("import numpy as np\n\n\ndef f(v):\n    return v * 3.0\n\n\n"
                    "def g(v):\n    return np.sort(v * v)\n")  # f's line now holds other code
+    later = os.stat(src).st_mtime + 5  # an edit made in the import's second would look unchanged
+    os.utime(src, (later, later))
     x = np.array([2.0, -1.0, 0.5])
     for fun in (mod.f, mod.g):
         np.testing.assert_allclose(gc.function(fun)(x), fun(x))
