@@ -88,12 +88,12 @@ them all; the body returns the new carry (the same types), the condition a 0-d b
 def _grad_layout(types, body_graph):
     """(carry types, capture types, the indices of the float carries)."""
     n = len(body_graph.outputs)
-    carry, caps = types[:n], types[n : len(types)]
+    carry, caps = types[:n], types[n:]
     return carry, caps, [i for i, t in enumerate(carry) if t.dtype.kind == "f"]
 
 
 def _while_grad_infer(types, *, cond_graph, body_graph, back_graph, wanted, checkpoints):
-    n, nf = len(body_graph.outputs), len(back_graph.outputs) - len(wanted)
+    nf = len(back_graph.outputs) - len(wanted)
     ops = types[: len(cond_graph.inputs)]
     _while_infer(ops, cond_graph=cond_graph, body_graph=body_graph)
     carry, caps, floats = _grad_layout(ops, body_graph)
