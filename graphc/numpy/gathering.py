@@ -46,6 +46,12 @@ def _index_array(i):
     return a
 
 
+def positions(idx, n: int):
+    """The int64 positions on an axis of ``n`` that ``idx`` names (NumPy's negatives, JAX's
+    clamp): a gather from ``0..n-1``, so they follow the gather primitive's rule exactly."""
+    return ix.gather(sh.iota(shape=(n,), dtype=np.dtype(np.int64), dimension=0), idx, axis=0)
+
+
 def take(a, indices, axis=None, mode=None):
     """``np.take``; out-of-range indices are clamped (``mode='clip'``, JAX's behaviour; NumPy's
     default raises). ``mode='wrap'`` is not built."""
@@ -78,7 +84,7 @@ def take_along_axis(arr, indices, axis):
     x = broadcast_to(x, tuple(x.shape[a] if a == axis else out[a] for a in range(x.ndim)))
     idx = broadcast_to(idx, tuple(out))
     i64 = np.dtype(np.int64)
-    pos = ix.gather(sh.iota(shape=(x.shape[axis],), dtype=i64, dimension=0), idx, axis=0)
+    pos = positions(idx, x.shape[axis])
     strides = [int(np.prod(x.shape[a + 1 :], dtype=np.int64)) for a in range(x.ndim)]
     flat = pos * strides[axis]
     for a in range(x.ndim):
@@ -118,11 +124,10 @@ def advanced_getitem(x, index, basic):
     if len(arrays) == 1:
         return ix.gather(rest, _index_array(index[arrays[0]]), axis=axes[0])
     idx = broadcast_arrays(*(_index_array(index[k]) for k in arrays))
-    i64 = np.dtype(np.int64)
     flat = None
     for a, i in zip(axes, idx, strict=True):  # row-major over the indexed axes, in their order
         n = rest.shape[a]
-        pos = ix.gather(sh.iota(shape=(n,), dtype=i64, dimension=0), i, axis=0)
+        pos = positions(i, n)
         flat = pos if flat is None else flat * n + pos
     others = [a for a in range(rest.ndim) if a not in axes]
     block = reshape(transpose(rest, axes + others),
@@ -179,7 +184,7 @@ class _AtIndex:
         if m == 0:
             return x
         i64 = np.dtype(np.int64)
-        pos = ix.gather(sh.iota(shape=(n,), dtype=i64, dimension=0), flat, axis=0)
+        pos = positions(flat, n)
         later = sh.iota(shape=(m, m), dtype=i64, dimension=1) > sh.iota(shape=(m, m), dtype=i64,
                                                                          dimension=0)
         shadowed = (reshape(pos, (m, 1)) == reshape(pos, (1, m))) & later

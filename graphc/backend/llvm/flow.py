@@ -55,20 +55,18 @@ class FlowRender:
             m.loop_end(lp)
             self.index.pop(step.index, None)  # its phi does not dominate what follows
             return
-        head, body, done = m.fresh("Wh"), m.fresh("Wb"), m.fresh("Wx")
-        m.jump(head)
-        m.start_block(head)
-        if step.cond is not None:
+        def test():  # the condition program, or none: a Tape's backward loop (``before`` ends it)
+            if step.cond is None:
+                return "true"
             self.program(step.cond, at)
             flag = m.op(f"load i8, ptr {self.pointer(step.pred, base)}, align 1")
-            m.branch(m.op(f"icmp ne i8 {flag}, 0"), body, done)
-            m.start_block(body)
-        if before is not None:
-            before(done)
-        self.program(step.body, at)
-        self.move(Move(step.moves), base)
-        m.jump(head)
-        m.start_block(done)
+            return m.op(f"icmp ne i8 {flag}, 0")
+
+        with m.repeat_while(test) as done:
+            if before is not None:
+                before(done)
+            self.program(step.body, at)
+            self.move(Move(step.moves), base)
 
     def cond(self, step: Cond, base: int) -> None:
         m = self.main
@@ -246,18 +244,16 @@ class FlowRender:
         f.start_block("steps")  # no slot left (or one step): each step from the carry, last first
         i = f.alloca("i64", 8)
         f.do(f"store i64 {hi}, ptr {i}, align 8")
-        f.jump("down")
-        f.start_block("down")
-        at = f.op(f"load i64, ptr {i}, align 8")
-        f.branch(f.op(f"icmp sgt i64 {at}, %first"), "step", "done")
-        f.start_block("step")
-        k = f.op(f"sub i64 {at}, 1")
-        f.do(f"store i64 {k}, ptr {i}, align 8")
-        self._advance_from(step, f.op(f"sub i64 {k}, %first"), base)
-        self.program(step.backward.body, base)
-        self.move(Move(step.backward.moves), base)
-        f.jump("down")
-        f.start_block("done")
+
+        def more():
+            return f.op(f"icmp sgt i64 {f.op(f'load i64, ptr {i}, align 8')}, %first")
+
+        with f.repeat_while(more, stem="down"):
+            k = f.op(f"sub i64 {f.op(f'load i64, ptr {i}, align 8')}, 1")
+            f.do(f"store i64 {k}, ptr {i}, align 8")
+            self._advance_from(step, f.op(f"sub i64 {k}, %first"), base)
+            self.program(step.backward.body, base)
+            self.move(Move(step.backward.moves), base)
         self.finish(f)
 
     def _advance_from(self, step: Tape, steps: str, base: int) -> None:
@@ -266,17 +262,15 @@ class FlowRender:
         self._record(step.state, "%carry", base, save=False)
         j = m.alloca("i64", 8)
         m.do(f"store i64 0, ptr {j}, align 8")
-        head, body, done = m.fresh("Ah"), m.fresh("Ab"), m.fresh("Ax")
-        m.jump(head)
-        m.start_block(head)
-        now = m.op(f"load i64, ptr {j}, align 8")
-        m.branch(m.op(f"icmp slt i64 {now}, {steps}"), body, done)
-        m.start_block(body)
-        self.program(step.forward.body, base)
-        self.move(Move(step.forward.moves), base)
-        m.do(f"store i64 {m.op(f'add i64 {now}, 1')}, ptr {j}, align 8")
-        m.jump(head)
-        m.start_block(done)
+
+        def more():
+            return m.op(f"icmp slt i64 {m.op(f'load i64, ptr {j}, align 8')}, {steps}")
+
+        with m.repeat_while(more, stem="Ah"):
+            self.program(step.forward.body, base)
+            self.move(Move(step.forward.moves), base)
+            now = m.op(f"load i64, ptr {j}, align 8")
+            m.do(f"store i64 {m.op(f'add i64 {now}, 1')}, ptr {j}, align 8")
 
 
 #: ``graphc_binomial_split(steps, slots)``: ``ops.control.binomial_split`` in doubles: the least

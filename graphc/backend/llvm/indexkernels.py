@@ -69,15 +69,8 @@ class _MergeSort:
         return self.f.gep("i64", base, p)
 
     def while_(self, cond, body):
-        f = self.f
-        head, loop, done = f.fresh("Sh"), f.fresh("Sb"), f.fresh("Sx")
-        f.jump(head)
-        f.start_block(head)
-        f.branch(cond(), loop, done)
-        f.start_block(loop)
-        body()
-        f.jump(head)
-        f.start_block(done)
+        with self.f.repeat_while(cond, stem="Sh"):
+            body()
 
     def run(self):
         f, n = self.f, self.n

@@ -187,6 +187,19 @@ class Func:
         self.loop_end(lp)
 
     @contextmanager
+    def repeat_while(self, cond, stem: str = "Wh"):
+        """``while cond(): body`` for data-dependent trip counts: ``cond()`` emits the test (an
+        i1) in the loop head; yields the exit label (the body may branch there early)."""
+        head, body, done = self.fresh(stem), self.fresh(f"{stem}b"), self.fresh(f"{stem}x")
+        self.jump(head)
+        self.start_block(head)
+        self.branch(cond(), body, done)
+        self.start_block(body)
+        yield done
+        self.jump(head)
+        self.start_block(done)
+
+    @contextmanager
     def when(self, cond: str, stem: str = "W"):
         """Run the body only when the i1 ``cond`` holds."""
         body, done = self.fresh(stem), self.fresh(f"{stem}x")

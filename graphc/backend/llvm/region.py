@@ -354,7 +354,7 @@ def position(em, i: str, d, n: int) -> str:
 def gather_axes(em, ind, axes, axis: int, n: int, load=None) -> tuple:
     """The operand axes of a gather or scatter point whose output axes are ``axes``: the index
     array's axes replaced by the position read from it."""
-    k = ind.type.ndim if hasattr(ind, "type") else len(ind.shape)
+    k = ind.type.ndim
     at = Index(ind.shape, axes=tuple(axes[axis : axis + k]))
     i = load(at) if load is not None else em.value(ind, at)
     return (*axes[:axis], position(em, i, ind.dtype, n), *axes[axis + k :])
