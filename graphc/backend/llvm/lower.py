@@ -25,6 +25,7 @@ from ...ops import REGISTRY
 from ...ops.call import fused
 from . import blocking, threads, vecmath
 from .irtext import MEM, REG, SUFFIX, Func, declarations, mem_const
+from .hostcall import emit_host_call
 from .indexkernels import emit_argsort, emit_scatter
 from .kernels import emit_cumsum, emit_region
 from .matmul import DotPlan, emit_dot, emit_pack
@@ -393,6 +394,10 @@ def _sort_kernel(scope, f, kernel, reads, writes, temps, tuning):
     return emit_argsort(scope, f, kernel.node, x, writes[0][1], temps[0], temps[1])
 
 
+def _host_kernel(scope, f, kernel, reads, writes, temps, tuning):
+    return emit_host_call(scope, f, kernel.node, reads, writes)
+
+
 def _cumsum_kernel(scope, f, kernel, reads, writes, temps, tuning):
     return emit_cumsum(scope, f, kernel.node, reads[kernel.node.inputs[0]], writes[0][1])
 
@@ -405,6 +410,7 @@ _RENDERERS = {
     "cumsum": _cumsum_kernel,
     "scatter": _scatter_kernel,
     "sort": _sort_kernel,
+    "host": _host_kernel,
 }
 
 

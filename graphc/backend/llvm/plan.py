@@ -27,7 +27,7 @@ from ...ops import reduce as red
 from ...ops import shape as sh
 from ...ops.call import fused, inline_calls
 from ...ops.linalg import dot_general
-from . import blocking, memory, threads
+from . import blocking, hostcall, memory, threads
 from .fusion import fuse
 from .kernels import REDUCERS, region_lanes
 from .records import Buffer, Cond, Kernel, Loop, Move, Program, Split, Tape  # noqa: F401
@@ -44,6 +44,7 @@ KERNEL_KINDS = {dot_general: "dot", red.cumsum: "cumsum", fused: "region",
                 ix.scatter_add: "scatter", ix.argsort: "sort"}
 KERNEL_KINDS.update(dict.fromkeys(REDUCERS, "reduce"))
 KERNEL_KINDS.update(dict.fromkeys(PLANNERS, "nested"))
+KERNEL_KINDS.update(hostcall.KINDS)
 
 
 # - planning ---------------------------------------------------------------------------------------

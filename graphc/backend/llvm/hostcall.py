@@ -1,0 +1,98 @@
+"""Kernels that call back into the Python process: the factorizations (``ops/factor.py``) run
+their NumPy evaluation, which is LAPACK, through one call per node.
+
+Why not native kernels: LAPACK's blocked factorizations are tuned per CPU, and a call per node
+(the whole batch at once) costs ~10 us of Python, small next to the O(n^3) work for all but tiny
+matrices (measured in the README's linear-algebra notes). Why not LAPACK's symbols directly, as
+the matmul does with gemm: NumPy builds name them differently (OpenBLAS wheels, MKL,
+Accelerate, NumPy 1.x wheels' unprefixed symbols), and calling ``numpy.linalg`` gives NumPy's
+exact results and its ``LinAlgError`` handling on every build.
+
+The kernel passes a constant description of the node (its primitive, attributes and types, as
+JSON: the same bytes in every process, so cached object code stays valid) and an array of its
+operand and result pointers to ``graphc_host_call``, a ctypes callback registered with the JIT.
+ctypes takes the GIL for the callback (``graphc_main`` may run with it released), and the
+callback holds no state between calls, so several threads may call at once. It cannot raise into
+native code: a failure it does not expect fills the results with NaN and issues a
+``RuntimeWarning`` naming the node.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import warnings
+
+import numpy as np
+
+from ...core import REGISTRY
+from ...ops.factor import HOST_CALLS
+
+SYMBOL = "graphc_host_call"
+KINDS = dict.fromkeys(HOST_CALLS, "host")
+
+
+def describe(node) -> bytes:
+    """The NUL-terminated JSON the kernel hands to the callback."""
+    spec = {
+        "prim": node.prim.name,
+        "attrs": node.attrs,
+        "in": [[list(v.shape), v.dtype.str] for v in node.inputs],
+        "out": [[list(v.shape), v.dtype.str] for v in node.outputs],
+    }
+    return json.dumps(spec, sort_keys=True).encode() + b"\0"
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: bytes):
+    spec = json.loads(text)
+    types = [[(tuple(s), np.dtype(d)) for s, d in spec[k]] for k in ("in", "out")]
+    return REGISTRY[spec["prim"]], spec["attrs"], types[0], types[1]
+
+
+def _view(address: int, shape, dtype) -> np.ndarray:
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if size == 0:
+        return np.empty(shape, dtype)
+    raw = (ctypes.c_char * size).from_address(address)
+    return np.frombuffer(raw, dtype).reshape(shape)
+
+
+def _call(desc: int, ptrs: int) -> None:
+    text = ctypes.string_at(desc)
+    prim, attrs, ins, outs = _parse(text)
+    addr = ctypes.cast(ptrs, ctypes.POINTER(ctypes.c_void_p))
+    arrays = [_view(addr[i], s, d) for i, (s, d) in enumerate(ins)]
+    targets = [_view(addr[len(ins) + j], s, d) for j, (s, d) in enumerate(outs)]
+    try:
+        res = prim.impl(*arrays, **attrs)
+        for t, r in zip(targets, res if prim.multiple_results else (res,), strict=True):
+            t[...] = r
+    except Exception as e:  # noqa: BLE001  (nothing may unwind into native code)
+        for t in targets:
+            t[...] = np.nan
+        warnings.warn(f"graphc: the compiled {prim.name} ({text[:-1].decode()}) failed: {e!r}; "
+                      "its results are NaN", RuntimeWarning, stacklevel=1)
+
+
+_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_call)
+
+
+def address() -> int:
+    """Where the JIT resolves ``graphc_host_call`` (the callback lives as long as the module)."""
+    return ctypes.cast(_CALLBACK, ctypes.c_void_p).value
+
+
+def emit_host_call(scope, f, node, reads, writes) -> str:
+    """The kernel: the pointers into a stack array, then the call."""
+    ptrs = [reads[v].ptr for v in node.inputs] + [buf.ptr for _, buf in writes]
+    table = f.alloca(f"[{len(ptrs)} x ptr]", 8)
+    for i, p in enumerate(ptrs):
+        f.do(f"store ptr {p}, ptr {f.gep('ptr', table, str(i))}, align 8")
+    text = describe(node)
+    text += b"\0" * (-len(text) % 8)  # as int64 words: the constant globals' element types
+    desc = scope.global_array(np.frombuffer(text, np.int64))
+    f.do(f"call void @{SYMBOL}(ptr {desc.ptr}, ptr {table})")
+    shapes = ", ".join(str(tuple(v.shape)) for v in node.inputs)
+    return f"{node.prim.name} {shapes} (NumPy's LAPACK, through a host call)"
