@@ -10,6 +10,7 @@ import pytest
 
 from graphc.backend.llvm import lower as lower_mod
 from graphc.backend.llvm import memory, share
+from graphc.backend.llvm.fusion import fuse as fuse_graph
 from graphc.backend.llvm.lower import lower_graph, missing_lowerings
 from graphc.backend.llvm.region import LoweringError
 from graphc.backend.llvm.tuning import Tuning
@@ -305,3 +306,22 @@ def test_a_32_bit_gemm_is_not_given_dimensions_it_would_truncate():
 
     assert plan(2**20, 32) == plan(2**20, 64) == "blas"
     assert plan(2**29, 32) != "blas" and plan(2**29, 64) == "blas"  # M*N = 2**32
+
+
+def test_out_of_line_vector_math_has_the_callers_legal_vector_width():
+    """Every vector function a kernel calls out of line declares the kernels'
+    ``min-legal-vector-width``: x86 passes wide vectors in registers by that width, and a callee
+    that differs reads half its lanes from the wrong registers (seen on AVX-512 CPUs preferring
+    256-bit vectors: every second 256-bit half of the results repeated the first)."""
+    b = Builder("g")
+    x = b.add_input(TensorType((256,), F32))
+    v = x
+    for p in (ew.sin, ew.exp, ew.cos, ew.tanh, ew.log1p, ew.sin, ew.exp, ew.cos, ew.expm1):
+        (v,) = b.emit(p, [v], {})
+    for bits in (256, 512):
+        ir = lower_graph(fuse_graph(b.build([v])), vector_bits=bits).ir
+        vector_defs = [ln for ln in ir.splitlines() if ln.startswith("define") and " x float>" in
+                       ln.split("@", 1)[0]]
+        assert vector_defs
+        for line in vector_defs:
+            assert f'"min-legal-vector-width"="{bits}"' in line, line

@@ -163,7 +163,7 @@ class Module:
             shared = (name, n, inl) in self.vector_math
             inlining = "alwaysinline" if inl else "noinline" if shared else ""
             symbol = vecmath.vector_name(name, n) + ("_inl" if inl else "")
-            parts.append(define(name, n, symbol, inlining))
+            parts.append(define(name, n, symbol, inlining, self.vector_bits))
         if used:
             parts.append(
                 f"@llvm.compiler.used = appending global [{len(used)} x ptr] "

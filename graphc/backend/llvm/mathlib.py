@@ -465,10 +465,15 @@ _PURE = "nounwind willreturn nosync nofree memory(none)"
 
 @functools.cache
 def definition(name: str, lanes: int | None = None, symbol: str | None = None,
-               inlining: str = "alwaysinline") -> str:
+               inlining: str = "alwaysinline", legal_bits: int | None = None) -> str:
     """The text of function ``name`` (in ``NAMES`` or ``PAIRS``) on scalars, or on ``lanes``-wide
     vectors (the loop vectorizer's variants, vecmath.py), defined as ``symbol`` (default ``name``)
-    with the inlining attribute ``inlining`` ("alwaysinline", "noinline" or "")."""
+    with the inlining attribute ``inlining`` ("alwaysinline", "noinline" or "").
+
+    ``legal_bits``: the callers' ``min-legal-vector-width``. A vector function called out of line
+    must have the same: x86 passes a ``<16 x double>`` as two zmm registers where 512-bit vectors
+    are legal and as four ymm ones where they are not (the default on AVX-512 CPUs preferring
+    256-bit vectors), and a mismatch reads half the lanes from the wrong registers."""
     if name not in NAMES and name not in PAIRS:
         raise GraphcError(f"mathlib has no function {name!r}; available: {sorted(NAMES | PAIRS)}")
     _, fn, sfx = name.split("_")
@@ -477,6 +482,8 @@ def definition(name: str, lanes: int | None = None, symbol: str | None = None,
     args = ["%a", "%b"] if fn in _BINARY else ["%a"]  # pow(a, b) = a**b, atan2(a, b) = atan(a/b)
     ret = f"{{{ty}, {ty}}}" if name in PAIRS else ty
     attrs = f"{inlining} {_PURE}" if inlining else _PURE
+    if legal_bits:
+        attrs += f' "min-legal-vector-width"="{legal_bits}"'
     f = Func(symbol or name, [f"{ty} {a}" for a in args], attrs=attrs, ret=ret)
     v = V(f, t, lanes)
     if name in PAIRS:  # sin and cos of one argument, bit-identical to gc_sin/gc_cos
