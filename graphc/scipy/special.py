@@ -1,6 +1,6 @@
 """``graphc.scipy.special``: ``expit``, ``logit``, ``xlogy``, ``xlog1py`` and ``logsumexp`` (with
-``b`` and ``return_sign``), with SciPy's special values. Not yet: ``erf``, ``erfc``, ``erfinv``,
-``gammaln``, ``digamma`` (they need math-library kernels of their own)."""
+``b`` and ``return_sign``), with SciPy's special values; ``erf``, ``erfc``, ``erfinv``
+(errorfns.py), ``gammaln``, ``digamma``/``psi`` and ``polygamma`` (gammafns.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import numpy as np
 from .. import numpy as gnp
 from ..nn import sigmoid
 from ..numpy._core import as_float, promote
+from .errorfns import erf, erfc, erfinv
+from .gammafns import digamma, gammaln, polygamma, psi
+
+__all__ = ["digamma", "erf", "erfc", "erfinv", "expit", "gammaln", "logit", "logsumexp",
+           "polygamma", "psi", "xlog1py", "xlogy"]
 
 
 def expit(x):

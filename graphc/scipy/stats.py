@@ -1,6 +1,5 @@
-"""``graphc.scipy.stats``: ``norm.logpdf`` and ``norm.pdf`` (SciPy's signatures, ``loc`` and
-``scale`` broadcasting). Not yet: ``norm.cdf`` (it needs ``erf``) and
-``multivariate_normal.logpdf`` (it needs ``cholesky``)."""
+"""``graphc.scipy.stats``: ``norm.logpdf``, ``pdf``, ``cdf``, ``logcdf`` and ``ppf`` (SciPy's
+signatures, ``loc`` and ``scale`` broadcasting) and ``multivariate_normal.logpdf`` and ``pdf``."""
 
 from __future__ import annotations
 
@@ -8,7 +7,8 @@ import math
 from types import SimpleNamespace
 
 from .. import numpy as gnp
-from ..numpy._core import promote
+from ..numpy._core import as_float, promote
+from .errorfns import erfc, erfinv
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -23,4 +23,46 @@ def _pdf(x, loc=0, scale=1):
     return gnp.exp(_logpdf(x, loc, scale))
 
 
-norm = SimpleNamespace(logpdf=_logpdf, pdf=_pdf)
+def _cdf(x, loc=0, scale=1):
+    """``erfc(-z / sqrt 2) / 2``: accurate in the lower tail, where ``(1 + erf) / 2`` is not."""
+    (x, loc, scale), _ = promote(x, loc, scale, to_float=True)
+    return 0.5 * erfc((loc - x) / (scale * math.sqrt(2)))
+
+
+def _logcdf(x, loc=0, scale=1):
+    """``log(cdf)``: finite until the cdf underflows (z ~ -38 in float64)."""
+    return gnp.log(_cdf(x, loc, scale))
+
+
+def _ppf(q, loc=0, scale=1):
+    """The inverse of ``cdf``: ``loc + scale sqrt(2) erfinv(2q - 1)``."""
+    (q, loc, scale), _ = promote(q, loc, scale, to_float=True)
+    return loc + scale * math.sqrt(2) * erfinv(2 * q - 1)
+
+
+norm = SimpleNamespace(logpdf=_logpdf, pdf=_pdf, cdf=_cdf, logcdf=_logcdf, ppf=_ppf)
+
+
+def _mvn_logpdf(x, mean=None, cov=1):
+    """The log density of N(mean, cov) at the points ``x`` (..., k) (a 1-d ``x`` is one point of
+    k dimensions, as in SciPy for k > 1): through the Cholesky factor of ``cov`` (a matrix, or a
+    scalar or vector for a diagonal), so ``log det`` and the solve are stable and
+    differentiable."""
+    x = as_float(x)
+    k = x.shape[-1] if x.ndim else 1
+    mean = gnp.zeros((k,), x.dtype) if mean is None else mean
+    (x, mean, cov), _ = promote(x, mean, cov, to_float=True)
+    if cov.ndim < 2:
+        cov = gnp.eye(k, dtype=cov.dtype) * cov
+    low = gnp.linalg.cholesky(cov)
+    d = gnp.reshape(x - mean, (-1, k))
+    z = gnp.linalg.solve(low, gnp.transpose(d))
+    maha = gnp.sum(z * z, axis=0)
+    logdet = 2 * gnp.sum(gnp.log(gnp.diagonal(low)))
+    out = -0.5 * (maha + logdet + k * math.log(2 * math.pi))
+    return gnp.reshape(out, tuple(x.shape[:-1]) if x.ndim else ())
+
+
+multivariate_normal = SimpleNamespace(
+    logpdf=_mvn_logpdf, pdf=lambda x, mean=None, cov=1: gnp.exp(_mvn_logpdf(x, mean, cov)),
+)

@@ -1,0 +1,578 @@
+"""graphc.numpy.linalg and the factorization primitives (ops/factor.py) against oracles that are
+not NumPy's linalg (which *is* the implementation): reconstructions and defining properties,
+mpmath at 50 digits, norms from their definitions; eager == reference == llvm; derivatives up to
+order 2 (batches, 1x1, tall and wide, float32, captured constants, the lower-triangle convention);
+the documented NaN / error behaviour; random programs (hypothesis); concurrent calls."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import mpmath
+import numpy as np
+import pytest
+from gnp_check import assert_same
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphc as gc
+import graphc.numpy as gnp
+from graphc.testing import check_grads
+
+BACKENDS = ("reference", "llvm")
+INF = np.inf
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def spd(n, batch=(), seed=0, dtype=np.float64):
+    x = _rng(seed).normal(size=(*batch, n, n))
+    return (x @ np.swapaxes(x, -1, -2) + n * np.eye(n)).astype(dtype)
+
+
+def general(shape, seed=0, dtype=np.float64):
+    """Well conditioned: random plus n on the diagonal of the leading square block."""
+    a = _rng(seed).normal(size=shape)
+    k = min(shape[-2:])
+    a[..., range(k), range(k)] += k + 1
+    return a.astype(dtype)
+
+
+def sym_separated(n, seed=0, lower_noise=False):
+    """A symmetric matrix with eigenvalues 1, 3, 5, ... (garbage above the diagonal on request)."""
+    q, _ = np.linalg.qr(_rng(seed).normal(size=(n, n)))
+    a = (q * (2.0 * np.arange(n) + 1)) @ q.T
+    return a + np.triu(_rng(seed + 1).normal(size=(n, n)) * 9, 1) if lower_noise else a
+
+
+def mT(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def tol(dtype):
+    return 2e-4 if np.dtype(dtype) == np.float32 else 1e-10
+
+
+def close(got, want, dtype=np.float64, scale=1.0):
+    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(want, np.float64),
+                               rtol=tol(dtype), atol=tol(dtype) * scale)
+
+
+def run3(f, *args, **kw):
+    """``f(la, *args)`` eagerly with la = graphc.numpy.linalg, and traced (la = np.linalg,
+    dispatched) on both backends; all three agree (and in dtype); returns the eager result."""
+    eager = f(gnp.linalg, *args, **kw)
+    for backend in BACKENDS:
+        got = gc.function(lambda *a: f(np.linalg, *a, **kw), backend=backend)(*args)
+        assert_same(got, eager, rtol=tol(np.result_type(*args)) / 10)
+    return eager
+
+
+def mp_mat(a):
+    return mpmath.matrix(np.asarray(a, np.float64).tolist())
+
+
+def mp_det(a):
+    with mpmath.workdps(50):
+        return float(mpmath.det(mp_mat(a)))
+
+
+def mp_svals(m):
+    with mpmath.workdps(30):
+        return sorted((float(v) for v in mpmath.svd_r(mp_mat(m), compute_uv=False)), reverse=True)
+
+
+# - factorizations: defining properties -----------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3), (1, 1), (5, 5)])
+def test_cholesky_factors(shape, dtype):
+    a = spd(shape[-1], shape[:-2], dtype=dtype)
+    noisy = a + np.triu(np.full(shape, 7.0, dtype), 1)  # read: the lower triangle only
+    l = run3(lambda la, x: la.cholesky(x), np.asfortranarray(noisy))
+    assert l.dtype == dtype and np.all(np.triu(l, 1) == 0) and np.all(np.diagonal(l, 0, -2, -1) > 0)
+    close(l @ mT(l), a, dtype, 10)
+    u = run3(lambda la, x: la.cholesky(x, upper=True), mT(noisy).copy())
+    assert np.all(np.tril(u, -1) == 0)
+    close(mT(u) @ u, a, dtype, 10)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 3), (3, 5), (2, 4, 3), (2, 3, 4), (1, 1), (4, 1)])
+@pytest.mark.parametrize("mode", ["reduced", "complete", "r"])
+def test_qr_factors(shape, mode):
+    a = general(shape, seed=1)
+    m, n = shape[-2:]
+    res = run3(lambda la, x: la.qr(x, mode=mode), a)
+    r = res if mode == "r" else res[1]
+    assert np.all(np.triu(r) == r)
+    if mode == "r":  # R is unique up to row signs
+        close(np.abs(r), np.abs(np.linalg.qr(a, mode="r")), scale=10)
+        return
+    q = res[0]
+    k = m if mode == "complete" else min(m, n)
+    assert q.shape == (*shape[:-2], m, k) and r.shape == (*shape[:-2], k, n)
+    close(q @ r, a, scale=10)
+    close(mT(q) @ q, np.eye(k))
+    if mode == "complete":  # the extra columns are arbitrary: this is NumPy's choice
+        for got, want in zip(res, np.linalg.qr(a, mode="complete"), strict=True):
+            close(got, want, scale=10)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (3, 3), (2, 3, 3), (2, 4, 2), (1, 1), (1, 4)])
+@pytest.mark.parametrize("full", [False, True])
+def test_svd_factors(shape, full):
+    a = general(shape, seed=2)
+    u, s, vh = run3(lambda la, x: la.svd(x, full_matrices=full), a)
+    k = min(shape[-2:])
+    assert np.all(s >= 0) and np.all(np.diff(s, axis=-1) <= 0)
+    close(u[..., :, :k] * s[..., None, :] @ vh[..., :k, :], a, scale=10)
+    close(mT(u) @ u, np.eye(u.shape[-1]))
+    close(vh @ mT(vh), np.eye(vh.shape[-2]))
+    s_only = run3(lambda la, x: la.svd(x, compute_uv=False), a)
+    close(s_only, s, scale=10)
+    for i in np.ndindex(*shape[:-2]):
+        close(s[i], mp_svals(a[i]), scale=10)
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_eigh(uplo, n):
+    a = np.stack([sym_separated(n, seed) for seed in (3, 4)])
+    noisy = a + (np.triu if uplo == "L" else np.tril)(np.full(a.shape, 5.0), k=1 if uplo == "L"
+                                                     else -1)
+    w, v = run3(lambda la, x: la.eigh(x, UPLO=uplo), noisy)
+    close(w, np.broadcast_to(2.0 * np.arange(n) + 1, w.shape), scale=10)
+    close(a @ v, v * w[..., None, :], scale=10)
+    close(mT(v) @ v, np.eye(n))
+    close(run3(lambda la, x: la.eigvalsh(x, UPLO=uplo), noisy), w, scale=10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_solve_and_inv(dtype):
+    a, a3 = general((4, 4), 5, dtype), general((2, 4, 4), 6, dtype)
+    b = _rng(7).normal(size=(4,)).astype(dtype)
+    bm = _rng(8).normal(size=(3, 4, 2)).astype(dtype)  # batch broadcast against a
+    close(a @ run3(lambda la, x, y: la.solve(x, y), a, b), b, dtype, 10)
+    x = run3(lambda la, x, y: la.solve(x, y), a, bm)
+    assert x.shape == (3, 4, 2)
+    close(a @ x, bm, dtype, 10)
+    x = run3(lambda la, x, y: la.solve(x, y), a3, b)  # 1-d b is one vector for the whole batch
+    assert x.shape == (2, 4)
+    close(np.einsum("bij,bj->bi", a3, x), np.broadcast_to(b, (2, 4)), dtype, 10)
+    for m in (a, a3, general((1, 1), 9, dtype)):
+        ai = run3(lambda la, x: la.inv(x), m)
+        close(ai @ m, np.broadcast_to(np.eye(m.shape[-1]), m.shape), dtype, 10)
+    ints = run3(lambda la, x, y: la.solve(x, y), np.array([[2, 1], [1, 3]]), np.array([3, 5]))
+    assert ints.dtype == np.float64
+    close(ints, [0.8, 1.4])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_det_and_slogdet_vs_mpmath(n, dtype):
+    a = np.stack([_rng(s).normal(size=(n, n)) * 2 for s in (10, 11, 12)]).astype(dtype)
+    a[1, 0] *= -1 if n > 1 else 1  # some negative determinants
+    want = np.array([mp_det(m) for m in a])
+    d = run3(lambda la, x: la.det(x), a)
+    sign, logdet = run3(lambda la, x: la.slogdet(x), a)
+    rt = 1e-3 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(d, want, rtol=rt)
+    np.testing.assert_array_equal(sign, np.sign(want))
+    np.testing.assert_allclose(logdet, np.log(np.abs(want)), rtol=rt, atol=rt)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 4), (2, 3, 4)])
+def test_pinv_moore_penrose(shape):
+    a = general(shape, 13)
+    a_def = (_rng(14).normal(size=(*shape[:-1], 2)) @ _rng(15).normal(size=(2, shape[-1])))
+    for m, kw in ((a, {}), (a_def, {"rcond": 1e-10})):  # full rank; rank 2
+        p = run3(lambda la, x: la.pinv(x, **kw), m)
+        assert p.shape == (*shape[:-2], shape[-1], shape[-2])
+        close(m @ p @ m, m, scale=100)
+        close(p @ m @ p, p, scale=100)
+        close(mT(m @ p), m @ p, scale=100)
+        close(mT(p @ m), p @ m, scale=100)
+
+
+@pytest.mark.parametrize("bshape", [(), (2,)])
+def test_lstsq(bshape):
+    tall, wide = general((6, 3), 16), general((3, 5), 17)
+    deficient = _rng(18).normal(size=(6, 2)) @ _rng(19).normal(size=(2, 3))
+    for a in (tall, wide, deficient):
+        b = _rng(20).normal(size=(a.shape[0], *bshape))
+        x, res, rank, s = run3(lambda la, x, y: la.lstsq(x, y), a, b)
+        assert x.shape == (a.shape[1], *bshape)
+        close(a.T @ (a @ x - b), 0 * x, scale=100)  # the normal equations
+        close(s, mp_svals(a), scale=10)
+        assert int(rank) == np.linalg.matrix_rank(a) and res.dtype == np.float64
+        if a.shape[0] > a.shape[1]:  # residuals for every tall a, rank deficient too
+            close(res, np.sum((a @ x - b) ** 2, axis=0).reshape(bshape or (1,)), scale=10)
+        else:  # the minimum-norm solution: exact, in the row space
+            assert res.shape == (0,)
+            close(a @ x, b, scale=10)
+            close(a.T @ np.linalg.solve(a @ a.T, a @ x), x, scale=10)
+
+
+@pytest.mark.parametrize("n", [-3, -1, 0, 1, 2, 5, 8])
+def test_matrix_power(n):
+    a = general((2, 3, 3), 21) / 4
+    base = np.stack([np.array((mp_mat(m) ** -1).tolist(), float) for m in a]) if n < 0 else a
+    want = np.broadcast_to(np.eye(3), a.shape).copy()
+    for _ in range(abs(n)):
+        want = want @ base
+    close(run3(lambda la, x: la.matrix_power(x, n), a), want, scale=10)
+
+
+def test_matrix_rank():
+    a = np.stack([_rng(s).normal(size=(5, r)) @ _rng(s + 1).normal(size=(r, 4)) for s, r in
+                  ((22, 1), (23, 2), (24, 4))])
+    for dtype in (np.float64, np.float32):
+        r = run3(lambda la, x: la.matrix_rank(x), a.astype(dtype))
+        assert r.dtype == np.int64 and list(r) == [1, 2, 4]
+    assert int(run3(lambda la, x: la.matrix_rank(x, tol=1e9), a[2])) == 0
+    assert int(run3(lambda la, x: la.matrix_rank(x), np.zeros((3, 3)))) == 0
+
+
+# - norms against their definitions ---------------------------------------------------------------
+def vnorm(v, o):
+    v = np.abs(np.asarray(v, np.float64))
+    if o is None or o == 2:
+        return float(mpmath.sqrt(mpmath.fsum(x * x for x in v)))
+    if o in (INF, -INF):
+        return v.max() if o > 0 else v.min()
+    if o == 0:
+        return float(np.count_nonzero(v))
+    with mpmath.workdps(30):
+        return float(mpmath.fsum(mpmath.mpf(x) ** o for x in v) ** (mpmath.mpf(1) / o))
+
+
+def mnorm(m, o):
+    if o in (None, "fro"):
+        return vnorm(m.ravel(), 2)
+    if o in ("nuc", 2, -2):
+        s = mp_svals(m)
+        return sum(s) if o == "nuc" else (s[0] if o == 2 else s[-1])
+    sums = np.abs(m).sum(axis=0 if o in (1, -1) else 1)
+    return sums.max() if o in (1, INF) else sums.min()
+
+
+def norm_oracle(x, o, axis, keepdims):
+    vec = np.ndim(axis) == 0
+    axes = (axis,) if vec else axis
+    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    out = np.empty(moved.shape[:-len(axes)])
+    for i in np.ndindex(*out.shape):
+        out[i] = vnorm(moved[i], o) if vec else mnorm(moved[i], o)
+    return np.expand_dims(out, tuple(sorted(a % x.ndim for a in axes))) if keepdims else out
+
+
+VEC_ORDS = [None, 2, 1, INF, -INF, 0, 3, 0.5, -1, -2.5]
+MAT_ORDS = [None, "fro", "nuc", 2, -2, 1, -1, INF, -INF]
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_norms_match_definitions(keepdims):
+    x = _rng(25).normal(size=(3, 2, 4))
+    x[0, 0, 0] = 0.0  # a zero element: ord 0 and negative ords see it
+    for o in VEC_ORDS:
+        for axis in (0, -1):
+            close(run3(lambda la, v: la.norm(v, o, axis, keepdims), x),
+                  norm_oracle(x, o, axis, keepdims), scale=10)
+    for o in MAT_ORDS:
+        for axis in ((0, 1), (1, 0), (2, 0), (-1, -3)):
+            close(run3(lambda la, v: la.norm(v, o, axis, keepdims), x),
+                  norm_oracle(x, o, axis, keepdims), scale=10)
+        m = x[:, 1]  # a plain matrix: axis=None means the matrix norm
+        close(run3(lambda la, v: la.norm(v, o), m), mnorm(m, o), scale=10)
+    close(run3(lambda la, v: la.norm(v), x), vnorm(x.ravel(), 2))
+
+
+def test_norm_gradient_at_zero_is_zero():
+    for o in (None, 1, 3, INF):
+        g = gc.grad(lambda v: np.linalg.norm(v, o))(np.zeros(3))
+        np.testing.assert_array_equal(g, np.zeros(3))
+    np.testing.assert_array_equal(gc.grad(lambda m: np.linalg.norm(m, "fro"))(np.zeros((2, 2))), 0)
+
+
+# - derivatives -----------------------------------------------------------------------------------
+C = general((3, 3), 26)  # captured by the closures below
+X3, X23, X11 = (_rng(27).normal(size=s) for s in ((3, 3), (2, 3, 3), (1, 1)))
+
+
+def _gram(x):
+    return x @ mT(x) + x.shape[-1] * np.eye(x.shape[-1])
+
+
+def _pair(u, vh, k=0):
+    return u[..., :, k:k + 1] * vh[..., k:k + 1, :]
+
+
+GRAD_CASES = {
+    "chol_gram": (lambda x: np.linalg.cholesky(_gram(x)), (X3,)),
+    "chol_gram_batch": (lambda x: np.linalg.cholesky(_gram(x)), (X23,)),
+    "chol_1x1": (lambda a: np.linalg.cholesky(a * a + 1), (X11,)),
+    "chol_direct_noisy": (lambda a: np.linalg.cholesky(a), (spd(3) + np.triu(X3, 1),)),
+    "chol_upper": (lambda a: np.linalg.cholesky(a, upper=True), (spd(3),)),
+    "solve": (lambda a, b: np.linalg.solve(a, b), (general((3, 3), 28), X3[0])),
+    "solve_bcast": (lambda a, b: np.linalg.solve(a, b), (general((3, 3), 29), X23[..., :2])),
+    "solve_batch_vec": (lambda a, b: np.linalg.solve(a, b), (general((2, 3, 3), 30), X3[1])),
+    "solve_const_a": (lambda b: np.linalg.solve(C, b * b), (X3,)),
+    "inv": (lambda a: np.linalg.inv(a), (general((3, 3), 31),)),
+    "inv_batch_1x1": (lambda a: np.linalg.inv(a + 2), (X11[None] * np.ones((2, 1, 1)),)),
+    "trace_inv_const": (lambda x: np.trace(np.linalg.inv(_gram(x)) @ C), (X3,)),
+    "slogdet": (lambda a: np.linalg.slogdet(a)[1], (general((2, 3, 3), 32) * [[[1]], [[-1]]],)),
+    "det": (lambda a: np.linalg.det(a), (general((3, 3), 33),)),
+    "det_1x1": (lambda a: np.linalg.det(a), (X11 + 3,)),
+    "eigvalsh": (lambda a: np.linalg.eigvalsh(a), (sym_separated(4, 34, lower_noise=True),)),
+    "eigh_batch": (lambda a: np.linalg.eigh(a)[0], (np.stack([sym_separated(3, 35)] * 2),)),
+    "eigh_vecs_sq": (lambda a: np.linalg.eigh(a)[1] ** 2, (sym_separated(3, 36, True),)),
+    "eigh_expm": (lambda a: (lambda w, v: (v * np.exp(w / 4)) @ v.T)(*np.linalg.eigh(a)),
+                  (sym_separated(3, 37),)),
+    "eigh_upper": (lambda a: np.linalg.eigh(a, UPLO="U")[1] ** 2, (sym_separated(3, 38).T,)),
+    "eigh_1x1": (lambda a: np.linalg.eigh(a)[1] * np.linalg.eigh(a)[0], (X11,)),
+    "svd_s_tall": (lambda a: np.linalg.svd(a, compute_uv=False), (general((5, 3), 39),)),
+    "svd_s_wide_batch": (lambda a: np.linalg.svd(a, compute_uv=False), (general((2, 3, 5), 40),)),
+    "svd_s_1x1": (lambda a: np.linalg.svd(a + 2, compute_uv=False), (X11,)),
+    "svd_polar_tall": (lambda a: (lambda u, s, vh: u @ vh)(*np.linalg.svd(a, False)),
+                       (general((5, 3), 41),)),
+    "svd_pair_wide": (lambda a: _pair(*np.linalg.svd(a, full_matrices=False)[::2], 1),
+                      (general((3, 5), 42),)),
+    "svd_usvh_sq": (lambda a: (lambda u, s, vh: (u * s) @ vh + _pair(u, vh))(*np.linalg.svd(a)),
+                    (general((2, 3, 3), 43),)),
+    "qr_tall": (lambda a: np.linalg.qr(a), (general((5, 3), 44),)),
+    "qr_square_batch": (lambda a: np.linalg.qr(a), (general((2, 3, 3), 45),)),
+    "qr_wide": (lambda a: np.linalg.qr(a), (general((3, 5), 46),)),
+    "qr_wide_complete": (lambda a: np.linalg.qr(a, mode="complete"), (general((3, 4), 47),)),
+    "qr_r_1x1": (lambda a: np.linalg.qr(a, mode="r"), (X11 + 1,)),
+    "pinv_tall": (lambda a: np.linalg.pinv(a), (general((5, 3), 48),)),
+    "pinv_wide_batch": (lambda a: np.linalg.pinv(a), (general((2, 3, 5), 49),)),
+    "lstsq_tall": (lambda a, b: np.linalg.lstsq(a, b)[:2], (general((5, 3), 50), X3[:, :2].T[:, :1]
+                                                          .repeat(5, 0)[:, 0] + np.arange(5))),
+    "lstsq_wide": (lambda a, b: np.linalg.lstsq(a, b)[0], (general((3, 5), 51), X3[:, :2])),
+    "matrix_power": (lambda a: np.linalg.matrix_power(a, 3) + np.linalg.matrix_power(a, -2),
+                     (general((3, 3), 52) / 3,)),
+    "norm_vec": (lambda v: np.stack([np.linalg.norm(v + 2, o, axis=-1) for o in VEC_ORDS[:-3]
+                                     + [-1, 0.5, 3]]), (X23[0],)),
+    "norm_mat_tall": (lambda m: np.stack([np.linalg.norm(m, o) for o in MAT_ORDS]),
+                      (general((5, 3), 53),)),
+    "norm_mat_wide_axes": (lambda m: np.linalg.norm(m, "nuc", axis=(2, 0), keepdims=True)
+                           + np.linalg.norm(m, -2, axis=(0, 2)), (general((3, 2, 5), 54),)),
+}
+LLVM_TOO = {"chol_gram_batch", "solve_bcast", "slogdet", "eigh_vecs_sq", "svd_pair_wide",
+            "qr_wide", "pinv_tall", "norm_mat_tall"}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_gradients_order_2(name):
+    f, args = GRAD_CASES[name]
+    check_grads(f, args, order=2, atol=1e-5, rtol=1e-4)
+    if name in LLVM_TOO:
+        check_grads(f, args, order=2, atol=1e-5, rtol=1e-4, backend="llvm", optimize=True)
+
+
+@pytest.mark.parametrize("name", ["chol_gram", "solve", "slogdet", "eigvalsh", "svd_polar_tall",
+                                  "qr_wide", "pinv_tall", "norm_mat_tall"])
+def test_float32_gradients_follow_float64(name):
+    f, args = GRAD_CASES[name]
+    loss = lambda *a: np.sum(f(*a) * np.cos(np.arange(np.size(f(*a))).reshape(np.shape(f(*a)))))  # noqa: E731
+    want = gc.grad(loss, argnums=tuple(range(len(args))))(*args)
+    for backend in BACKENDS:
+        got = gc.function(gc.grad(loss, argnums=tuple(range(len(args)))), backend=backend)(
+            *[a.astype(np.float32) for a in args])
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == np.float32
+            np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-3 * np.abs(w).max())
+
+
+def test_logdet_derivatives_vs_mpmath():
+    a = general((3, 3), 55)
+    with mpmath.workdps(50):
+        ainv = np.array((mp_mat(a) ** -1).tolist(), float)
+    close(gc.grad(lambda x: np.linalg.slogdet(x)[1])(a), ainv.T)
+    close(gc.function(gc.grad(lambda x: np.linalg.det(x)), backend="llvm")(a), mp_det(a) * ainv.T,
+          scale=abs(mp_det(a)))
+    h = gc.hessian(lambda x: np.linalg.slogdet(x)[1])(a)  # -inv[j,k] inv[l,i]
+    close(h, -np.einsum("jk,li->ijkl", ainv, ainv))
+
+
+@pytest.mark.parametrize("which", ["cholesky", "eigh", "cholesky_upper", "eigh_U"])
+def test_lower_triangle_convention(which):
+    f = {"cholesky": lambda a: np.linalg.cholesky(a),
+         "cholesky_upper": lambda a: mT(np.linalg.cholesky(a, upper=True)),
+         "eigh": lambda a: np.linalg.eigh(a)[1] ** 2 + np.linalg.eigh(a)[0],
+         "eigh_U": lambda a: np.linalg.eigh(a, UPLO="U")[1] ** 2 + np.linalg.eigh(a, "U")[0]}[which]
+    w = _rng(56).normal(size=(4, 4))
+    loss = lambda a: np.sum(f(a) * w)  # noqa: E731
+    a = spd(4, seed=57) if "chol" in which else sym_separated(4, 58)
+    upper = which.endswith(("upper", "U"))
+    for backend in BACKENDS:
+        g = gc.function(gc.grad(loss), backend=backend)(a)
+        unread = np.tril(g, -1) if upper else np.triu(g, 1)
+        np.testing.assert_array_equal(unread, 0)
+        h = 1e-5  # each read element: the derivative along the symmetric pair (E_ij + E_ji)
+        for i, j in zip(*np.tril_indices(4)):
+            d = np.zeros((4, 4))
+            d[i, j] = d[j, i] = 1
+            num = (loss(a + h * d) - loss(a - h * d)) / (2 * h)
+            np.testing.assert_allclose(g[(j, i) if upper else (i, j)], num, rtol=1e-6, atol=1e-6)
+
+
+# - documented special behaviour ------------------------------------------------------------------
+@pytest.mark.parametrize("backend", ("eager",) + BACKENDS)
+def test_nan_where_numpy_raises(backend):
+    def call(f, *a):
+        return f(*a) if backend == "eager" else gc.function(f, backend=backend)(*a)
+
+    good = spd(3, (2,), seed=59)
+    batch = np.stack([good[0], np.diag([1.0, -1.0, 1.0]), good[1]])
+    l = call(lambda a: gnp.linalg.cholesky(a), batch)
+    assert np.isnan(l[1]).all()
+    close(l[[0, 2]] @ mT(l[[0, 2]]), good, scale=10)
+    close(call(lambda a: np.linalg.cholesky(a), np.array([[1.0, 100], [0, 1]])), np.eye(2))
+    sing = np.array([[1.0, 2.0], [2.0, 4.0]])
+    assert np.isnan(call(lambda a: np.linalg.inv(a), sing)).all()
+    x = call(lambda a, b: np.linalg.solve(a, b), np.stack([sing, np.eye(2)]), np.ones(2))
+    assert np.isnan(x[0]).all() and np.array_equal(x[1], np.ones(2))
+    d, (sign, logdet) = call(lambda a: (np.linalg.det(a), np.linalg.slogdet(a)), sing)
+    assert d == 0 and sign == 0 and logdet == -np.inf
+    assert np.isnan(call(gc.grad(lambda a: np.linalg.det(a)), sing)).all()  # as documented
+
+
+def test_svd_full_matrices_of_non_square_has_no_gradient():
+    for a in (general((5, 3), 60), general((3, 5), 61)):
+        u, s, vh = run3(lambda la, x: la.svd(x), a)
+        assert u.shape == (a.shape[0],) * 2 and vh.shape == (a.shape[1],) * 2
+        close((u[:, :3] * s) @ vh[:3], a, scale=10)
+        for diff in (gc.grad(lambda x: np.linalg.svd(x)[0].sum() + np.linalg.svd(x)[2].sum()),
+                     lambda x: gc.jvp(lambda y: np.linalg.svd(y)[0], (x,), (x,))):
+            with pytest.raises(gc.GraphcError, match="full_matrices=False"):
+                diff(a)
+    g = gc.grad(lambda x: np.linalg.svd(x)[1].sum())(a)  # only s: defined
+    close(g, gc.grad(lambda x: np.linalg.svd(x, full_matrices=False)[1].sum())(a))
+    check_grads(lambda x: np.linalg.svd(x)[0] @ np.linalg.svd(x)[2], (general((3, 3), 62),),
+                order=1)
+
+
+def test_qr_complete_of_tall_has_no_gradient():
+    a = general((5, 3), 63)
+    for got, want in zip(run3(lambda la, x: la.qr(x, "complete"), a), np.linalg.qr(a, "complete"),
+                         strict=True):
+        close(got, want, scale=10)
+    with pytest.raises(gc.GraphcError, match="mode='reduced'"):
+        gc.grad(lambda x: np.linalg.qr(x, mode="complete")[1].sum())(a)
+    with pytest.raises(gc.GraphcError, match="mode='reduced'"):
+        gc.jvp(lambda x: np.linalg.qr(x, mode="complete")[0], (a,), (a,))
+
+
+ERRORS = [
+    ("cholesky_1d", lambda la: la.cholesky(np.ones(3)), "two dimensions"),
+    ("cholesky_non_square", lambda la: la.cholesky(np.ones((3, 4))), "square"),
+    ("solve_non_square", lambda la: la.solve(np.ones((3, 4)), np.ones(4)), "square"),
+    ("solve_rhs", lambda la: la.solve(np.eye(3), np.ones(4)), "right-hand side"),
+    ("det_non_square", lambda la: la.det(np.ones((3, 4))), "square"),
+    ("slogdet_1d", lambda la: la.slogdet(np.ones(3)), "two dimensions"),
+    ("eigh_uplo", lambda la: la.eigh(np.eye(3), UPLO="X"), "UPLO"),
+    ("qr_mode", lambda la: la.qr(np.eye(3), mode="raw"), "mode"),
+    ("norm_matrix_ord", lambda la: la.norm(np.eye(3), ord=3), "ord"),
+    ("norm_vector_fro", lambda la: la.norm(np.ones(3), ord="fro"), "ord"),
+    ("norm_vector_nuc", lambda la: la.norm(np.ones((2, 3)), ord="nuc", axis=1), "ord"),
+    ("norm_three_axes", lambda la: la.norm(np.ones((2, 2, 2)), ord=2), "ord"),
+    ("matrix_power_float", lambda la: la.matrix_power(np.eye(2), 1.5), "int"),
+    ("lstsq_rhs", lambda la: la.lstsq(np.ones((3, 2)), np.ones(4)), "shapes"),
+]
+XFAIL_ERRORS = {
+    "inv_non_square": (lambda la: la.inv(np.ones((3, 4))), "square"),
+    "solve_non_square_rows": (lambda la: la.solve(np.ones((3, 4)), np.ones(3)), "square"),
+}
+
+
+@pytest.mark.parametrize("name,build,match", ERRORS + [
+    pytest.param(k, *v, marks=pytest.mark.xfail(strict=True, reason="bug: the error blames "
+                 "broadcasting or the right-hand side, not the non-square matrix"))
+    for k, v in XFAIL_ERRORS.items()])
+def test_clear_errors(name, build, match):
+    for run in (lambda: build(gnp.linalg),
+                lambda: gc.function(lambda z: build(np.linalg) + z, backend="llvm")(0.0)):
+        with pytest.raises(gc.GraphcError, match=match):
+            run()
+
+
+@pytest.mark.xfail(strict=True, reason="bug: pinv / matrix_rank of an empty matrix raise "
+                   "ShapeError (max of an empty axis) where NumPy returns an empty / 0 result")
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0)])
+def test_pinv_and_rank_of_empty_matrices(shape):
+    z = np.zeros(shape)
+    assert gnp.linalg.pinv(z).shape == shape[::-1]
+    assert int(gnp.linalg.matrix_rank(z)) == 0
+
+
+def test_empty_matrices():
+    for shape in ((0, 0), (2, 0, 0), (0, 3, 3)):
+        z = np.zeros(shape)
+        for fn in ("cholesky", "inv", "eigh", "svd", "qr", "det"):
+            got = run3(lambda la, x: getattr(la, fn)(x), z)
+            want = getattr(np.linalg, fn)(z)
+            want = tuple(want) if isinstance(want, tuple) else want
+            assert [np.shape(g) for g in np.atleast_1d(*got)] if isinstance(got, tuple) else \
+                np.shape(got) == np.shape(want)
+
+
+# - random programs -------------------------------------------------------------------------------
+STEPS = {  # SPD -> SPD
+    "square": lambda a, b: a @ a / a.shape[-1],
+    "inv": lambda a, b: np.linalg.inv(a) * a.shape[-1],
+    "add_gram": lambda a, b: a + b @ b.T,
+    "chol_roundtrip": lambda a, b: (lambda l: l @ l.T)(np.linalg.cholesky(a)),
+    "eig_roundtrip": lambda a, b: (lambda w, v: (v * w) @ v.T)(*np.linalg.eigh(a)),
+    "pinv": lambda a, b: np.linalg.pinv(a) * a.shape[-1],
+    "power": lambda a, b: np.linalg.matrix_power(a, 2) / a.shape[-1],
+}
+READOUTS = [  # pairs of mathematically equal scalars of an SPD a (and b)
+    (lambda a, b: 2 * np.sum(np.log(np.diagonal(np.linalg.cholesky(a)))),
+     lambda a, b: np.linalg.slogdet(a)[1]),
+    (lambda a, b: np.sum(np.log(np.linalg.eigvalsh(a))), lambda a, b: np.log(np.linalg.det(a))),
+    (lambda a, b: np.trace(np.linalg.inv(a) @ b), lambda a, b: np.trace(np.linalg.solve(a, b))),
+    (lambda a, b: (lambda l: np.sum(np.linalg.solve(l.T, np.linalg.solve(l, b[:, 0]))))(
+        np.linalg.cholesky(a)), lambda a, b: np.sum(np.linalg.solve(a, b[:, 0]))),
+    (lambda a, b: np.linalg.norm(a, "nuc"), lambda a, b: np.trace(a)),
+    (lambda a, b: np.linalg.norm(a, 2), lambda a, b: np.max(np.linalg.eigvalsh(a))),
+    (lambda a, b: np.sum(np.linalg.qr(a, "r") ** 2), lambda a, b: np.sum(a * a)),
+]
+
+
+@settings(max_examples=12)
+@given(n=st.integers(1, 5), seed=st.integers(0, 2**16),
+       steps=st.lists(st.sampled_from(sorted(STEPS)), max_size=3),
+       readout=st.integers(0, len(READOUTS) - 1))
+def test_random_programs(n, seed, steps, readout):
+    x, b = _rng(seed).normal(size=(2, n, n))
+
+    def program(x, b, k):
+        a = x @ x.T + n * np.eye(n)
+        for s in steps:
+            a = STEPS[s](a, b)
+        return READOUTS[readout][k](a, b)
+
+    ref = [gc.function(lambda x, b, k=k: program(x, b, k), backend="reference") for k in (0, 1)]
+    llvm = gc.function(lambda x, b: program(x, b, 0), backend="llvm")
+    v0, v1 = float(ref[0](x, b)), float(ref[1](x, b))
+    np.testing.assert_allclose(v0, v1, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(float(llvm(x, b)), v0, rtol=1e-12, atol=1e-12)
+    check_grads(lambda x, b: program(x, b, 0), (x, b), order=1, atol=1e-5, rtol=1e-4)
+    gfun = gc.grad(lambda x, b: program(x, b, 0), argnums=(0, 1))
+    for g, r in zip(gc.function(gfun, backend="llvm")(x, b),
+                    gc.grad(lambda x, b: program(x, b, 1), argnums=(0, 1))(x, b), strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-7, atol=1e-7)
+
+
+# - threads ---------------------------------------------------------------------------------------
+def test_concurrent_calls():
+    f = gc.jit(lambda a, b: (lambda l: np.linalg.solve(l.T, np.linalg.solve(l, b)))(
+        np.linalg.cholesky(a)))
+    inputs = [(spd(6, seed=100 + i), _rng(200 + i).normal(size=(6, 3))) for i in range(32)]
+    f(*inputs[0])
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda ab: f(*ab), inputs))
+    for (a, b), x in zip(inputs, results, strict=True):
+        close(a @ x, b, scale=10)
