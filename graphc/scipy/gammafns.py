@@ -30,10 +30,13 @@ _SHIFT = 10  # the asymptotic series start here
 
 
 def _gammaln_positive(x):
-    """x > 0 (float64)."""
-    one_three = (x - 1) * (x - 2) * chebyshev("gammaln_1_3", x)
-    below = chebyshev("gammaln_1_3", x + 1) * (x - 1 + 1) * (x + 1 - 2)  # gammaln(x + 1)
-    below = below - gnp.log(gnp.where(x < 1, x, 1.0))
+    """x > 0 (float64). Each piece sees its argument clamped into its interval (no overflow in
+    the pieces a point does not use)."""
+    mid = gnp.clip(x, 1.0, 3.0)
+    one_three = (mid - 1) * (mid - 2) * chebyshev("gammaln_1_3", mid)
+    small = gnp.minimum(x, 1.0)  # gammaln(x) = gammaln(x + 1) - log(x) below 1
+    low = small + 1
+    below = (low - 1) * (low - 2) * chebyshev("gammaln_1_3", low) - gnp.log(small)
     big = gnp.maximum(x, float(_SHIFT))
     stirling = ((big - 0.5) * gnp.log(big) - big + _HALF_LOG_2PI
                 + polyval_inverse(big, _stirling_terms()))
@@ -61,8 +64,11 @@ def _gammaln64(x):
 
 def _digamma_positive(x):
     hi, lo = DIGAMMA_ZERO
-    one_three = (x - hi - lo) * chebyshev("digamma_1_3", x)
-    below = (x + 1 - hi - lo) * chebyshev("digamma_1_3", x + 1) - 1 / gnp.where(x < 1, x, 1.0)
+    mid = gnp.clip(x, 1.0, 3.0)
+    one_three = (mid - hi - lo) * chebyshev("digamma_1_3", mid)
+    small = gnp.minimum(x, 1.0)  # digamma(x) = digamma(x + 1) - 1/x below 1
+    low = small + 1
+    below = (low - hi - lo) * chebyshev("digamma_1_3", low) - 1 / small
     big = gnp.maximum(x, float(_SHIFT))
     terms = [0.0] * 16
     for k, b in enumerate(BERNOULLI, start=1):
