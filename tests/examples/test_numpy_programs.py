@@ -1,7 +1,8 @@
 """Real NumPy programs run unchanged under graphc (issue 12): a convolution layer
 (examples/conv2d.py: pad, slicing, stack, einsum) and a character RNN (examples/char_rnn.py:
-integer indexing, repeat, hstack, vstack, tanh, take_along_axis, a log-sum-exp). Each gives
-plain NumPy's numbers, and its gradient passes the numerical check."""
+integer indexing, repeat, hstack, vstack, tanh, take_along_axis, a log-sum-exp) and a
+Gaussian-process regression (examples/gaussian_process.py: cholesky, solve, slogdet, diag). Each
+gives plain NumPy's numbers, and its gradient passes the numerical check."""
 
 import importlib.util
 import pathlib
@@ -9,6 +10,7 @@ import pathlib
 import numpy as np
 
 import graphc as gc
+from graphc.scipy import stats
 from graphc.testing import check_grads
 
 _EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
@@ -40,3 +42,21 @@ def test_char_rnn_matches_numpy_trains_and_its_gradient_checks():
     short = (chars[:2, :3], targets[:2, :3])
     check_grads(lambda e, w: rnn.nll([e, w, *params[2:]], *short), (params[0], params[1]),
                 order=1)
+
+
+def test_gaussian_process_matches_numpy_fits_and_its_gradient_checks():
+    gp = _load("gaussian_process")
+    losses, params, (x, y), (mean, var) = gp.main(n=12, steps=25)
+    assert losses[-1] < losses[0] - 1
+    for f in (gp.neg_log_marginal_likelihood, gp.neg_log_marginal_likelihood_slogdet):
+        np.testing.assert_allclose(gc.function(f)(params, x, y), f(params, x, y), rtol=1e-11)
+    # an independent formula: -log N(y; 0, K) by graphc.scipy.stats
+    np.testing.assert_allclose(
+        gc.function(gp.neg_log_marginal_likelihood)(params, x, y),
+        -stats.multivariate_normal.logpdf(y, None, gp.covariance(params, x)), rtol=1e-11)
+    want_mean, want_var = gp.predict(params, x, y, x)
+    np.testing.assert_allclose(mean, want_mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(var, want_var, rtol=1e-8, atol=1e-12)
+    for f in (gp.neg_log_marginal_likelihood, gp.neg_log_marginal_likelihood_slogdet):
+        check_grads(lambda p: f(p, x, y), (params,), order=2)
+    check_grads(lambda p, xn: gp.predict(p, x, y, xn)[0], (params, x[:3] + 0.1), order=1)
