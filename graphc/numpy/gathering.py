@@ -1,13 +1,14 @@
 """Indexing with integer arrays (issue 12, item 4, in part): ``take``, ``take_along_axis``,
 ``x[idx]`` with integer-array (or traced integer) indices among basic ones, and JAX's
-functional updates ``x.at[idx].add(v)`` / ``.set(v)``; built on the ``gather`` and
+functional updates ``x.at[idx].add/set/multiply/min/max(v)`` and ``.get()``; built on the ``gather`` and
 ``scatter_add`` primitives (ops/indexing.py: negative indices as NumPy, out-of-range ones
 clamped as JAX does).
 
 Several array indices in one subscript broadcast together (NumPy's rules, Python ints among
 them counting as array indices). Not built here (an error says so): boolean masks (their
-result's shape depends on the data: write ``np.where(mask, x, 0)`` or ``(x * mask).sum()``), and
-``.at[...]`` with basic slices (``x.at[idx]`` takes one index along axis 0, or ``x.at[:, idx]``).
+result's shape depends on the data: write ``np.where(mask, x, 0)`` or ``(x * mask).sum()``; a
+static mask is fine in ``.at[...]``), and a traced index in ``.at[...]`` after anything but full
+slices.
 """
 
 from __future__ import annotations
@@ -153,25 +154,77 @@ class _At:
 
 
 class _AtIndex:
+    """The positions of one ``x.at[index]``. An index holding no traced value may be any NumPy
+    index (ints, slices, Ellipsis, None, integer or boolean arrays): its positions are the
+    static flat positions ``arange(x.size).reshape(x.shape)[index]``, and the update acts on
+    ``ravel(x)`` (so NumPy itself checks the index and places the result's axes). A traced index
+    takes the forms ``x.at[idx]`` and ``x.at[:, ..., idx]`` (full slices before one index)."""
+
     def __init__(self, x, index):
         x = lift(x)
-        index = index if isinstance(index, tuple) else (index,)
-        lead = index[:-1]
+        self.full_shape = tuple(x.shape)
+        entries = index if isinstance(index, tuple) else (index,)
+        if not any(isinstance(i, Tracer) for i in entries):
+            flat = np.arange(x.size, dtype=np.int64).reshape(x.shape)
+            try:
+                where_ = flat[index]
+            except (IndexError, TypeError) as e:
+                raise located(GraphcError, f".at[{index!r}] on shape {x.shape}: {e}") from None
+            self.x, self.axis, self.idx = ravel(x), 0, np.asarray(where_)
+            self.shape = self.idx.shape
+            return
+        lead = entries[:-1]
         if not all(isinstance(i, slice) and i == slice(None) for i in lead):
-            raise located(GraphcError, ".at[...]: only x.at[idx] or x.at[:, ..., idx] (full slices "
-                          "before one index) are supported")
+            raise located(GraphcError, ".at[...] with a traced index: only x.at[idx] or "
+                          "x.at[:, ..., idx] (full slices before one index) are supported")
         self.x, self.axis = x, len(lead)
-        i = index[-1]
-        self.idx = _index_array(i if is_array_index(i) else np.asarray(i))
+        self.idx = _index_array(entries[-1])
         self.shape = ix.gathered_shape(tuple(x.shape), tuple(self.idx.shape), self.axis)
 
     def _spread(self, v):
         return broadcast_to(lift(v).astype(self.x.dtype) if not isinstance(v, Tracer)
                             else v.astype(self.x.dtype), self.shape)
 
+    def _back(self, y):
+        return reshape(y, self.full_shape) if tuple(y.shape) != self.full_shape else y
+
     def add(self, v):
         """``x`` with ``v`` added at the positions (repeated positions add every value)."""
-        return ix.scatter_add(self.x, self.idx, self._spread(v), axis=self.axis)
+        return self._back(ix.scatter_add(self.x, self.idx, self._spread(v), axis=self.axis))
+
+    def _per_position(self, v, fill, combine):
+        """Per position of the axis, ``combine`` (a reduction over one axis) of the updates aimed
+        at it, ``fill`` where none is: an (n x m) comparison of the n positions with the m
+        indices, so O(n * m) work."""
+        x, axis = self.x, self.axis
+        n, flat = x.shape[axis], ravel(lift(self.idx))
+        m = flat.shape[0]
+        rows = reshape(self._spread(v), (*x.shape[:axis], 1, m, *x.shape[axis + 1:]))
+        hits = (reshape(sh.iota(shape=(n,), dtype=np.dtype(np.int64), dimension=0), (n, 1))
+                == reshape(positions(flat, n), (1, m)))
+        mask = reshape(hits, (1,) * axis + (n, m) + (1,) * (x.ndim - axis - 1))
+        out = combine(where(mask, rows, fill), axis=axis + 1)
+        return out if out.dtype == x.dtype else out.astype(x.dtype)  # prod widens small ints
+
+    def multiply(self, v):
+        """``x`` times every ``v`` aimed at each position (NumPy's ``np.multiply.at``)."""
+        from .reductions import prod
+
+        return self._back(self.x * self._per_position(v, np.ones((), self.x.dtype), prod))
+
+    def min(self, v):
+        """The minimum of ``x`` and every ``v`` aimed at each position (``np.minimum.at``)."""
+        from .elementwise import minimum
+        from .reductions import min as min_
+
+        return self._back(minimum(self.x, self._per_position(v, _extreme(self.x.dtype, 1), min_)))
+
+    def max(self, v):
+        """The maximum of ``x`` and every ``v`` aimed at each position (``np.maximum.at``)."""
+        from .elementwise import maximum
+        from .reductions import max as max_
+
+        return self._back(maximum(self.x, self._per_position(v, _extreme(self.x.dtype, -1), max_)))
 
     def set(self, v):
         """``x`` with ``v`` at the positions; where a position repeats, the last value wins (as
@@ -179,10 +232,10 @@ class _AtIndex:
         (found by comparing the m positions pairwise: O(m**2) for m indices), so values are
         moved exactly (signed zeros, any dtype) and gradients reach only the winning values."""
         x, axis = self.x, self.axis
-        n, flat = x.shape[axis], ravel(self.idx)
+        n, flat = x.shape[axis], ravel(lift(self.idx))
         m = flat.shape[0]
         if m == 0:
-            return x
+            return self._back(x)
         i64 = np.dtype(np.int64)
         pos = positions(flat, n)
         later = sh.iota(shape=(m, m), dtype=i64, dimension=1) > sh.iota(shape=(m, m), dtype=i64,
@@ -195,10 +248,21 @@ class _AtIndex:
         rows = reshape(self._spread(v), (*x.shape[:axis], m, *x.shape[axis + 1 :]))
         picked = ix.gather(rows, where(hit, winner, np.int64(0)), axis=axis)
         mask = reshape(hit, (1,) * axis + (n,) + (1,) * (x.ndim - axis - 1))
-        return where(mask, picked, x)
+        return self._back(where(mask, picked, x))
 
     def get(self):
-        return ix.gather(self.x, self.idx, axis=self.axis)
+        return ix.gather(self.x, lift(self.idx), axis=self.axis)
+
+
+def _extreme(dtype, sign):
+    """The identity of min (sign 1) or max (sign -1) for ``dtype``: +-inf, or the integer or
+    bool bound."""
+    if dtype.kind == "f":
+        return np.array(sign * np.inf, dtype)
+    if dtype.kind == "b":
+        return np.array(sign > 0)
+    info = np.iinfo(dtype)
+    return np.array(info.max if sign > 0 else info.min, dtype)
 
 
 def at(x):

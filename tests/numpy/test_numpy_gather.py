@@ -113,6 +113,45 @@ def test_at_add_set_and_get(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_at_multiply_min_max_and_any_static_index(backend, dtype):
+    """``.multiply/.min/.max`` are NumPy's ``ufunc.at`` (every update at a repeated position
+    counts), and a static index may be anything NumPy takes (slices with steps, ints, Ellipsis,
+    a boolean mask, arrays in several axes) for every method."""
+    x = (np.arange(20).reshape(4, 5) % 7 + 1).astype(dtype)
+    ufuncs = {"add": np.add, "multiply": np.multiply, "min": np.minimum, "max": np.maximum}
+    indices = [(IDX,), (slice(None), np.array([4, 0, 4, -1])), (slice(1, None, 2), 3),
+               (Ellipsis, slice(None, None, -2)), (x > 4,), (np.array([0, 3]), np.array([1, 1]))]
+    for name, ufunc in ufuncs.items():
+        for index in indices:
+            upd = (np.arange(np.empty(x.shape)[index].size) % 5 - 2).astype(dtype)
+            upd = upd.reshape(np.empty(x.shape)[index].shape)
+            want = x.copy()
+            ufunc.at(want, index, upd)
+            got = gc.function(lambda x, u: getattr(x.at[index], name)(u), backend=backend)(x, upd)
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} {index}")
+        want = x.copy()
+        want[1:3, ::2] = 0
+        got = gc.function(lambda x: x.at[1:3, ::2].set(0), backend=backend)(x)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(gc.function(lambda x: x.at[..., 1:3].get())(x), x[..., 1:3])
+    traced = gc.function(lambda x, i: x.at[:, i].max(np.full((4, 3), 5, dtype)), backend=backend)
+    want = x.copy()
+    np.maximum.at(want, (slice(None), np.array([0, 0, 2])), np.full((4, 3), 5, dtype))
+    np.testing.assert_array_equal(traced(x, np.array([0, 0, 2])), want)
+
+
+def test_at_multiply_min_max_gradients():
+    v = rng.normal(size=4)
+    check_grads(lambda x, v: x.at[1, IDX].multiply(v), (X, v), order=2)
+    check_grads(lambda x, v: x.at[IDX[:2], :].min(v[:, None] * 0.1 + 2.0), (X, v[:2]), order=1)
+    check_grads(lambda x, v: x.at[1:4:2].max(v[:2, None] - 1.0), (X, v), order=1)
+    with pytest.raises(gc.GraphcError, match="out of bounds"):
+        gc.function(lambda x: x.at[5].set(1.0))(np.zeros(3))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_bool_scatter_add_is_a_logical_or(backend):
     """NumPy's bool ``+`` is ``or``: np.add.at on bools never toggles back."""
     idx = np.array([0, 0, 1, 2])
