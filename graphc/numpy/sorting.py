@@ -26,13 +26,12 @@ def _sort_options(kind, order, stable, name):
 
 
 def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """The stable sorting order along ``axis`` (``None``: of the flattened array)."""
+    """The stable sorting order along ``axis`` (``None``: of the flattened array). A 0-d array
+    sorts as its flattened self (``[0]``), as NumPy's ``argsort`` does (its ``sort`` refuses)."""
     _sort_options(kind, order, stable, "argsort")
     x = lift(a)
-    if axis is None:
+    if axis is None or x.ndim == 0:
         x, axis = ravel(x), 0
-    if x.ndim == 0:
-        raise located(ShapeError, "argsort: a 0-d array has no axis to sort along")
     return ix.argsort(x, axis=normalize_axis(axis, x.ndim, "argsort"))
 
 
@@ -42,6 +41,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     x = lift(a)
     if axis is None:
         x, axis = ravel(x), 0
+    axis = normalize_axis(axis, x.ndim, "sort")  # a 0-d array: refused, as NumPy does
     return take_along_axis(x, argsort(x, axis), axis)
 
 

@@ -80,3 +80,12 @@ def test_unsupported_options_are_refused():
         gnp.argsort(np.ones(3), order="a")
     with pytest.raises(gc.GraphcError, match="side"):
         gnp.searchsorted(np.ones(3), 1.0, side="middle")
+
+
+def test_zero_dimensional_inputs_follow_numpy():
+    """NumPy's argsort of a 0-d array sorts it flattened (``[0]``); its sort refuses one."""
+    x = np.array(2.5)
+    np.testing.assert_array_equal(gc.function(lambda v: np.argsort(v))(x), np.argsort(x))
+    assert gc.function(lambda v: gnp.argsort(v))(x).dtype == np.int64
+    with pytest.raises(gc.GraphcError, match="sort: axis -1 is out of bounds"):
+        gc.function(lambda v: np.sort(v))(x)
