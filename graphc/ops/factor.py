@@ -18,6 +18,8 @@ JAX gives inf/NaN there).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..core import define
@@ -61,8 +63,12 @@ def _nan_where_failing(fn, arrays, outs):
 
 
 def _linalg_impl(fn, infer, multiple=False):
+    @functools.lru_cache(maxsize=256)  # the compiled kernels call it per run (hostcall.py)
+    def out_types(key, attrs):
+        return infer([TensorType(s, d) for s, d in key], **dict(attrs))
+
     def impl(*arrays, **attrs):
-        outs = infer([TensorType(a.shape, a.dtype) for a in arrays], **attrs)
+        outs = out_types(tuple((a.shape, a.dtype) for a in arrays), tuple(sorted(attrs.items())))
         res = _nan_where_failing(lambda *a: fn(*a, **attrs), arrays, outs)
         return res if multiple else res[0]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import json
+import math
 import warnings
 
 import numpy as np
@@ -46,25 +47,29 @@ def describe(node) -> bytes:
 
 @functools.lru_cache(maxsize=256)
 def _parse(text: bytes):
+    """(primitive, attributes, [(shape, dtype, ctypes array type)] for operands and results)."""
     spec = json.loads(text)
-    types = [[(tuple(s), np.dtype(d)) for s, d in spec[k]] for k in ("in", "out")]
+    types = [[_typed(s, d) for s, d in spec[k]] for k in ("in", "out")]
     return REGISTRY[spec["prim"]], spec["attrs"], types[0], types[1]
 
 
-def _view(address: int, shape, dtype) -> np.ndarray:
-    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if size == 0:
+def _typed(shape, dtype):
+    dtype = np.dtype(dtype)
+    return tuple(shape), dtype, ctypes.c_char * (math.prod(shape) * dtype.itemsize)
+
+
+def _view(address: int, shape, dtype, raw) -> np.ndarray:
+    if not ctypes.sizeof(raw):
         return np.empty(shape, dtype)
-    raw = (ctypes.c_char * size).from_address(address)
-    return np.frombuffer(raw, dtype).reshape(shape)
+    return np.frombuffer(raw.from_address(address), dtype).reshape(shape)
 
 
 def _call(desc: int, ptrs: int) -> None:
     text = ctypes.string_at(desc)
     prim, attrs, ins, outs = _parse(text)
     addr = ctypes.cast(ptrs, ctypes.POINTER(ctypes.c_void_p))
-    arrays = [_view(addr[i], s, d) for i, (s, d) in enumerate(ins)]
-    targets = [_view(addr[len(ins) + j], s, d) for j, (s, d) in enumerate(outs)]
+    arrays = [_view(addr[i], *t) for i, t in enumerate(ins)]
+    targets = [_view(addr[len(ins) + j], *t) for j, t in enumerate(outs)]
     try:
         res = prim.impl(*arrays, **attrs)
         for t, r in zip(targets, res if prim.multiple_results else (res,), strict=True):
