@@ -19,7 +19,7 @@ import numpy as np
 from ..core import located
 from ..errors import GraphcError, ShapeError
 from ..ops import factor
-from ._core import as_float, cast, normalize_axes, static_int, static_real
+from ._core import as_float, cast, normalize_axes, normalize_axis, static_int, static_real
 from .elementwise import abs, equal, exp, power, sqrt, where
 from .reductions import max, min, sum
 from .shapes import broadcast_to, concatenate, expand_dims, squeeze, swapaxes, transpose
@@ -37,10 +37,13 @@ def safe_sqrt(s):
     return _zero_safe(sqrt, s)
 
 
-def _matrices(a, what):
+def _matrices(a, what, square=False):
     a = as_float(a)
     if a.ndim < 2:
         raise located(ShapeError, f"{what}: needs an array of at least two dimensions, got "
+                      f"shape {tuple(a.shape)}")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise located(ShapeError, f"{what}: needs square matrices in the last two axes, got "
                       f"shape {tuple(a.shape)}")
     return a
 
@@ -65,7 +68,7 @@ def cholesky(a, upper=False):
 def solve(a, b):
     """``x`` with ``a @ x == b``: ``b`` is a vector when it is 1-d, else a stack of matrices
     (NumPy 2's rule); the batch axes broadcast. NaN where ``a`` is singular."""
-    a = _matrices(a, "solve")
+    a = _matrices(a, "solve", square=True)
     b = as_float(b)
     (a, b), _ = _promoted(a, b)
     vector = b.ndim == 1
@@ -95,13 +98,13 @@ def _eye(a):
 
 def inv(a):
     """``solve(a, I)``: NaN where ``a`` is singular."""
-    a = _matrices(a, "inv")
+    a = _matrices(a, "inv", square=True)
     return factor.solve(a, _eye(a))
 
 
 def slogdet(a):
     """``(sign, log|det a|)``: sign 0 and -inf for a singular ``a``."""
-    return factor.slogdet(_matrices(a, "slogdet"))
+    return tuple(factor.slogdet(_matrices(a, "slogdet", square=True)))
 
 
 def det(a):
@@ -117,7 +120,7 @@ def eigh(a, UPLO="L"):  # noqa: N803  (NumPy's name)
     a = _matrices(a, "eigh")
     if UPLO not in ("L", "U"):
         raise located(GraphcError, f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    return factor.eigh(a if UPLO == "L" else _mT(a))
+    return tuple(factor.eigh(a if UPLO == "L" else _mT(a)))
 
 
 def eigvalsh(a, UPLO="L"):  # noqa: N803
@@ -144,13 +147,20 @@ def qr(a, mode="reduced"):
         q, rx = factor.qr(a[..., :m], full=False)
         r = concatenate([rx, _mm(_mT(q), a[..., m:])], axis=-1)
     else:
-        q, r = factor.qr(a, full=mode == "complete")
+        q, r = tuple(factor.qr(a, full=mode == "complete"))
     return r if mode == "r" else (q, r)
+
+
+def _largest(s):
+    """The largest singular value per matrix (0 for an empty one, which has none)."""
+    if s.shape[-1] == 0:
+        return broadcast_to(cast(0, s.dtype), (*s.shape[:-1], 1))
+    return max(s, axis=-1, keepdims=True)
 
 
 def _cutoff_inverse(s, rcond):
     """``1 / s`` where ``s`` exceeds ``rcond`` times the largest singular value, else 0."""
-    keep = s > rcond * max(s, axis=-1, keepdims=True)
+    keep = s > rcond * _largest(s)
     return where(keep, 1 / where(keep, s, cast(1, s.dtype)), cast(0, s.dtype)), keep
 
 
@@ -190,9 +200,7 @@ def lstsq(a, b, rcond=None):
 
 def matrix_power(a, n):
     """``a`` to the static integer power ``n`` by repeated squaring (``inv`` first for n < 0)."""
-    a = _matrices(a, "matrix_power")
-    if a.shape[-1] != a.shape[-2]:
-        raise located(ShapeError, f"matrix_power: needs square matrices, got {tuple(a.shape)}")
+    a = _matrices(a, "matrix_power", square=True)
     n = static_int(n, "matrix_power: n")
     if n < 0:
         a, n = inv(a), -n
@@ -212,7 +220,7 @@ def matrix_rank(A, tol=None):  # noqa: N803
     a = _matrices(A, "matrix_rank")
     s = svd(a, compute_uv=False)
     if tol is None:
-        tol = max(s, axis=-1, keepdims=True) * (builtins.max(*a.shape[-2:]) * np.finfo(a.dtype).eps)
+        tol = _largest(s) * (builtins.max(*a.shape[-2:]) * np.finfo(a.dtype).eps)
     return sum(cast(s > tol, np.dtype(np.int64)), axis=-1)
 
 
@@ -228,6 +236,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     else:
         axes = normalize_axes(axis, x.ndim, "norm")
     if len(axes) == 2:
+        if axis is not None:  # (row, col) in the caller's order: normalize_axes sorts them
+            axes = tuple(normalize_axis(a, x.ndim, "norm") for a in axis)
         return _matrix_norm(x, ord, axes, keepdims)
     if len(axes) > 2 and ord is not None:
         raise located(GraphcError, "norm: ord needs a vector (one axis) or a matrix (two axes)")

@@ -25,6 +25,11 @@ import numpy as np
 from ..core import define
 from ..errors import DTypeError, GraphcError, ShapeError
 from ..ir import TensorType
+from . import elementwise as ew
+from .matrices import (along_cols, along_rows, const, diagonal, eye_like, mm, mT, pair_inverse,
+                       safe_inverse, tril)
+from .reduce import reduce_sum
+from .shape import broadcast_in_dim, zeros
 
 
 def _square(t, what):
@@ -75,45 +80,15 @@ def _linalg_impl(fn, infer, multiple=False):
     return impl
 
 
-# - matrix helpers for the rules (graphc.numpy is imported late: it imports this package) -----------
-def _np():
-    from .. import numpy as gnp
-
-    return gnp
-
-
-def mT(x):
-    return _np().swapaxes(x, -1, -2)
-
-
-def mm(a, b):
-    return _np().matmul(a, b)
-
-
-def _eye_like(x):
-    gnp = _np()
-    return gnp.broadcast_to(gnp.eye(x.shape[-1], dtype=x.dtype), tuple(x.shape))
-
-
 def _lower_fold(g):
     """The gradient of a function of ``tril(a) + tril(a, -1).T`` from the one ``g`` of its
     symmetric argument: symmetric pairs summed onto the lower triangle, zeros above."""
-    gnp = _np()
-    return gnp.tril(g + mT(g), -1) + g * _eye_like(g)
+    return ew.add(tril(ew.add(g, mT(g)), -1), ew.mul(g, eye_like(g)))
 
 
 def _lower_sym(t):
     """The symmetric matrix a lower-triangle-reading function sees for the tangent ``t``."""
-    gnp = _np()
-    return gnp.tril(t) + mT(gnp.tril(t, -1))
-
-
-def _pair_inverse(w):
-    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it and where ``w[i] == w[j]``."""
-    gnp = _np()
-    diff = w[..., None, :] - w[..., :, None]
-    same = diff == 0
-    return gnp.where(same, gnp.zeros_like(diff), 1 / gnp.where(same, gnp.ones_like(diff), diff))
+    return ew.add(tril(t), mT(tril(t, -1)))
 
 
 # - cholesky ----------------------------------------------------------------------------------------
@@ -124,7 +99,7 @@ def _chol_infer(types):
 
 def _phi(x):
     """The lower triangle of ``x`` with its diagonal halved."""
-    return _np().tril(x) - 0.5 * x * _eye_like(x)
+    return ew.sub(tril(x), ew.mul(const(0.5, x), ew.mul(x, eye_like(x))))
 
 
 def _chol_jvp(p, t, o):
@@ -138,11 +113,11 @@ def _chol_vjp(ct, p, o, needed):
     (l,) = o
     w = solve(mT(l), _phi(mm(mT(l), ct)))  # L^-T phi(L^T Lbar) L^-1, then symmetrized
     m = mT(solve(mT(l), mT(w)))
-    return [_lower_fold(0.5 * (m + mT(m)))]
+    return [_lower_fold(ew.mul(const(0.5, m), ew.add(m, mT(m))))]
 
 
 cholesky = define(
-    "cholesky", infer=_chol_infer, jvp=_chol_jvp, vjp=_chol_vjp,
+    "cholesky", family="factor", infer=_chol_infer, jvp=_chol_jvp, vjp=_chol_vjp,
     impl=_linalg_impl(lambda a: np.linalg.cholesky(a), _chol_infer),
 )
 """The lower Cholesky factor ``L`` (``L @ L.T == a``) of the lower triangle of ``a``."""
@@ -160,7 +135,9 @@ def _solve_infer(types):
 def _solve_jvp(p, t, o):
     a, _ = p
     (x,) = o
-    rhs = t[1] if t[0] is None else (-mm(t[0], x) if t[1] is None else t[1] - mm(t[0], x))
+    if t[0] is None:
+        return solve(a, t[1])
+    rhs = ew.neg(mm(t[0], x)) if t[1] is None else ew.sub(t[1], mm(t[0], x))
     return solve(a, rhs)
 
 
@@ -168,11 +145,11 @@ def _solve_vjp(ct, p, o, needed):
     a, _ = p
     (x,) = o
     db = solve(mT(a), ct)
-    return [-mm(db, mT(x)) if needed[0] else None, db if needed[1] else None]
+    return [ew.neg(mm(db, mT(x))) if needed[0] else None, db if needed[1] else None]
 
 
 solve = define(
-    "solve", infer=_solve_infer, jvp=_solve_jvp, vjp=_solve_vjp,
+    "solve", family="factor", infer=_solve_infer, jvp=_solve_jvp, vjp=_solve_vjp,
     impl=_linalg_impl(lambda a, b: np.linalg.solve(a, b), _solve_infer),
 )
 """``x`` with ``a @ x == b`` for ``a`` (..., n, n) and ``b`` (..., n, k) (LU with pivoting)."""
@@ -187,8 +164,7 @@ def _slogdet_infer(types):
 
 
 def _slogdet_jvp(p, t, o):
-    gnp = _np()
-    return [None, gnp.trace(solve(p[0], t[0]), axis1=-2, axis2=-1)]
+    return [None, reduce_sum(diagonal(solve(p[0], t[0])), axes=(p[0].ndim - 2,))]
 
 
 def _slogdet_vjp(ct, p, o, needed):
@@ -196,11 +172,12 @@ def _slogdet_vjp(ct, p, o, needed):
     g = ct[1]
     if g is None:
         return [None]
-    return [g[..., None, None] * mT(solve(a, _eye_like(a)))]
+    spread = broadcast_in_dim(g, shape=tuple(a.shape), dims=tuple(range(g.ndim)))
+    return [ew.mul(spread, mT(solve(a, eye_like(a))))]
 
 
 slogdet = define(
-    "slogdet", infer=_slogdet_infer, jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
+    "slogdet", family="factor", infer=_slogdet_infer, jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
     impl=_linalg_impl(lambda a: tuple(np.linalg.slogdet(a)), _slogdet_infer, multiple=True),
 )
 """``(sign, log|det a|)``; the sign's derivative is zero, ``log|det|``'s is ``inv(a).T``."""
@@ -214,24 +191,23 @@ def _eigh_infer(types):
 
 
 def _eigh_jvp(p, t, o):
-    gnp = _np()
     w, v = o
     c = mm(mT(v), mm(_lower_sym(t[0]), v))
-    return [gnp.diagonal(c, axis1=-2, axis2=-1), mm(v, _pair_inverse(w) * c)]
+    return [diagonal(c), mm(v, ew.mul(pair_inverse(w), c))]
 
 
 def _eigh_vjp(ct, p, o, needed):
-    gnp = _np()
     w, v = o
     dw, dv = ct
-    inner = gnp.zeros_like(v) if dv is None else _pair_inverse(w) * mm(mT(v), dv)
+    inner = zeros(tuple(v.shape), v.dtype) if dv is None else ew.mul(pair_inverse(w),
+                                                                    mm(mT(v), dv))
     if dw is not None:
-        inner = inner + dw[..., None] * _eye_like(v)
+        inner = ew.add(inner, ew.mul(along_cols(dw), eye_like(v)))
     return [_lower_fold(mm(v, mm(inner, mT(v))))]
 
 
 eigh = define(
-    "eigh", infer=_eigh_infer, jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True,
+    "eigh", family="factor", infer=_eigh_infer, jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True,
     impl=_linalg_impl(lambda a: tuple(np.linalg.eigh(a)), _eigh_infer, multiple=True),
 )
 """Ascending eigenvalues ``w`` and orthonormal eigenvectors (columns of ``v``) of the symmetric
@@ -264,7 +240,7 @@ def _svd_parts(p, o, full_matrices, compute_uv, what):
     m, n = a.shape[-2:]
     if full_matrices and compute_uv and m != n:
         raise GraphcError(
-            f"the {what} of svd with full_matrices=True and a non-square {a.type} is not defined "
+            f"the {what} of svd with full_matrices=True and a non-square {a.aval} is not defined "
             "(the extra singular vectors are arbitrary): pass full_matrices=False"
         )
     u, s, vh = o if compute_uv else svd(a, full_matrices=False, compute_uv=True)
@@ -275,60 +251,59 @@ def _svd_jvp(p, t, o, full_matrices, compute_uv):
     (da,) = t
     u, s, v = _svd_parts(p, o, full_matrices, compute_uv, "derivative")
     ds_mat = mm(mT(u), mm(da, v))
-    ds = _np().diagonal(ds_mat, axis1=-2, axis2=-1)
+    ds = diagonal(ds_mat)
     if not compute_uv:
         return [ds]
-    f = _pair_inverse(s * s)
-    ss = ds_mat * s[..., None, :]
-    sds = s[..., :, None] * ds_mat
-    du = mm(u, f * (ss + mT(ss)))
-    dv = mm(v, f * (sds + mT(sds)))
+    f = pair_inverse(ew.mul(s, s))
+    ss = ew.mul(ds_mat, along_rows(s))
+    sds = ew.mul(along_cols(s), ds_mat)
+    du = mm(u, ew.mul(f, ew.add(ss, mT(ss))))
+    dv = mm(v, ew.mul(f, ew.add(sds, mT(sds))))
     m, n = p[0].shape[-2:]
-    s_inv = _safe_inverse(s)[..., None, :]
+    s_inv = safe_inverse(s)
     if m > n:
         dav = mm(da, v)
-        du = du + (dav - mm(u, mm(mT(u), dav))) * s_inv
+        du = ew.add(du, _scale_cols(ew.sub(dav, mm(u, mm(mT(u), dav))), s_inv))
     if n > m:
         dau = mm(mT(da), u)
-        dv = dv + (dau - mm(v, mm(mT(v), dau))) * s_inv
+        dv = ew.add(dv, _scale_cols(ew.sub(dau, mm(v, mm(mT(v), dau))), s_inv))
     return [du, ds, mT(dv)]
 
 
-def _safe_inverse(s):
-    gnp = _np()
-    zero = s == 0
-    return gnp.where(zero, gnp.zeros_like(s), 1 / gnp.where(zero, gnp.ones_like(s), s))
+def _scale_cols(x, s):
+    """``x * s[..., None, :]`` for a (..., m, k) ``x`` and (..., k) ``s``."""
+    nb = s.ndim - 1
+    return ew.mul(x, broadcast_in_dim(s, shape=tuple(x.shape), dims=(*range(nb), nb + 1)))
 
 
 def _svd_vjp(ct, p, o, needed, full_matrices, compute_uv):
     u, s, v = _svd_parts(p, o, full_matrices, compute_uv, "gradient")
     du, ds, dvh = ct if compute_uv else (None, ct[0], None)
-    gnp = _np()
-    k = gnp.zeros(tuple(s.shape) + (s.shape[-1],), s.dtype)
+    k = zeros((*s.shape, s.shape[-1]), s.dtype)
     if ds is not None:
-        k = k + ds[..., None] * _eye_like(k)
-    f = _pair_inverse(s * s)
+        k = ew.add(k, ew.mul(along_cols(ds), eye_like(k)))
+    f = pair_inverse(ew.mul(s, s))
     if du is not None:
-        j = f * mm(mT(u), du)
-        k = k + (j + mT(j)) * s[..., None, :]
+        j = ew.mul(f, mm(mT(u), du))
+        k = ew.add(k, ew.mul(ew.add(j, mT(j)), along_rows(s)))
     if dvh is not None:
-        h = f * mm(mT(v), mT(dvh))
-        k = k + s[..., :, None] * (h + mT(h))
+        h = ew.mul(f, mm(mT(v), mT(dvh)))
+        k = ew.add(k, ew.mul(along_cols(s), ew.add(h, mT(h))))
     grad = mm(u, mm(k, mT(v)))
     m, n = p[0].shape[-2:]
-    s_inv = _safe_inverse(s)
+    s_inv = safe_inverse(s)
     if m > n and du is not None:
-        proj = du - mm(u, mm(mT(u), du))
-        grad = grad + mm(proj * s_inv[..., None, :], mT(v))
+        proj = ew.sub(du, mm(u, mm(mT(u), du)))
+        grad = ew.add(grad, mm(_scale_cols(proj, s_inv), mT(v)))
     if n > m and dvh is not None:
         dv = mT(dvh)
-        proj = dv - mm(v, mm(mT(v), dv))
-        grad = grad + mm(u * s_inv[..., None, :], mT(proj))
+        proj = ew.sub(dv, mm(v, mm(mT(v), dv)))
+        grad = ew.add(grad, mm(_scale_cols(u, s_inv), mT(proj)))
     return [grad]
 
 
 svd = define(
-    "svd", infer=_svd_infer, jvp=_svd_jvp, vjp=_svd_vjp, multiple_results=True,
+    "svd", family="factor", infer=_svd_infer, jvp=_svd_jvp, vjp=_svd_vjp, multiple_results=True,
     impl=_linalg_impl(_svd_np, _svd_infer, multiple=True),
 )
 """``(u, s, vh)`` (or ``(s,)`` without ``compute_uv``), singular values descending."""
@@ -350,40 +325,38 @@ def _qr_check(p, full, what):
     m, n = p[0].shape[-2:]
     if full and m > n:
         raise GraphcError(
-            f"the {what} of qr(mode='complete') of a tall {p[0].type} is not defined (the extra "
+            f"the {what} of qr(mode='complete') of a tall {p[0].aval} is not defined (the extra "
             "columns of q are arbitrary): use mode='reduced'"
         )
 
 
 def _qr_jvp(p, t, o, full):
     _qr_check(p, full, "derivative")
-    gnp = _np()
     q, r = o
     b = mT(solve(mT(r), mT(t[0])))  # dA R^-1
     c = mm(mT(q), b)
-    low = gnp.tril(c, -1)
-    omega = low - mT(low)
-    return [mm(q, omega - c) + b, mm(c - omega, r)]
+    low = tril(c, -1)
+    omega = ew.sub(low, mT(low))
+    return [ew.add(mm(q, ew.sub(omega, c)), b), mm(ew.sub(c, omega), r)]
 
 
 def _qr_vjp(ct, p, o, needed, full):
     _qr_check(p, full, "gradient")
-    gnp = _np()
     q, r = o
     dq, dr = ct
-    m = gnp.zeros(tuple(r.shape), r.dtype)
+    m = zeros(tuple(r.shape), r.dtype)
     if dq is not None:
-        m = m + mm(mT(q), dq)
+        m = ew.add(m, mm(mT(q), dq))
     if dr is not None:
-        m = m - mm(dr, mT(r))
-    g = mm(q, gnp.tril(m - mT(m), -1) - m)
+        m = ew.sub(m, mm(dr, mT(r)))
+    g = mm(q, ew.sub(tril(ew.sub(m, mT(m)), -1), m))
     if dq is not None:
-        g = g + dq
+        g = ew.add(g, dq)
     return [mT(solve(r, mT(g)))]  # G R^-T
 
 
 qr = define(
-    "qr", infer=_qr_infer, jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
+    "qr", family="factor", infer=_qr_infer, jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
     impl=_linalg_impl(
         lambda a, full: tuple(np.linalg.qr(a, mode="complete" if full else "reduced")), _qr_infer,
         multiple=True,

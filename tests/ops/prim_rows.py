@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import oracles
+from prim_factor import factor_rows, special_call_row
 from prim_loops import (
     argsort_row,
     gather_row,
@@ -365,6 +366,8 @@ ROWS: dict[str, Row] = {
     "gather": gather_row(),
     "scatter_add": scatter_add_row(),
     "argsort": argsort_row(),
+    "special_call": special_call_row(),
+    **factor_rows(),
     "fused": fused_row(),
     "dot_general": Row(
         _cases(
