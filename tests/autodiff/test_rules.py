@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from graphc.ops import REGISTRY, linalg
+from graphc.ops import REGISTRY, factor, linalg
 from graphc.ops import elementwise as ew
 from graphc.ops import indexing as ix
 from graphc.ops import reduce as rd
 from graphc.ops import shape as sh
+from graphc.scipy import special
 from graphc.testing import check_grads
 
 rng = np.random.default_rng(0)
@@ -32,6 +33,21 @@ def distinct(*shape):
     """Values whose pairwise gaps are far larger than the finite-difference step (no ties)."""
     n = int(np.prod(shape, dtype=np.int64))
     return (rng.permutation(n) * 0.37 - 1.0).reshape(shape)
+
+
+def spd(n, *batch):
+    """A well-conditioned symmetric positive definite matrix (or stack of them)."""
+    x = rng.standard_normal((*batch, n, n))
+    return x @ np.swapaxes(x, -1, -2) + n * np.eye(n)
+
+
+def _sign_free(prim, **attrs):
+    """The outputs of ``prim`` with each singular/eigen-vector squared (their signs are arbitrary,
+    so only sign-invariant functions of them are derivatives to check)."""
+    def fn(a):
+        outs = prim(a, **attrs)
+        return [o * o if o.ndim == a.ndim else o for o in outs]
+    return fn
 
 
 def unary(prim, domain):
@@ -244,6 +260,17 @@ ROWS = {
     "gather": [(_gathered, (normal(3), normal(3)))],
     "scatter_add": [(_gathered, (normal(3), normal(3)))],
     "remat": [(_remat_block, (normal(3), normal(3))), (_remat_block, (normal(1), normal(1)))],
+    "cholesky": [(factor.cholesky, (spd(3),)), (factor.cholesky, (spd(2, 2),))],
+    "solve": [(factor.solve, (spd(3), normal(3, 2))), (factor.solve, (spd(1, 2), normal(2, 1, 1)))],
+    "slogdet": [(lambda a: factor.slogdet(a)[1], (normal(3, 3) + 4 * np.eye(3),)),
+                (lambda a: factor.slogdet(a)[1], (spd(2, 3),))],
+    "eigh": [(_sign_free(factor.eigh), (spd(3),)), (_sign_free(factor.eigh), (spd(2, 2),))],
+    "svd": [(_sign_free(factor.svd, full_matrices=False, compute_uv=True), (normal(4, 3),)),
+            (_sign_free(factor.svd, full_matrices=False, compute_uv=True), (normal(2, 3),)),
+            (lambda a: factor.svd(a, full_matrices=True, compute_uv=False)[0], (normal(2, 3, 3),))],
+    "qr": [(lambda a: factor.qr(a, full=False), (normal(4, 3),)),
+           (lambda a: factor.qr(a, full=True), (normal(3, 3),))],
+    "special_call": [(special.gammaln, (positive(3),)), (special.erfinv, (normal(4) * 0.3,))],
     "scan": [
         (_scan_tanh, (normal(4, 3), normal(3))),
         (_scan_tanh, (normal(1), np.asarray(0.3))),

@@ -36,9 +36,8 @@ PASSES = (("fuse", fuse),)
 def _lowering_options() -> dict:
     """Target facts the lowering needs: vector width, and NumPy's bundled gemm when it has one
     (registered with the JIT so calls to it resolve, also from cached object code)."""
-    from . import blas, hostcall
+    from . import blas
 
-    jit.register_symbol(hostcall.SYMBOL, hostcall.address())
     found = blas.find()
     for symbol, _, address in (found or {}).values():
         jit.register_symbol(symbol, address)

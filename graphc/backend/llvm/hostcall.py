@@ -84,13 +84,18 @@ def _call(desc: int, ptrs: int) -> None:
 _CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_call)
 
 
-def address() -> int:
-    """Where the JIT resolves ``graphc_host_call`` (the callback lives as long as the module)."""
-    return ctypes.cast(_CALLBACK, ctypes.c_void_p).value
+@functools.cache
+def _register() -> None:
+    """Make ``graphc_host_call`` resolve in JIT code (the callback lives as long as the module).
+    Lowering a host kernel registers it, and lowering precedes every compile, cached or not."""
+    from . import jit
+
+    jit.register_symbol(SYMBOL, ctypes.cast(_CALLBACK, ctypes.c_void_p).value)
 
 
 def emit_host_call(scope, f, node, reads, writes) -> str:
     """The kernel: the pointers into a stack array, then the call."""
+    _register()
     ptrs = [reads[v].ptr for v in node.inputs] + [buf.ptr for _, buf in writes]
     table = f.alloca(f"[{len(ptrs)} x ptr]", 8)
     for i, p in enumerate(ptrs):
