@@ -12,6 +12,7 @@ ufuncs, so a NaN input checks that graphc propagates NaN as NumPy does.
 
 from __future__ import annotations
 
+import math
 import types
 
 import numpy as np
@@ -48,6 +49,16 @@ NN = types.SimpleNamespace(
 )
 
 
+def _scalar_wise(fn):
+    """A ``math`` function over an array (float64 inside: these few ops get no extra
+    precision, which the comparison's tolerance for math functions covers)."""
+    return lambda x: np.vectorize(lambda v: fn(float(v)), otypes=[WIDE])(x)
+
+
+SPECIAL = types.SimpleNamespace(erf=_scalar_wise(math.erf), erfc=_scalar_wise(math.erfc),
+                                gammaln=_scalar_wise(math.lgamma))
+
+
 class _Numpy(types.SimpleNamespace):
     """``gnp``: NumPy itself, plus the names NumPy lacks."""
 
@@ -62,7 +73,7 @@ def value(prog, xs):
     """The program at ``xs`` in extended precision, as float64."""
     scope: dict = {}
     exec(compile(prog.source("longdouble"), "<fuzz program, numpy>", "exec"), scope)
-    scope.update(gnp=GNP, gnn=NN)
+    scope.update(gnp=GNP, gnn=NN, gsp=SPECIAL)
     with np.errstate(all="ignore"):
         out = scope["f"](*[np.asarray(x, WIDE) for x in xs])
     return np.asarray(out, np.float64)

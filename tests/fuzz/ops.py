@@ -26,6 +26,14 @@ def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
+def _gammaln_range(lo, hi):
+    """gammaln on [lo, hi] within (0, inf): it falls to its minimum at x0 = 1.4616..., then
+    rises."""
+    x0 = 1.4616321449683622
+    top = max(math.lgamma(lo), math.lgamma(hi))
+    return (math.lgamma(x0) if lo < x0 < hi else min(math.lgamma(lo), math.lgamma(hi))), top
+
+
 def _low_abs(lo, hi):
     return lo if lo > 0 else (-hi if hi < 0 else 0.0)
 
@@ -63,6 +71,9 @@ UNARY = {
     "relu": (("gnn.relu({})", "np.maximum({}, 0.0)"), None,
              lambda lo, hi: (max(lo, 0.0), max(hi, 0.0)), True),
     "sigmoid": (("gnn.sigmoid({})",), None, _mono(_sigmoid), False),
+    "erf": (("gsp.erf({})",), None, _mono(math.erf), False),
+    "erfc": (("gsp.erfc({})",), None, lambda lo, hi: (math.erfc(hi), math.erfc(lo)), False),
+    "gammaln": (("gsp.gammaln({})",), "pos", _gammaln_range, False),
     "softplus": (("gnn.softplus({})",), None, _mono(_softplus), False),
     "sqrt_pow": (("{} ** 0.5", "np.power({}, 1.5)", "gnp.power({}, -1.0)"), "pos",
                  lambda lo, hi: (min(lo ** 0.5, lo ** 1.5, 1 / hi), max(hi ** 0.5, hi ** 1.5, 1 / lo)),

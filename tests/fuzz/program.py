@@ -21,6 +21,7 @@ import numpy as np
 import graphc as gc
 import graphc.numpy as gnp
 import graphc.nn as gnn
+import graphc.scipy.special as gsp
 
 
 def rand(shape, lo, hi, seed, dtype):
