@@ -242,28 +242,6 @@ def test_argsort(dtype, shape, axis):
     _compare(g, [x])
 
 
-@pytest.mark.parametrize("dtype", F)
-@pytest.mark.parametrize("name,shapes,attrs", [
-    ("cholesky", [(3, 3)], {}), ("cholesky", [(2, 4, 4)], {}), ("solve", [(3, 3), (3, 2)], {}),
-    ("solve", [(2, 2, 2), (2, 2, 3)], {}), ("slogdet", [(3, 3)], {}), ("eigh", [(2, 3, 3)], {}),
-    ("svd", [(4, 3)], {"full_matrices": False, "compute_uv": True}),
-    ("svd", [(2, 3, 5)], {"full_matrices": True, "compute_uv": False}),
-    ("qr", [(5, 3)], {"full": True}), ("cholesky", [(0, 0)], {}), ("solve", [(1, 1), (1, 0)], {})])
-def test_factorizations(dtype, name, shapes, attrs):
-    """The host-called LAPACK kernels (backend/llvm/hostcall.py) give the reference evaluation's
-    bits, batches and empty matrices included; a matrix LAPACK refuses gives NaN in both."""
-    rng = np.random.default_rng(5)
-    prim = getattr(factor, name)
-    args = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    if name in ("cholesky", "solve", "eigh") and args[0].size:
-        a = args[0]
-        args[0] = (a @ np.swapaxes(a, -1, -2) + a.shape[-1] * np.eye(a.shape[-1])).astype(dtype)
-        if name == "cholesky" and a.ndim == 3:
-            args[0][1] = -args[0][1]  # not positive definite: NaN there, the other one computed
-    lowered = _compare(one_node(prim, [(s, dtype) for s in shapes], attrs), args)
-    assert "host call" in " ".join(lowered.kernels)
-
-
 @pytest.mark.parametrize("prim", [ew.pow_, ew.atan2])
 @pytest.mark.parametrize("dtype", F)
 def test_math_binary(prim, dtype):
@@ -472,7 +450,7 @@ def test_every_primitive_is_tested_here():
         remat,  # tests/control/test_checkpointing.py
         ix.gather, ix.scatter_add,  # test_gather_and_scatter_add below
         ix.argsort,  # test_argsort below
-        *factor.HOST_CALLS,  # test_factorizations below
+        *factor.HOST_CALLS,  # tests/backend/test_hostcall.py
     }
     # primitives defined by later issues (control flow, ...) must be added to a table above;
     # call-like primitives (extra["inline_graph"]) are inlined before lowering: see test_custom_call

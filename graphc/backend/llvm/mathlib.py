@@ -468,12 +468,10 @@ def definition(name: str, lanes: int | None = None, symbol: str | None = None,
                inlining: str = "alwaysinline", legal_bits: int | None = None) -> str:
     """The text of function ``name`` (in ``NAMES`` or ``PAIRS``) on scalars, or on ``lanes``-wide
     vectors (the loop vectorizer's variants, vecmath.py), defined as ``symbol`` (default ``name``)
-    with the inlining attribute ``inlining`` ("alwaysinline", "noinline" or "").
-
-    ``legal_bits``: the callers' ``min-legal-vector-width``. A vector function called out of line
-    must have the same: x86 passes a ``<16 x double>`` as two zmm registers where 512-bit vectors
-    are legal and as four ymm ones where they are not (the default on AVX-512 CPUs preferring
-    256-bit vectors), and a mismatch reads half the lanes from the wrong registers."""
+    with the inlining attribute ``inlining`` ("alwaysinline", "noinline" or ""). ``legal_bits``:
+    the callers' ``min-legal-vector-width``, which a vector function called out of line must share
+    (x86 passes ``<16 x double>`` in two zmm or four ymm registers by it: a mismatch reads half the
+    lanes from the wrong registers, as on AVX-512 CPUs preferring 256-bit vectors)."""
     if name not in NAMES and name not in PAIRS:
         raise GraphcError(f"mathlib has no function {name!r}; available: {sorted(NAMES | PAIRS)}")
     _, fn, sfx = name.split("_")
