@@ -2,6 +2,7 @@
 
 from .builder import Builder, inline
 from .graph import Graph, Literal, Node, SourceLoc, Value
+from .parse import ParseError, parse
 from .printer import format_graph
 from .types import TensorType
 from .verify import VerifyError, verify
@@ -11,11 +12,13 @@ __all__ = [
     "Graph",
     "Literal",
     "Node",
+    "ParseError",
     "SourceLoc",
     "TensorType",
     "Value",
     "VerifyError",
     "format_graph",
     "inline",
+    "parse",
     "verify",
 ]
