@@ -13,6 +13,8 @@ from .autodiff import (  # noqa: F401  (differentiation API)
 from .control import checkpoint, cond, fori_loop, scan, while_loop
 from . import autograph  # noqa: F401  (installs the conversion gc.function traces through)
 from . import scipy  # noqa: F401  (graphc.scipy.special, graphc.scipy.stats)
+from . import debug, nn, optim  # noqa: F401  (gc.debug.print, gc.nn, gc.optim)
+from .debug import print  # noqa: A004  (gc.print: jax.debug.print's behaviour)
 
 jit = function
 
@@ -23,5 +25,5 @@ __all__ = [
     "TracerBoolError", "UndefinedVariableError", "checkpoint", "cond", "fori_loop", "function", "jit",
     "make_graph", "scan", "while_loop",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
-    "stop_gradient", "value_and_grad", "vjp",
+    "stop_gradient", "value_and_grad", "vjp", "debug", "nn", "optim", "print",
 ]

@@ -22,6 +22,7 @@ branch taken, and no memory held between the forward and backward passes beyond 
 
 from __future__ import annotations
 
+from ..ir import without_effects
 from ..ops import control
 from ..ops.shape import zeros
 from ..trace.branches import branch_graphs
@@ -44,6 +45,7 @@ def _derivative_cond(pred, ops, extra, funs, names):
     """A ``cond`` over the branch functions ``funs`` taking ``ops`` then ``extra`` (tracers)."""
     in_types = [(v.aval, v.weak) for v in ops] + [(v.aval, False) for v in extra]
     graphs, caps, _ = branch_graphs(funs, in_types, names)
+    graphs = [without_effects(g) for g in graphs]  # the primal cond prints (see loops._graph)
     return control.cond(pred, *ops, *extra, *caps, true_graph=graphs[0], false_graph=graphs[1])
 
 

@@ -29,6 +29,7 @@ that carries ``(c, dc)``, ``F``'s JVP: its ``while_grad`` with cotangents ``(a, 
 
 from __future__ import annotations
 
+from ..ir import without_effects
 from ..ir.diagnostics import internal_message
 from ..errors import GraphcError
 from ..ops import control
@@ -40,12 +41,14 @@ from .reverse import Linearized, active_values, inline_graph, is_float
 
 
 def _graph(fun, in_types, name):
-    """One closed graph of ``fun`` over ``in_types`` ((TensorType, weak) pairs)."""
+    """One closed graph of ``fun`` over ``in_types`` ((TensorType, weak) pairs), without effects:
+    a derivative's bodies recompute the primal one, whose ``gc.print`` runs in the primal loop
+    (which effects keep alive) and not again."""
     graphs, caps, _ = branch_graphs((fun,), in_types, (name,))
     if caps:
         raise GraphcError(internal_message(None, f"tracing {name}", "a derivative body captured "
                                            "outer values"))
-    return graphs[0]
+    return without_effects(graphs[0])
 
 
 def _types(values, weak=True):
@@ -161,6 +164,7 @@ def _back_graph(body_graph, ops, wanted):
 
 
 def _emit_while_grad(cond_graph, body_graph, ops, cts, wanted, checkpoints):
+    body_graph = without_effects(body_graph)  # the reverse pass reruns it: see ``_graph``
     back = _back_graph(body_graph, ops, wanted)
     return control.while_grad(*ops, *cts, cond_graph=cond_graph, body_graph=body_graph,
                               back_graph=back, wanted=tuple(wanted), checkpoints=checkpoints)

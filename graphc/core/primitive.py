@@ -54,7 +54,8 @@ class Primitive:
     #: pad, concatenate, gather), "reduce", "scan" (cumsum), "scatter" (scatter_add: many points
     #: add into one), "leaf" (constant, iota), "view" (reshape, stop_gradient), "contract"
     #: (dot_general), "call" (fused, custom_*_call), "control" (cond and the loops: nested
-    #: graphs), "factor" (a matrix factorization or solve: ops/factor.py) or "other".
+    #: graphs), "factor" (a matrix factorization or solve: ops/factor.py), "effect"
+    #: (debug_print) or "other".
     family: str = "other"
     #: Relative work per element: 8 transcendental, 2 division or square root, else 1.
     cost: int = 1

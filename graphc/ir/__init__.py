@@ -1,7 +1,7 @@
 """The typed graph IR."""
 
 from .builder import Builder, inline
-from .graph import Graph, Literal, Node, SourceLoc, Value
+from .graph import Graph, Literal, Node, SourceLoc, Value, has_effects, without_effects
 from .parse import ParseError, parse
 from .printer import format_graph
 from .types import TensorType

@@ -8,6 +8,7 @@ Passes build new graphs rather than mutating nodes in place.
 from __future__ import annotations
 
 import itertools
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,34 @@ def holds_graphs(attrs: dict) -> bool:
                 if isinstance(g, Graph):
                     return True
     return False
+
+
+def has_effects(node: Node) -> bool:
+    """Whether ``node``, or a node of a graph nested in it (a loop printing in its body), has
+    effects (its primitive is not ``pure``): passes must neither drop nor merge it."""
+    if not node.prim.pure:
+        return True
+    return bool(node.attrs) and holds_graphs(node.attrs) and any(
+        has_effects(n) for g in node.subgraphs() for n in g.nodes)
+
+
+def without_effects(graph: "Graph") -> "Graph":
+    """``graph`` without its effect-only nodes (impure, no results), nested graphs included: the
+    form a derivative recomputes a loop body in, so that a body's ``gc.print`` runs once per
+    forward iteration and not again in the reverse pass. The same graph when it has none."""
+    if not any(has_effects(n) for n in graph.nodes):
+        return graph
+    nodes = []
+    for node in graph.nodes:
+        if not node.prim.pure and not node.outputs:
+            continue
+        if holds_graphs(node.attrs):
+            attrs = {k: without_effects(v) if isinstance(v, Graph) else
+                     tuple(without_effects(g) if isinstance(g, Graph) else g for g in v)
+                     if isinstance(v, tuple) else v for k, v in node.attrs.items()}
+            node = dataclasses.replace(node, attrs=attrs)
+        nodes.append(node)
+    return dataclasses.replace(graph, nodes=nodes)
 
 
 @dataclass(eq=False)

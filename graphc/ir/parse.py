@@ -249,8 +249,8 @@ class _Parser:
             raise ParseError(f"line {cur.number}: unknown primitive {m.group(0)!r}")
         attrs = {}
         if cur.take("["):
-            literal = outputs[0].type if prim.name == "constant" and len(outputs) == 1 else None
-            attrs = _Attrs(cur, literal).read()
+            bare = prim.extra.get("literal") if len(outputs) == 1 else None
+            attrs = _Attrs(cur, bare, outputs[0].type if bare else None).read()
         inputs = [] if cur.at_end() or cur.peek("#") else self._list(cur, self.value)
         self._check_defined(inputs, defined, cur.number, f"{prim.name} uses")
         loc, phase = _comment(cur)
@@ -323,11 +323,11 @@ def _comment(cur: _Cursor) -> tuple[SourceLoc | None, str]:
 
 
 class _Attrs:
-    """The ``[key=value, ...]`` of one node; ``literal``: a constant's result type (its value
-    is a bare array of that type)."""
+    """The ``[key=value, ...]`` of one node; ``bare``: the attribute printed as a bare array of
+    type ``literal`` (a constant's value: ``Primitive.extra["literal"]``)."""
 
-    def __init__(self, cur: _Cursor, literal: TensorType | None):
-        self.cur, self.literal = cur, literal
+    def __init__(self, cur: _Cursor, bare: str | None, literal: TensorType | None):
+        self.cur, self.bare, self.literal = cur, bare, literal
 
     def read(self) -> dict:
         cur, attrs = self.cur, {}
@@ -336,7 +336,7 @@ class _Attrs:
             if key in attrs:
                 raise ParseError(f"line {cur.number}: attribute {key} given twice")
             cur.expect("=", f"'=' after attribute {key}")
-            if key == "value" and self.literal is not None:
+            if key == self.bare:
                 attrs[key] = self.array(self.literal, bare=True)
             else:
                 attrs[key] = self.value()

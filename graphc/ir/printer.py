@@ -151,7 +151,7 @@ def _format(graph: Graph, names: dict, indent: str) -> list[str]:
             if shown is not None:
                 nested.extend(shown)
             else:
-                bare = key == "value" and node.prim.name == "constant"
+                bare = key == node.prim.extra.get("literal")
                 flat.append(f"{key}={format_attr(value, bare)}")
         flat.sort()
         attrs = f"[{', '.join(flat)}]" if flat else ""

@@ -1,6 +1,8 @@
 """Primitives, one module per family; importing this package registers them all."""
 
 from ..core import REGISTRY, Primitive
-from . import call, control, elementwise, factor, indexing, linalg, reduce, shape  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    call, control, effects, elementwise, factor, indexing, linalg, reduce, shape,
+)
 
 __all__ = ["REGISTRY", "Primitive"]

@@ -40,6 +40,11 @@ def _square(t, what):
     return t
 
 
+#: Every factorization: its own family, computed by a call to its NumPy evaluation in compiled
+#: code (``backend/llvm/hostcall.py``).
+_FACTOR = {"family": "factor", "extra": {"host_call": True}}
+
+
 def _typed(res, outs):
     res = res if isinstance(res, tuple) else (res,)
     return tuple(np.asarray(r, t.dtype).reshape(t.shape) for r, t in zip(res, outs, strict=True))
@@ -91,7 +96,7 @@ def _lower_sym(t):
     return ew.add(tril(t), mT(tril(t, -1)))
 
 
-# - cholesky ----------------------------------------------------------------------------------------
+# - cholesky ---------------------------------------------------------------------------------------
 def _chol_infer(types):
     (a,) = types
     return [_square(a, "cholesky")]
@@ -117,13 +122,13 @@ def _chol_vjp(ct, p, o, needed):
 
 
 cholesky = define(
-    "cholesky", family="factor", infer=_chol_infer, jvp=_chol_jvp, vjp=_chol_vjp,
+    "cholesky", **_FACTOR, infer=_chol_infer, jvp=_chol_jvp, vjp=_chol_vjp,
     impl=_linalg_impl(lambda a: np.linalg.cholesky(a), _chol_infer),
 )
 """The lower Cholesky factor ``L`` (``L @ L.T == a``) of the lower triangle of ``a``."""
 
 
-# - solve -------------------------------------------------------------------------------------------
+# - solve ------------------------------------------------------------------------------------------
 def _solve_infer(types):
     a, b = types
     _square(a, "solve")
@@ -149,13 +154,13 @@ def _solve_vjp(ct, p, o, needed):
 
 
 solve = define(
-    "solve", family="factor", infer=_solve_infer, jvp=_solve_jvp, vjp=_solve_vjp,
+    "solve", **_FACTOR, infer=_solve_infer, jvp=_solve_jvp, vjp=_solve_vjp,
     impl=_linalg_impl(lambda a, b: np.linalg.solve(a, b), _solve_infer),
 )
 """``x`` with ``a @ x == b`` for ``a`` (..., n, n) and ``b`` (..., n, k) (LU with pivoting)."""
 
 
-# - slogdet -----------------------------------------------------------------------------------------
+# - slogdet ----------------------------------------------------------------------------------------
 def _slogdet_infer(types):
     (a,) = types
     _square(a, "slogdet")
@@ -177,13 +182,14 @@ def _slogdet_vjp(ct, p, o, needed):
 
 
 slogdet = define(
-    "slogdet", family="factor", infer=_slogdet_infer, jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
+    "slogdet", **_FACTOR,
+    infer=_slogdet_infer, jvp=_slogdet_jvp, vjp=_slogdet_vjp, multiple_results=True,
     impl=_linalg_impl(lambda a: tuple(np.linalg.slogdet(a)), _slogdet_infer, multiple=True),
 )
 """``(sign, log|det a|)``; the sign's derivative is zero, ``log|det|``'s is ``inv(a).T``."""
 
 
-# - eigh --------------------------------------------------------------------------------------------
+# - eigh -------------------------------------------------------------------------------------------
 def _eigh_infer(types):
     (a,) = types
     _square(a, "eigh")
@@ -207,14 +213,14 @@ def _eigh_vjp(ct, p, o, needed):
 
 
 eigh = define(
-    "eigh", family="factor", infer=_eigh_infer, jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True,
+    "eigh", **_FACTOR, infer=_eigh_infer, jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True,
     impl=_linalg_impl(lambda a: tuple(np.linalg.eigh(a)), _eigh_infer, multiple=True),
 )
 """Ascending eigenvalues ``w`` and orthonormal eigenvectors (columns of ``v``) of the symmetric
 matrix whose lower triangle is ``a``'s."""
 
 
-# - svd ---------------------------------------------------------------------------------------------
+# - svd --------------------------------------------------------------------------------------------
 def _svd_infer(types, full_matrices, compute_uv):
     (a,) = types
     if a.dtype.kind != "f" or a.ndim < 2:
@@ -303,13 +309,13 @@ def _svd_vjp(ct, p, o, needed, full_matrices, compute_uv):
 
 
 svd = define(
-    "svd", family="factor", infer=_svd_infer, jvp=_svd_jvp, vjp=_svd_vjp, multiple_results=True,
+    "svd", **_FACTOR, infer=_svd_infer, jvp=_svd_jvp, vjp=_svd_vjp, multiple_results=True,
     impl=_linalg_impl(_svd_np, _svd_infer, multiple=True),
 )
 """``(u, s, vh)`` (or ``(s,)`` without ``compute_uv``), singular values descending."""
 
 
-# - qr ----------------------------------------------------------------------------------------------
+# - qr ---------------------------------------------------------------------------------------------
 def _qr_infer(types, full):
     (a,) = types
     if a.dtype.kind != "f" or a.ndim < 2:
@@ -356,7 +362,7 @@ def _qr_vjp(ct, p, o, needed, full):
 
 
 qr = define(
-    "qr", family="factor", infer=_qr_infer, jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
+    "qr", **_FACTOR, infer=_qr_infer, jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
     impl=_linalg_impl(
         lambda a, full: tuple(np.linalg.qr(a, mode="complete" if full else "reduced")), _qr_infer,
         multiple=True,
@@ -364,6 +370,3 @@ qr = define(
 )
 """``(q, r)`` of a tall or square ``a`` (Householder): reduced, or with ``full`` the square
 ``q``; wide matrices are composed in ``graphc.numpy.linalg.qr``."""
-
-#: The primitives the LLVM backend computes by a call to their reference evaluation.
-HOST_CALLS = (cholesky, solve, slogdet, eigh, svd, qr)

@@ -37,6 +37,7 @@ constant = define(
     impl=lambda value: value.array,
     nondifferentiable=True,
     family="leaf",
+    extra={"literal": "value"},  # the attribute the IR text prints bare (ir/printer, ir/parse)
 )
 
 

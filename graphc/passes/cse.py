@@ -11,7 +11,7 @@ their own CSE (they cannot see the enclosing graph's values: they take everythin
 
 from __future__ import annotations
 
-from ..ir import Graph, Node
+from ..ir import Graph, Node, has_effects
 from .rewrite import Rewriter, rewrite_graph
 
 
@@ -40,7 +40,7 @@ def cse(graph: Graph, options=None) -> Graph:
     seen: dict = {}
 
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):
-        if not node.prim.pure:
+        if has_effects(node):
             return None
         key = node_key(node, inputs, attrs)
         try:

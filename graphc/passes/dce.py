@@ -1,14 +1,14 @@
 """Dead-code elimination: drop pure nodes none of whose outputs is used.
 
-Liveness flows backwards from the graph's outputs. A node whose primitive is not ``pure`` (it has
-effects) always stays. A node with several outputs stays when any of them is used. Nested graphs
+Liveness flows backwards from the graph's outputs. A node with effects (``ir.has_effects``: its
+primitive, or one in a graph nested in it, is not ``pure``) always stays. A node with several outputs stays when any of them is used. Nested graphs
 (loop bodies, branches) are cleaned inside, but their inputs and outputs are left as they are: they
 are the interface their enclosing node relies on.
 """
 
 from __future__ import annotations
 
-from ..ir import Graph, Node
+from ..ir import Graph, Node, has_effects
 from .rewrite import has_nested, map_nested
 
 
@@ -18,7 +18,7 @@ def live_nodes(graph: Graph) -> list:
     live = set(graph.outputs)
     kept = []
     for node in reversed(graph.nodes):
-        if node.prim.pure and live.isdisjoint(node.outputs):
+        if live.isdisjoint(node.outputs) and not has_effects(node):
             continue
         kept.append(node)
         live.update(node.inputs)

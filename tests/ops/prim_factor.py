@@ -111,3 +111,11 @@ def special_call_row():
     exact = lambda v: (np.array([float(mpmath.erf(mpmath.mpf(float(t)))) for t in v]),)  # noqa: E731
     return Row([Case((x,), {"body": body, "fn": "erf", "n": 0}, exact)],
                [([T((5,), F32)], {"body": body, "fn": "erf", "n": 0}, Exception)], rtol=1e-15)
+
+
+def debug_print_row():
+    """``debug_print`` has no results: its evaluation prints (tests/trace/test_debug_print.py
+    checks what); the shape rule refuses more keyword names than values."""
+    x = np.array([1.5, 2.0])
+    return Row([Case((x,), {"fmt": "{}", "names": ()}, lambda v: ())],
+               [([T((2,), F64)], {"fmt": "{a}{b}", "names": ("a", "b")}, Exception)])

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import oracles
-from prim_factor import factor_rows, special_call_row
+from prim_factor import debug_print_row, factor_rows, special_call_row
 from prim_loops import (
     argsort_row,
     gather_row,
@@ -367,6 +367,7 @@ ROWS: dict[str, Row] = {
     "scatter_add": scatter_add_row(),
     "argsort": argsort_row(),
     "special_call": special_call_row(),
+    "debug_print": debug_print_row(),
     **factor_rows(),
     "fused": fused_row(),
     "dot_general": Row(

@@ -8,7 +8,7 @@ import graphc  # noqa: F401  (importing graphc registers every primitive)
 from graphc.ops import REGISTRY
 
 FAMILIES = {"map", "remap", "reduce", "scan", "scatter", "leaf", "view", "contract", "call",
-            "control", "factor"}
+            "control", "factor", "effect"}
 #: Primitives that truly are none of the families (none today).
 TRULY_OTHER: set = set()
 #: What a compiled backend computes with a math-library call (cost 8), and division and square

@@ -1,5 +1,6 @@
 """Kernels that call back into the Python process: the factorizations (``ops/factor.py``) run
-their NumPy evaluation, which is LAPACK, through one call per node.
+their NumPy evaluation, which is LAPACK, through one call per node, and ``debug_print``
+(``ops/effects.py``) prints.
 
 Why not native kernels: LAPACK's blocked factorizations are tuned per CPU, and a call per node
 (the whole batch at once) costs ~10 us of Python, small next to the O(n^3) work for all but tiny
@@ -28,10 +29,10 @@ import warnings
 import numpy as np
 
 from ...core import REGISTRY
-from ...ops.factor import HOST_CALLS
 
 SYMBOL = "graphc_host_call"
-KINDS = dict.fromkeys(HOST_CALLS, "host")
+#: The primitives computed by a call to their NumPy evaluation (``extra["host_call"]``).
+KINDS = {p: "host" for p in REGISTRY.values() if p.extra.get("host_call")}
 
 
 def describe(node) -> bytes:
