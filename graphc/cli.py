@@ -181,6 +181,30 @@ def _dump(ns, out) -> None:
     out.write(text.rstrip("\n") + "\n")
 
 
+# --- graphc viz -----------------------------------------------------------------------------------
+def _viz(ns, out) -> None:
+    import graphc as gc
+
+    from . import viz
+
+    fun = load_target(ns.target)
+    args = [parse_spec(s) for s in ns.arg]
+    _check_arity(fun, args)
+    if ns.grad is not None:
+        fun = _with_grad(gc, fun, parse_argnums(ns.grad), len(args))
+    graphs = viz.stages(gc.function(fun).concrete(*args))
+    path = ns.output
+    try:
+        viz.write(path, graphs, ns.stage or "optimized", sources=[ns.target.rsplit(":", 1)[0]])
+    except GraphcError as e:
+        if os.path.splitext(path)[1].lower() in (".svg", ".png") and "Graphviz" in str(e):
+            print(f"graphc: {e}", file=sys.stderr)
+            out.write(f"wrote {os.path.splitext(path)[0]}.dot\n")
+            return
+        raise UsageError(str(e)) from None
+    out.write(f"wrote {path}\n")
+
+
 def _with_grad(gc, fun, argnums, n_args):
     """``--grad`` differentiates with ``gc.value_and_grad``: the output is (value, gradients)."""
     for a in (argnums,) if isinstance(argnums, int) else argnums:
@@ -245,6 +269,39 @@ def _positive(text: str) -> int:
     return n
 
 
+def _target_args(p) -> None:
+    """FILE.py:FUNC, --arg and --grad, as dump and viz take them."""
+    p.add_argument("target", metavar="FILE.py:FUNC", help="the function to trace")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="one argument's dtype and shape, e.g. f32[2,3] or i64[]; repeat per argument",
+    )
+    p.add_argument(
+        "--grad",
+        metavar="ARGNUMS",
+        help="differentiate w.r.t. these argument positions (e.g. 0 or 0,2) with gc.value_and_grad",
+    )
+
+
+def _viz_parser(sub) -> None:
+    viz = sub.add_parser(
+        "viz",
+        help="draw a function's graph: DOT, SVG/PNG (with Graphviz) or an interactive HTML page",
+        description="Trace FUNC from FILE on arguments of the given types and draw its graph: "
+        ".dot (Graphviz text), .svg/.png (rendered by Graphviz's dot when installed), or .html "
+        "(one self-contained page with every stage: pan, zoom, click a node, search).",
+    )
+    _target_args(viz)
+    viz.add_argument("--stage", choices=("traced", "optimized", "plan"),
+                     help="the stage to draw (HTML: shown first; default optimized)")
+    viz.add_argument("-o", "--output", required=True, metavar="OUT",
+                     help="graph.dot, graph.svg, graph.png or graph.html")
+    viz.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="graphc", description="graphc: a compiled static-graph autodiff compiler."
@@ -255,24 +312,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="print the IR of a function at a stage of the pipeline",
         description="Trace FUNC from FILE on arguments of the given types and print its IR.",
     )
-    dump.add_argument("target", metavar="FILE.py:FUNC", help="the function to trace")
-    dump.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="one argument's dtype and shape, e.g. f32[2,3] or i64[]; repeat per argument",
-    )
-    dump.add_argument(
-        "--grad",
-        metavar="ARGNUMS",
-        help="differentiate w.r.t. these argument positions (e.g. 0 or 0,2) with gc.value_and_grad",
-    )
+    _target_args(dump)
     dump.add_argument("--stage", choices=STAGES, help="which stage to print (default: traced)")
     dump.add_argument(
         "--after", metavar="PASS", help="print the graph after this optimization pass"
     )
     dump.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
+    _viz_parser(sub)
     demo = sub.add_parser(
         "demo", help="train a small MLP on the 8x8 digits with one compiled step, showing the IR",
         description="Train a 64-64-10 MLP on the handwritten digits shipped with graphc: one "
@@ -295,6 +341,8 @@ def main(argv=None) -> int:
         ns = parser.parse_args(argv)
         if ns.command == "dump":
             _dump(ns, sys.stdout)
+        elif ns.command == "viz":
+            _viz(ns, sys.stdout)
         elif ns.command == "demo":
             from .examples.digits import run
 
