@@ -39,7 +39,9 @@ function el(tag, attrs, parent) {
   if (parent) parent.appendChild(e);
   return e;
 }
-function place() { root.setAttribute('transform', `translate(${view.x},${view.y}) scale(${view.k})`); }
+function place() {
+  root.setAttribute('transform', `translate(${view.x},${view.y}) scale(${view.k})`);
+}
 function drawGraph(g, parent) {
   const byId = {};
   for (const b of g.boxes) byId[b.id] = b;
@@ -73,7 +75,9 @@ function select(b, grp) {
   let rows = `<tr><td>op</td><td><b>${esc(b.op || b.kind)}</b></td></tr>` +
     `<tr><td>value</td><td><code>${esc(b.title)}</code></td></tr>`;
   if (b.inputs) rows += `<tr><td>operands</td><td>${esc(b.inputs.join(', '))}</td></tr>`;
-  for (const k in b.attrs || {}) rows += `<tr><td>${esc(k)}</td><td><code>${esc(b.attrs[k])}</code></td></tr>`;
+  for (const k in b.attrs || {}) {
+    rows += `<tr><td>${esc(k)}</td><td><code>${esc(b.attrs[k])}</code></td></tr>`;
+  }
   if (b.phase && b.kind === 'node') rows += `<tr><td>phase</td><td>${esc(b.phase)}</td></tr>`;
   if (b.loc) rows += `<tr><td>source</td><td>${esc(b.loc)}</td></tr>`;
   if (b.code) rows += `<tr><td>code</td><td><code>${esc(b.code)}</code></td></tr>`;
@@ -102,7 +106,10 @@ function show(stage) {
 }
 function countNodes(g) {
   let n = 0;
-  for (const b of g.boxes) { if (b.kind === 'node') n++; for (const k of b.children || []) n += countNodes(k); }
+  for (const b of g.boxes) {
+    if (b.kind === 'node') n++;
+    for (const k of b.children || []) n += countNodes(k);
+  }
   return n;
 }
 let drag = null;
@@ -118,7 +125,10 @@ svg.addEventListener('wheel', e => {
   view.x = mx - (mx - view.x) * f; view.y = my - (my - view.y) * f; view.k *= f; place();
 }, {passive: false});
 const pick = document.getElementById('stage');
-for (const s in STAGES) { const o = document.createElement('option'); o.value = s; o.textContent = s; pick.appendChild(o); }
+for (const s in STAGES) {
+  const o = document.createElement('option');
+  o.value = s; o.textContent = s; pick.appendChild(o);
+}
 pick.addEventListener('change', () => show(pick.value));
 document.getElementById('q').addEventListener('input', e => search(e.target.value));
 show(Object.keys(STAGES)[0]);
