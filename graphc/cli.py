@@ -205,6 +205,54 @@ def _viz(ns, out) -> None:
     out.write(f"wrote {path}\n")
 
 
+# --- graphc run ------------------------------------------------------------------------------------
+def _run(ns, out) -> None:
+    """Parse an IR file (``graphc dump``'s output), compile it as ``gc.function`` would, run it on
+    the given values and print each output."""
+    from .backend import backend_passes, get_backend
+    from .ir import parse
+    from .passes.manager import prepare
+
+    try:
+        with open(ns.file, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {ns.file}: {e.strerror}") from None
+    graph = parse(text)
+    if len(ns.arg) != len(graph.inputs):
+        raise UsageError(f"graph {graph.name} takes {len(graph.inputs)} inputs "
+                         f"({', '.join(str(t) for t in graph.in_types)}); {len(ns.arg)} --arg given")
+    args = [_value(a, t, i) for i, (a, t) in enumerate(zip(ns.arg, graph.in_types))]
+    backend = get_backend(ns.backend)
+    _, ready, _ = prepare(graph, backend_passes(backend))
+    for i, o in enumerate(backend.compile(ready)(*args)):
+        text = np.array2string(np.asarray(o), separator=", ", floatmode="unique")
+        out.write(f"output {i}: {o.dtype}{list(o.shape)}\n{text}\n")  # a Python literal
+
+
+def _value(text: str, want, i: int) -> np.ndarray:
+    """One ``--arg``: a .npy file, or a Python literal (number or nested list), of input ``i``'s
+    type ``want`` (a scalar fills the shape)."""
+    import ast
+
+    if text.endswith(".npy"):
+        try:
+            a = np.load(text)
+        except OSError as e:
+            raise UsageError(f"--arg {i}: cannot read {text}: {e}") from None
+    else:
+        try:
+            a = np.asarray(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            raise UsageError(f"--arg {i}: {text!r} is neither a .npy file nor a number or list "
+                             "of numbers") from None
+    if a.shape != tuple(want.shape):
+        if a.ndim:
+            raise UsageError(f"--arg {i}: shape {a.shape} given, the graph takes {want}")
+        a = np.full(want.shape, a)
+    return np.ascontiguousarray(a.astype(want.dtype))
+
+
 def _with_grad(gc, fun, argnums, n_args):
     """``--grad`` differentiates with ``gc.value_and_grad``: the output is (value, gradients)."""
     for a in (argnums,) if isinstance(argnums, int) else argnums:
@@ -319,6 +367,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     dump.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
     _viz_parser(sub)
+    run = sub.add_parser(
+        "run", help="compile and run an IR file (graphc dump's text form)",
+        description="Read FILE.ir (the text graphc dump prints), compile it as gc.function would "
+        "and print its outputs for the given input values.",
+    )
+    run.add_argument("file", metavar="FILE.ir", help="the graph's text")
+    run.add_argument("--arg", action="append", default=[], metavar="VALUE",
+                     help="one input: a number, a nested list, or a .npy file; repeat per input")
+    run.add_argument("--backend", choices=("llvm", "reference"), default="llvm",
+                     help="where to run it (default llvm)")
+    run.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
     demo = sub.add_parser(
         "demo", help="train a small MLP on the 8x8 digits with one compiled step, showing the IR",
         description="Train a 64-64-10 MLP on the handwritten digits shipped with graphc: one "
@@ -343,6 +402,8 @@ def main(argv=None) -> int:
             _dump(ns, sys.stdout)
         elif ns.command == "viz":
             _viz(ns, sys.stdout)
+        elif ns.command == "run":
+            _run(ns, sys.stdout)
         elif ns.command == "demo":
             from .examples.digits import run
 
