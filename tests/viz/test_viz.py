@@ -140,6 +140,11 @@ EXAMPLES = [  # every example of the README and examples/: FILE:FUNC and its --a
     ("examples/d2l_control_flow.py:f", ["f64[]"], "0"),
     ("examples/gaussian_process.py:neg_log_marginal_likelihood", ["f64[3]", "f64[5,1]", "f64[5]"],
      "0"),
+    ("examples/char_rnn.py:logsumexp", ["f32[4,5]"], None),
+    ("examples/d2l_autodiff.py:detached_product", ["f64[4]"], "0"),
+    ("examples/logistic_regression.py:forward", ["f64[8,2]", "f64[8]", "f64[2]", "f64[]"], "2,3"),
+    ("examples/newton_hvp.py:objective", ["f64[5]", "f64[5,5]", "f64[5]", "f64[8,5]"], "0"),
+    ("examples/sin_derivative.py:total_sin", ["f64[16]"], "0"),
 ]
 
 
