@@ -30,6 +30,7 @@ Loops (where JAX is silent or differs, what a JAX user would expect):
 from __future__ import annotations
 
 import functools
+from typing import Any, Callable
 
 import numpy as np
 
@@ -69,11 +70,25 @@ def _check_same(tree_t, tree_f, graphs, loc):
                           "(convert one with .astype)", at=loc)
 
 
-def cond(pred, true_fun, false_fun, *operands):
+def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
+         *operands: Any) -> Any:
     """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, as one ``cond`` node
     under a trace (see the module docstring for the rules). Memory: each branch's values live
     only while it runs; in reverse mode the chosen branch's forward is recomputed (see
-    ``autodiff/control.py``)."""
+    ``autodiff/control.py``).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> @gc.function
+        ... def f(x):
+        ...     return gc.cond(x.sum() > 0, lambda v: v * 2.0, lambda v: -v, x)
+        >>> print(f(np.array([1.0, 2.0])), f(np.array([-1.0, -2.0])))
+        [2. 4.] [1. 2.]
+        >>> print(gc.grad(lambda x: gc.cond(x > 0, lambda: x ** 2, lambda: -x))(3.0))
+        6.0
+    """
     for which, fun in (("true_fun", true_fun), ("false_fun", false_fun)):
         if not callable(fun):
             raise located(GraphcError, f"gc.cond: {which} must be callable, got "
@@ -156,7 +171,8 @@ def _predicate_fun(what, cond_fun, tree, loc):
     return run
 
 
-def while_loop(cond_fun, body_fun, init_val, *, checkpoints: int | None = None):
+def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any], init_val: Any, *,
+               checkpoints: int | None = None) -> Any:
     """Run ``val = body_fun(val)`` while ``cond_fun(val)``; returns the final ``val``.
 
     One ``while_loop`` node under a trace (native loop: no Python per iteration). Reverse mode
@@ -165,7 +181,20 @@ def while_loop(cond_fun, body_fun, init_val, *, checkpoints: int | None = None):
     leaves the backward step never reads excepted (a carried sum saves nothing); with
     ``checkpoints=K`` at most K carries are kept and the forward steps are recomputed by binomial
     checkpointing (about ``(t + 1) * n`` steps for ``n`` iterations, ``C(K - 1 + t, t) >= n``:
-    see ``ops.control.reverse_loop``). Forward mode carries the tangents along (no storage)."""
+    see ``ops.control.reverse_loop``). Forward mode carries the tangents along (no storage).
+
+    Example::
+
+        >>> import graphc as gc
+        >>> def doublings(x):  # double x until it reaches 100, counting the steps
+        ...     return gc.while_loop(lambda c: c[0] < 100.0, lambda c: (c[0] * 2.0, c[1] + 1),
+        ...                          (x, 0))
+        >>> x, steps = gc.function(doublings)(3.0)
+        >>> print(x, steps)
+        192.0 6
+        >>> print(gc.grad(lambda x: doublings(x)[0])(3.0))  # 2 ** 6, a data-dependent trip count
+        64.0
+    """
     _callable("while_loop", cond_fun, "cond_fun")
     _callable("while_loop", body_fun, "body_fun")
     if checkpoints is not None and (not isinstance(checkpoints, int) or checkpoints < 1):
@@ -200,9 +229,20 @@ def while_loop(cond_fun, body_fun, init_val, *, checkpoints: int | None = None):
     return pytree.unflatten(tree, outs)
 
 
-def fori_loop(lower, upper, body_fun, init_val):
+def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``; returns the final ``val``.
-    Python bounds make a ``scan`` (static trip count), traced ones a ``while_loop``."""
+    Python bounds make a ``scan`` (static trip count), traced ones a ``while_loop``.
+
+    Example::
+
+        >>> import graphc as gc
+        >>> cube = lambda x: gc.fori_loop(0, 3, lambda i, acc: acc * x, 1.0)
+        >>> print(gc.function(cube)(2.0), gc.grad(cube)(2.0))
+        8.0 12.0
+        >>> power = gc.function(lambda x, n: gc.fori_loop(0, n, lambda i, acc: acc * x, 1.0))
+        >>> print(power(2.0, 10))  # a traced bound: a while_loop
+        1024.0
+    """
     _callable("fori_loop", body_fun, "body_fun")
     if not _traced(lower, upper, init_val):
         val = init_val
@@ -222,10 +262,24 @@ def fori_loop(lower, upper, body_fun, init_val):
     return while_loop(lambda c: c[0] < upper, lambda c: (c[0] + 1, body_fun(*c)), (i0, init_val))[1]
 
 
-def scan(f, init, xs, length=None, reverse=False):
+def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any, length: int | None = None,
+         reverse: bool = False) -> tuple[Any, Any]:
     """``carry, y = f(carry, x)`` over ``xs``' leading axis; returns ``(carry, ys)``, the ``y``
     stacked (``jax.lax.scan``). ``xs`` may be None with ``length`` given. Memory in reverse mode:
-    the carry before each step is stacked into one array (``length`` carries)."""
+    the carry before each step is stacked into one array (``length`` carries).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> def cumsum(xs):
+        ...     return gc.scan(lambda c, x: (c + x, c + x), 0.0, xs)
+        >>> total, partial = gc.function(cumsum)(np.array([1.0, 2.0, 3.0]))
+        >>> print(total, partial)
+        6.0 [1. 3. 6.]
+        >>> print(gc.grad(lambda xs: np.sum(cumsum(xs)[1]))(np.array([1.0, 2.0, 3.0])))
+        [3. 2. 1.]
+    """
     _callable("scan", f, "f")
     x_leaves, x_tree = pytree.flatten(xs)
     length = _scan_length(x_leaves, length)
@@ -287,12 +341,21 @@ def _eager_scan(f, init, xs, x_leaves, x_tree, length, reverse):
 
 
 
-def checkpoint(fun):
+def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
     """``fun`` with its internals recomputed in the backward pass instead of stored
     (``jax.checkpoint``): under a trace each call is one ``remat`` node whose reverse-mode rule
     re-runs ``fun``'s forward from its inputs. Memory: only the inputs (and outputs) of ``fun``
     are kept for the backward pass, at the cost of one more forward evaluation of ``fun``; forward
-    mode is unaffected. Called outside a trace, it is ``fun``."""
+    mode is unaffected. Called outside a trace, it is ``fun``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> block = gc.checkpoint(lambda x: np.exp(x) * x)
+        >>> print(np.round(gc.grad(lambda x: np.sum(block(x)))(np.array([0.0, 1.0])), 4))
+        [1.     5.4366]
+    """
     _callable("checkpoint", fun, "fun")
 
     @functools.wraps(fun)

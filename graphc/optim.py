@@ -11,7 +11,7 @@ leaf keeps its parameter's dtype; the step counter is an int32 0-d array.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from . import numpy as gnp
 from .core import located
@@ -72,8 +72,27 @@ def _typed(value, like):
     return cast(value, lift(like).dtype)
 
 
-def sgd(lr, momentum=0.0):
-    """p <- p - lr * v, v <- momentum * v + g (PyTorch's SGD; plain SGD when momentum == 0)."""
+def sgd(lr: Any, momentum: float = 0.0) -> Optimizer:
+    """p <- p - lr * v, v <- momentum * v + g (PyTorch's SGD; plain SGD when momentum == 0).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> opt = gc.optim.sgd(0.5)
+        >>> params = {"w": np.array([1.0, 2.0])}
+        >>> state = opt.init(params)
+        >>> params, state = opt.update({"w": np.array([1.0, -1.0])}, state, params)
+        >>> print(params["w"])
+        [0.5 2.5]
+        >>> opt = gc.optim.sgd(0.5, momentum=0.5)
+        >>> params = np.array([1.0])
+        >>> state = opt.init(params)
+        >>> for _ in range(2):
+        ...     params, state = opt.update(np.array([1.0]), state, params)
+        >>> print(params, state["velocity"])  # 1 - 0.5 * 1 - 0.5 * 1.5
+        [-0.25] [1.5]
+    """
 
     def init(params):
         return {"velocity": _zeros(params)} if momentum else {}
@@ -97,8 +116,25 @@ def sgd(lr, momentum=0.0):
     return Optimizer(init, update)
 
 
-def adam(lr, b1=0.9, b2=0.999, eps=1e-8):
-    """Adam (Kingma & Ba) with bias correction, eps outside the square root (as optax and PyTorch)."""
+def adam(lr: Any, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
+    """Adam (Kingma & Ba) with bias correction, eps outside the square root (as optax and PyTorch).
+
+    Example (one compiled train step: gradient and update)::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> opt = gc.optim.adam(0.1)
+        >>> loss = lambda p: np.sum(p["w"] ** 2)
+        >>> @gc.function
+        ... def step(params, state):
+        ...     return opt.update(gc.grad(loss)(params), state, params)
+        >>> params = {"w": np.array([1.0, -2.0])}
+        >>> state = opt.init(params)
+        >>> for _ in range(3):
+        ...     params, state = step(params, state)
+        >>> print(np.round(params["w"], 2), int(state["step"]))
+        [ 0.7 -1.7] 3
+    """
 
     def init(params):
         return {"step": gnp.zeros((), "int32"), "mu": _zeros(params), "nu": _zeros(params)}
@@ -123,8 +159,20 @@ def adam(lr, b1=0.9, b2=0.999, eps=1e-8):
     return Optimizer(init, update)
 
 
-def rmsprop(lr, decay=0.9, eps=1e-8):
-    """RMSProp: s <- decay*s + (1-decay)*g², p <- p - lr*g/(sqrt(s)+eps)."""
+def rmsprop(lr: Any, decay: float = 0.9, eps: float = 1e-8) -> Optimizer:
+    """RMSProp: s <- decay*s + (1-decay)*g², p <- p - lr*g/(sqrt(s)+eps).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> opt = gc.optim.rmsprop(0.01)
+        >>> params = np.array([1.0, 1.0])
+        >>> state = opt.init(params)
+        >>> params, state = opt.update(np.array([2.0, -2.0]), state, params)
+        >>> print(np.round(params, 4), np.round(state["nu"], 4))  # s = 0.1 * g ** 2
+        [0.9684 1.0316] [0.4 0.4]
+    """
 
     def init(params):
         return {"nu": _zeros(params)}

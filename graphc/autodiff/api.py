@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import weakref
+from typing import Any, Callable
 
 from ..core import current_trace, located
 from ..ops import elementwise as ew
@@ -132,8 +133,23 @@ def _grads(fun, traced, cts, argnums):
     return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
-    """``(value, grad)`` of a scalar function, or ``((value, aux), grad)`` with ``has_aux``."""
+def value_and_grad(
+    fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """``(value, grad)`` of a scalar function, or ``((value, aux), grad)`` with ``has_aux``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> loss = lambda w, x: np.sum((x * w) ** 2)
+        >>> value, dw = gc.value_and_grad(loss)(np.array([1.0, 2.0]), np.array([3.0, 1.0]))
+        >>> print(value, dw)
+        13.0 [18.  4.]
+        >>> (value, aux), dw = gc.value_and_grad(lambda w: (w * w, w + 1.0), has_aux=True)(3.0)
+        >>> print(value, aux, dw)
+        9.0 4.0 6.0
+    """
 
     def impl(*args, **kwargs):
         nums = check_argnums(argnums, len(args), "grad", kwargs)
@@ -150,9 +166,27 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return Transformed(fun, impl, "value_and_grad")
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(
+    fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar function with respect to ``argnums`` (same pytree, shapes and
-    dtypes as the argument); ``(grad, aux)`` with ``has_aux``."""
+    dtypes as the argument); ``(grad, aux)`` with ``has_aux``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> print(gc.grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0, 3.0])))
+        [2. 4. 6.]
+        >>> print(gc.grad(gc.grad(lambda x: x ** 3))(2.0))  # second derivative: 6x
+        12.0
+        >>> dx, dy = gc.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
+        >>> print(dx, dy)
+        5.0 2.0
+        >>> g = gc.grad(lambda p: p["w"] * p["b"])({"w": np.float32(3.0), "b": np.float32(2.0)})
+        >>> print(g["w"], g["b"], g["w"].dtype)
+        2.0 3.0 float32
+    """
     vg = value_and_grad(fun, argnums, has_aux)
 
     def impl(*args, **kwargs):
@@ -165,10 +199,19 @@ def grad(fun, argnums=0, has_aux=False):
     return Transformed(fun, impl, "grad")
 
 
-def stop_gradient(x):
+def stop_gradient(x: Any) -> Any:
     """``x`` with its value kept and its gradient zero, for any pytree of arrays, tracers and
     Python scalars (dicts, lists, tuples, namedtuples, None leaves kept), as JAX's; each leaf
-    goes through ``graphc.numpy.stop_gradient``, so outside tracing leaves come back as arrays."""
+    goes through ``graphc.numpy.stop_gradient``, so outside tracing leaves come back as arrays.
+
+    Example::
+
+        >>> import graphc as gc
+        >>> print(gc.grad(lambda x: x * gc.stop_gradient(x))(3.0))  # d/dx of x * c, c = 3
+        3.0
+        >>> print(gc.stop_gradient({"a": 1.0, "b": None}))
+        {'a': array(1.), 'b': None}
+    """
     return pytree.tree_map(gnp.stop_gradient, x)
 
 
@@ -240,10 +283,22 @@ def _top_level(fun, key, make):
     return table[key]
 
 
-def vjp(fun, *primals, has_aux=False):
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(out, vjp_fn)``: ``vjp_fn(ct)`` returns one cotangent per primal (PyTorch's
     ``y.backward(gradient=ct)``). From plain Python, ``out`` and each ``vjp_fn`` call are compiled
-    functions (the forward part is recomputed inside ``vjp_fn``'s graph)."""
+    functions (the forward part is recomputed inside ``vjp_fn``'s graph).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> out, vjp_fn = gc.vjp(lambda x: x ** 2, np.array([1.0, 2.0]))
+        >>> print(out)
+        [1. 4.]
+        >>> (ct,) = vjp_fn(np.array([1.0, 10.0]))
+        >>> print(ct)
+        [ 2. 40.]
+    """
     _check_callable(fun, "vjp")
     if current_trace() is not None:
         return _vjp_in_trace(fun, primals, has_aux)
@@ -295,8 +350,23 @@ def _jvp_in_trace(fun, primals, tangents):
     return out, pytree.unflatten(traced.out_tree, out_t)
 
 
-def jvp(fun, primals, tangents):
-    """Forward mode: ``(fun(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples."""
+def jvp(
+    fun: Callable[..., Any], primals: tuple[Any, ...] | list[Any],
+    tangents: tuple[Any, ...] | list[Any],
+) -> tuple[Any, Any]:
+    """Forward mode: ``(fun(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> out, t = gc.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
+        >>> print(out, t)
+        6.0 3.0
+        >>> out, t = gc.jvp(lambda x: x ** 2, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+        >>> print(out, t)
+        [1. 4.] [2. 4.]
+    """
     _check_callable(fun, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise located(

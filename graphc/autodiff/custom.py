@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from typing import Any, Callable
 
 from ..core import Tracer, current_trace, located, new_trace
 from ..errors import ArgumentError, GraphcError
@@ -284,11 +285,24 @@ def _positional(fun, args, kwargs, who) -> tuple:
     return bound.args
 
 
-def custom_gradient(f):
+def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
     """TensorFlow-style: ``f(*xs)`` returns ``(y, grad_fn)``; ``grad_fn(dy)`` (or
     ``grad_fn(*dys)`` when ``y`` is a tuple) returns the gradient of each input (a bare value for a
     single input; ``None`` for zero). Called outside any trace, ``f`` runs eagerly and returns
-    ``y``."""
+    ``y``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> @gc.custom_gradient
+        ... def clip_gradient(x):
+        ...     return x, lambda dy: np.clip(dy, -1.0, 1.0)
+        >>> print(clip_gradient(3.0))  # eager: y
+        3.0
+        >>> print(gc.grad(lambda x: 5.0 * clip_gradient(x))(3.0))  # the rule's 1.0, not 5.0
+        1.0
+    """
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -305,9 +319,29 @@ class custom_vjp:
     """JAX-style: decorate ``f``, then ``f.defvjp(fwd, bwd)`` with ``fwd(*args) -> (y, res)`` and
     ``bwd(*nondiff_args, res, g) -> tuple`` of one gradient per differentiable argument (``None``
     for zero). ``nondiff_argnums`` are passed through unchanged (not traced). Keyword arguments
-    are resolved to positions by ``fun``'s signature, defaults filled in (as JAX does)."""
+    are resolved to positions by ``fun``'s signature, defaults filled in (as JAX does).
 
-    def __init__(self, fun, nondiff_argnums=()):
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> @gc.custom_vjp
+        ... def f(x):
+        ...     return np.sin(x)
+        >>> def f_fwd(x):
+        ...     return f(x), np.cos(x)  # (output, residuals)
+        >>> def f_bwd(cos_x, g):
+        ...     return (2.0 * g * cos_x,)  # twice the true derivative, to show the rule is used
+        >>> _ = f.defvjp(f_fwd, f_bwd)
+        >>> print(gc.grad(f)(0.0))
+        2.0
+        >>> print(gc.grad(lambda x: np.sum(f(x)))(np.zeros(2)))
+        [2. 2.]
+    """
+
+    def __init__(
+        self, fun: Callable[..., Any], nondiff_argnums: int | tuple[int, ...] = ()
+    ) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = int_tuple(nondiff_argnums)
@@ -320,7 +354,7 @@ class custom_vjp:
         self.fwd = self.bwd = None
         self._tracing_fwd = threading.local()  # per thread: traces may run concurrently
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> custom_vjp:
         for what, fn in (("fwd", fwd), ("bwd", bwd)):
             if not callable(fn):
                 raise located(
@@ -331,7 +365,7 @@ class custom_vjp:
         self.fwd, self.bwd = fwd, bwd
         return self
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if current_trace() is None or getattr(self._tracing_fwd, "on", False):
             # eager, or ``fwd`` calling ``f`` for its primal value (the usual JAX idiom)
             return self.fun(*args, **kwargs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any, Callable
 
 from .. import dtypes
 from .. import numpy as gnp
@@ -95,8 +96,22 @@ def _result(traced, table, argnums):
     return pytree.unflatten(traced.out_tree, per_out)
 
 
-def jacobian(fun, argnums=0, has_aux=False):
-    """Reverse-mode Jacobian (``jax.jacrev``)."""
+def jacobian(
+    fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Reverse-mode Jacobian (``jax.jacrev``).
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> f = lambda x: np.stack([x[0] * x[1], x[0] + 2.0 * x[1]])
+        >>> print(gc.jacobian(f)(np.array([3.0, 4.0])))
+        [[4. 3.]
+         [1. 2.]]
+        >>> print(gc.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0])).shape)  # S + T
+        (2, 2)
+    """
 
     def impl(*args, **kwargs):
         traced = _trace(fun, args, kwargs, argnums, has_aux, "jacobian")
@@ -138,8 +153,21 @@ def jacobian(fun, argnums=0, has_aux=False):
 jacrev = jacobian
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
-    """Forward-mode Jacobian (``jax.jacfwd``): cheaper than ``jacobian`` for few inputs."""
+def jacfwd(
+    fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Forward-mode Jacobian (``jax.jacfwd``): cheaper than ``jacobian`` for few inputs.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> f = lambda x: np.stack([x[0] * x[1], x[0] + 2.0 * x[1], x[1] ** 2])
+        >>> print(gc.jacfwd(f)(np.array([3.0, 4.0])))
+        [[4. 3.]
+         [1. 2.]
+         [0. 8.]]
+    """
     return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}", None)
 
 
@@ -181,8 +209,17 @@ def _jacfwd(fun, argnums, has_aux, who, what, advice):
     return Transformed(fun, impl, "jacfwd")
 
 
-def hessian(fun, argnums=0):
-    """``jacfwd(jacobian(fun))``: the matrix of second derivatives of a scalar function."""
+def hessian(fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """``jacfwd(jacobian(fun))``: the matrix of second derivatives of a scalar function.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> print(gc.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0])))
+        [[4. 2.]
+         [2. 0.]]
+    """
     return _jacfwd(
         jacobian(fun, argnums), argnums, False, "hessian", f"the Hessian of {fun_name(fun)}",
         "compute Hessian-vector products instead, gc.jvp(gc.grad(f), (x,), (v,))")

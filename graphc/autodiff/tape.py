@@ -17,6 +17,7 @@ the tape have gradients; an unconnected source gets ``None`` (or zeros with
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -47,9 +48,35 @@ class _TraceValues(dict):
 
 class GradientTape:
     """See the module docstring. ``watch_accessed_variables`` is accepted for TensorFlow's
-    signature and has no effect: graphc has no variables to watch automatically."""
+    signature and has no effect: graphc has no variables to watch automatically.
 
-    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> @gc.function
+        ... def f(x):
+        ...     with gc.GradientTape() as tape:
+        ...         tape.watch(x)
+        ...         y = x * x  # a non-scalar target is summed
+        ...     return tape.gradient(y, x)
+        >>> print(f(np.array([1.0, 2.0])))
+        [2. 4.]
+        >>> @gc.function
+        ... def second(x):
+        ...     with gc.GradientTape() as outer:
+        ...         outer.watch(x)
+        ...         with gc.GradientTape() as inner:
+        ...             inner.watch(x)
+        ...             y = x ** 3
+        ...         dy = inner.gradient(y, x)
+        ...     return dy, outer.gradient(dy, x)
+        >>> dy, d2y = second(2.0)
+        >>> print(dy, d2y)
+        12.0 12.0
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self.persistent = persistent
         self._trace = None
         self._start = self._stop = None
@@ -58,7 +85,7 @@ class GradientTape:
         self._used = False
 
     # --- recording --------------------------------------------------------------------------------
-    def __enter__(self):
+    def __enter__(self) -> GradientTape:
         trace = current_trace()
         if trace is None:
             raise located(
@@ -70,14 +97,14 @@ class GradientTape:
         self._start, self._stop = len(trace.builder.nodes), None
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self._stop = len(self._trace.builder.nodes)
 
     def _nodes_now(self) -> int:
         return len(self._trace.builder.nodes)
 
     @contextmanager
-    def stop_recording(self):
+    def stop_recording(self) -> Iterator[None]:
         """Operations inside this block are not recorded (TensorFlow's ``stop_recording``)."""
         self._require_started("stop_recording")
         begin = self._nodes_now()
@@ -86,12 +113,12 @@ class GradientTape:
         finally:
             self._paused.append((begin, self._nodes_now()))
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget everything recorded so far and every watched value."""
         self._require_started("reset")
         self._start, self._paused, self._watched, self._used = self._nodes_now(), [], {}, False
 
-    def watch(self, tensor):
+    def watch(self, tensor: Any) -> None:
         """Watch a traced value or a pytree of them (gradients flow only from watched values)."""
         self._require_started("watch")
         for x in pytree.flatten(tensor)[0]:
@@ -104,7 +131,7 @@ class GradientTape:
                 )
             self._watched.setdefault(self._value(x), x)
 
-    def watched_variables(self):
+    def watched_variables(self) -> tuple[Any, ...]:
         return tuple(self._watched.values())
 
     def _value(self, x):
@@ -125,7 +152,10 @@ class GradientTape:
         paused = [range(a, b) for a, b in self._paused]
         return [nodes[i] for i in range(self._start, stop) if not any(i in r for r in paused)]
 
-    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+    def gradient(
+        self, target: Any, sources: Any, output_gradients: Any = None,
+        unconnected_gradients: str = "none",
+    ) -> Any:
         """d(target)/d(sources), with the structure of ``sources``."""
         self._require_started("gradient")
         if unconnected_gradients not in ("none", "zero"):

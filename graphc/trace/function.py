@@ -475,6 +475,21 @@ def function(fun=None, *, static_argnums=(), static_argnames=(), autograph=True,
 
     ``backend="reference"`` runs the NumPy reference evaluator instead of native code (debugging);
     the default is ``config.default_backend``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> @gc.function
+        ... def f(x, y):
+        ...     return np.sin(x) * y + 1.0
+        >>> print(f(np.zeros(3), np.ones(3)))
+        [1. 1. 1.]
+        >>> @gc.jit(static_argnums=1)
+        ... def power(x, n):
+        ...     return x ** n
+        >>> print(power(np.array([1.0, 2.0, 3.0]), 2))
+        [1. 4. 9.]
     """
     if fun is None:
         return functools.partial(function, static_argnums=static_argnums,
@@ -484,7 +499,21 @@ def function(fun=None, *, static_argnums=(), static_argnames=(), autograph=True,
 
 
 def make_graph(fun, static_argnums=(), static_argnames=()):
-    """Like ``jax.make_jaxpr``: returns a function that traces ``fun`` and returns the graph."""
+    """Like ``jax.make_jaxpr``: returns a function that traces ``fun`` and returns the graph.
+
+    Example::
+
+        >>> import numpy as np
+        >>> import graphc as gc
+        >>> def sumsq(x):
+        ...     return np.sum(x * x)
+        >>> print(gc.make_graph(sumsq)(np.ones(3)))  # doctest: +ELLIPSIS
+        graph sumsq(%0: f64[3]) {
+          %1: f64[3] = mul %0, %0 ...# ...doctest...:2
+          %2: f64[] = reduce_sum[axes=(0,)] %1 ...# ...doctest...:2
+          return %2
+        }
+    """
 
     def traced(*args, **kwargs):
         f = Function(fun, static_argnums, static_argnames, backend="reference", optimize=False)
