@@ -4,6 +4,7 @@ bit-identical to one thread's, small kernels carry no threading code, concurrent
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -154,7 +155,7 @@ from graphc.backend.llvm import jit, threads
 CB = ctypes.CFUNCTYPE(ctypes.c_int, *[ctypes.c_void_p] * 4)
 calls = []
 fake = CB(lambda *a: calls.append(1) or 11)  # EAGAIN, like a process out of threads
-threads._pthreads()
+threads.pthreads()
 jit.register_symbol("pthread_create", ctypes.cast(fake, ctypes.c_void_p).value)
 def fn(x):
     return gnp.tanh(x) * gnp.exp(-x) + gnp.log1p(x * x)
@@ -177,3 +178,24 @@ def test_failed_thread_creation_runs_the_chunk_inline():
         check=False,
     )
     assert out.stdout.split() == ["2", "True"], out.stderr
+
+
+def test_large_gemm_calls_split_rows_over_graphc_threads():
+    """A product calling NumPy's gemm is split by rows over graphc's threads, each calling gemm
+    with OpenBLAS's own threads turned off (their spin-waiting collapses under load); the rows
+    computed in chunks are those of one call."""
+    from graphc.backend.llvm import blas
+    from graphc.backend.llvm.plan import backend_plan
+
+    found = blas.find()
+    if found is None or "threads" not in found or config.threads < 2:
+        pytest.skip("needs NumPy's bundled OpenBLAS with openblas_set_num_threads_local and 2+ "
+                    "threads")
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((300, 700)), rng.standard_normal((700, 64))
+    f = gc.function(lambda a, b: a @ b, backend="llvm")
+    text = str(backend_plan(f.concrete(x, w).graph))
+    assert re.search(r"dot_general .* threads 0-150,150-300", text), text
+    np.testing.assert_allclose(f(x, w), x @ w, rtol=1e-12, atol=1e-12)
+    small = gc.function(lambda a, b: a @ b, backend="llvm")
+    assert "threads" not in str(backend_plan(small.concrete(x[:8, :8], w[:8, :8]).graph))

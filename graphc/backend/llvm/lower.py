@@ -381,7 +381,8 @@ def _dot_kernel(scope, f, kernel, reads, writes, temps, tuning):
             ptrs.append(panel.ptr)
         else:
             ptrs.append(reads[v].ptr)
-    return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr)
+    rows = ("%lo", "%hi") if kernel.split.ranged else None
+    return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr, rows)
 
 
 def _scatter_kernel(scope, f, kernel, reads, writes, temps, tuning):

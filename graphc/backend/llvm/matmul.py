@@ -65,6 +65,7 @@ class DotPlan:
         self.width = max(1, vector_bits // 8 // self.d.itemsize)
         self.strategy = "gemm" if self.N >= self.width else "dot"
         self.blas = (blas or {}).get(self.d.name)
+        self.threads_symbol = (blas or {}).get("threads")
         if self.blas and self.M * self.N * self.K >= BLAS_MIN and self._fits(self.blas[1]):
             self.strategy = "blas"
         self.strides = {}
@@ -85,6 +86,19 @@ class DotPlan:
                 dims = [self.B, *(size(self.shapes[side], g) for g in self.groups[side][1:])]
                 st = list(row_major(dims))
             self.strides[side] = st
+
+    def threads(self, tuning) -> int:
+        """Row chunks a gemm call is split into, one thread each: graphc threads a product only
+        when it calls gemm (B = 1) on an OpenBLAS whose own threads it can turn off, and the
+        product is large enough (``Tuning.gemm_thread_min`` multiply-adds) to repay a thread."""
+        from .threads import pthreads
+
+        if self.strategy != "blas" or self.B != 1 or not self.threads_symbol:
+            return 1
+        n = min(tuning.threads, tuning.max_threads, self.M)
+        if n <= 1 or self.M * self.N * self.K < tuning.gemm_thread_min or not pthreads():
+            return 1
+        return n
 
     def _fits(self, int_bits: int) -> bool:
         """Whether every dimension and leading dimension fits the gemm's integers: a 32-bit
@@ -109,7 +123,9 @@ def _blas_layout(s_rows, s_cols, rows, cols):
     return None
 
 
-def _blas_call(em, plan, a0, b0, c0, strides):
+def _blas_call(em, plan, a0, b0, c0, strides, rows=None):
+    """One gemm call; ``rows``: the ``(lo, hi)`` IR values of a threaded kernel's row range (the
+    call computes those rows of C). OpenBLAS runs it on the calling thread alone."""
     f, t = em.f, REG[plan.d]
     sam, sak, sbk, sbn = strides
     (ta, lda), (tb, ldb) = (
@@ -118,11 +134,23 @@ def _blas_call(em, plan, a0, b0, c0, strides):
     )
     symbol, bits = plan.blas
     i = f"i{bits}"
+    m = str(plan.M)
+    if rows is not None:
+        lo, hi = rows
+        a0 = f.gep(t, a0, f.mul(lo, sam))
+        c0 = f.gep(t, c0, f.mul(lo, plan.N))
+        m = f.op(f"sub i64 {hi}, {lo}")
+        if bits != 64:
+            m = f.op(f"trunc i64 {m} to {i}")
+    local = (plan.threads_symbol or (None,))[0]
+    prev = f.op(f"call i32 @{local}(i32 1)") if local else None
     f.do(
-        f"call void @{symbol}(i32 {_ROW_MAJOR}, i32 {ta}, i32 {tb}, {i} {plan.M}, {i} {plan.N}, "
+        f"call void @{symbol}(i32 {_ROW_MAJOR}, i32 {ta}, i32 {tb}, {i} {m}, {i} {plan.N}, "
         f"{i} {plan.K}, {t} {const(1, plan.d)}, ptr {a0}, {i} {lda}, ptr {b0}, {i} {ldb}, "
         f"{t} {const(0, plan.d)}, ptr {c0}, {i} {max(1, plan.N)})"
     )
+    if prev is not None:
+        f.op(f"call i32 @{local}(i32 {prev})")
 
 
 def emit_pack(em, plan, side, src_buf, panel_buf):
@@ -145,7 +173,8 @@ def emit_pack(em, plan, side, src_buf, panel_buf):
         em.store(panel_buf, panel_idx, em.load(src_buf, idx))
 
 
-def emit_dot(em, plan, a_ptr, b_ptr, c_ptr) -> str:
+def emit_dot(em, plan, a_ptr, b_ptr, c_ptr, rows=None) -> str:
+    """The product's code; ``rows``: a threaded gemm kernel's ``(lo, hi)`` row range."""
     f = em.f
     if plan.B * plan.M * plan.N == 0:
         return "dot_general (empty)"
@@ -161,7 +190,7 @@ def emit_dot(em, plan, a_ptr, b_ptr, c_ptr) -> str:
         b0 = f.gep(REG[plan.d], b_ptr, f.mul(b, sbb))
         c0 = f.gep(REG[plan.d], c_ptr, f.mul(b, plan.M * plan.N))
         if plan.strategy == "blas":
-            _blas_call(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))
+            _blas_call(em, plan, a0, b0, c0, (sam, sak, sbk, sbn), rows)
         elif plan.strategy == "gemm":
             _gemm(em, plan, a0, b0, c0, (sam, sak, sbk))
         else:

@@ -341,9 +341,12 @@ def _math_modes(steps, tuning) -> list[str]:
 
 
 def _threads(step, tuning) -> int:
-    """How many threads a step's kernel is split over: only ``fused`` elementwise bodies (no
-    reduction, no matmul) big enough to repay starting threads (``threads.threads_for``)."""
+    """How many threads a step's kernel is split over: ``fused`` elementwise bodies (no
+    reduction, no matmul) big enough to repay starting threads (``threads.threads_for``), and
+    products that call gemm (``DotPlan.threads``: their rows split, OpenBLAS's own threads off)."""
     node = step.node
+    if node is not None and node.prim is dot_general:
+        return DotPlan(node, tuning.vector_bits, tuning.blas).threads(tuning)
     if node is None or node.prim is not fused:
         return 1
     body = node.attrs["body"]
@@ -370,6 +373,8 @@ def _lanes(step, tuning, inline) -> int | None:
 def _blocks(step, n_threads, lanes, chunked) -> int | None:
     """The vector blocks a ranged kernel's loop runs a range of (None: not ranged, or its loop
     takes no range: scalar code or one block)."""
+    if n_threads > 1 and step.node is not None and step.node.prim is dot_general:
+        return DotPlan(step.node).M  # a threaded gemm's ranges are of rows
     if not (n_threads > 1 or chunked) or not lanes:
         return None
     blocks = math.prod(step.writes[0].shape) // lanes

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from .irtext import Func
 
 @functools.cache
-def _pthreads() -> bool:
+def pthreads() -> bool:
     """Register pthread_create/pthread_join with the JIT from this process's C library; False
     when they cannot be found (then every kernel runs single-threaded)."""
     from . import jit
@@ -45,7 +45,7 @@ def threads_for(size: int, weight: int, tuning) -> int:
     ``Tuning.thread_min_work``) is split into (1: no threading code)."""
     n = min(tuning.threads, tuning.max_threads)
     small = size < tuning.thread_min_size or size * max(weight, 1) < tuning.thread_min_work
-    if n <= 1 or small or not _pthreads():
+    if n <= 1 or small or not pthreads():
         return 1
     return n
 

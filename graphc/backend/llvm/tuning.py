@@ -43,6 +43,8 @@ class Tuning:
     math_weight: int = 8
     #: And at least this many elements.
     thread_min_size: int = 1 << 14
+    #: Products calling gemm with fewer multiply-adds run on one thread (matmul.DotPlan.threads).
+    gemm_thread_min: int = 1 << 22
     #: Vector blocks per chunk of a blocked program (blocking.py); 0 turns blocking off. Measured on
     #: W6 (1024 float32, n=100, 2-core EPYC, 512 KB L2 per core): 8-16 vectors of 16 per chunk ran
     #: fastest (197 us), 32: 225 us.
