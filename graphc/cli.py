@@ -387,6 +387,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=_positive, default=20, help="epochs (default 20)")
     demo.add_argument("--seed", type=int, default=0, help="data split and initialization seed")
     demo.add_argument("--plot", metavar="PNG", help="write the training loss curve (matplotlib)")
+    demo.add_argument("--viz", metavar="OUT", help="draw the train step's graphs (.html, .dot, "
+                      ".svg, .png: as graphc viz)")
     demo.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
     return parser
 
@@ -407,7 +409,7 @@ def main(argv=None) -> int:
         elif ns.command == "demo":
             from .examples.digits import run
 
-            run(epochs=ns.epochs, seed=ns.seed, out=sys.stdout, plot=ns.plot)
+            run(epochs=ns.epochs, seed=ns.seed, out=sys.stdout, plot=ns.plot, viz=ns.viz)
         else:
             parser.print_help(sys.stderr)
             return 2

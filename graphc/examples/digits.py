@@ -103,7 +103,8 @@ def _time_per_step(step, params, state, x, onehot, repeats: int = 30) -> float:
     return float(np.median(times))
 
 
-def run(epochs: int = 20, seed: int = 0, out=None, plot: str | None = None) -> dict:
+def run(epochs: int = 20, seed: int = 0, out=None, plot: str | None = None,
+        viz: str | None = None) -> dict:
     """Train for ``epochs`` epochs; returns the losses, accuracies and timings."""
     out = out or sys.stdout
     say = lambda *a: print(*a, file=out)  # noqa: E731
@@ -148,6 +149,8 @@ def run(epochs: int = 20, seed: int = 0, out=None, plot: str | None = None) -> d
     say(f"final test accuracy: {history[-1][1]:.1%}")
     if plot:
         _plot(losses, plot, say)
+    if viz:
+        say(f"wrote {concrete.viz(viz)}")
     return {"losses": losses, "accuracy": history, "compile_s": compile_s,
             "step_s": (t_gc, t_np), "params": params}
 

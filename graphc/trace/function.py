@@ -456,6 +456,13 @@ class Concrete:
             return str(self.graph)
         return self.executable.text(stage)
 
+    def viz(self, path: str, stage: str = "optimized") -> str:
+        """Draw this signature's graphs to ``path`` (``.dot``, ``.svg``, ``.png`` or ``.html``:
+        see ``graphc.viz.write``); ``stage``: traced, optimized or plan. Returns the path."""
+        from .. import viz
+
+        return viz.write(path, viz.stages(self), stage)
+
     def llvm_ir(self) -> str:
         return self.executable.text("llvm")
 

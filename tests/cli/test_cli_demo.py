@@ -46,10 +46,12 @@ def test_the_data_ships_with_the_package():
     assert set(np.unique(np.r_[ytr, yte])) == set(range(10))
 
 
-def test_demo_command(capsys):
-    assert main(["demo", "--epochs", "2"]) == 0
+def test_demo_command(capsys, tmp_path):
+    page = tmp_path / "step.html"
+    assert main(["demo", "--epochs", "2", "--viz", str(page)]) == 0
     out = capsys.readouterr().out
     assert out.count("\nepoch ") == 2 and "final test accuracy:" in out
+    assert f"wrote {page}" in out and '"optimized"' in page.read_text()
 
 
 @pytest.mark.parametrize("bad", [["--epochs", "-5"], ["--epochs", "0"], ["--epochs", "x"]])

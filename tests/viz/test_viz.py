@@ -164,3 +164,11 @@ def test_command_line_errors(tmp_path, capsys):
     assert main(["viz", "examples/loss.py:loss", "--arg", "f32[3]", "--arg", "f32[3]",
                  "-o", str(tmp_path / "g.txt")]) == 2
     assert "must end in" in capsys.readouterr().err
+
+
+def test_concrete_viz_from_python(tmp_path):
+    c = gc.function(lambda x: np.sin(x).sum()).concrete(np.ones(3))
+    assert c.viz(str(tmp_path / "g.html")) == str(tmp_path / "g.html")
+    assert '"traced"' in (tmp_path / "g.html").read_text()
+    c.viz(str(tmp_path / "g.dot"), "traced")
+    assert "sin\\n" in (tmp_path / "g.dot").read_text()
