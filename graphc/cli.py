@@ -205,7 +205,7 @@ def _viz(ns, out) -> None:
     out.write(f"wrote {path}\n")
 
 
-# --- graphc run ------------------------------------------------------------------------------------
+# --- graphc run -----------------------------------------------------------------------------------
 def _run(ns, out) -> None:
     """Parse an IR file (``graphc dump``'s output), compile it as ``gc.function`` would, run it on
     the given values and print each output."""
@@ -220,8 +220,9 @@ def _run(ns, out) -> None:
         raise UsageError(f"cannot read {ns.file}: {e.strerror}") from None
     graph = parse(text)
     if len(ns.arg) != len(graph.inputs):
-        raise UsageError(f"graph {graph.name} takes {len(graph.inputs)} inputs "
-                         f"({', '.join(str(t) for t in graph.in_types)}); {len(ns.arg)} --arg given")
+        types = ", ".join(str(t) for t in graph.in_types)
+        raise UsageError(f"graph {graph.name} takes {len(graph.inputs)} inputs ({types}); "
+                         f"{len(ns.arg)} --arg given")
     args = [_value(a, t, i) for i, (a, t) in enumerate(zip(ns.arg, graph.in_types))]
     backend = get_backend(ns.backend)
     _, ready, _ = prepare(graph, backend_passes(backend))

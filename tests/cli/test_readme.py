@@ -20,7 +20,7 @@ README = read("README.md")
 def test_opens_with_two_setup_commands():
     first_block = re.search(r"\A# graphc\n\n`pip install graphc-compiler`[^\n]*import name is "
                             r"`graphc`[^\n]*\n\n```bash\n(.*?)```", README, re.DOTALL)
-    assert first_block, "README must open with pip install graphc-compiler, then its set-up commands"
+    assert first_block, "README must open with pip install graphc-compiler, then two commands"
     install, test = first_block.group(1).strip().splitlines()
     assert install.endswith("graphc demo") and "pip install ." in install
     assert "pip install '.[test]'" in test and test.endswith("python -m pytest")
