@@ -355,6 +355,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="graphc", description="graphc: a compiled static-graph autodiff compiler."
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"graphc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     dump = sub.add_parser(
         "dump",

@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -477,7 +478,9 @@ class Concrete:
         return {**self._stats, **self.executable.stats(), "cache": cache}
 
 
-def function(fun=None, *, static_argnums=(), static_argnames=(), autograph=True, backend=None):
+def function(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
+             static_argnames: str | Sequence[str] = (), autograph: bool = True,
+             backend: str | None = None) -> Function | Callable[[Callable], Function]:
     """Trace, optimize and compile ``fun`` once per input signature (usable bare or with options).
 
     ``backend="reference"`` runs the NumPy reference evaluator instead of native code (debugging);
@@ -505,7 +508,8 @@ def function(fun=None, *, static_argnums=(), static_argnames=(), autograph=True,
     return Function(fun, static_argnums, static_argnames, autograph, backend)
 
 
-def make_graph(fun, static_argnums=(), static_argnames=()):
+def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (),
+               static_argnames: str | Sequence[str] = ()) -> Callable[..., Graph]:
     """Like ``jax.make_jaxpr``: returns a function that traces ``fun`` and returns the graph.
 
     Example::

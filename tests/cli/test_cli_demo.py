@@ -58,3 +58,10 @@ def test_demo_command(capsys, tmp_path):
 def test_bad_options_are_refused(capsys, bad):
     assert main(["demo", *bad]) == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    import graphc
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"graphc {graphc.__version__}"
