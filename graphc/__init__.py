@@ -11,6 +11,7 @@ from .autodiff import (  # noqa: F401  (differentiation API)
     value_and_grad, vjp,
 )
 from .control import checkpoint, cond, fori_loop, scan, while_loop
+from .vmap import vmap
 from . import autograph  # noqa: F401  (installs the conversion gc.function traces through)
 from . import scipy  # noqa: F401  (graphc.scipy.special, graphc.scipy.stats)
 from . import debug, nn, optim  # noqa: F401  (gc.debug.print, gc.nn, gc.optim)
@@ -25,5 +26,5 @@ __all__ = [
     "TracerBoolError", "UndefinedVariableError", "checkpoint", "cond", "fori_loop", "function", "jit",
     "make_graph", "scan", "while_loop",
     "GradientTape", "custom_gradient", "custom_vjp", "grad", "hessian", "jacfwd", "jacobian", "jvp",
-    "stop_gradient", "value_and_grad", "vjp", "debug", "nn", "optim", "print",
+    "stop_gradient", "value_and_grad", "vjp", "debug", "nn", "optim", "print", "vmap",
 ]

@@ -44,6 +44,7 @@ from typing import Any, Callable
 from ..core import Tracer, current_trace, located, new_trace
 from ..errors import ArgumentError, GraphcError
 from ..ops import elementwise as ew
+from ..ops.batching import loop_rule
 from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
 from ..trace import pytree
@@ -114,7 +115,8 @@ def _jvp(primals, tans, outs, fwd, bwd, n_out, bwd_mask):
 
 #: The node computes ``fwd`` (shape rule and evaluation from ``ops/call.py``); ``inline_calls``
 #: replaces it by ``fwd``'s nodes once differentiation is over.
-custom_vjp_call = define_call("custom_vjp_call", "fwd", jvp=_jvp, vjp=_vjp)
+custom_vjp_call = define_call("custom_vjp_call", "fwd", jvp=_jvp, vjp=_vjp,
+                              batch=loop_rule)  # gc.vmap: the user's rule holds per example
 
 #: The name ``graphc.autodiff`` exports (the inliner itself lives with the call primitives).
 inline_custom_calls = inline_calls

@@ -35,6 +35,9 @@ class Primitive:
     impl: Callable
     jvp: Callable | None = None
     vjp: Callable | None = None
+    #: ``gc.vmap``'s batching rule (``ops/batching.py``: ``rule(prim, args, batched, size,
+    #: **attrs)``); elementwise primitives need none.
+    batch: Callable | None = None
     #: Applies independently per element, with NumPy broadcasting of its operands.
     elementwise: bool = False
     #: Operands may be swapped (CSE canonicalizes their order).

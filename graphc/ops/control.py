@@ -244,3 +244,33 @@ remat = define("remat", infer=_remat_infer, impl=_remat_impl, multiple_results=T
 """``remat`` (``gc.checkpoint``): ``body_graph`` applied to the operands, kept as one node so
 that no pass merges its internals with the rest of the graph: its VJP is another ``remat`` that
 recomputes the body's forward values instead of reading them (rematerialization)."""
+
+
+# --- batching rules (gc.vmap): loops and branches run per example, but a cond on a batched
+# predicate computes both branches for the whole batch and selects (JAX's choice: no loop)
+def _cond_batch(prim, args, batched, size, true_graph, false_graph):
+    from .batching import batch_graph, lead, loop_rule
+    from .elementwise import select
+    from .shape import reshape
+
+    if not batched[0]:
+        return loop_rule(prim, args, batched, size, true_graph=true_graph,
+                         false_graph=false_graph)
+    pred, *ops = args
+    branches = [batch_graph(g, ops, batched[1:], size) for g in (true_graph, false_graph)]
+    outs = []
+    for (a, ba), (b, bb) in zip(*branches, strict=True):
+        a, b = (a if ba else lead(a, size)), (b if bb else lead(b, size))
+        outs.append(select(reshape(pred, shape=(size, *(1,) * (a.ndim - 1))), a, b))
+    return outs
+
+
+def _loop(prim, args, batched, size, **attrs):
+    from .batching import loop_rule
+
+    return loop_rule(prim, args, batched, size, **attrs)
+
+
+cond.batch = _cond_batch
+for _p in (while_loop, while_grad, scan, remat):
+    _p.batch = _loop

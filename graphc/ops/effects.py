@@ -33,4 +33,6 @@ def _impl(*arrays, fmt, names):
 debug_print = define(
     "debug_print", infer=_infer, impl=_impl, pure=False, nondifferentiable=True,
     multiple_results=True, family="effect", extra={"host_call": True},
+    # gc.vmap: the batched values are printed as they are, once
+    batch=lambda prim, args, batched, size, **attrs: prim(*args, **attrs),
 )

@@ -29,6 +29,7 @@ from . import elementwise as ew
 from .matrices import (along_cols, along_rows, const, diagonal, eye_like, mm, mT, pair_inverse,
                        safe_inverse, tril)
 from .reduce import reduce_sum
+from .batching import leading_batch_rule
 from .shape import broadcast_in_dim, zeros
 
 
@@ -370,3 +371,7 @@ qr = define(
 )
 """``(q, r)`` of a tall or square ``a`` (Householder): reduced, or with ``full`` the square
 ``q``; wide matrices are composed in ``graphc.numpy.linalg.qr``."""
+
+# batching (gc.vmap): the factorizations already treat their leading axes as a batch
+for _p in (cholesky, solve, slogdet, eigh, svd, qr):
+    _p.batch = leading_batch_rule

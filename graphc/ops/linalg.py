@@ -119,3 +119,25 @@ def _dot_vjp(ct, p, o, needed, contracting, batch):
 dot_general = define(
     "dot_general", infer=_dot_infer, impl=_dot_impl, jvp=_dot_jvp, vjp=_dot_vjp, family="contract"
 )
+
+
+def _dot_batch(prim, args, batched, size, contracting, batch):
+    """Both operands batched: one more batch axis (the output's first). One batched: its batch
+    axis is a free axis of that operand (a matmul with a shared weight stays one product), moved
+    to the front of the result when it is not there already."""
+    from .batching import to_front
+
+    lhs, rhs = args
+    (lc, rc), (lb, rb) = contracting, batch
+    s = lambda axes: tuple(a + 1 for a in axes)  # noqa: E731
+    if all(batched):
+        return dot_general(lhs, rhs, contracting=(s(lc), s(rc)), batch=((0, *s(lb)), (0, *s(rb))))
+    if batched[0]:
+        out = dot_general(lhs, rhs, contracting=(s(lc), rc), batch=(s(lb), rb))
+        return to_front(out, len(lb))  # the first of lhs's free axes
+    out = dot_general(lhs, rhs, contracting=(lc, s(rc)), batch=(lb, s(rb)))
+    n_lfree = lhs.ndim - len(lc) - len(lb)
+    return to_front(out, len(lb) + n_lfree)  # the first of rhs's free axes
+
+
+dot_general.batch = _dot_batch

@@ -173,3 +173,14 @@ cumsum = define(
     vjp=lambda ct, p, o, needed, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
     family="scan",
 )
+
+
+# --- batching rules (gc.vmap): the reduced axes shift past the leading batch axis ---------------
+def _reduce_batch(prim, args, batched, size, axes):
+    return prim(args[0], axes=tuple(a + 1 for a in axes))
+
+
+for _r in (reduce_sum, reduce_max, reduce_min, reduce_prod):
+    _r.batch = _reduce_batch
+cumsum.batch = lambda prim, args, batched, size, axis, reverse: cumsum(
+    args[0], axis=axis + 1, reverse=reverse)

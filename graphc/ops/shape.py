@@ -295,3 +295,27 @@ stop_gradient = define(
     vjp=lambda ct, p, o, needed: [None],
     family="view",
 )
+
+
+# --- batching rules (gc.vmap; ops/batching.py): the batch is a new leading axis ------------------
+def _batch_bcast(prim, args, batched, size, shape, dims):
+    return broadcast_in_dim(args[0], shape=(size, *shape), dims=(0, *(d + 1 for d in dims)))
+
+
+def _batch_concat(prim, args, batched, size, axis):
+    from .batching import all_batched
+
+    return concatenate(*all_batched(args, batched, size), axis=axis + 1)
+
+
+broadcast_in_dim.batch = _batch_bcast
+reshape.batch = lambda prim, args, batched, size, shape: reshape(args[0], shape=(size, *shape))
+transpose.batch = lambda prim, args, batched, size, perm: transpose(
+    args[0], perm=(0, *(p + 1 for p in perm)))
+rev.batch = lambda prim, args, batched, size, axes: rev(args[0], axes=tuple(a + 1 for a in axes))
+slice_.batch = lambda prim, args, batched, size, start, limit, strides: slice_(
+    args[0], start=(0, *start), limit=(size, *limit), strides=(1, *strides))
+pad.batch = lambda prim, args, batched, size, lo, hi, interior, value: pad(
+    args[0], lo=(0, *lo), hi=(0, *hi), interior=(0, *interior), value=value)
+concatenate.batch = _batch_concat
+stop_gradient.batch = lambda prim, args, batched, size: stop_gradient(args[0])

@@ -30,7 +30,11 @@ def _vjp(ct, p, o, needed, body, fn, n):
     return [ct[0] * FUNCTIONS[fn][1](p[0], o[0], n)]
 
 
-special_call = define_call("special_call", "body", jvp=_jvp, vjp=_vjp)
+def _batch(prim, args, batched, size, body, fn, n):
+    return [apply(fn, args[0], n)]  # elementwise: the same function on the batched operand
+
+
+special_call = define_call("special_call", "body", jvp=_jvp, vjp=_vjp, batch=_batch)
 
 
 def apply(fn: str, x, n: int = 0):
