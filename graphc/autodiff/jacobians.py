@@ -1,7 +1,8 @@
-"""Full Jacobians and Hessians: ``jacobian`` (reverse mode, one backward pass per output element),
-``jacfwd`` (forward mode, one tangent pass per input element) and ``hessian`` (``jacfwd`` of
-``jacobian``, as in JAX). graphc has no ``vmap``, so the passes are unrolled in the graph: fine for
-the small Jacobians these are meant for; the forward part is emitted once and shared.
+"""Full Jacobians and Hessians: ``jacobian`` (reverse mode: the backward pass ``vmap``-ed over
+the output's basis), ``jacfwd`` (forward mode: the tangent pass ``vmap``-ed over the input's
+basis) and ``hessian`` (``jacfwd`` of ``jacobian``, as in JAX). The forward part is emitted once
+and shared; the batched pass is one graph whatever the Jacobian's size (a product with a weight
+matrix becomes one matrix product for all basis vectors), not one copy per element.
 
 The result for output leaf ``o`` (shape ``S``) and input leaf ``x`` (shape ``T``) has shape
 ``S + T``; the nesting is the output's pytree outside, the arguments' pytree(s) inside (JAX's).
@@ -9,7 +10,6 @@ The result for output leaf ``o`` (shape ``S``) and input leaf ``x`` (shape ``T``
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Callable
 
@@ -24,27 +24,13 @@ from ..trace import pytree
 from .api import Transformed, trace_differentiable
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, fun_name
+from ..vmap import vmap
 from .reverse import DifferentiationError
 
 
-#: The most passes one Jacobian may unroll (one per output element for ``jacobian``, per input
-#: element for ``jacfwd``). Each pass is a copy of the derivative graph, about 6 ms of tracing
-#: and compiling for even a one-op function, so this many take minutes; a Jacobian of a function
-#: with 1e12 output elements fails here at once instead of tracing for ever.
-MAX_PASSES = 2**16
-
-
-def _check_size(who, what, passes, per, advice, blocks):
-    """``what`` (``"the Jacobian of f"``), if it needs more than ``MAX_PASSES`` passes (one per
-    element of the ``per`` side, "output" or "input") or has a block (``TensorType`` arguments)
-    that could not exist, is a ShapeError saying it is too large and, ``advice``, what to use."""
-    if passes > MAX_PASSES:
-        raise located(
-            ShapeError,
-            f"{who}: {what} is too large to build: its {per}s have {passes} elements and {who} "
-            f"unrolls one pass per {per} element (graphc has no vmap), at most {MAX_PASSES}; "
-            f"{advice}",
-        )
+def _check_size(who, what, blocks):
+    """A block (``(shape, dtype)``) that could not exist is a ShapeError saying ``what`` (``"the
+    Jacobian of f"``) is too large."""
     for shape, dtype in blocks:
         try:
             TensorType(shape, dtype)
@@ -56,21 +42,15 @@ def _elements(n: int) -> str:
     return f"{n} element{'' if n == 1 else 's'}"
 
 
-def _basis(i: int, shape, dtype):
-    """The ``i``-th one-hot array of ``shape`` (built from iota: no large constant)."""
-    if not shape:
-        return sh.scalar(1, dtype)
+def _basis(shape, dtype):
+    """The one-hot arrays of ``shape``, stacked: ``(size, *shape)`` (built from iota)."""
+    if not shape:  # a scalar's: one 1
+        return gnp.reshape(sh.scalar(1, dtype), (1,))
     n = math.prod(shape)
-    hot = ew.equal(sh.iota(shape=(n,), dtype=dtypes.int64, dimension=0), sh.scalar(i, dtypes.int64))
-    return gnp.reshape(ew.convert(hot, dtype=dtype), tuple(shape))
-
-
-def _assemble(blocks, lead_shape, tail_shape, dtype, axis_first: bool):
-    """Stack per-element results into an array of shape ``lead + tail``."""
-    if not blocks:  # an empty output or input: the Jacobian has no elements
-        return sh.zeros(tuple(lead_shape) + tuple(tail_shape), dtype)
-    stacked = gnp.stack(blocks, axis=0 if axis_first else -1)
-    return gnp.reshape(stacked, tuple(lead_shape) + tuple(tail_shape))
+    i64 = dtypes.int64
+    hot = ew.equal(sh.iota(shape=(n, n), dtype=i64, dimension=0),
+                   sh.iota(shape=(n, n), dtype=i64, dimension=1))
+    return gnp.reshape(ew.convert(hot, dtype=dtype), (n, *shape))
 
 
 def _trace(fun, args, kwargs, argnums, has_aux, who):
@@ -117,31 +97,26 @@ def jacobian(
         traced = _trace(fun, args, kwargs, argnums, has_aux, "jacobian")
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
-        n_in = sum(v.type.size for v in ins)
-        _check_size(
-            "jacobian", f"the Jacobian of {fun_name(fun)}", sum(o.size for o in outs), "output",
-            f"use gc.jacfwd when the inputs are fewer (here {_elements(n_in)}), or gc.vjp for "
-            "products with a vector", [(o.shape + v.shape, v.dtype) for o in outs for v in ins])
+        _check_size("jacobian", f"the Jacobian of {fun_name(fun)}",
+                    [(o.shape + v.shape, v.dtype) for o in outs for v in ins])
         lin = traced.linearize()
         table = []
         for k, out_t in enumerate(outs):
-            at_output = functools.partial(derivative_nodes, "bwd", lin.output_loc(k), fun)
-            rows = [[] for _ in ins]
-            for i in range(out_t.size):
-                seeds = [None] * len(lin.outs)
-                with at_output():
-                    seeds[k] = _basis(i, out_t.shape, out_t.dtype)
-                cts = lin.backward(seeds)
-                with at_output():
-                    for r, c, v in zip(rows, cts, ins, strict=True):
-                        r.append(c if c is not None else sh.zeros(v.shape, v.dtype))
-            with at_output():
-                table.append(
-                    [
-                        _assemble(r, out_t.shape, v.shape, v.dtype, True)
-                        for r, v in zip(rows, ins, strict=True)
-                    ]
-                )
+            with derivative_nodes("bwd", lin.output_loc(k), fun):
+                if out_t.size == 0:
+                    table.append([sh.zeros(out_t.shape + v.shape, v.dtype) for v in ins])
+                    continue
+
+                def backward(ct, k=k):
+                    seeds = [None] * len(lin.outs)
+                    seeds[k] = ct
+                    cts = lin.backward(seeds)
+                    return [c if c is not None else sh.zeros(v.shape, v.dtype)
+                            for c, v in zip(cts, ins, strict=True)]
+
+                rows = vmap(backward)(_basis(out_t.shape, out_t.dtype))
+                table.append([gnp.reshape(r, out_t.shape + v.shape)
+                              for r, v in zip(rows, ins, strict=True)])
         jac = _result(traced, table, argnums)
         if has_aux:
             return jac, traced.restore_outputs(lin.outs)[1]
@@ -168,39 +143,37 @@ def jacfwd(
          [1. 2.]
          [0. 8.]]
     """
-    return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}", None)
+    return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}")
 
 
-def _jacfwd(fun, argnums, has_aux, who, what, advice):
-    """``jacfwd``, with ``who`` (the function the user called), ``what`` it makes and ``advice``
-    (None: jacfwd's own) in its errors."""
+def _jacfwd(fun, argnums, has_aux, who, what):
+    """``jacfwd``, with ``who`` (the function the user called) and ``what`` it makes in its
+    errors."""
 
     def impl(*args, **kwargs):
         traced = _trace(fun, args, kwargs, argnums, has_aux, who)
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
-        n_out = sum(o.size for o in outs)
-        _check_size(
-            who, what, sum(v.type.size for v in ins), "input",
-            advice or f"use gc.jacobian when the outputs are fewer (here {_elements(n_out)}), or "
-            "gc.jvp for products with a vector",
-            [(o.shape + v.shape, o.dtype) for o in outs for v in ins])
+        _check_size(who, what, [(o.shape + v.shape, o.dtype) for o in outs for v in ins])
         fwd = LinearizedForward(traced.graph, traced.graph_args())
         table = [[None] * len(ins) for _ in outs]
-        locs = [fwd.output_loc(k) for k in range(len(outs))]
         for j, v in enumerate(ins):
-            cols = [[] for _ in outs]
-            for i in range(v.type.size):
-                seeds = [None] * len(traced.graph.inputs)
-                with derivative_nodes("jvp", None, fun):  # an input's seed: no op made it
-                    seeds[j] = _basis(i, v.shape, v.dtype)
-                tans = fwd.push(seeds)[: traced.n_main]
-                for k, (col, t, o) in enumerate(zip(cols, tans, outs, strict=True)):
-                    with derivative_nodes("jvp", locs[k], fun):
-                        col.append(t if t is not None else sh.zeros(o.shape, o.dtype))
-            for k, o in enumerate(outs):
-                with derivative_nodes("jvp", locs[k], fun):
-                    table[k][j] = _assemble(cols[k], o.shape, v.shape, o.dtype, False)
+            with derivative_nodes("jvp", None, fun):  # an input's seeds: no op made them
+                if v.type.size == 0:
+                    for k, o in enumerate(outs):
+                        table[k][j] = sh.zeros(o.shape + v.shape, o.dtype)
+                    continue
+
+                def push(seed, j=j):
+                    seeds = [None] * len(traced.graph.inputs)
+                    seeds[j] = seed
+                    tans = fwd.push(seeds)[: traced.n_main]
+                    return [t if t is not None else sh.zeros(o.shape, o.dtype)
+                            for t, o in zip(tans, outs, strict=True)]
+
+                cols = vmap(push, out_axes=-1)(_basis(v.shape, v.dtype))
+                for k, (c, o) in enumerate(zip(cols, outs, strict=True)):
+                    table[k][j] = gnp.reshape(c, o.shape + v.shape)
         jac = _result(traced, table, argnums)
         if has_aux:
             return jac, traced.restore_outputs(fwd.outs)[1]
@@ -220,6 +193,5 @@ def hessian(fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Call
         [[4. 2.]
          [2. 0.]]
     """
-    return _jacfwd(
-        jacobian(fun, argnums), argnums, False, "hessian", f"the Hessian of {fun_name(fun)}",
-        "compute Hessian-vector products instead, gc.jvp(gc.grad(f), (x,), (v,))")
+    return _jacfwd(jacobian(fun, argnums), argnums, False, "hessian",
+                   f"the Hessian of {fun_name(fun)}")
