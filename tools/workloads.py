@@ -444,8 +444,11 @@ def make_p(n):
 
 
 def all_workloads():
+    from workloads_batched import make_w8, make_w9
+
     return {
         "W1": make_w1, "W2": make_w2, "W3": make_w3, "W4": make_w4, "W5": make_w5,
         "W6-10": lambda: make_w6(10), "W6-100": lambda: make_w6(100), "W6-1000": lambda: make_w6(1000),
-        "W7": make_w7, "P1000": lambda: make_p(1000), "L1": make_l1,
+        "W7": make_w7, "W8": make_w8, "W9": make_w9, "P1000": lambda: make_p(1000),
+        "L1": make_l1,
     }
