@@ -87,12 +87,14 @@ def compile(graph: Graph) -> Executable:
     code held (``passes.manager.internal_error``)."""
     from .lower import lower_graph
 
+    t0 = time.perf_counter()
     try:
         lowered = lower_graph(graph, **_lowering_options())
     except GraphcError:
         raise
     except Exception as e:
         raise internal_error("the LLVM backend", e) from e
+    lowered.lowering_ms = (time.perf_counter() - t0) * 1e3
     return compile_lowered(graph, lowered)
 
 

@@ -146,6 +146,10 @@ class Executable:
             "workspace_bytes": self.lowered.workspace_bytes,
             "kernels": list(self.lowered.kernels),
             "llvm_compile_ms": self.compile_ms,
+            # the backend's share of the first call, step by step (lowering to LLVM IR, then
+            # compile_ir's parse / optimize / codegen / load; a cache hit skips two)
+            "compile_phases_ms": {"lowering": self.lowered.lowering_ms,
+                                  **self.module.phases},
             "llvm_codegen_opt": self.module.codegen_opt,
             "from_disk_cache": self.from_cache,
             "native_entry": self.entry is not None,

@@ -179,7 +179,8 @@ class JitModule:
     engine and the machine code.
     """
 
-    def __init__(self, name, ir_text, engine, obj, codegen_opt, compile_ms, from_cache):
+    def __init__(self, name, ir_text, engine, obj, codegen_opt, compile_ms, from_cache,
+                 phases=None):
         self.name = name
         self.ir_text = ir_text
         _LIVE[id(self)] = (engine, engine_context(engine))
@@ -189,6 +190,9 @@ class JitModule:
         self.codegen_opt = codegen_opt
         self.compile_ms = compile_ms
         self.from_cache = from_cache
+        #: milliseconds per step of ``compile_ir``: parse, optimize, codegen (absent when the
+        #: object code came from a cache), load
+        self.phases = phases or {}
         self._asm: str | None = None
 
     def address(self, symbol: str) -> int:
@@ -263,22 +267,28 @@ def compile_ir(
         if cached_object is None and obj is not None:
             _RECENT.move_to_end(memo_key)  # least recently used goes first, not oldest made
         shared = _shared_machine(level)
+        marks = [("parse", time.perf_counter())]
         mod = _parse(ir_text, name, shared)
         if obj is None:
+            marks.append(("optimize", time.perf_counter()))
             _optimize(mod, shared)
             _verify(mod, name, ir_text, " after optimization")
+            marks.append(("codegen", time.perf_counter()))
             obj = shared.emit_object(mod)
             # only object code made here is remembered: a cached_object handed in was checked by
             # whoever read it, for this call
             _remember_object(memo_key, obj)
         # the engine only loads the object code (through MCJIT's object cache hook): its own
         # machine never builds a subtarget
+        marks.append(("load", time.perf_counter()))
         _check_symbols(mod, name)
         engine = llvm.create_mcjit_compiler(mod, _target_machine(level))
         engine.set_object_cache(getbuffer_func=lambda _m: obj)
         engine.finalize_object()
-    ms = (time.perf_counter() - t0) * 1e3
-    return JitModule(name, ir_text, engine, obj, level, ms, cached_object is not None)
+    end = time.perf_counter()
+    ms = (end - t0) * 1e3
+    phases = {k: (b - a) * 1e3 for (k, a), (_, b) in zip(marks, [*marks[1:], ("", end)])}
+    return JitModule(name, ir_text, engine, obj, level, ms, cached_object is not None, phases)
 
 
 #: Object code of recent compiles by IR text digest and levels and target, least recently used

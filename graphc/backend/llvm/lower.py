@@ -45,6 +45,8 @@ class Lowered:
     entry: str = ENTRY
     #: kernel function name -> the node it computes (JIT errors name the node: see ``compile``)
     nodes: dict = field(default_factory=dict)
+    #: how long lowering took (set by ``backend.llvm.compile``, for ``stats()``)
+    lowering_ms: float | None = None
 
 
 class Module:
