@@ -53,7 +53,7 @@ fn = gc.function(funcs[name])
 module = fn.concrete(x).executable.module  # compiles or loads, runs nothing
 print(COMPILED, file=sys.stderr, flush=True)
 got = fn(x)
-key = cache.cache_key(module.ir_text, module.codegen_opt)
+key = cache.cache_key(module.ir_text, module.codegen_opt, module.llvm_opt)
 print(json.dumps({
     "from_cache": module.from_cache,
     "right": bool(np.allclose(got, funcs[name](x), rtol=1e-12, atol=0)),

@@ -36,6 +36,7 @@ def test_key_covers_ir_versions_target_levels_and_entry_abi(monkeypatch):
     assert base == cache.cache_key(text) and len(base.name) == 64
     assert cache.cache_key(axpy_ir(9, np.float32)) != base
     assert cache.cache_key(text, codegen_opt=0) != base
+    assert cache.cache_key(text, llvm_opt=0) != cache.cache_key(text, llvm_opt=2)
     monkeypatch.setattr(config, "llvm_opt_level", 3)
     assert cache.cache_key(text) != base
     monkeypatch.undo()
@@ -264,10 +265,10 @@ def test_a_cached_object_llvm_refuses_with_an_error_is_recompiled(store, monkeyp
     assert not cache.compile_cached(text, "m", store).from_cache
     real = jit.compile_ir
 
-    def refuse_cached(ir_text, name, *, cached_object=None, codegen_opt=None):
+    def refuse_cached(ir_text, name, *, cached_object=None, **levels):
         if cached_object is not None:
             raise RuntimeError("LLVM refused the object")
-        return real(ir_text, name, codegen_opt=codegen_opt)
+        return real(ir_text, name, **levels)
 
     monkeypatch.setattr(jit, "compile_ir", refuse_cached)
     again = cache.compile_cached(text, "m", store)

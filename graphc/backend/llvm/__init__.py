@@ -50,7 +50,10 @@ def _lowering_options() -> dict:
 #: Graphs doing at most this many element operations per call (``_work``) get code generation
 #: level 0 (fast instruction selection and register allocation): it halves LLVM's code generation
 #: time, which for such graphs is most of the first call (W1: 15.3 -> 11.8 ms), and its slower
-#: loops cost at most ~0.1 us per call at this size (W1 steady unchanged, 0.44 us).
+#: loops cost at most ~0.1 us per call at this size (W1 steady unchanged, 0.44 us). They also get
+#: the O0 optimization pipeline (inlining of mathlib's always-inline functions, little else):
+#: its ~7 ms fixed cost was a third of a tiny graph's first call (W1-like value_and_grad: 19.6 ->
+#: 15 ms), for 0.20 -> 0.21 us a call.
 TINY_WORK = 256
 
 
@@ -134,7 +137,8 @@ def compile_lowered(graph: Graph, lowered) -> Executable:
         text += "\n" + entry.entry_ir(in_types, out_types, lowered.workspace_bytes, release)
     tiny = _work(graph, TINY_WORK) <= TINY_WORK
     try:
-        module = cache.compile_cached(text, graph.name, codegen_opt=0 if tiny else None)
+        module = cache.compile_cached(text, graph.name, codegen_opt=0 if tiny else None,
+                                      llvm_opt=0 if tiny else None)
     except jit.LLVMCompileError as e:
         node = _failing_node(text, str(e), getattr(lowered, "nodes", {}))
         stage = f"compiling {node.prim.name} with LLVM" if node else "compiling with LLVM"

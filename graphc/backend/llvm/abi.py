@@ -148,7 +148,7 @@ class Executable:
             "llvm_compile_ms": self.compile_ms,
             # the backend's share of the first call, step by step (lowering to LLVM IR, then
             # compile_ir's parse / optimize / codegen / load; a cache hit skips two)
-            "compile_phases_ms": {"lowering": self.lowered.lowering_ms,
+            "compile_phases_ms": {"lowering": getattr(self.lowered, "lowering_ms", None),
                                   **self.module.phases},
             "llvm_codegen_opt": self.module.codegen_opt,
             "from_disk_cache": self.from_cache,

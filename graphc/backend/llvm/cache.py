@@ -113,7 +113,7 @@ def entry_abi() -> str:
     return f"native {sys.implementation.cache_tag} numpy-{np.__version__} {offsets}"
 
 
-def cache_key(ir_text: str, codegen_opt: int | None = None) -> Key:
+def cache_key(ir_text: str, codegen_opt: int | None = None, llvm_opt: int | None = None) -> Key:
     from ... import __version__
 
     h = jit.host()
@@ -124,7 +124,7 @@ def cache_key(ir_text: str, codegen_opt: int | None = None) -> Key:
         "triple": h["triple"],
         "cpu": h["cpu"],
         "features": h["features"],
-        "levels": f"O{config.llvm_opt_level} CG{jit.codegen_level(codegen_opt)}",
+        "levels": f"O{jit.opt_level(llvm_opt)} CG{jit.codegen_level(codegen_opt)}",
         "entry-abi": entry_abi(),
         "ir-sha256": hashlib.sha256(ir_text.encode()).hexdigest(),
     })
@@ -436,22 +436,24 @@ def default_cache() -> DiskCache | None:
 
 
 def compile_cached(
-    ir_text: str, name: str, cache: DiskCache | None = None, codegen_opt: int | None = None
+    ir_text: str, name: str, cache: DiskCache | None = None, codegen_opt: int | None = None,
+    llvm_opt: int | None = None,
 ) -> jit.JitModule:
     """``jit.compile_ir`` through the disk cache (``default_cache()`` unless one is given)."""
     cache = cache if cache is not None else default_cache()
+    levels = {"codegen_opt": codegen_opt, "llvm_opt": llvm_opt}
     if cache is None:
-        return jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)
-    key = cache_key(ir_text, codegen_opt)
+        return jit.compile_ir(ir_text, name, **levels)
+    key = cache_key(ir_text, codegen_opt, llvm_opt)
     obj = cache.load(key)
     if obj is not None:
         try:  # an object LLVM refuses with an error (not an abort) is dropped like any bad file
-            module = jit.compile_ir(ir_text, name, cached_object=obj, codegen_opt=codegen_opt)
+            module = jit.compile_ir(ir_text, name, cached_object=obj, **levels)
         except (RuntimeError, jit.LLVMCompileError):
             module = None
         if module is not None and _entry_points_resolve(module, ir_text):
             return module
         cache.discard(key.name + _SUFFIX)
-    module = jit.compile_ir(ir_text, name, codegen_opt=codegen_opt)
+    module = jit.compile_ir(ir_text, name, **levels)
     cache.store(key, module.object_code)
     return module

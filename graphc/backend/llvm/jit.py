@@ -162,8 +162,13 @@ def _excerpt(text: str, lines: int = 40) -> str:
     return "\n".join(rows[:lines]) + more
 
 
-def _optimize(mod, tm) -> None:
-    pto = llvm.create_pipeline_tuning_options(speed_level=config.llvm_opt_level)
+def opt_level(level: int | None) -> int:
+    """The optimization pipeline's level: ``level``, else ``config.llvm_opt_level``."""
+    return config.llvm_opt_level if level is None else level
+
+
+def _optimize(mod, tm, level: int) -> None:
+    pto = llvm.create_pipeline_tuning_options(speed_level=level)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
     pto.loop_interleaving = True
@@ -180,7 +185,7 @@ class JitModule:
     """
 
     def __init__(self, name, ir_text, engine, obj, codegen_opt, compile_ms, from_cache,
-                 phases=None):
+                 phases=None, llvm_opt=None):
         self.name = name
         self.ir_text = ir_text
         _LIVE[id(self)] = (engine, engine_context(engine))
@@ -188,6 +193,7 @@ class JitModule:
         self._optimized_ir: str | None = None
         self.object_code = obj
         self.codegen_opt = codegen_opt
+        self.llvm_opt = opt_level(llvm_opt)  # the optimization pipeline's level
         self.compile_ms = compile_ms
         self.from_cache = from_cache
         #: milliseconds per step of ``compile_ir``: parse, optimize, codegen (absent when the
@@ -210,7 +216,7 @@ class JitModule:
             with LOCK:
                 tm = _shared_machine(self.codegen_opt)
                 mod = _parse(self.ir_text, self.name, tm)
-                _optimize(mod, tm)
+                _optimize(mod, tm, self.llvm_opt)
                 self._optimized_ir = str(mod)
         return self._optimized_ir
 
@@ -250,9 +256,10 @@ def compile_ir(
     *,
     cached_object: bytes | None = None,
     codegen_opt: int | None = None,
+    llvm_opt: int | None = None,
 ) -> JitModule:
     """Parse, verify, optimize and compile ``ir_text`` for the host CPU, generating code at level
-    ``codegen_level(codegen_opt)``.
+    ``codegen_level(codegen_opt)`` after the optimization pipeline at ``opt_level(llvm_opt)``.
 
     With ``cached_object`` (object code a previous compile of the same text produced, see
     ``cache.py``) optimization and code generation are skipped.
@@ -260,8 +267,9 @@ def compile_ir(
     t0 = time.perf_counter()
     level = codegen_level(codegen_opt)
     h = host()  # what else decides the object code (the disk cache's key has these too)
-    memo_key = (hashlib.blake2b(ir_text.encode(), digest_size=16).digest(), level,
-                config.llvm_opt_level, h["triple"], h["cpu"], h["features"])
+    speed = opt_level(llvm_opt)
+    memo_key = (hashlib.blake2b(ir_text.encode(), digest_size=16).digest(), level, speed,
+                h["triple"], h["cpu"], h["features"])
     with LOCK:
         obj = cached_object if cached_object is not None else _RECENT.get(memo_key)
         if cached_object is None and obj is not None:
@@ -271,7 +279,7 @@ def compile_ir(
         mod = _parse(ir_text, name, shared)
         if obj is None:
             marks.append(("optimize", time.perf_counter()))
-            _optimize(mod, shared)
+            _optimize(mod, shared, speed)
             _verify(mod, name, ir_text, " after optimization")
             marks.append(("codegen", time.perf_counter()))
             obj = shared.emit_object(mod)
@@ -288,7 +296,8 @@ def compile_ir(
     end = time.perf_counter()
     ms = (end - t0) * 1e3
     phases = {k: (b - a) * 1e3 for (k, a), (_, b) in zip(marks, [*marks[1:], ("", end)])}
-    return JitModule(name, ir_text, engine, obj, level, ms, cached_object is not None, phases)
+    return JitModule(name, ir_text, engine, obj, level, ms, cached_object is not None, phases,
+                     speed)
 
 
 #: Object code of recent compiles by IR text digest and levels and target, least recently used
