@@ -151,8 +151,8 @@ def _check_arity(fun, args) -> None:
         raise UsageError(f"{name}{sig}: {len(args)} --arg given; {e}") from None
 
 
-# --- graphc dump ----------------------------------------------------------------------------------
-def _dump(ns, out) -> None:
+def _target(ns):
+    """``(graphc, function, arguments)`` of dump's and viz's FILE.py:FUNC, --arg and --grad."""
     import graphc as gc
 
     fun = load_target(ns.target)
@@ -160,6 +160,12 @@ def _dump(ns, out) -> None:
     _check_arity(fun, args)
     if ns.grad is not None:
         fun = _with_grad(gc, fun, parse_argnums(ns.grad), len(args))
+    return gc, fun, args
+
+
+# --- graphc dump ----------------------------------------------------------------------------------
+def _dump(ns, out) -> None:
+    gc, fun, args = _target(ns)
     stage = ns.stage or ("all" if ns.after else "traced")
     if ns.after and stage != "all":
         raise UsageError(
@@ -183,15 +189,9 @@ def _dump(ns, out) -> None:
 
 # --- graphc viz -----------------------------------------------------------------------------------
 def _viz(ns, out) -> None:
-    import graphc as gc
-
     from . import viz
 
-    fun = load_target(ns.target)
-    args = [parse_spec(s) for s in ns.arg]
-    _check_arity(fun, args)
-    if ns.grad is not None:
-        fun = _with_grad(gc, fun, parse_argnums(ns.grad), len(args))
+    gc, fun, args = _target(ns)
     graphs = viz.stages(gc.function(fun).concrete(*args))
     path = ns.output
     try:

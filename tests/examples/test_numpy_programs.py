@@ -4,23 +4,12 @@ integer indexing, repeat, hstack, vstack, tanh, take_along_axis, a log-sum-exp) 
 Gaussian-process regression (examples/gaussian_process.py: cholesky, solve, slogdet, diag). Each
 gives plain NumPy's numbers, and its gradient passes the numerical check."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
+from _examples import load as _load
 
 import graphc as gc
 from graphc.scipy import stats
 from graphc.testing import check_grads
-
-_EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, _EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_convolution_matches_numpy_and_its_gradient_checks():

@@ -3,20 +3,11 @@ independently of graphc: hand-derived gradients and Hessians, NumPy reimplementa
 optimizer steps, least squares, accuracy and convergence thresholds."""
 
 import importlib.util
-import pathlib
 
 import numpy as np
+from _examples import load as _load
 
 import graphc as gc
-
-_EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, _EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _sigmoid(z):
