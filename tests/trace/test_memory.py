@@ -228,7 +228,8 @@ def test_compiling_the_same_module_again_reuses_its_object_code(monkeypatch):
     cache or not; object code handed in (from the disk cache) is never remembered."""
     runs = []
     real = jit._optimize
-    monkeypatch.setattr(jit, "_optimize", lambda mod, tm: (runs.append(mod.name), real(mod, tm)))
+    monkeypatch.setattr(jit, "_optimize",
+                        lambda mod, tm, level: (runs.append(mod.name), real(mod, tm, level)))
     monkeypatch.setattr(config, "disk_cache", False)
     x = np.linspace(-1, 1, 6)
     unique = float(np.random.default_rng().integers(1 << 40))  # a module no earlier test made
