@@ -11,6 +11,8 @@ The result for output leaf ``o`` (shape ``S``) and input leaf ``x`` (shape ``T``
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from typing import Any, Callable
 
 from .. import dtypes
@@ -25,17 +27,59 @@ from .api import Transformed, trace_differentiable
 from .forward import LinearizedForward, derivative_nodes
 from .nested import check_argnums, fun_name
 from ..vmap import vmap
+from ..control import scan as control_scan
 from .reverse import DifferentiationError
 
 
-def _check_size(who, what, blocks):
-    """A block (``(shape, dtype)``) that could not exist is a ShapeError saying ``what`` (``"the
-    Jacobian of f"``) is too large."""
+#: The most basis vectors one Jacobian batches (output elements for ``jacobian``, input
+#: elements for ``jacfwd``): beyond, even a block at a time (``_over_basis``) the passes take
+#: minutes, and a Jacobian of a function with 1e12 output elements fails here at once.
+MAX_PASSES = 2**16
+#: Basis vectors are batched this many elements at a time (a block of the identity), so a
+#: Jacobian of n outputs holds n x min(n, BASIS_BLOCK // n) seeds at once, not n x n.
+BASIS_BLOCK = 1 << 22
+
+
+def _check_size(who, what, passes, per, advice, blocks):
+    """``what`` (``"the Jacobian of f"``), if it needs more than ``MAX_PASSES`` passes (one per
+    element of the ``per`` side, "output" or "input") or has a block (``TensorType`` arguments)
+    that could not exist, is a ShapeError saying it is too large and, ``advice``, what to use."""
+    if passes > MAX_PASSES:
+        raise located(
+            ShapeError,
+            f"{who}: {what} is too large to build: its {per}s have {passes} elements and {who} "
+            f"runs one pass per {per} element (batched by vmap), at most {MAX_PASSES}; {advice}",
+        )
     for shape, dtype in blocks:
         try:
             TensorType(shape, dtype)
         except ShapeError as e:
             raise located(ShapeError, f"{who}: {what} is too large: {e}") from None
+
+
+def _over_basis(pass_fn, shape, dtype, out_axis_last: bool):
+    """``pass_fn`` vmapped over the one-hot basis of ``shape`` (n vectors): one stacked result per
+    output, the basis axis first (or last). When n x n would exceed ``BASIS_BLOCK``, the basis
+    goes in blocks, a ``scan`` over them (bounded memory, one graph)."""
+    n = max(1, math.prod(shape))
+    block = max(1, min(n, BASIS_BLOCK // n))
+    axis = -1 if out_axis_last else 0
+    if block >= n:
+        return vmap(pass_fn, out_axes=axis)(_basis(shape, dtype))
+    n_blocks = -(-n // block)
+    i64 = dtypes.int64
+
+    def step(carry, k):
+        rows = gnp.reshape(k * block + sh.iota(shape=(block,), dtype=i64, dimension=0), (block, 1))
+        hot = ew.convert(ew.equal(rows, sh.iota(shape=(1, n), dtype=i64, dimension=1)), dtype=dtype)
+        return carry, vmap(pass_fn)(gnp.reshape(hot, (block, *shape)))
+
+    _, ys = control_scan(step, np.zeros((), dtype), np.arange(n_blocks, dtype=np.int64))
+    outs = []
+    for y in ys:  # (n_blocks, block, *out) -> (n, *out), basis axis where asked
+        y = gnp.reshape(y, (n_blocks * block, *y.shape[2:]))[:n]
+        outs.append(gnp.moveaxis(y, 0, -1) if out_axis_last else y)
+    return outs
 
 
 def _elements(n: int) -> str:
@@ -97,8 +141,11 @@ def jacobian(
         traced = _trace(fun, args, kwargs, argnums, has_aux, "jacobian")
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
-        _check_size("jacobian", f"the Jacobian of {fun_name(fun)}",
-                    [(o.shape + v.shape, v.dtype) for o in outs for v in ins])
+        n_in = sum(v.type.size for v in ins)
+        _check_size(
+            "jacobian", f"the Jacobian of {fun_name(fun)}", sum(o.size for o in outs), "output",
+            f"use gc.jacfwd when the inputs are fewer (here {_elements(n_in)}), or gc.vjp for "
+            "products with a vector", [(o.shape + v.shape, v.dtype) for o in outs for v in ins])
         lin = traced.linearize()
         table = []
         for k, out_t in enumerate(outs):
@@ -114,7 +161,7 @@ def jacobian(
                     return [c if c is not None else sh.zeros(v.shape, v.dtype)
                             for c, v in zip(cts, ins, strict=True)]
 
-                rows = vmap(backward)(_basis(out_t.shape, out_t.dtype))
+                rows = _over_basis(backward, out_t.shape, out_t.dtype, False)
                 table.append([gnp.reshape(r, out_t.shape + v.shape)
                               for r, v in zip(rows, ins, strict=True)])
         jac = _result(traced, table, argnums)
@@ -146,15 +193,20 @@ def jacfwd(
     return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}")
 
 
-def _jacfwd(fun, argnums, has_aux, who, what):
-    """``jacfwd``, with ``who`` (the function the user called) and ``what`` it makes in its
-    errors."""
+def _jacfwd(fun, argnums, has_aux, who, what, advice=None):
+    """``jacfwd``, with ``who`` (the function the user called), ``what`` it makes and ``advice``
+    (None: jacfwd's own) in its errors."""
 
     def impl(*args, **kwargs):
         traced = _trace(fun, args, kwargs, argnums, has_aux, who)
         ins = traced.graph.inputs[: traced.n_in]
         outs = traced.main_types()
-        _check_size(who, what, [(o.shape + v.shape, o.dtype) for o in outs for v in ins])
+        n_out = sum(o.size for o in outs)
+        _check_size(
+            who, what, sum(v.type.size for v in ins), "input",
+            advice or f"use gc.jacobian when the outputs are fewer (here {_elements(n_out)}), or "
+            "gc.jvp for products with a vector",
+            [(o.shape + v.shape, o.dtype) for o in outs for v in ins])
         fwd = LinearizedForward(traced.graph, traced.graph_args())
         table = [[None] * len(ins) for _ in outs]
         for j, v in enumerate(ins):
@@ -171,7 +223,7 @@ def _jacfwd(fun, argnums, has_aux, who, what):
                     return [t if t is not None else sh.zeros(o.shape, o.dtype)
                             for t, o in zip(tans, outs, strict=True)]
 
-                cols = vmap(push, out_axes=-1)(_basis(v.shape, v.dtype))
+                cols = _over_basis(push, v.shape, v.dtype, True)
                 for k, (c, o) in enumerate(zip(cols, outs, strict=True)):
                     table[k][j] = gnp.reshape(c, o.shape + v.shape)
         jac = _result(traced, table, argnums)
@@ -194,4 +246,5 @@ def hessian(fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Call
          [2. 0.]]
     """
     return _jacfwd(jacobian(fun, argnums), argnums, False, "hessian",
-                   f"the Hessian of {fun_name(fun)}")
+                   f"the Hessian of {fun_name(fun)}",
+                   "compute Hessian-vector products instead, gc.jvp(gc.grad(f), (x,), (v,))")

@@ -168,3 +168,17 @@ def test_random_programs_match_the_loop(st_seed):
     for backend in ("reference", "llvm"):
         got = gc.function(gc.vmap(f), backend=backend)(*stacked)
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_large_jacobians_go_over_the_basis_in_blocks():
+    """n = 2500 basis vectors: n x n seeds would exceed BASIS_BLOCK, so a scan runs the vmapped
+    pass over blocks of the identity; the result is the same Jacobian."""
+    from graphc.autodiff import jacobians
+
+    x = rng.uniform(-1, 1, 2500)
+    assert 2500 * 2500 > jacobians.BASIS_BLOCK
+    want = np.diag(np.cos(x))
+    for jac in (gc.jacobian, gc.jacfwd):
+        fn = gc.function(jac(np.sin))
+        np.testing.assert_allclose(fn(x), want, rtol=1e-15, atol=0)
+        assert any(n.prim.name == "scan" for n in fn.concrete(x).traced.nodes)
