@@ -239,7 +239,7 @@ def _value(text: str, want, i: int) -> np.ndarray:
     if text.endswith(".npy"):
         try:
             a = np.load(text)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise UsageError(f"--arg {i}: cannot read {text}: {e}") from None
     else:
         try:
@@ -251,7 +251,10 @@ def _value(text: str, want, i: int) -> np.ndarray:
         if a.ndim:
             raise UsageError(f"--arg {i}: shape {a.shape} given, the graph takes {want}")
         a = np.full(want.shape, a)
-    return np.ascontiguousarray(a.astype(want.dtype))
+    if a.dtype != want.dtype and not np.can_cast(a.dtype, want.dtype, "same_kind"):
+        raise UsageError(f"--arg {i}: {a.dtype} values given, the graph takes {want} (no "
+                         "silent truncation)")
+    return np.array(a, dtype=want.dtype, order="C")  # (ascontiguousarray makes 0-d 1-d)
 
 
 def _with_grad(gc, fun, argnums, n_args):

@@ -6,7 +6,8 @@ axis (``ops/batching.py``): elementwise primitives broadcast, reductions and sha
 their axes, a product with a shared operand stays one matrix product (one gemm for a batch of
 matrix-vector products), factorizations treat the batch as theirs, a ``cond`` on a batched
 predicate becomes a ``select`` of both branches; loops, branches on a shared predicate, gathers
-with batched indices and custom rules run per example in a ``scan`` (exact, not vectorized).
+and scatters whose data and indices are both batched (scatters: batched indices), and custom
+rules run per example in a ``scan`` (exact, not vectorized).
 The result is an ordinary graph: ``grad``, ``jvp``, ``jit`` and ``vmap`` itself compose with it.
 
     >>> import numpy as np
@@ -90,6 +91,9 @@ def _vmap_in_trace(fun, args, in_axes, out_axes):
             result.append(v)
             continue
         v = v if batched else lead(v, size)
+        if not -v.ndim <= axis < v.ndim:
+            raise located(ArgumentError, f"vmap: out_axes {axis} is out of range for an output "
+                          f"of rank {v.ndim} (batch axis included)")
         axis %= v.ndim
         perm = [a for a in range(1, v.ndim)]
         perm.insert(axis, 0)

@@ -224,7 +224,8 @@ def _jacfwd(fun, argnums, has_aux, who, what, advice=None):
                             for t, o in zip(tans, outs, strict=True)]
 
                 cols = _over_basis(push, v.shape, v.dtype, True)
-                for k, (c, o) in enumerate(zip(cols, outs, strict=True)):
+            for k, (c, o) in enumerate(zip(cols, outs, strict=True)):
+                with derivative_nodes("jvp", fwd.output_loc(k), fun):  # at the output's op
                     table[k][j] = gnp.reshape(c, o.shape + v.shape)
         jac = _result(traced, table, argnums)
         if has_aux:

@@ -183,8 +183,12 @@ def lstsq(a, b, rcond=None):
         raise located(ShapeError, f"lstsq: needs a matrix and matching right-hand sides, got "
                       f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
     m, n = a.shape
-    eps = np.finfo(a.dtype).eps * builtins.max(m, n)
-    rcond = eps if rcond is None or rcond == -1 else static_real(rcond, "lstsq: rcond")
+    eps = np.finfo(a.dtype).eps
+    if rcond is None:  # NumPy 2's default
+        rcond = eps * builtins.max(m, n)
+    else:
+        rcond = static_real(rcond, "lstsq: rcond")
+        rcond = eps if rcond < 0 else rcond  # NumPy's legacy -1: machine precision
     u, s, vh = svd(a, full_matrices=False)
     s_inv, keep = _cutoff_inverse(s, rcond)
     bm = b if b.ndim == 2 else expand_dims(b, -1)

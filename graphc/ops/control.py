@@ -20,6 +20,7 @@ from ..core import define, evaluate
 from ..dtypes import bool_
 from ..errors import DTypeError, ShapeError
 from ..ir import TensorType
+from .batching import loop_rule
 
 
 def _cond_infer(types, *, true_graph, false_graph):
@@ -249,7 +250,7 @@ recomputes the body's forward values instead of reading them (rematerialization)
 # --- batching rules (gc.vmap): loops and branches run per example, but a cond on a batched
 # predicate computes both branches for the whole batch and selects (JAX's choice: no loop)
 def _cond_batch(prim, args, batched, size, true_graph, false_graph):
-    from .batching import batch_graph, lead, loop_rule
+    from .batching import batch_graph, lead
     from .elementwise import select
     from .shape import reshape
 
@@ -265,12 +266,6 @@ def _cond_batch(prim, args, batched, size, true_graph, false_graph):
     return outs
 
 
-def _loop(prim, args, batched, size, **attrs):
-    from .batching import loop_rule
-
-    return loop_rule(prim, args, batched, size, **attrs)
-
-
 cond.batch = _cond_batch
 for _p in (while_loop, while_grad, scan, remat):
-    _p.batch = _loop
+    _p.batch = loop_rule

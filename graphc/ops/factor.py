@@ -117,9 +117,9 @@ def _chol_jvp(p, t, o):
 
 def _chol_vjp(ct, p, o, needed):
     (l,) = o
-    w = solve(mT(l), _phi(mm(mT(l), ct)))  # L^-T phi(L^T Lbar) L^-1, then symmetrized
+    w = solve(mT(l), _phi(mm(mT(l), ct)))  # L^-T phi(L^T Lbar) L^-1
     m = mT(solve(mT(l), mT(w)))
-    return [_lower_fold(ew.mul(const(0.5, m), ew.add(m, mT(m))))]
+    return [_lower_fold(m)]  # (folding reads m + m.T: symmetrizing m first changes nothing)
 
 
 cholesky = define(

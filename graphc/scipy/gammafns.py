@@ -1,6 +1,8 @@
 """``gammaln``, ``digamma`` (``psi``) and ``polygamma`` (SciPy's names), each the derivative of
 the one before: gammaln's rule is digamma, digamma's is polygamma(1), polygamma(n)'s is
-polygamma(n + 1), so derivatives of every order are exact.
+polygamma(n + 1), so derivatives of every order are exact for x > 0. For x < 0 gammaln and
+digamma have values (by reflection) and gammaln its first derivative, but polygamma has no
+reflection here, so digamma's derivative and gammaln's second are NaN there.
 
 For x > 0: gammaln and digamma are Chebyshev series on [1, 3] (divided by their zeros there, so
 the result near a zero keeps its relative accuracy) and [3, 10], their asymptotic series from 10

@@ -7,6 +7,8 @@ import math
 from types import SimpleNamespace
 
 from .. import numpy as gnp
+from ..core import located
+from ..errors import ShapeError
 from ..numpy._core import as_float, promote
 from .errorfns import erfc, erfinv
 
@@ -43,13 +45,27 @@ def _ppf(q, loc=0, scale=1):
 norm = SimpleNamespace(logpdf=_logpdf, pdf=_pdf, cdf=_cdf, logcdf=_logcdf, ppf=_ppf)
 
 
+def _dimension(mean, cov) -> int:
+    """SciPy's rule: the dimension is ``mean``'s length, else ``cov``'s, else 1."""
+    if mean is not None and mean.ndim:
+        return mean.shape[-1]
+    return cov.shape[-1] if cov.ndim else 1
+
+
 def _mvn_logpdf(x, mean=None, cov=1):
-    """The log density of N(mean, cov) at the points ``x`` (..., k) (a 1-d ``x`` is one point of
-    k dimensions, as in SciPy for k > 1): through the Cholesky factor of ``cov`` (a matrix, or a
-    scalar or vector for a diagonal), so ``log det`` and the solve are stable and
-    differentiable."""
+    """The log density of N(mean, cov) at the points ``x``: the dimension k comes from ``mean``
+    or ``cov`` (SciPy's rule), points are ``x``'s last axis (k > 1) or its elements (k = 1).
+    Through the Cholesky factor of ``cov`` (a matrix, or a scalar or vector for a diagonal), so
+    ``log det`` and the solve are stable and differentiable."""
     x = as_float(x)
-    k = x.shape[-1] if x.ndim else 1
+    mean = None if mean is None else as_float(mean)
+    cov = as_float(cov)
+    k = _dimension(mean, cov)
+    if k == 1 and (x.ndim == 0 or x.shape[-1] != 1):
+        x = gnp.expand_dims(x, -1)  # one-dimensional points
+    if x.shape[-1] != k:
+        raise located(ShapeError, f"multivariate_normal.logpdf: points of shape {tuple(x.shape)}"
+                      f" for a distribution of dimension {k}")
     mean = gnp.zeros((k,), x.dtype) if mean is None else mean
     (x, mean, cov), _ = promote(x, mean, cov, to_float=True)
     if cov.ndim < 2:
@@ -60,7 +76,7 @@ def _mvn_logpdf(x, mean=None, cov=1):
     maha = gnp.sum(z * z, axis=0)
     logdet = 2 * gnp.sum(gnp.log(gnp.diagonal(low)))
     out = -0.5 * (maha + logdet + k * math.log(2 * math.pi))
-    return gnp.reshape(out, tuple(x.shape[:-1]) if x.ndim else ())
+    return gnp.reshape(out, tuple(x.shape[:-1]))
 
 
 multivariate_normal = SimpleNamespace(

@@ -34,12 +34,14 @@ def source_line(loc, paths: dict) -> str:
 
 def known_paths(extra=()) -> dict:
     """Base name -> path of the loaded modules' files and ``extra`` paths (locations keep base
-    names only)."""
-    paths = {}
+    names only). A base name two loaded files share maps to None (no code line rather than
+    another file's), unless ``extra`` names the user's file."""
+    paths: dict = {}
     for m in list(sys.modules.values()):
         f = getattr(m, "__file__", None)
         if f:
-            paths.setdefault(os.path.basename(f), f)
+            name = os.path.basename(f)
+            paths[name] = f if paths.get(name, f) == f else None
     for f in extra:
         paths[os.path.basename(f)] = f
     return paths

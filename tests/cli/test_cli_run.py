@@ -54,3 +54,12 @@ def test_run_refuses_bad_input(tmp_path, capsys):
     assert main(["run", str(path), "--arg", "1.0"]) == 1
     assert "unknown primitive 'nosuchop'" in capsys.readouterr().err
     assert main(["run", str(path.with_suffix(".ir")), "--arg", "1.0", "--backend", "x"]) == 2
+
+
+def test_run_refuses_values_that_would_be_truncated(tmp_path, capsys):
+    path = tmp_path / "g.ir"
+    path.write_text(str(gc.make_graph(lambda i: i * 2)(np.int64(3))))
+    assert main(["run", str(path), "--arg", "1.5"]) == 2
+    assert "float64 values given, the graph takes i64[]" in capsys.readouterr().err
+    assert main(["run", str(path), "--arg", "4"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "8"

@@ -186,3 +186,16 @@ def test_multivariate_normal(backend):
         np.exp(_mvn_exact(x, np.zeros(3), np.diag(diag))), rtol=1e-12)
     check_grads(lambda v, m, b: stats.multivariate_normal.logpdf(v, m, b @ b.T + np.eye(3)),
                 (x[0], mean, a), order=2)
+
+
+def test_multivariate_normal_takes_its_dimension_from_mean_or_cov():
+    """SciPy's rule: with the default mean and cov, ``x`` of shape (3,) is three 1-d points; a
+    point whose length is not the dimension is refused."""
+    x = np.array([0.5, -1.0, 2.0])
+    got = gc.function(stats.multivariate_normal.logpdf)(x)
+    np.testing.assert_allclose(got, [float(mpmath.log(mpmath.npdf(v))) for v in x], rtol=1e-14)
+    one = gc.function(lambda v: stats.multivariate_normal.logpdf(v, np.zeros(3)))(x)
+    assert one.shape == ()
+    np.testing.assert_allclose(one, _mvn_exact(x, np.zeros(3), np.eye(3)), rtol=1e-14)
+    with pytest.raises(gc.ShapeError, match="dimension 2"):
+        stats.multivariate_normal.logpdf(x, np.zeros(2))

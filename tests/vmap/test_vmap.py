@@ -182,3 +182,8 @@ def test_large_jacobians_go_over_the_basis_in_blocks():
         fn = gc.function(jac(np.sin))
         np.testing.assert_allclose(fn(x), want, rtol=1e-15, atol=0)
         assert any(n.prim.name == "scan" for n in fn.concrete(x).traced.nodes)
+
+
+def test_out_axes_out_of_range_is_refused():
+    with pytest.raises(gc.ArgumentError, match="out_axes 3 is out of range"):
+        gc.vmap(lambda a: a * 2, out_axes=3)(np.ones((4, 2)))

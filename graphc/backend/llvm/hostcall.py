@@ -20,6 +20,7 @@ native code: a failure it does not expect fills the results with NaN and issues 
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import functools
 import json
@@ -66,20 +67,26 @@ def _view(address: int, shape, dtype, raw) -> np.ndarray:
 
 
 def _call(desc: int, ptrs: int) -> None:
-    text = ctypes.string_at(desc)
-    prim, attrs, ins, outs = _parse(text)
-    addr = ctypes.cast(ptrs, ctypes.POINTER(ctypes.c_void_p))
-    arrays = [_view(addr[i], *t) for i, t in enumerate(ins)]
-    targets = [_view(addr[len(ins) + j], *t) for j, t in enumerate(outs)]
+    """The callback: everything inside the ``try``, since nothing may unwind into native code
+    (ctypes would print and drop it, leaving the results unwritten)."""
+    targets, text = [], b""
     try:
+        text = ctypes.string_at(desc)
+        prim, attrs, ins, outs = _parse(text)
+        addr = ctypes.cast(ptrs, ctypes.POINTER(ctypes.c_void_p))
+        targets = [_view(addr[len(ins) + j], *t) for j, t in enumerate(outs)]
+        arrays = [_view(addr[i], *t) for i, t in enumerate(ins)]
         res = prim.impl(*arrays, **attrs)
         for t, r in zip(targets, res if prim.multiple_results else (res,), strict=True):
             t[...] = r
-    except Exception as e:  # noqa: BLE001  (nothing may unwind into native code)
+    except BaseException as e:  # noqa: BLE001  (KeyboardInterrupt too: re-raised below)
         for t in targets:
             t[...] = np.nan
-        warnings.warn(f"graphc: the compiled {prim.name} ({text[:-1].decode()}) failed: {e!r}; "
-                      "its results are NaN", RuntimeWarning, stacklevel=1)
+        what = "its results are NaN" if targets else "it did nothing"
+        warnings.warn(f"graphc: the compiled host call {text[:-1].decode(errors='replace')} "
+                      f"failed: {e!r}; {what}", RuntimeWarning, stacklevel=1)
+        if isinstance(e, KeyboardInterrupt):
+            _thread.interrupt_main()
 
 
 _CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_call)

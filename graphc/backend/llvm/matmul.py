@@ -95,6 +95,8 @@ class DotPlan:
 
         if self.strategy != "blas" or self.B != 1 or not self.threads_symbol:
             return 1
+        if any(self.pack.values()):  # every thread would pack the whole panel into one buffer
+            return 1
         n = min(tuning.threads, tuning.max_threads, self.M)
         if n <= 1 or self.M * self.N * self.K < tuning.gemm_thread_min or not pthreads():
             return 1
