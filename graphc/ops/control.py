@@ -254,9 +254,10 @@ def _cond_batch(prim, args, batched, size, true_graph, false_graph):
     from .elementwise import select
     from .shape import reshape
 
-    if not batched[0]:
-        return loop_rule(prim, args, batched, size, true_graph=true_graph,
-                         false_graph=false_graph)
+    if not batched[0]:  # a shared predicate: one cond whose branches are the batched ones
+        graphs = [_batched_branch(g, args[1:], batched[1:], size) for g in (true_graph,
+                                                                             false_graph)]
+        return cond(*args, true_graph=graphs[0], false_graph=graphs[1])
     pred, *ops = args
     branches = [batch_graph(g, ops, batched[1:], size) for g in (true_graph, false_graph)]
     outs = []
@@ -264,6 +265,21 @@ def _cond_batch(prim, args, batched, size, true_graph, false_graph):
         a, b = (a if ba else lead(a, size)), (b if bb else lead(b, size))
         outs.append(select(reshape(pred, shape=(size, *(1,) * (a.ndim - 1))), a, b))
     return outs
+
+
+def _batched_branch(graph, ops, batched, size):
+    """``graph`` batched as a closed graph of the (partly batched) operands, every result with
+    the batch axis (both branches of a cond must give the same types)."""
+    from ..core import new_trace
+    from .batching import batch_graph, lead
+
+    with new_trace(graph.name + "_batched") as tr:
+        ins = [tr.new_input(TensorType(tuple(a.shape), a.dtype)) for a in ops]
+        outs = [v if b else lead(v, size) for v, b in batch_graph(graph, ins, batched, size)]
+        branch, captured = tr.graph(outs)
+    if captured:  # the original branch is closed, so its batched form is too
+        raise ShapeError(f"internal: vmap of cond branch {graph.name} captured outer values")
+    return branch
 
 
 cond.batch = _cond_batch

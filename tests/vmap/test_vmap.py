@@ -187,3 +187,13 @@ def test_large_jacobians_go_over_the_basis_in_blocks():
 def test_out_axes_out_of_range_is_refused():
     with pytest.raises(gc.ArgumentError, match="out_axes 3 is out of range"):
         gc.vmap(lambda a: a * 2, out_axes=3)(np.ones((4, 2)))
+
+
+def test_a_shared_predicate_keeps_one_cond_of_batched_branches():
+    f = lambda y, s: gc.cond(s > 0, lambda u: np.sin(u) * 2, lambda u: u, y)  # noqa: E731
+    g = gc.make_graph(gc.vmap(f, in_axes=(0, None)))(Y, np.float64(1.0))
+    names = [n.prim.name for n in g.nodes]
+    assert "cond" in names and "scan" not in names
+    for s in (1.0, -1.0):
+        np.testing.assert_allclose(gc.vmap(f, in_axes=(0, None))(Y, np.float64(s)),
+                                   [f(y, np.float64(s)) for y in Y], rtol=1e-15)
