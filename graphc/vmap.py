@@ -30,6 +30,7 @@ import numpy as np
 from .core import current_trace, located
 from .errors import ArgumentError
 from .ops.batching import batch_graph, lead, to_front
+from .ops.shape import transpose
 from .trace import pytree
 
 
@@ -97,14 +98,8 @@ def _vmap_in_trace(fun, args, in_axes, out_axes):
         axis %= v.ndim
         perm = [a for a in range(1, v.ndim)]
         perm.insert(axis, 0)
-        result.append(v if axis == 0 else _transpose(v, tuple(perm)))
+        result.append(v if axis == 0 else transpose(v, perm=tuple(perm)))
     return pytree.unflatten(traced.out_tree, result)
-
-
-def _transpose(v, perm):
-    from .ops.shape import transpose
-
-    return transpose(v, perm=perm)
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:

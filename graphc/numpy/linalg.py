@@ -19,7 +19,10 @@ import numpy as np
 from ..core import located
 from ..errors import GraphcError, ShapeError
 from ..ops import factor
-from ._core import as_float, cast, normalize_axes, normalize_axis, static_int, static_real
+from ._core import (as_float, cast, normalize_axes, normalize_axis, promote, static_int,
+                    static_real)
+from .contract import matmul
+from .creation import eye
 from .elementwise import abs, equal, exp, power, sqrt, where
 from .reductions import max, min, sum
 from .shapes import broadcast_to, concatenate, expand_dims, squeeze, swapaxes, transpose
@@ -53,8 +56,6 @@ def _mT(x):
 
 
 def _mm(a, b):
-    from .contract import matmul
-
     return matmul(a, b)
 
 
@@ -70,7 +71,7 @@ def solve(a, b):
     (NumPy 2's rule); the batch axes broadcast. NaN where ``a`` is singular."""
     a = _matrices(a, "solve", square=True)
     b = as_float(b)
-    (a, b), _ = _promoted(a, b)
+    (a, b), _ = promote(a, b, to_float=True)
     vector = b.ndim == 1
     if vector:
         b = expand_dims(b, -1)
@@ -83,15 +84,7 @@ def solve(a, b):
     return squeeze(x, -1) if vector else x
 
 
-def _promoted(*xs):
-    from ._core import promote
-
-    return promote(*xs, to_float=True)
-
-
 def _eye(a):
-    from .creation import eye
-
     n = a.shape[-1]
     return broadcast_to(eye(n, dtype=a.dtype), tuple(a.shape))
 
@@ -178,7 +171,7 @@ def lstsq(a, b, rcond=None):
     """``(x, residuals, rank, s)`` as NumPy computes them through the SVD, with one difference:
     a tall ``a`` always gets its residuals (NumPy gives none when ``a`` is rank deficient)."""
     a = _matrices(a, "lstsq")
-    (a, b), _ = _promoted(a, b)
+    (a, b), _ = promote(a, b, to_float=True)
     if a.ndim != 2 or b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise located(ShapeError, f"lstsq: needs a matrix and matching right-hand sides, got "
                       f"shapes {tuple(a.shape)} and {tuple(b.shape)}")

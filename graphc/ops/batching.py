@@ -34,11 +34,6 @@ def to_front(x, axis: int):
     return transpose(x, perm=perm)
 
 
-def shifted(axes) -> tuple:
-    """Axes of the unbatched operand as axes of the batched one."""
-    return tuple(a + 1 for a in axes)
-
-
 def elementwise_rule(prim, args, batched, size, **attrs):
     """NumPy broadcasting aligns trailing axes: a batched operand of lower rank than the result
     gets unit axes after its batch axis; unbatched operands broadcast as they are."""

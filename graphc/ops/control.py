@@ -44,8 +44,44 @@ def _cond_impl(pred, *operands, true_graph, false_graph):
     return tuple(evaluate(true_graph if bool(pred) else false_graph, list(operands)))
 
 
+# gc.vmap (ops/batching.py): loops run per example (``loop_rule``); a cond on a batched
+# predicate computes both branches for the whole batch and selects (JAX's choice: no loop)
+def _cond_batch(prim, args, batched, size, true_graph, false_graph):
+    from .batching import batch_graph, lead
+    from .elementwise import select
+    from .shape import reshape
+
+    if not batched[0]:  # a shared predicate: one cond whose branches are the batched ones
+        graphs = [_batched_branch(g, args[1:], batched[1:], size) for g in (true_graph,
+                                                                             false_graph)]
+        return cond(*args, true_graph=graphs[0], false_graph=graphs[1])
+    pred, *ops = args
+    branches = [batch_graph(g, ops, batched[1:], size) for g in (true_graph, false_graph)]
+    outs = []
+    for (a, ba), (b, bb) in zip(*branches, strict=True):
+        a, b = (a if ba else lead(a, size)), (b if bb else lead(b, size))
+        outs.append(select(reshape(pred, shape=(size, *(1,) * (a.ndim - 1))), a, b))
+    return outs
+
+
+def _batched_branch(graph, ops, batched, size):
+    """``graph`` batched as a closed graph of the (partly batched) operands, every result with
+    the batch axis (both branches of a cond must give the same types)."""
+    from ..core import new_trace
+    from .batching import batch_graph, lead
+
+    with new_trace(graph.name + "_batched") as tr:
+        ins = [tr.new_input(TensorType(tuple(a.shape), a.dtype)) for a in ops]
+        outs = [v if b else lead(v, size) for v, b in batch_graph(graph, ins, batched, size)]
+        branch, captured = tr.graph(outs)
+    if captured:  # the original branch is closed, so its batched form is too
+        raise ShapeError(f"internal: vmap of cond branch {graph.name} captured outer values")
+    return branch
+
+
 cond = define(
-    "cond", infer=_cond_infer, impl=_cond_impl, multiple_results=True, family="control"
+    "cond", infer=_cond_infer, impl=_cond_impl, multiple_results=True, family="control",
+    batch=_cond_batch,
 )
 
 
@@ -79,7 +115,8 @@ def _while_impl(*operands, cond_graph, body_graph, checkpoints=None):
 
 
 while_loop = define(
-    "while_loop", infer=_while_infer, impl=_while_impl, multiple_results=True, family="control"
+    "while_loop", infer=_while_infer, impl=_while_impl, multiple_results=True, family="control",
+    batch=loop_rule,
 )
 """``while_loop``: operands ``(*carry, *captures)``; ``cond_graph`` and ``body_graph`` both take
 them all; the body returns the new carry (the same types), the condition a 0-d bool.
@@ -133,7 +170,7 @@ def _while_grad_impl(*operands, cond_graph, body_graph, back_graph, wanted, chec
 
 while_grad = define(
     "while_grad", infer=_while_grad_infer, impl=_while_grad_impl, multiple_results=True,
-    family="control",
+    family="control", batch=loop_rule,
 )
 """``while_grad``: the reverse pass of a ``while_loop`` (its VJP rule makes it; see
 ``autodiff/loops.py``). Operands ``(*carry, *captures, *ct)``, ``ct`` one cotangent per float
@@ -224,7 +261,8 @@ def _scan_impl(*operands, body_graph, n_carry, n_xs, length, reverse):
     return tuple(carry + ys)
 
 
-scan = define("scan", infer=_scan_infer, impl=_scan_impl, multiple_results=True, family="control")
+scan = define("scan", infer=_scan_infer, impl=_scan_impl, multiple_results=True, family="control",
+              batch=loop_rule)
 """``scan``: operands ``(*carry, *xs, *captures)`` (``n_carry`` and ``n_xs`` of the first two
 kinds); ``body_graph(*carry, *x_slices, *captures) -> (*carry, *y)`` runs ``length`` times, over
 ``xs``' leading axis (last to first when ``reverse``); results: the final carry, then each ``y``
@@ -241,47 +279,8 @@ def _remat_impl(*operands, body_graph):
 
 
 remat = define("remat", infer=_remat_infer, impl=_remat_impl, multiple_results=True,
-               family="control")
+               family="control", batch=loop_rule)
 """``remat`` (``gc.checkpoint``): ``body_graph`` applied to the operands, kept as one node so
 that no pass merges its internals with the rest of the graph: its VJP is another ``remat`` that
 recomputes the body's forward values instead of reading them (rematerialization)."""
 
-
-# --- batching rules (gc.vmap): loops and branches run per example, but a cond on a batched
-# predicate computes both branches for the whole batch and selects (JAX's choice: no loop)
-def _cond_batch(prim, args, batched, size, true_graph, false_graph):
-    from .batching import batch_graph, lead
-    from .elementwise import select
-    from .shape import reshape
-
-    if not batched[0]:  # a shared predicate: one cond whose branches are the batched ones
-        graphs = [_batched_branch(g, args[1:], batched[1:], size) for g in (true_graph,
-                                                                             false_graph)]
-        return cond(*args, true_graph=graphs[0], false_graph=graphs[1])
-    pred, *ops = args
-    branches = [batch_graph(g, ops, batched[1:], size) for g in (true_graph, false_graph)]
-    outs = []
-    for (a, ba), (b, bb) in zip(*branches, strict=True):
-        a, b = (a if ba else lead(a, size)), (b if bb else lead(b, size))
-        outs.append(select(reshape(pred, shape=(size, *(1,) * (a.ndim - 1))), a, b))
-    return outs
-
-
-def _batched_branch(graph, ops, batched, size):
-    """``graph`` batched as a closed graph of the (partly batched) operands, every result with
-    the batch axis (both branches of a cond must give the same types)."""
-    from ..core import new_trace
-    from .batching import batch_graph, lead
-
-    with new_trace(graph.name + "_batched") as tr:
-        ins = [tr.new_input(TensorType(tuple(a.shape), a.dtype)) for a in ops]
-        outs = [v if b else lead(v, size) for v, b in batch_graph(graph, ins, batched, size)]
-        branch, captured = tr.graph(outs)
-    if captured:  # the original branch is closed, so its batched form is too
-        raise ShapeError(f"internal: vmap of cond branch {graph.name} captured outer values")
-    return branch
-
-
-cond.batch = _cond_batch
-for _p in (while_loop, while_grad, scan, remat):
-    _p.batch = loop_rule

@@ -42,8 +42,8 @@ def _square(t, what):
 
 
 #: Every factorization: its own family, computed by a call to its NumPy evaluation in compiled
-#: code (``backend/llvm/hostcall.py``).
-_FACTOR = {"family": "factor", "extra": {"host_call": True}}
+#: code (``backend/llvm/hostcall.py``), batched by gc.vmap as the batch it already takes.
+_FACTOR = {"family": "factor", "extra": {"host_call": True}, "batch": leading_batch_rule}
 
 
 def _typed(res, outs):
@@ -371,7 +371,3 @@ qr = define(
 )
 """``(q, r)`` of a tall or square ``a`` (Householder): reduced, or with ``full`` the square
 ``q``; wide matrices are composed in ``graphc.numpy.linalg.qr``."""
-
-# batching (gc.vmap): the factorizations already treat their leading axes as a batch
-for _p in (cholesky, solve, slogdet, eigh, svd, qr):
-    _p.batch = leading_batch_rule

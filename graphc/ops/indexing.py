@@ -52,10 +52,24 @@ def _gather_vjp(ct, p, o, needed, axis):
             None]
 
 
+def _gather_batch(prim, args, batched, size, axis):
+    """A batched array with shared indices gathers along the shifted axis; shared data with
+    batched indices gathers, then the batch axis comes to the front; both batched: one example
+    at a time (``loop_rule``)."""
+    from .batching import loop_rule, to_front
+
+    x, idx = args
+    if batched[0] and batched[1]:
+        return loop_rule(prim, args, batched, size, axis=axis)
+    if batched[0]:
+        return gather(x, idx, axis=axis + 1)
+    return to_front(gather(x, idx, axis=axis), axis)
+
+
 gather = define(
     "gather", infer=_gather_infer, impl=_gather_impl,
     jvp=lambda p, t, o, axis: None if t[0] is None else gather(t[0], p[1], axis=axis),
-    vjp=_gather_vjp, family="remap",
+    vjp=_gather_vjp, family="remap", batch=_gather_batch,
 )
 
 
@@ -91,9 +105,20 @@ def _scatter_vjp(ct, p, o, needed, axis):
             gather(ct, p[1], axis=axis) if needed[2] else None]
 
 
+def _scatter_batch(prim, args, batched, size, axis):
+    """Shared indices: the array and the updates batched, scattered along the shifted axis;
+    batched indices: one example at a time."""
+    from .batching import lead, loop_rule
+
+    if batched[1]:
+        return loop_rule(prim, args, batched, size, axis=axis)
+    x, upd = (a if b else lead(a, size) for a, b in ((args[0], batched[0]), (args[2], batched[2])))
+    return scatter_add(x, args[1], upd, axis=axis + 1)
+
+
 scatter_add = define(
     "scatter_add", infer=_scatter_infer, impl=_scatter_impl, jvp=_scatter_jvp,
-    vjp=_scatter_vjp, family="scatter",
+    vjp=_scatter_vjp, family="scatter", batch=_scatter_batch,
 )
 
 
@@ -108,38 +133,9 @@ argsort = define(
     "argsort", infer=_argsort_infer,
     impl=lambda x, axis: np.argsort(x, axis=axis, kind="stable").astype(np.int64),
     nondifferentiable=True, family="scan",
+    batch=lambda prim, args, batched, size, axis: argsort(args[0], axis=axis + 1),
 )
 """``argsort``: the stable order along ``axis`` (NaN last, as NumPy sorts them; ``-0.0`` and
 ``0.0`` are equal, so they keep their order). ``sort`` is a ``gather`` along this order, so its
 derivative moves cotangents back through the permutation."""
 
-
-# --- batching rules (gc.vmap) --------------------------------------------------------------------
-def _gather_batch(prim, args, batched, size, axis):
-    """A batched array with shared indices gathers along the shifted axis; shared data with
-    batched indices gathers, then the batch axis comes to the front; both batched: one example
-    at a time (``loop_rule``)."""
-    from .batching import loop_rule, to_front
-
-    x, idx = args
-    if batched[0] and batched[1]:
-        return loop_rule(prim, args, batched, size, axis=axis)
-    if batched[0]:
-        return gather(x, idx, axis=axis + 1)
-    return to_front(gather(x, idx, axis=axis), axis)
-
-
-def _scatter_batch(prim, args, batched, size, axis):
-    """Shared indices: the array and the updates batched, scattered along the shifted axis;
-    batched indices: one example at a time."""
-    from .batching import lead, loop_rule
-
-    if batched[1]:
-        return loop_rule(prim, args, batched, size, axis=axis)
-    x, upd = (a if b else lead(a, size) for a, b in ((args[0], batched[0]), (args[2], batched[2])))
-    return scatter_add(x, args[1], upd, axis=axis + 1)
-
-
-gather.batch = _gather_batch
-scatter_add.batch = _scatter_batch
-argsort.batch = lambda prim, args, batched, size, axis: argsort(args[0], axis=axis + 1)

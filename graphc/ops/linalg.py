@@ -116,11 +116,6 @@ def _dot_vjp(ct, p, o, needed, contracting, batch):
     return [d_lhs, d_rhs]
 
 
-dot_general = define(
-    "dot_general", infer=_dot_infer, impl=_dot_impl, jvp=_dot_jvp, vjp=_dot_vjp, family="contract"
-)
-
-
 def _dot_batch(prim, args, batched, size, contracting, batch):
     """Both operands batched: one more batch axis (the output's first). One batched: its batch
     axis is a free axis of that operand (a matmul with a shared weight stays one product), moved
@@ -140,4 +135,8 @@ def _dot_batch(prim, args, batched, size, contracting, batch):
     return to_front(out, len(lb) + n_lfree)  # the first of rhs's free axes
 
 
-dot_general.batch = _dot_batch
+dot_general = define(
+    "dot_general", infer=_dot_infer, impl=_dot_impl, jvp=_dot_jvp, vjp=_dot_vjp, family="contract",
+    batch=_dot_batch,
+)
+

@@ -39,6 +39,11 @@ def _impl(fn):
     return lambda x, axes: np.asarray(fn(x, axis=tuple(axes)), dtype=x.dtype)
 
 
+def _batch(prim, args, batched, size, axes):
+    """gc.vmap (ops/batching.py): the reduced axes shift past the leading batch axis."""
+    return prim(args[0], axes=tuple(a + 1 for a in axes))
+
+
 reduce_sum = define(
     "reduce_sum",
     infer=_reduce_infer("reduce_sum"),
@@ -46,6 +51,7 @@ reduce_sum = define(
     jvp=lambda p, t, o, axes: None if t[0] is None else reduce_sum(t[0], axes=axes),
     vjp=lambda ct, p, o, needed, axes: [_expand(ct, p[0].shape, axes)],
     family="reduce",
+    batch=_batch,
 )
 
 
@@ -78,7 +84,8 @@ def _extremum(name, fn):
     """``reduce_max`` and ``reduce_min`` differ only in their NumPy evaluation."""
     infer = _reduce_infer(name, extremum=True)
     return define(
-        name, infer=infer, impl=_impl(fn), jvp=_extremum_jvp, vjp=_extremum_vjp, family="reduce"
+        name, infer=infer, impl=_impl(fn), jvp=_extremum_jvp, vjp=_extremum_vjp, family="reduce",
+        batch=_batch,
     )
 
 
@@ -144,6 +151,7 @@ reduce_prod = define(
     jvp=_prod_jvp,
     vjp=_prod_vjp,
     family="reduce",
+    batch=_batch,
 )
 
 
@@ -172,15 +180,7 @@ cumsum = define(
     ),
     vjp=lambda ct, p, o, needed, axis, reverse: [cumsum(ct, axis=axis, reverse=not reverse)],
     family="scan",
+    batch=lambda prim, args, batched, size, axis, reverse: cumsum(
+        args[0], axis=axis + 1, reverse=reverse),
 )
 
-
-# --- batching rules (gc.vmap): the reduced axes shift past the leading batch axis ---------------
-def _reduce_batch(prim, args, batched, size, axes):
-    return prim(args[0], axes=tuple(a + 1 for a in axes))
-
-
-for _r in (reduce_sum, reduce_max, reduce_min, reduce_prod):
-    _r.batch = _reduce_batch
-cumsum.batch = lambda prim, args, batched, size, axis, reverse: cumsum(
-    args[0], axis=axis + 1, reverse=reverse)

@@ -84,6 +84,11 @@ def _bcast_vjp(ct, p, o, needed, shape, dims):
     return [reshape(ct, shape=tuple(x_shape)) if tuple(ct.shape) != tuple(x_shape) else ct]
 
 
+def _bcast_batch(prim, args, batched, size, shape, dims):
+    """gc.vmap (ops/batching.py): the batch is a new leading axis, here and below."""
+    return broadcast_in_dim(args[0], shape=(size, *shape), dims=(0, *(d + 1 for d in dims)))
+
+
 broadcast_in_dim = define(
     "broadcast_in_dim",
     infer=_bcast_infer,
@@ -91,6 +96,7 @@ broadcast_in_dim = define(
     jvp=lambda p, t, o, shape, dims: _linear(t, broadcast_in_dim, shape=shape, dims=dims),
     vjp=_bcast_vjp,
     family="remap",
+    batch=_bcast_batch,
 )
 
 
@@ -107,6 +113,10 @@ def _reshape_infer(types, shape):
     return [TensorType(tuple(shape), x.dtype)]
 
 
+def _reshape_batch(prim, args, batched, size, shape):
+    return reshape(args[0], shape=(size, *shape))
+
+
 reshape = define(
     "reshape",
     infer=_reshape_infer,
@@ -114,6 +124,7 @@ reshape = define(
     jvp=lambda p, t, o, shape: _linear(t, reshape, shape=shape),
     vjp=lambda ct, p, o, needed, shape: [reshape(ct, shape=tuple(p[0].shape))],
     family="view",
+    batch=_reshape_batch,
 )
 
 
@@ -124,6 +135,10 @@ def _transpose_infer(types, perm):
     return [TensorType(tuple(x.shape[i] for i in perm), x.dtype)]
 
 
+def _transpose_batch(prim, args, batched, size, perm):
+    return transpose(args[0], perm=(0, *(p + 1 for p in perm)))
+
+
 transpose = define(
     "transpose",
     infer=_transpose_infer,
@@ -131,6 +146,7 @@ transpose = define(
     jvp=lambda p, t, o, perm: _linear(t, transpose, perm=perm),
     vjp=lambda ct, p, o, needed, perm: [transpose(ct, perm=tuple(int(i) for i in np.argsort(perm)))],
     family="remap",
+    batch=_transpose_batch,
 )
 
 
@@ -141,6 +157,10 @@ def _rev_infer(types, axes):
     return [x]
 
 
+def _rev_batch(prim, args, batched, size, axes):
+    return rev(args[0], axes=tuple(a + 1 for a in axes))
+
+
 rev = define(
     "rev",
     infer=_rev_infer,
@@ -148,6 +168,7 @@ rev = define(
     jvp=lambda p, t, o, axes: _linear(t, rev, axes=axes),
     vjp=lambda ct, p, o, needed, axes: [rev(ct, axes=axes)],
     family="remap",
+    batch=_rev_batch,
 )
 
 
@@ -175,6 +196,10 @@ def _slice_vjp(ct, p, o, needed, start, limit, strides):
     return [pad(ct, lo=lo, hi=hi, interior=interior, value=0)]
 
 
+def _slice_batch(prim, args, batched, size, start, limit, strides):
+    return slice_(args[0], start=(0, *start), limit=(size, *limit), strides=(1, *strides))
+
+
 slice_ = define(
     "slice",
     infer=_slice_infer,
@@ -182,6 +207,7 @@ slice_ = define(
     jvp=lambda p, t, o, **a: _linear(t, slice_, **a),
     vjp=_slice_vjp,
     family="remap",
+    batch=_slice_batch,
 )
 
 
@@ -218,6 +244,10 @@ def _pad_vjp(ct, p, o, needed, lo, hi, interior, value):
     ]
 
 
+def _pad_batch(prim, args, batched, size, lo, hi, interior, value):
+    return pad(args[0], lo=(0, *lo), hi=(0, *hi), interior=(0, *interior), value=value)
+
+
 pad = define(
     "pad",
     infer=_pad_infer,
@@ -227,6 +257,7 @@ pad = define(
     ),
     vjp=_pad_vjp,
     family="remap",
+    batch=_pad_batch,
 )
 
 
@@ -277,6 +308,12 @@ def _concat_vjp(ct, p, o, needed, axis):
     return cts
 
 
+def _concat_batch(prim, args, batched, size, axis):
+    from .batching import all_batched
+
+    return concatenate(*all_batched(args, batched, size), axis=axis + 1)
+
+
 concatenate = define(
     "concatenate",
     infer=_concat_infer,
@@ -284,9 +321,14 @@ concatenate = define(
     jvp=_concat_jvp,
     vjp=_concat_vjp,
     family="remap",
+    batch=_concat_batch,
 )
 
 # --- stop_gradient --------------------------------------------------------------------------------
+def _stop_batch(prim, args, batched, size):
+    return stop_gradient(args[0])
+
+
 stop_gradient = define(
     "stop_gradient",
     infer=lambda types: [types[0]],
@@ -294,28 +336,6 @@ stop_gradient = define(
     jvp=lambda p, t, o: None,
     vjp=lambda ct, p, o, needed: [None],
     family="view",
+    batch=_stop_batch,
 )
 
-
-# --- batching rules (gc.vmap; ops/batching.py): the batch is a new leading axis ------------------
-def _batch_bcast(prim, args, batched, size, shape, dims):
-    return broadcast_in_dim(args[0], shape=(size, *shape), dims=(0, *(d + 1 for d in dims)))
-
-
-def _batch_concat(prim, args, batched, size, axis):
-    from .batching import all_batched
-
-    return concatenate(*all_batched(args, batched, size), axis=axis + 1)
-
-
-broadcast_in_dim.batch = _batch_bcast
-reshape.batch = lambda prim, args, batched, size, shape: reshape(args[0], shape=(size, *shape))
-transpose.batch = lambda prim, args, batched, size, perm: transpose(
-    args[0], perm=(0, *(p + 1 for p in perm)))
-rev.batch = lambda prim, args, batched, size, axes: rev(args[0], axes=tuple(a + 1 for a in axes))
-slice_.batch = lambda prim, args, batched, size, start, limit, strides: slice_(
-    args[0], start=(0, *start), limit=(size, *limit), strides=(1, *strides))
-pad.batch = lambda prim, args, batched, size, lo, hi, interior, value: pad(
-    args[0], lo=(0, *lo), hi=(0, *hi), interior=(0, *interior), value=value)
-concatenate.batch = _batch_concat
-stop_gradient.batch = lambda prim, args, batched, size: stop_gradient(args[0])
