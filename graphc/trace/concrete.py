@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import config
+from ..backend import backend_passes, get_backend
 from ..core import located
 from ..errors import GraphcError
 from ..ir import Graph, verify
+from ..passes import prepare
 from . import pytree
 
 if TYPE_CHECKING:
@@ -37,9 +39,6 @@ class Concrete:
 
     @classmethod
     def build(cls, function: Function, args, kwargs, key) -> Concrete:
-        from ..backend import backend_passes, get_backend
-        from ..passes import prepare
-
         t0 = time.perf_counter()
         traced, out_tree = function.trace(args, kwargs, key)
         t1 = time.perf_counter()

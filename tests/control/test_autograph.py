@@ -649,3 +649,67 @@ def test_a_file_edited_after_import_never_converts_other_code(tmp_path, monkeypa
     for fun in (mod.f, mod.g):
         np.testing.assert_allclose(gc.function(fun)(x), fun(x))
         np.testing.assert_allclose(gc.jvp(fun, (x,), (np.ones(3),))[0], fun(x))
+
+
+_LAYOUTS = '''\
+import graphc as gc
+
+
+def commented(x):
+    y = x * 2.0
+# a comment at the left margin inside the body
+    if y > 0:
+        return y
+    return y - 1.0
+
+
+def deco(f=None):
+    return deco if f is None else f
+
+
+@deco
+@deco(
+)
+def decorated(x):
+    if x > 0:
+        return x + 1.0
+    return x - 1.0
+
+
+def left_string(x):
+    s = """
+text at the left margin"""
+    if x > 0:
+        return x * 3.0
+    return x
+
+
+class Holder:
+    def method(self, x):
+        if x > 0:
+            return x * 5.0
+        return x
+
+
+pair = (1,
+        lambda x: x * 7.0 if x > 0 else x)
+'''
+
+
+def test_functions_found_however_their_lines_are_laid_out(tmp_path, monkeypatch):
+    """The function's own lines are parsed alone when they parse alone (a comment at the left
+    margin inside the body does not end it; decorators spanning lines belong to it); a string
+    reaching the left margin, or a lambda inside a longer statement, cuts the lines short, and
+    then the whole file is parsed: every one is converted and computes its branches."""
+    (tmp_path / "ag_layouts.py").write_text(_LAYOUTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    mod = importlib.import_module("ag_layouts")
+    cases = [(mod.commented, 2.0, -3.0), (mod.decorated, 2.0, -2.0), (mod.left_string, 3.0, -1.0),
+             (mod.Holder().method, 5.0, -1.0), (mod.pair[1], 7.0, -1.0)]
+    for fun, pos, neg in cases:
+        f = gc.function(fun)
+        assert f(np.float64(1.0)) == pos and f(np.float64(-1.0)) == neg, fun
+        text = _graph_text(fun, np.float64(1.0))
+        assert " cond" in text or " select" in text  # a ternary converts to select

@@ -21,9 +21,11 @@ from ...ir import Graph
 from ...ir.graph import holds_graphs
 from ...ops.linalg import dot_general
 from ...ir.diagnostics import internal_error, internal_message
-from . import cache, entry, irtext, jit
+from . import blas, cache, entry, irtext, jit
 from .abi import Executable
 from .fusion import fuse
+# lowering's modules at import, not in the first compile (~12 ms of a small graph's first call)
+from .lower import lower_graph
 
 __all__ = ["PASSES", "Executable", "compile", "compile_lowered"]
 
@@ -36,8 +38,6 @@ PASSES = (("fuse", fuse),)
 def _lowering_options() -> dict:
     """Target facts the lowering needs: vector width, and NumPy's bundled gemm when it has one
     (registered with the JIT so calls to it resolve, also from cached object code)."""
-    from . import blas
-
     found = blas.find()
     for symbol, _, address in (found or {}).values():
         jit.register_symbol(symbol, address)
@@ -88,8 +88,6 @@ def compile(graph: Graph) -> Executable:
     """Compile ``graph`` after this backend's ``PASSES``. Every failure is a GraphcError: one
     outside a node's lowering (blocking) becomes an internal error naming the node the failing
     code held (``passes.manager.internal_error``)."""
-    from .lower import lower_graph
-
     t0 = time.perf_counter()
     try:
         lowered = lower_graph(graph, **_lowering_options())

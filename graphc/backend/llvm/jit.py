@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import functools
 import hashlib
+import re
 import sys
 import threading
 import time
@@ -241,11 +242,15 @@ class JitModule:
         return f"<JitModule {self.name} ({self.compile_ms:.1f} ms{cached})>"
 
 
-def _check_symbols(mod, name: str) -> None:
+_DECLARE = re.compile(r"^declare\b[^@\n]*@([-\w.$]+)\(", re.M)
+
+
+def _check_symbols(ir_text: str, name: str) -> None:
     """Every function the module declares resolves (registered or in the process): MCJIT would
-    link a missing one to address 0, and the first call through it would crash the process."""
-    missing = sorted(f.name for f in mod.functions if f.is_declaration
-                     and not f.name.startswith("llvm.") and not llvm.address_of_symbol(f.name))
+    link a missing one to address 0, and the first call through it would crash the process. Read
+    off the text, so loading cached object code needs no parse of the module."""
+    missing = sorted(f for f in set(_DECLARE.findall(ir_text))
+                     if not f.startswith("llvm.") and not llvm.address_of_symbol(f))
     if missing:
         raise LLVMCompileError(f"module {name!r} calls functions nothing defines: {missing}")
 
@@ -276,8 +281,8 @@ def compile_ir(
             _RECENT.move_to_end(memo_key)  # least recently used goes first, not oldest made
         shared = _shared_machine(level)
         marks = [("parse", time.perf_counter())]
-        mod = _parse(ir_text, name, shared)
         if obj is None:
+            mod = _parse(ir_text, name, shared)
             marks.append(("optimize", time.perf_counter()))
             _optimize(mod, shared, speed)
             _verify(mod, name, ir_text, " after optimization")
@@ -286,12 +291,13 @@ def compile_ir(
             # only object code made here is remembered: a cached_object handed in was checked by
             # whoever read it, for this call
             _remember_object(memo_key, obj)
-        # the engine only loads the object code (through MCJIT's object cache hook): its own
-        # machine never builds a subtarget
+        # the engine only loads the object code into an empty module of its own (parsing and
+        # verifying the text again, ~1 ms for a small graph, would only repeat what made it):
+        # its own machine never builds a subtarget
         marks.append(("load", time.perf_counter()))
-        _check_symbols(mod, name)
-        engine = llvm.create_mcjit_compiler(mod, _target_machine(level))
-        engine.set_object_cache(getbuffer_func=lambda _m: obj)
+        _check_symbols(ir_text, name)
+        engine = llvm.create_mcjit_compiler(_parse("", name), _target_machine(level))
+        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         engine.finalize_object()
     end = time.perf_counter()
     ms = (end - t0) * 1e3
