@@ -97,7 +97,7 @@ program: 1 kernel, workspace 0 bytes, calls direct
 """,
     "threads": """\
 program: 1 kernel, workspace 0 bytes, calls direct
-  k0_fused  region (65541,)  in arg0 -> arg1  lanes 16  math inline  threads 0-2048,2048-4096
+  k0_fused  region (65541,)  in arg0 -> arg1  lanes 16  math inline  threads 2 chunks 0-512,512-1024,1024-1536,1536-2048,2048-2560,2560-3072,3072-3584,3584-4096
 """,
     "table_calls_shared_code": """\
 program: 5 kernels, workspace 896 bytes, calls table

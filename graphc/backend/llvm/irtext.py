@@ -78,7 +78,8 @@ class Loop:
 
 class Func:
     """One function's body as text lines: the one place that names SSA values, opens blocks and
-    prints a function (kernels, ``graphc_main``, the native entry, mathlib, thread runtime)."""
+    prints a function (kernels, ``graphc_main``, the native entry, mathlib; not the fixed thread
+    pool runtime, threads.RUNTIME)."""
 
     def __init__(
         self, name: str, params: list[str], linkage: str = "internal", attrs: str = "nounwind",

@@ -278,8 +278,7 @@ class _Render(FlowRender):
             deferred.append((name, passed, kernel.split.blocks))
         elif kernel.split.ranged:
             ptrs = [self.pointer(b, base) for b in passed]
-            limit = program.tuning.max_threads
-            threads.call_ranged(self.module, self.main, name, ptrs, kernel.split, limit)
+            threads.call_ranged(self.module, self.main, name, ptrs, kernel.split)
         elif program.calls == "direct":
             args = ", ".join(f"ptr {self.pointer(b, base)}" for b in passed)
             self.main.do(f"call void @{name}({args})")

@@ -143,7 +143,7 @@ def _plan(graph: Graph, tuning: Tuning, frame: _Frame) -> Program:
             kernels += records
             bodies.append(extent)
             continue
-        sp = Split(split[k], split[k] > 1 or chunked, blocks[k], _chunks(split[k], blocks[k]))
+        sp = Split(split[k], split[k] > 1 or chunked, blocks[k], _chunks(step, split[k], blocks[k], tuning))
         origin = producers.get(step.reads[0]) if step.reads else None
         plan = {"lanes": lanes[k], "math": maths[k], "split": sp}
         kernels.append(_kernel(f"{frame.prefix}{k}", step, storage, buffers, origin, plan, keys))
@@ -381,7 +381,13 @@ def _blocks(step, n_threads, lanes, chunked) -> int | None:
     return blocks if blocks > 1 else None
 
 
-def _chunks(n_threads, blocks) -> tuple:
+def _chunks(step, n_threads, blocks, tuning) -> tuple:
+    """The block ranges of a threaded kernel: ``Tuning.chunks_per_thread`` per thread for
+    elementwise kernels (the pool's threads claim them, so a thread the OS runs late takes fewer),
+    one per thread for a gemm (each chunk packs its own panels)."""
     if n_threads <= 1:
         return ()
-    return tuple(threads.ranges(blocks, n_threads)) if blocks else ((0, 0),)
+    if not blocks:
+        return ((0, 0),)
+    dot = step.node is not None and step.node.prim is dot_general
+    return tuple(threads.ranges(blocks, n_threads * (1 if dot else tuning.chunks_per_thread)))

@@ -2,7 +2,7 @@
 
     program: 2 kernels, workspace 4096 bytes, calls direct
       k0_fused  region (1024,)  in arg0 -> ws@0  lanes 16  math inline
-      k1_fused  region (1024,)  in ws@0 -> arg1  lanes 16  threads 0-32,32-64
+      k1_fused  region (1024,)  in ws@0 -> arg1  lanes 16  threads 2 chunks 0-32,32-64
       loop 3 times, workspace at 64:
         ...
 """
@@ -72,7 +72,7 @@ def format_kernel(k: Kernel) -> str:
         parts.append(f"math {k.math}")
     sp = k.split
     if sp.threads > 1:
-        parts.append("threads " + ",".join(f"{a}-{b}" for a, b in sp.chunks))  # a range each
+        parts.append(f"threads {sp.threads} chunks " + ",".join(f"{a}-{b}" for a, b in sp.chunks))
     elif sp.ranged:
         parts.append(f"ranged blocks {sp.blocks}")
     if k.reuses:

@@ -35,9 +35,10 @@ class Buffer:
 
 @dataclass(frozen=True)
 class Split:
-    """How a kernel's work is cut: ``threads`` chunks of vector-block ranges ``chunks``; a ranged
-    kernel takes ``[lo, hi)`` parameters, and its loop runs a range of its ``blocks`` vector
-    blocks (None: the loop ignores the range)."""
+    """How a kernel's work is cut: over ``threads`` threads, in vector-block ranges ``chunks``
+    (claimed by the pool's threads: threads.py); a ranged kernel takes ``[lo, hi)`` parameters,
+    and its loop runs a range of its ``blocks`` vector blocks (None: the loop ignores the
+    range)."""
 
     threads: int = 1
     ranged: bool = False

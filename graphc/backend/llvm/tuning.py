@@ -32,8 +32,10 @@ class Tuning:
     #: Emit flat elementwise regions as explicit vector code (False: scalar loops for LLVM's
     #: vectorizer).
     explicit_vectors: bool = True
-    #: At most this many threads per kernel (the runtime's arrays are this long).
+    #: At most this many threads per kernel.
     max_threads: int = 8
+    #: Chunks per thread of a threaded elementwise kernel (plan._chunks).
+    chunks_per_thread: int = 4
     #: Kernels doing less work than this per call (elements x weight of their body's nodes: a
     #: transcendental counts ``math_weight``, other nodes 1) run in one thread. Measured here (2
     #: cores, float32): starting and joining a thread costs ~15 us; x*x+1 over 262144 elements
