@@ -40,7 +40,7 @@ def tuning(**changes) -> Tuning:
     """This process's tuning (the JIT's vector width) with ``changes``."""
     from graphc.backend.llvm import _lowering_options
 
-    return Tuning.from_config(**_lowering_options(), **changes)
+    return Tuning.from_config(**{**_lowering_options(), **changes})
 
 
 def jit_tuned(fun, args, **changes):

@@ -253,3 +253,60 @@ def test_a_forked_child_computes_with_its_own_pool():
     out = subprocess.run([sys.executable, "-c", _FORKED], env=dict(os.environ, GRAPHC_CACHE="0"),
                          capture_output=True, text=True, check=False, timeout=120)
     assert out.stdout.split() == ["0", "True"], out.stderr
+
+
+@pytest.mark.parametrize("m, k", [(301, 700), (256, 784), (97, 1000)])
+def test_graphcs_own_gemm_split_by_row_blocks_matches_one_thread(m, k):
+    """graphc's own gemm kernel (no BLAS) split over threads by blocks of MR rows, the rows left
+    over computed by the chunk ending at the last block, k blocked (K > 384) or not: bit for bit
+    the single-threaded kernel's result (each element sums k in the same order)."""
+    from .llvm_helper import jit_tuned
+
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, 96)).astype(
+        np.float32)
+    one, low1 = jit_tuned(lambda a, b: a @ b, (a, b), blas=None, threads=1)
+    many, low = jit_tuned(lambda a, b: a @ b, (a, b), blas=None, threads=2, gemm_thread_min=0)
+    assert "gemm" in low.kernels[0] and "gc_par_run" in low.ir and "gc_par_run" not in low1.ir
+    np.testing.assert_array_equal(many[0], one[0])
+    np.testing.assert_allclose(many[0], a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("core_bits, n, want", [
+    (256, 512, "gemm"), (256, 10, "blas"), (512, 512, "blas"), (None, 512, "blas")])
+def test_blas_with_narrower_kernels_than_graphcs_is_not_called(core_bits, n, want):
+    """An OpenBLAS running kernels narrower than graphc compiles for (OPENBLAS_CORETYPE=Haswell
+    on an AVX-512 machine) is not called for products graphc's own gemm kernel runs faster; it
+    still is for narrow ones (N below a vector), and one as wide, or not saying, for both."""
+    from graphc.backend.llvm.matmul import DotPlan
+    from graphc.ir import Builder, TensorType
+    from graphc.ops.linalg import dot_general
+
+    b = Builder("g")
+    x = b.add_input(TensorType((256, 784), np.dtype(np.float32)))
+    w = b.add_input(TensorType((784, n), np.dtype(np.float32)))
+    b.emit(dot_general, [x, w], {"contracting": ((1,), (0,)), "batch": ((), ())})
+    option = {"float32": ("sgemm", 64), "float64": ("dgemm", 64), "core_bits": core_bits}
+    assert DotPlan(b.nodes[0], 512, option).strategy == want
+
+
+_CORETYPE = """
+import numpy as np, graphc as gc
+from graphc.backend.llvm import blas, jit
+x, w = np.ones((256, 784), np.float32), np.ones((784, 512), np.float32)
+f = gc.function(lambda a, b: a @ b)
+kernel = f.concrete(x, w).executable.lowered.kernels[0]
+print(blas.core_bits(), jit.host()["vector_bits"], "dot_general gemm" in kernel,
+      np.array_equal(f(x, w), x @ w))
+"""
+
+
+def test_openblas_coretype_haswell_on_an_avx512_machine_uses_graphcs_gemm():
+    from graphc.backend.llvm import blas, jit
+
+    if blas.find() is None or blas.core_bits() is None or jit.host()["vector_bits"] < 512:
+        pytest.skip("needs an AVX-512 machine and NumPy's OpenBLAS naming its core")
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", GRAPHC_CACHE="0")
+    out = subprocess.run([sys.executable, "-c", _CORETYPE], env=env, capture_output=True,
+                         text=True, check=False, timeout=120)
+    assert out.stdout.split() == ["256", "512", "True", "True"], out.stderr

@@ -264,7 +264,7 @@ def _emit_vector_flat(em, outputs, shape, size, lanes, ranged_blocks) -> str:
     if ranged and ranged_blocks != blocks:
         raise LoweringError(f"planned {ranged_blocks} vector blocks, the region has {blocks}")
     hint, f.loop_hint = f.loop_hint, _VECTOR_LOOP
-    with _range_loop(f) if ranged else f.loop(blocks) as b:
+    with range_loop(f) if ranged else f.loop(blocks) as b:
         em.reset()
         em.lanes = lanes
         idx = Index(shape, linear=f.mul(b, lanes))
@@ -287,7 +287,7 @@ def _emit_vector_flat(em, outputs, shape, size, lanes, ranged_blocks) -> str:
 
 
 @contextmanager
-def _range_loop(f):
+def range_loop(f):
     """``for b in range(%lo, %hi)`` (run-time bounds from the kernel's parameters; empty when lo
     >= hi), tagged with ``f.loop_hint`` like a counted loop."""
     pred, head, done = f.block, f.fresh("P"), f.fresh("Px")

@@ -19,12 +19,13 @@ Accumulation along k is sequential per element in ``gemm`` (error <= K u sum|a||
 from __future__ import annotations
 
 import itertools
+from contextlib import ExitStack
 
 import numpy as np
 
 from ... import dtypes
 from .irtext import REG, SUFFIX, const
-from .kernels import reduce_linear
+from .kernels import range_loop, reduce_linear
 from .region import Index, delinearize, row_major
 
 MR = 6
@@ -66,7 +67,8 @@ class DotPlan:
         self.strategy = "gemm" if self.N >= self.width else "dot"
         self.blas = (blas or {}).get(self.d.name)
         self.threads_symbol = (blas or {}).get("threads")
-        if self.blas and self.M * self.N * self.K >= BLAS_MIN and self._fits(self.blas[1]):
+        if self.blas and self.M * self.N * self.K >= BLAS_MIN and self._fits(self.blas[1]) and not (
+                self.strategy == "gemm" and _narrow(blas, vector_bits)):
             self.strategy = "blas"
         self.strides = {}
         self.pack = {}
@@ -88,19 +90,29 @@ class DotPlan:
             self.strides[side] = st
 
     def threads(self, tuning) -> int:
-        """Row chunks a gemm call is split into, one thread each: graphc threads a product only
-        when it calls gemm (B = 1) on an OpenBLAS whose own threads it can turn off, and the
-        product is large enough (``Tuning.gemm_thread_min`` multiply-adds) to repay a thread."""
+        """Threads a product is split over by rows: a single product (B = 1) that calls gemm on
+        an OpenBLAS whose own threads it can turn off, or runs graphc's gemm kernel over at least
+        two blocks of MR rows, packs nothing (each thread would pack the whole panel into one
+        buffer) and is large enough (``Tuning.gemm_thread_min`` multiply-adds) to repay a
+        thread."""
         from .threads import pthreads
 
-        if self.strategy != "blas" or self.B != 1 or not self.threads_symbol:
+        if self.B != 1 or any(self.pack.values()):
             return 1
-        if any(self.pack.values()):  # every thread would pack the whole panel into one buffer
+        if self.M * self.N * self.K < tuning.gemm_thread_min:
             return 1
-        n = min(tuning.threads, tuning.max_threads, self.M)
-        if n <= 1 or self.M * self.N * self.K < tuning.gemm_thread_min or not pthreads():
+        if self.strategy == "blas" and not self.threads_symbol:
             return 1
-        return n
+        if self.strategy not in ("blas", "gemm") or self.row_units < 2:
+            return 1
+        n = min(tuning.threads, tuning.max_threads, self.row_units)
+        return n if n > 1 and pthreads() else 1
+
+    @property
+    def row_units(self) -> int:
+        """What a threaded product's row ranges count: rows of a gemm call, blocks of MR rows of
+        graphc's kernel."""
+        return self.M if self.strategy == "blas" else self.M // MR
 
     def _fits(self, int_bits: int) -> bool:
         """Whether every dimension and leading dimension fits the gemm's integers: a 32-bit
@@ -113,6 +125,16 @@ class DotPlan:
         g1, g2 = self.groups[side][1:]
         s = self.shapes[side]
         return (self.B, int(np.prod([s[a] for a in g1])), int(np.prod([s[a] for a in g2])))
+
+
+def _narrow(blas: dict, vector_bits: int) -> bool:
+    """Whether OpenBLAS runs kernels narrower than graphc compiles for (``OPENBLAS_CORETYPE=Haswell``
+    on an AVX-512 machine: W3 2.0 -> 7.0 ms). graphc's own gemm kernel is then faster (single
+    thread, W3's 256x784x512: ~1.35-1.8 ms against 1.96 ms), so products it runs as ``gemm`` do
+    not call BLAS and graphc's speed does not hinge on another library's environment variable;
+    narrow products (N below a vector) still call it (256x512x10: 47 us against 240 us)."""
+    bits = blas.get("core_bits")
+    return bits is not None and bits < vector_bits
 
 
 def _blas_layout(s_rows, s_cols, rows, cols):
@@ -194,7 +216,7 @@ def emit_dot(em, plan, a_ptr, b_ptr, c_ptr, rows=None) -> str:
         if plan.strategy == "blas":
             _blas_call(em, plan, a0, b0, c0, (sam, sak, sbk, sbn), rows)
         elif plan.strategy == "gemm":
-            _gemm(em, plan, a0, b0, c0, (sam, sak, sbk))
+            _gemm(em, plan, a0, b0, c0, (sam, sak, sbk), rows is not None)
         else:
             _dot(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))
     return (
@@ -227,26 +249,45 @@ def _k_block(k: int) -> int:
     return next((kc for kc in range(384, 127, -1) if k % kc == 0), k)
 
 
-def _gemm(em, plan, a0, b0, c0, strides):
+def _gemm(em, plan, a0, b0, c0, strides, ranged=False):
     """C[M, N] (row-major) = A[M, K] @ B[K, N] with B unit-stride along N. With k blocking, C is
-    zeroed and each block adds into it (the same sequential order along k per element)."""
+    zeroed and each block adds into it (the same sequential order along k per element).
+    ``ranged``: compute the row blocks ``[%lo, %hi)`` of MR rows (a threaded kernel's chunk; the
+    chunk ending at the last block also computes the ``M % MR`` rows left)."""
     f, t = em.f, REG[plan.d]
     _, sak, sbk = strides
     kc = _k_block(plan.K)
     if kc == plan.K:
-        _gemm_pass(em, plan, a0, b0, c0, strides, kc, accumulate=False)
+        _gemm_pass(em, plan, a0, b0, c0, strides, kc, False, ranged)
         return
-    with f.loop(plan.M * plan.N) as i:
-        f.do(f"store {t} {const(0, plan.d)}, ptr {f.gep(t, c0, i)}")
+
+    def zero(row, rows):
+        with f.loop(rows * plan.N) as i:
+            f.do(f"store {t} {const(0, plan.d)}, ptr {f.gep(t, c0, f.add(f.mul(row, plan.N), i))}")
+
+    _row_blocks(f, plan.M, ranged, zero)
     with f.loop(plan.K // kc) as kb:
         ak = f.gep(t, a0, f.mul(kb, kc * sak))
         bk = f.gep(t, b0, f.mul(kb, kc * sbk))
-        _gemm_pass(em, plan, ak, bk, c0, strides, kc, accumulate=True)
+        _gemm_pass(em, plan, ak, bk, c0, strides, kc, True, ranged)
 
 
-def _gemm_pass(em, plan, a0, b0, c0, strides, kc, accumulate):
+def _row_blocks(f, m: int, ranged: bool, body) -> None:
+    """``body(first row, rows)`` for each block of MR rows (those of ``[%lo, %hi)`` when
+    ``ranged``), then for the ``m % MR`` rows left (ranged: in the chunk ending at the last
+    block)."""
+    blocks, tail = divmod(m, MR)
+    if blocks:
+        with range_loop(f) if ranged else f.loop(blocks) as ib:
+            body(f.mul(ib, MR), MR)
+    if tail:
+        with f.when(f.op(f"icmp eq i64 %hi, {blocks}"), "T") if ranged else ExitStack():
+            body(str(m - tail), tail)
+
+
+def _gemm_pass(em, plan, a0, b0, c0, strides, kc, accumulate, ranged):
     f, w = em.f, plan.width
-    M, N = plan.M, plan.N
+    N = plan.N
     col_blocks = [(2 * w, N // (2 * w), 0)]
     done = (N // (2 * w)) * 2 * w
     if N - done >= w:
@@ -261,11 +302,7 @@ def _gemm_pass(em, plan, a0, b0, c0, strides, kc, accumulate):
         with f.loop(count) as jb:
             col = f.add(str(start), f.mul(jb, cols))
             tile = (em, plan, a0, b0, c0, strides, kc, accumulate)
-            if M // MR:
-                with f.loop(M // MR) as ib:
-                    _micro(*tile, f.mul(ib, MR), MR, col, *shape)
-            if M % MR:
-                _micro(*tile, str(M - M % MR), M % MR, col, *shape)
+            _row_blocks(f, plan.M, ranged, lambda row, rows: _micro(*tile, row, rows, col, *shape))
 
 
 def _micro(em, plan, a0, b0, c0, strides, kc, accumulate, row, rows, col, nvec, width):

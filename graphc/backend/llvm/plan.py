@@ -126,7 +126,8 @@ def _plan(graph: Graph, tuning: Tuning, frame: _Frame) -> Program:
     inline = [m in ("none", "inline") for m in maths]
     lanes = [_lanes(s, tuning, i) for s, i in zip(steps, inline, strict=True)]
     chunked = not frame.nested and blocking.candidate(steps, storage, split, ws_bytes, tuning)
-    blocks = [_blocks(s, n, ln, chunked) for s, n, ln in zip(steps, split, lanes, strict=True)]
+    blocks = [_blocks(s, n, ln, chunked, tuning)
+              for s, n, ln in zip(steps, split, lanes, strict=True)]
     layout = None
     if chunked:
         ws = [st for s in steps for st in _stores(s, storage) if st.kind == "ws"]
@@ -370,11 +371,11 @@ def _lanes(step, tuning, inline) -> int | None:
     return None
 
 
-def _blocks(step, n_threads, lanes, chunked) -> int | None:
+def _blocks(step, n_threads, lanes, chunked, tuning) -> int | None:
     """The vector blocks a ranged kernel's loop runs a range of (None: not ranged, or its loop
     takes no range: scalar code or one block)."""
     if n_threads > 1 and step.node is not None and step.node.prim is dot_general:
-        return DotPlan(step.node).M  # a threaded gemm's ranges are of rows
+        return DotPlan(step.node, tuning.vector_bits, tuning.blas).row_units
     if not (n_threads > 1 or chunked) or not lanes:
         return None
     blocks = math.prod(step.writes[0].shape) // lanes
@@ -382,12 +383,14 @@ def _blocks(step, n_threads, lanes, chunked) -> int | None:
 
 
 def _chunks(step, n_threads, blocks, tuning) -> tuple:
-    """The block ranges of a threaded kernel: ``Tuning.chunks_per_thread`` per thread for
-    elementwise kernels (the pool's threads claim them, so a thread the OS runs late takes fewer),
-    one per thread for a gemm (each chunk packs its own panels)."""
+    """The block ranges of a threaded kernel: ``Tuning.chunks_per_thread`` per thread (the pool's
+    threads claim them, so a thread the OS runs late takes fewer), one per thread for a gemm call
+    (each call packs its own panels)."""
     if n_threads <= 1:
         return ()
     if not blocks:
         return ((0, 0),)
-    dot = step.node is not None and step.node.prim is dot_general
-    return tuple(threads.ranges(blocks, n_threads * (1 if dot else tuning.chunks_per_thread)))
+    node = step.node
+    blas = node is not None and node.prim is dot_general and DotPlan(
+        node, tuning.vector_bits, tuning.blas).strategy == "blas"
+    return tuple(threads.ranges(blocks, n_threads * (1 if blas else tuning.chunks_per_thread)))

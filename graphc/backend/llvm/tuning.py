@@ -64,4 +64,4 @@ class Tuning:
         vector width and gemm; ``changes`` override fields."""
         base = cls(vector_bits=vector_bits, blas=blas)
         threads = max(1, min(int(config.threads), base.max_threads))
-        return dataclasses.replace(base, threads=threads, **changes)
+        return dataclasses.replace(base, **{"threads": threads, **changes})
