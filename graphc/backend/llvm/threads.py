@@ -124,7 +124,9 @@ def pool() -> _Pool:
 
     if not pthreads():
         raise RuntimeError("graphc's thread pool needs pthreads")  # callers checked pthreads()
-    module = cache.compile_cached(RUNTIME, "graphc_pool")
+    # no optimization: a few instructions per chunk and call either way, and a process's first
+    # threaded compile pays 6 ms for it instead of 25
+    module = cache.compile_cached(RUNTIME, "graphc_pool", codegen_opt=0, llvm_opt=0)
     jit.register_symbol("gc_par_run", module.address("gc_par_run"))
     reset = ctypes.CFUNCTYPE(None)(module.address("gc_pool_reset"))
     reset()
