@@ -6,8 +6,10 @@ axis (``ops/batching.py``): elementwise primitives broadcast, reductions and sha
 their axes, a product with a shared operand stays one matrix product (one gemm for a batch of
 matrix-vector products), factorizations treat the batch as theirs, a ``cond`` on a batched
 predicate becomes a ``select`` of both branches (on a shared one, a ``cond`` of the batched
-branches); loops, gathers whose data and indices are both batched, scatters with batched
-indices, and custom rules run per example in a ``scan`` (exact, not vectorized).
+branches), a ``while_loop`` stays one loop (on a per-example predicate: while any example's
+holds, the others' carries kept); scans, gathers whose data and indices are both batched,
+scatters with batched indices, and custom rules run per example in a ``scan`` (exact, not
+vectorized).
 The result is an ordinary graph: ``grad``, ``jvp``, ``jit`` and ``vmap`` itself compose with it.
 
     >>> import numpy as np

@@ -64,18 +64,22 @@ def _cond_batch(prim, args, batched, size, true_graph, false_graph):
     return outs
 
 
-def _batched_branch(graph, ops, batched, size):
-    """``graph`` batched as a closed graph of the (partly batched) operands, every result with
-    the batch axis (both branches of a cond must give the same types)."""
+def _batched_branch(graph, ops, batched, size, out_batched=None):
+    """``graph`` batched as a closed graph of the (partly batched) operands, each result batched
+    where ``out_batched`` says (default: all; both branches of a cond must give the same types)."""
     from ..core import new_trace
     from .batching import batch_graph, lead
 
+    want = out_batched or [True] * len(graph.outputs)
     with new_trace(graph.name + "_batched") as tr:
         ins = [tr.new_input(TensorType(tuple(a.shape), a.dtype)) for a in ops]
-        outs = [v if b else lead(v, size) for v, b in batch_graph(graph, ins, batched, size)]
+        got = batch_graph(graph, ins, batched, size)
+        if any(b and not w for (_, b), w in zip(got, want, strict=True)):
+            raise ShapeError(f"internal: vmap of {graph.name} batched a result it should not")
+        outs = [lead(v, size) if w and not b else v for (v, b), w in zip(got, want, strict=True)]
         branch, captured = tr.graph(outs)
-    if captured:  # the original branch is closed, so its batched form is too
-        raise ShapeError(f"internal: vmap of cond branch {graph.name} captured outer values")
+    if captured:  # the original graph is closed, so its batched form is too
+        raise ShapeError(f"internal: vmap of {graph.name} captured outer values")
     return branch
 
 
@@ -114,9 +118,88 @@ def _while_impl(*operands, cond_graph, body_graph, checkpoints=None):
     return tuple(carry)
 
 
+# gc.vmap: JAX's rule. A carry the body makes batched is batched from the start (a fixed point);
+# with a shared predicate the loop stays one loop over the batched carries; with a per-example
+# predicate it runs while any example's holds, each step keeping the carries of the examples whose
+# predicate no longer holds (so each gets exactly its own number of steps).
+def _while_batch(prim, args, batched, size, cond_graph, body_graph, checkpoints=None):
+    from .batching import lead
+
+    n = len(body_graph.outputs)
+    flags = list(batched)
+    while True:
+        grown = [f or o for f, o in zip(flags[:n], _out_flags(body_graph, args, batched, flags,
+                                                               size), strict=True)]
+        if grown == flags[:n]:
+            break
+        flags[:n] = grown
+    per_example = _out_flags(cond_graph, args, batched, flags, size)[0]
+    if per_example:
+        flags[:n] = [True] * n
+    ops = [lead(a, size) if f and not b else a for a, b, f in zip(args, batched, flags,
+                                                                   strict=True)]
+    body = _batched_branch(body_graph, ops, flags, size, flags[:n])
+    pred = _batched_branch(cond_graph, ops, flags, size, [per_example])
+    if per_example:
+        pred, body = _any_example(pred, ops, size), _active_examples(pred, body, ops, n, size)
+    return while_loop(*ops, cond_graph=pred, body_graph=body, checkpoints=checkpoints)
+
+
+def _out_flags(graph, args, batched, flags, size) -> list[bool]:
+    """Which results of ``graph`` are batched when the operands batched are those ``flags``
+    says (``args`` as given are batched where ``batched`` says), traced aside and dropped."""
+    from ..core import new_trace
+    from .batching import batch_graph
+
+    with new_trace(graph.name + "_flags") as tr:
+        ins = [tr.new_input(TensorType((size, *a.shape) if f and not b else tuple(a.shape),
+                                       a.dtype))
+               for a, b, f in zip(args, batched, flags, strict=True)]
+        return [b for _, b in batch_graph(graph, ins, flags, size)]
+
+
+def _inline(graph, ins) -> list:
+    """``graph``'s results on ``ins`` in the current trace (its nodes emitted as they are)."""
+    from .batching import batch_graph
+
+    return [v for v, _ in batch_graph(graph, ins, [False] * len(ins), 0)]
+
+
+def _closed(name, ops, make):
+    """The closed graph of ``make(inputs)`` on inputs of ``ops``' types."""
+    from ..core import new_trace
+
+    with new_trace(name) as tr:
+        graph, captured = tr.graph(make([tr.new_input(TensorType(tuple(a.shape), a.dtype))
+                                         for a in ops]))
+    if captured:
+        raise ShapeError(f"internal: vmap of while_loop: {name} captured outer values")
+    return graph
+
+
+def _any_example(pred, ops, size):
+    from .reduce import reduce_max
+
+    return _closed(pred.name + "_any", ops, lambda ins: [
+        reduce_max(_inline(pred, ins)[0], axes=(0,))])
+
+
+def _active_examples(pred, body, ops, n, size):
+    """The body stepping only the examples whose predicate holds."""
+    from .elementwise import select
+    from .shape import reshape
+
+    def step(ins):
+        (p,), new = _inline(pred, ins), _inline(body, ins)
+        return [select(reshape(p, shape=(size, *(1,) * (v.ndim - 1))), v, old)
+                for v, old in zip(new, ins[:n], strict=True)]
+
+    return _closed(body.name + "_active", ops, step)
+
+
 while_loop = define(
     "while_loop", infer=_while_infer, impl=_while_impl, multiple_results=True, family="control",
-    batch=loop_rule,
+    batch=_while_batch,
 )
 """``while_loop``: operands ``(*carry, *captures)``; ``cond_graph`` and ``body_graph`` both take
 them all; the body returns the new carry (the same types), the condition a 0-d bool.

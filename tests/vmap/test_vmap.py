@@ -70,6 +70,11 @@ CASES = {  # name: (function, args, in_axes)
                          (Y, np.float64(1.0)), (0, None)),
     "while per-example count": (lambda y: gc.while_loop(
         lambda c: c[1].sum() < 10, lambda c: (c[0] + 1, c[1] * 1.5 + 1), (0, y))[1], (Y,), (0,)),
+    "while shared pred": (lambda y: gc.while_loop(
+        lambda c: c[0] < 4, lambda c: (c[0] + 1, np.sin(c[1]) + c[1]), (0, y))[1], (Y,), (0,)),
+    "while carry batched by the body": (lambda y: gc.while_loop(
+        lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] + c[2].sum(), c[2]), (0, 0.0, y))[1],
+        (Y,), (0,)),
     "fori scan checkpoint": (lambda y: gc.checkpoint(lambda u: gc.scan(
         lambda c, x: (c + x, c * x), 0.0, u)[1])(gc.fori_loop(0, 3, lambda i, c: c * 1.1, y)),
         (Y,), (0,)),
@@ -197,3 +202,32 @@ def test_a_shared_predicate_keeps_one_cond_of_batched_branches():
     for s in (1.0, -1.0):
         np.testing.assert_allclose(gc.vmap(f, in_axes=(0, None))(Y, np.float64(s)),
                                    [f(y, np.float64(s)) for y in Y], rtol=1e-15)
+
+
+def _doubling(y):
+    """Doubles 1 until it reaches ``y``: each example takes its own number of steps."""
+    return gc.while_loop(lambda c: c[0] < c[1], lambda c: (c[0] * 2.0, c[1]),
+                         (np.ones_like(y), y))[0]
+
+
+def test_a_per_example_predicate_runs_while_any_example_is_active():
+    """One while loop over the whole batch (no per-example scan), stepping only the examples
+    whose predicate still holds, so each stops where its own loop would; it differentiates."""
+    ys = np.array([1.0, 3.0, 10.0, 100.0, 0.5])
+    g = gc.make_graph(gc.vmap(_doubling))(ys)
+    names = [n.prim.name for n in g.nodes]
+    assert "while_loop" in names and "scan" not in names
+    np.testing.assert_array_equal(gc.vmap(_doubling)(ys), [_doubling(y) for y in ys])
+    power = lambda v: gc.while_loop(lambda c: c[0] < 10.0, lambda c: (c[0] * c[1], c[1]),  # noqa: E731
+                                    (v, v))[0]
+    v = np.array([2.0, 3.0, 1.5])
+    np.testing.assert_allclose(gc.grad(lambda v: gc.vmap(power)(v).sum())(v),
+                               [4 * 2.0 ** 3, 3 * 3.0 ** 2, 6 * 1.5 ** 5], rtol=1e-14)
+
+
+def test_a_shared_predicate_keeps_one_while_loop_of_batched_carries():
+    f = CASES["while shared pred"][0]
+    g = gc.make_graph(gc.vmap(f))(Y)
+    (loop,) = [n for n in g.nodes if n.prim.name == "while_loop"]
+    assert "scan" not in [n.prim.name for n in g.nodes]
+    assert [tuple(v.shape) for v in loop.outputs] == [(), Y.shape]  # the counter stays shared
