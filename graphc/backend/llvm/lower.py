@@ -383,7 +383,8 @@ def _dot_kernel(scope, f, kernel, reads, writes, temps, tuning):
         else:
             ptrs.append(reads[v].ptr)
     rows = ("%lo", "%hi") if kernel.split.ranged else None
-    return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr, rows)
+    update = (reads[kernel.update[0]].ptr, kernel.update[1]) if kernel.update else None
+    return emit_dot(em, plan, ptrs[0], ptrs[1], writes[0][1].ptr, rows, update)
 
 
 def _scatter_kernel(scope, f, kernel, reads, writes, temps, tuning):

@@ -147,9 +147,11 @@ def _blas_layout(s_rows, s_cols, rows, cols):
     return None
 
 
-def _blas_call(em, plan, a0, b0, c0, strides, rows=None):
+def _blas_call(em, plan, a0, b0, c0, strides, rows=None, update=None):
     """One gemm call; ``rows``: the ``(lo, hi)`` IR values of a threaded kernel's row range (the
-    call computes those rows of C). OpenBLAS runs it on the calling thread alone."""
+    call computes those rows of C). OpenBLAS runs it on the calling thread alone. ``update``:
+    ``(W's pointer, scale)``: C = W + scale * A @ B (W's rows copied into C, then alpha = scale,
+    beta = 1)."""
     f, t = em.f, REG[plan.d]
     sam, sak, sbk, sbn = strides
     (ta, lda), (tb, ldb) = (
@@ -159,19 +161,25 @@ def _blas_call(em, plan, a0, b0, c0, strides, rows=None):
     symbol, bits = plan.blas
     i = f"i{bits}"
     m = str(plan.M)
+    w0, rows_here = (update[0] if update else None), str(plan.M)
     if rows is not None:
         lo, hi = rows
         a0 = f.gep(t, a0, f.mul(lo, sam))
         c0 = f.gep(t, c0, f.mul(lo, plan.N))
-        m = f.op(f"sub i64 {hi}, {lo}")
+        w0 = w0 and f.gep(t, w0, f.mul(lo, plan.N))
+        m = rows_here = f.op(f"sub i64 {hi}, {lo}")
         if bits != 64:
             m = f.op(f"trunc i64 {m} to {i}")
+    alpha, beta = (update[1], 1) if update else (1, 0)
+    if update:
+        size = f.op(f"mul i64 {rows_here}, {plan.N * plan.d.itemsize}")
+        f.do(f"call void @llvm.memmove.p0.p0.i64(ptr {c0}, ptr {w0}, i64 {size}, i1 false)")
     local = (plan.threads_symbol or (None,))[0]
     prev = f.op(f"call i32 @{local}(i32 1)") if local else None
     f.do(
         f"call void @{symbol}(i32 {_ROW_MAJOR}, i32 {ta}, i32 {tb}, {i} {m}, {i} {plan.N}, "
-        f"{i} {plan.K}, {t} {const(1, plan.d)}, ptr {a0}, {i} {lda}, ptr {b0}, {i} {ldb}, "
-        f"{t} {const(0, plan.d)}, ptr {c0}, {i} {max(1, plan.N)})"
+        f"{i} {plan.K}, {t} {const(alpha, plan.d)}, ptr {a0}, {i} {lda}, ptr {b0}, {i} {ldb}, "
+        f"{t} {const(beta, plan.d)}, ptr {c0}, {i} {max(1, plan.N)})"
     )
     if prev is not None:
         f.op(f"call i32 @{local}(i32 {prev})")
@@ -197,8 +205,9 @@ def emit_pack(em, plan, side, src_buf, panel_buf):
         em.store(panel_buf, panel_idx, em.load(src_buf, idx))
 
 
-def emit_dot(em, plan, a_ptr, b_ptr, c_ptr, rows=None) -> str:
-    """The product's code; ``rows``: a threaded gemm kernel's ``(lo, hi)`` row range."""
+def emit_dot(em, plan, a_ptr, b_ptr, c_ptr, rows=None, update=None) -> str:
+    """The product's code; ``rows``: a threaded gemm kernel's ``(lo, hi)`` row range;
+    ``update``: a gemm call's ``(W's pointer, scale)`` (``_blas_call``)."""
     f = em.f
     if plan.B * plan.M * plan.N == 0:
         return "dot_general (empty)"
@@ -214,13 +223,14 @@ def emit_dot(em, plan, a_ptr, b_ptr, c_ptr, rows=None) -> str:
         b0 = f.gep(REG[plan.d], b_ptr, f.mul(b, sbb))
         c0 = f.gep(REG[plan.d], c_ptr, f.mul(b, plan.M * plan.N))
         if plan.strategy == "blas":
-            _blas_call(em, plan, a0, b0, c0, (sam, sak, sbk, sbn), rows)
+            _blas_call(em, plan, a0, b0, c0, (sam, sak, sbk, sbn), rows, update)
         elif plan.strategy == "gemm":
             _gemm(em, plan, a0, b0, c0, (sam, sak, sbk), rows is not None)
         else:
             _dot(em, plan, a0, b0, c0, (sam, sak, sbk, sbn))
     return (
         f"dot_general {plan.strategy} B={plan.B} M={plan.M} N={plan.N} K={plan.K}"
+        f"{f' update {update[1]:+g}' if update else ''}"
         f"{' pack-lhs' if plan.pack['lhs'] else ''}{' pack-rhs' if plan.pack['rhs'] else ''}"
     )
 

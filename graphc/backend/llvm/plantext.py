@@ -67,6 +67,8 @@ def format_kernel(k: Kernel) -> str:
     parts = [f"{k.name}  {k.kind} {k.domain}  in {reads} -> {writes}"]
     if k.temps:
         parts.append("temps " + " ".join(f"{b}+{b.nbytes}" for _, b in k.temps))
+    if k.update:
+        parts.append(f"update {dict(k.reads)[k.update[0]]} {k.update[1]:+g}*product")
     parts.append(f"lanes {k.lanes}" if k.lanes else "scalar")
     if k.math != "none":
         parts.append(f"math {k.math}")

@@ -61,6 +61,7 @@ class Kernel:
     lanes: int | None = None  # explicit vector width (None: scalar loops)
     math: str = "none"  # none | inline | wrapped (vector variants) | shared (others' wrappers)
     split: Split = Split()
+    update: tuple | None = None  # a gemm call's (W, scale): W + scale * A @ B (plan._fold_updates)
     key: object = None  # structural dedupe key (share.py)
     reuses: str | None = None  # the earlier kernel whose code this one calls
 
