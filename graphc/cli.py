@@ -1,4 +1,5 @@
-"""The ``graphc`` command line: ``graphc dump`` (a function's IR at any stage) and ``graphc demo``.
+"""The ``graphc`` command line: ``graphc dump`` (a function's IR at any stage), ``viz``, ``run``,
+``export`` (a function as a C shared library: ``backend/llvm/export.py``) and ``demo``.
 
 ``graphc dump FILE.py:FUNC --arg f32[2,3] --arg i32[] [--grad 0,2] [--stage STAGE] [--after PASS]``
 loads FILE as a module, takes FUNC from it (a plain function or a ``gc.function``), and traces it on
@@ -152,7 +153,7 @@ def _check_arity(fun, args) -> None:
 
 
 def _target(ns):
-    """``(graphc, function, arguments)`` of dump's and viz's FILE.py:FUNC, --arg and --grad."""
+    """``(graphc, function, arguments)`` of FILE.py:FUNC, --arg and --grad (dump, viz, export)."""
     import graphc as gc
 
     fun = load_target(ns.target)
@@ -203,6 +204,20 @@ def _viz(ns, out) -> None:
             return
         raise UsageError(str(e)) from None
     out.write(f"wrote {path}\n")
+
+
+# --- graphc export --------------------------------------------------------------------------------
+def _export(ns, out) -> None:
+    """Export FUNC on the --arg types (with --grad: its value_and_grad) as a C library."""
+    from .backend.llvm import export
+
+    try:
+        export.target(ns.cpu)  # a bad --target is a usage error, found before tracing
+    except GraphcError as e:
+        raise UsageError(str(e)) from None
+    gc, fun, args = _target(ns)
+    lib = gc.function(fun).concrete(*args).export(ns.output, target=ns.cpu, name=ns.name)
+    out.write(f"wrote {lib} and {export.library_paths(ns.output)[1]}\n")
 
 
 # --- graphc run -----------------------------------------------------------------------------------
@@ -322,7 +337,7 @@ def _positive(text: str) -> int:
 
 
 def _target_args(p) -> None:
-    """FILE.py:FUNC, --arg and --grad, as dump and viz take them."""
+    """FILE.py:FUNC, --arg and --grad, as dump, viz and export take them."""
     p.add_argument("target", metavar="FILE.py:FUNC", help="the function to trace")
     p.add_argument(
         "--arg",
@@ -354,6 +369,26 @@ def _viz_parser(sub) -> None:
     viz.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
 
 
+def _export_parser(sub) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write a function as a C shared library and header (no Python at run time)",
+        description="Trace FUNC from FILE on arguments of the given types and write OUT.so "
+        "(OUT.dylib on macOS) and OUT.h: one C function taking input pointers, output pointers "
+        "and a workspace (or NULL), with the shapes and dtypes in the header.",
+    )
+    _target_args(export)
+    export.add_argument("--target", dest="cpu", default="native", metavar="CPU",
+                        help="native (this machine, the default) or a portable x86-64 level: "
+                        "x86-64, x86-64-v2, x86-64-v3, x86-64-v4")
+    export.add_argument("--name", help="the C function's name (default: FUNC, with --grad "
+                        "value_and_grad_FUNC)")
+    export.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="the library and header's path without extension, e.g. build/libloss")
+    export.add_argument("--verbose", "-v", action="store_true",
+                        help="show the traceback of an error")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="graphc", description="graphc: a compiled static-graph autodiff compiler."
@@ -374,6 +409,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     dump.add_argument("--verbose", "-v", action="store_true", help="show the traceback of an error")
     _viz_parser(sub)
+    _export_parser(sub)
     run = sub.add_parser(
         "run", help="compile and run an IR file (graphc dump's text form)",
         description="Read FILE.ir (the text graphc dump prints), compile it as gc.function would "
@@ -413,6 +449,8 @@ def main(argv=None) -> int:
             _viz(ns, sys.stdout)
         elif ns.command == "run":
             _run(ns, sys.stdout)
+        elif ns.command == "export":
+            _export(ns, sys.stdout)
         elif ns.command == "demo":
             from .examples.digits import run
 

@@ -93,6 +93,19 @@ class Concrete:
 
         return viz.write(path, viz.stages(self), stage)
 
+    def export(self, path: str, target: str = "native", name: str | None = None) -> str:
+        """Write ``path.so`` (``.dylib`` on macOS) and ``path.h``: this signature as a C function
+        ``name`` (default: the function's name) that runs without Python, for ``target``
+        (``native`` or an x86-64 level such as ``x86-64-v3``). The C ABI is in the header and in
+        ``graphc/backend/llvm/export.py``. Returns the library's path."""
+        from ..backend.llvm import export
+        from .signature import leaf_paths
+
+        ins = [self._arguments.arg_name(p) for p in leaf_paths(self._key[0])]
+        outs = ["result" + p for p in leaf_paths(self.out_tree)]
+        name = name or export.c_name(self._arguments.name)
+        return export.export(self.graph, path, name, target, ins, outs)
+
     def llvm_ir(self) -> str:
         return self.executable.text("llvm")
 
