@@ -111,17 +111,37 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
     Python it is compiled (``gc.function``), once per signature."""
     if not callable(fun):
         raise located(ArgumentError, f"vmap: expected a function, got {type(fun).__name__}")
-    in_key = tuple(in_axes) if isinstance(in_axes, list) else in_axes
-    out_key = tuple(out_axes) if isinstance(out_axes, list) else out_axes
+    return Mapped(fun, in_axes, out_axes)
 
-    @functools.wraps(fun)
-    def mapped(*args):
+
+class Mapped:
+    """What ``vmap`` returns. A class, not a closure, so that it pickles: as ``vmap`` of ``fun``
+    when ``fun`` is importable, else as the compiled signatures of its calls."""
+
+    def __init__(self, fun, in_axes, out_axes):
+        functools.update_wrapper(self, fun, updated=())
+        self.fun, self.in_axes, self.out_axes = fun, in_axes, out_axes
+        self._compiled = None  # the gc.function plain-Python calls run (cached per fun)
+
+    def __call__(self, *args):
+        fun, in_axes, out_axes = self.fun, self.in_axes, self.out_axes
         if current_trace() is not None:
             return _vmap_in_trace(fun, args, in_axes, out_axes)
         from .autodiff.api import _named, _top_level
 
-        compiled = _top_level(fun, ("vmap", in_key, out_key), lambda ref: _named(
+        key = ("vmap", _key(in_axes), _key(out_axes))
+        self._compiled = _top_level(fun, key, lambda ref: _named(
             fun, "vmap", lambda *a: _vmap_in_trace(ref(), a, in_axes, out_axes)))
-        return compiled(*args)
+        return self._compiled(*args)
 
-    return mapped
+    def _pickle_recipe(self):
+        return vmap, (self.fun, self.in_axes, self.out_axes)
+
+    def __reduce__(self):
+        from .trace import pickling
+
+        return pickling.reduce(self, self._compiled)
+
+
+def _key(axes):
+    return tuple(axes) if isinstance(axes, list) else axes

@@ -32,7 +32,7 @@ from typing import Any, Callable
 from ..core import current_trace, located
 from ..ops import elementwise as ew
 from ..ops import shape as sh
-from ..trace import pytree
+from ..trace import pickling, pytree
 from .. import numpy as gnp
 from ..errors import GraphcError, ShapeError
 from ..trace.function import (
@@ -48,11 +48,12 @@ class Transformed:
     """A transformed function: runs ``impl`` inside an active trace, or compiles itself with
     ``gc.function`` (cached) when called from plain Python."""
 
-    def __init__(self, fun, impl, kind: str):
+    def __init__(self, fun, impl, kind: str, recipe=None):
         _check_callable(fun, kind)
         self.fun = fun
         self._impl = impl
         self.kind = kind
+        self._recipe = recipe  # (transformation, args) that make this again: how it pickles
         self.__name__ = f"{kind}_{fun_name(fun)}"
         self.__doc__ = getattr(fun, "__doc__", None)
         # inspect.signature follows this: the compiled wrapper names and checks the arguments
@@ -81,6 +82,20 @@ class Transformed:
         traceable.__name__ = traceable.__qualname__ = self.__name__
         traceable.__doc__, traceable.__wrapped__ = self.__doc__, fun  # names the user's parameters
         return traceable
+
+    def __reduce__(self):
+        """As its transformation of ``fun`` when ``fun`` is importable, else as the compiled
+        signatures of its calls (``graphc/trace/pickling.py``)."""
+        return pickling.reduce(self, self._function)
+
+    def _pickle_recipe(self):
+        return self._recipe
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __repr__(self) -> str:
         return f"<graphc.{self.kind} of {fun_name(self.fun)}>"
@@ -163,7 +178,7 @@ def value_and_grad(
         g = _grads(fun, traced, cts, argnums)
         return ((value, aux), g) if has_aux else (value, g)
 
-    return Transformed(fun, impl, "value_and_grad")
+    return Transformed(fun, impl, "value_and_grad", (value_and_grad, (fun, argnums, has_aux)))
 
 
 def grad(
@@ -196,7 +211,7 @@ def grad(
             return g, aux
         return result[1]
 
-    return Transformed(fun, impl, "grad")
+    return Transformed(fun, impl, "grad", (grad, (fun, argnums, has_aux)))
 
 
 def stop_gradient(x: Any) -> Any:
@@ -307,15 +322,37 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[
         signature_of(fun)))
     result = forward(*primals)
     out, aux = split_aux(result, has_aux, fun, "vjp")
+    vjp_fn = vjp_function(fun, tuple(primals), has_aux)
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def vjp_function(fun, primals: tuple, has_aux: bool) -> VJPFunction:
+    """The ``vjp_fn`` of ``vjp(fun, *primals, has_aux=has_aux)`` called from plain Python."""
     backward = _top_level(fun, ("vjp_bwd", has_aux), lambda ref: _named(
         fun, "vjp", lambda primals, cotangent: _vjp_in_trace(ref(), primals, has_aux)[1](cotangent)))
+    return VJPFunction(fun, backward, primals, has_aux)
 
-    def vjp_fn(cotangent):
-        return tuple(backward(tuple(primals), cotangent))
 
-    vjp_fn.fun = fun  # the table holds fun weakly: backward stays cached while vjp_fn lives
+class VJPFunction:
+    """``vjp_fn(cotangent)``: the compiled backward pass at fixed primals (its graph recomputes
+    the forward part). A class, not a closure, so that it pickles: as ``vjp_function`` of
+    ``fun`` when ``fun`` is importable, else as the backward pass's compiled signatures."""
 
-    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+    def __init__(self, fun, backward: Function, primals: tuple, has_aux: bool):
+        self.fun = fun  # the table holds fun weakly: backward stays cached while this lives
+        self._backward, self._primals, self._has_aux = backward, primals, has_aux
+
+    def __call__(self, cotangent):
+        return tuple(self._backward(self._primals, cotangent))
+
+    def _pickle_recipe(self):
+        return vjp_function, (self.fun, self._primals, self._has_aux)
+
+    def __reduce__(self):
+        rebuild = pickling.rebuild_of(self)
+        if rebuild is not None:
+            return rebuild
+        return VJPFunction, (None, self._backward, self._primals, self._has_aux)
 
 
 def _check_callable(fun, kind):

@@ -47,7 +47,7 @@ from ..ops import elementwise as ew
 from ..ops.batching import loop_rule
 from ..ops.call import define_call, inline_calls
 from ..ops.shape import zeros
-from ..trace import pytree
+from ..trace import pickling, pytree
 from ..trace.function import int_tuple
 from .forward import LinearizedForward, transpose_linear
 from .nested import describe, fun_name, leaf_type
@@ -356,6 +356,14 @@ class custom_vjp:
         self.fwd = self.bwd = None
         self._tracing_fwd = threading.local()  # per thread: traces may run concurrently
 
+    def __reduce__(self):
+        """By name when it is found by name (a module-level ``@gc.custom_vjp``), else as its
+        function and rules, which must pickle themselves (its thread-local state cannot)."""
+        found = pickling.location(self)
+        if found is not None:
+            return pickling.find, found
+        return _custom_vjp, (self.fun, self.nondiff_argnums, self.fwd, self.bwd)
+
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> custom_vjp:
         for what, fn in (("fwd", fwd), ("bwd", bwd)):
             if not callable(fn):
@@ -403,3 +411,11 @@ class custom_vjp:
             return y, lambda g: _call_user(self.bwd, [*nondiff, res, g], who, "bwd", params)
 
         return call_with_rule(fun_name(self.fun), fwd_fun, [args[i] for i in diff_pos], True, who)
+
+
+def _custom_vjp(fun, nondiff_argnums, fwd, bwd) -> custom_vjp:
+    """``custom_vjp.__reduce__``'s reconstructor."""
+    made = custom_vjp(fun, nondiff_argnums)
+    if fwd is not None:
+        made.defvjp(fwd, bwd)
+    return made

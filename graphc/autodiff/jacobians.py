@@ -169,7 +169,7 @@ def jacobian(
             return jac, traced.restore_outputs(lin.outs)[1]
         return jac
 
-    return Transformed(fun, impl, "jacobian")
+    return Transformed(fun, impl, "jacobian", (jacobian, (fun, argnums, has_aux)))
 
 
 jacrev = jacobian
@@ -190,12 +190,13 @@ def jacfwd(
          [1. 2.]
          [0. 8.]]
     """
-    return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}")
+    return _jacfwd(fun, argnums, has_aux, "jacfwd", f"the Jacobian of {fun_name(fun)}",
+                   (jacfwd, (fun, argnums, has_aux)))
 
 
-def _jacfwd(fun, argnums, has_aux, who, what, advice=None):
+def _jacfwd(fun, argnums, has_aux, who, what, recipe, advice=None):
     """``jacfwd``, with ``who`` (the function the user called), ``what`` it makes and ``advice``
-    (None: jacfwd's own) in its errors."""
+    (None: jacfwd's own) in its errors; ``recipe`` makes it again (``Transformed``)."""
 
     def impl(*args, **kwargs):
         traced = _trace(fun, args, kwargs, argnums, has_aux, who)
@@ -232,7 +233,7 @@ def _jacfwd(fun, argnums, has_aux, who, what, advice=None):
             return jac, traced.restore_outputs(fwd.outs)[1]
         return jac
 
-    return Transformed(fun, impl, "jacfwd")
+    return Transformed(fun, impl, "jacfwd", recipe)
 
 
 def hessian(fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
@@ -247,5 +248,5 @@ def hessian(fun: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Call
          [2. 0.]]
     """
     return _jacfwd(jacobian(fun, argnums), argnums, False, "hessian",
-                   f"the Hessian of {fun_name(fun)}",
+                   f"the Hessian of {fun_name(fun)}", (hessian, (fun, argnums)),
                    "compute Hessian-vector products instead, gc.jvp(gc.grad(f), (x,), (v,))")

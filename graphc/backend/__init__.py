@@ -8,6 +8,9 @@ The interface every backend implements:
     Executable(*arrays) -> list of NumPy arrays (fresh, owned by the caller)
     Executable.text(stage) -> str   for the stages the backend has (e.g. "llvm", "asm")
     Executable.stats() -> dict
+    Executable.shipped() -> object  what a pickle of the signature carries beside its graphs
+                                  (``graphc/trace/pickling.py``): None, or an object whose
+                                  ``compile(graph)`` makes the Executable again in the receiver
 Backends are looked up by name so a new one (a GPU backend, an ahead-of-time exporter) is one entry.
 """
 

@@ -21,6 +21,10 @@ class Executable:
     def __call__(self, *arrays) -> list[np.ndarray]:
         return [np.array(r, copy=True) for r in evaluate(self.graph, arrays)]
 
+    def shipped(self) -> None:
+        """Nothing beyond the graph travels in a pickle: it is all this backend runs."""
+        return None
+
     def text(self, stage: str) -> str:
         raise GraphcError(f"the reference backend has no {stage!r} stage (it interprets the graph)")
 

@@ -79,6 +79,12 @@ class Concrete:
                           f"fit these arguments: {why}; call the gc.function itself to retrace")
         return self.run(leaves)
 
+    def __reduce__(self):
+        """As its signature's graphs and machine code (``pickling.py``)."""
+        from . import pickling
+
+        return pickling.reduce_concrete(self)
+
     def ir(self, stage: str = "optimized") -> str:
         if stage == "traced":
             return str(self.traced)

@@ -366,6 +366,23 @@ class Function:
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 
+    def __reduce__(self):
+        """By reference when this object or ``fun`` is importable, else by its compiled
+        signatures (``pickling.py``)."""
+        from . import pickling
+
+        return pickling.reduce(self, self)
+
+    def _pickle_recipe(self):
+        return Function, (self.fun, self.static_argnums, tuple(sorted(self.static_argnames)),
+                          self.autograph, self.backend, self.optimize)
+
+    def __copy__(self):
+        return self  # one function, as copy treats Python's (a copy would retrace everything)
+
+    def __deepcopy__(self, memo):
+        return self
+
     def __repr__(self) -> str:
         return f"<graphc.function {self.__name__}>"
 

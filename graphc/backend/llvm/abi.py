@@ -33,6 +33,7 @@ import numpy as np
 from ...errors import DTypeError, GraphcError, ShapeError
 from ...ir import TensorType
 from . import entry
+from .shipping import ObjectCode
 
 
 def prepare(x, t: TensorType, i: int) -> np.ndarray:
@@ -63,6 +64,10 @@ class _Workspace(threading.local):
 
 class Executable:
     """A compiled graph: ``exe(*arrays) -> list of fresh arrays`` (see the backend interface)."""
+
+    #: Whether the object code came from a pickle (``ObjectCode.compile`` sets it): then this
+    #: process neither compiled it nor read it from its disk cache.
+    from_pickle = False
 
     def __init__(
         self, graph, lowered, module, *, entry_address=None, compile_ms=0.0, from_cache=False
@@ -131,6 +136,10 @@ class Executable:
         addr = self._ws.buf.__array_interface__["data"][0]
         return (addr + 63) // 64 * 64
 
+    def shipped(self) -> ObjectCode:
+        """What a pickle of this signature carries of its machine code (see ``shipping.py``)."""
+        return ObjectCode.of(self)
+
     def text(self, stage: str) -> str:
         if stage in ("llvm", "llvm-unoptimized"):
             return self.module.ir_text if stage == "llvm-unoptimized" else self.module.llvm_ir
@@ -151,6 +160,7 @@ class Executable:
             "compile_phases_ms": {"lowering": getattr(self.lowered, "lowering_ms", None),
                                   **self.module.phases},
             "llvm_codegen_opt": self.module.codegen_opt,
-            "from_disk_cache": self.from_cache,
+            "from_disk_cache": self.from_cache and not self.from_pickle,
+            "from_pickle": self.from_pickle,
             "native_entry": self.entry is not None,
         }

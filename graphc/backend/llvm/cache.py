@@ -42,6 +42,7 @@ a person can forge a file that passes every check.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import functools
 import hashlib
@@ -435,23 +436,94 @@ def default_cache() -> DiskCache | None:
     return _open(os.path.abspath(config.cache_dir)) if config.disk_cache else None
 
 
+def _load(ir_text: str, name: str, obj: bytes, levels: dict) -> jit.JitModule | None:
+    """A module from object code that passed ``objfile.problem`` (compiled before from
+    ``ir_text``), or None when LLVM refuses it with an error (not an abort) or it lacks an entry
+    point its IR defines."""
+    try:
+        module = jit.compile_ir(ir_text, name, cached_object=obj, **levels)
+    except (RuntimeError, jit.LLVMCompileError):
+        return None
+    return module if _entry_points_resolve(module, ir_text) else None
+
+
+_OFFER: contextvars.ContextVar = contextvars.ContextVar("graphc_offered_object", default=None)
+
+
+class Offer:
+    """Object code from outside this process (a pickled function's: ``shipping.py``), offered to
+    the compiles inside ``with offer:``. ``compile_cached`` loads it in place of a compile only
+    for a module whose key is the very key it was recorded under (same IR text, triple, CPU,
+    features, versions, levels and entry ABI: code built for another CPU is never loaded) and
+    only after the checks a cache file's code gets: it is untrusted bytes, like a cache file.
+    ``taken`` says whether a compile used it; why not is logged at debug level."""
+
+    def __init__(self, key_text: bytes, obj: bytes):
+        self.key_text, self.obj, self.taken = key_text, obj, False
+        self._token = None
+
+    def __enter__(self) -> Offer:
+        self._token = _OFFER.set(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _OFFER.reset(self._token)
+
+    def load(self, ir_text: str, name: str, levels: dict) -> jit.JitModule | None:
+        key = cache_key(ir_text, **levels)
+        why = _key_difference(self.key_text, key.text) or self._object_problem()
+        module = None if why else _load(ir_text, name, self.obj, levels)
+        if module is None:
+            log.debug("graphc: object code offered for %s not used (%s): compiling", name,
+                      why or "LLVM refused it")
+            return None
+        self.taken = True
+        return module
+
+    def _object_problem(self) -> str | None:
+        machine = objfile.elf_machine(jit.host()["triple"])
+        if machine is None:
+            return "this host's object files are not ELF, which graphc can check"
+        if not isinstance(self.obj, bytes) or len(self.obj) > MAX_FILE_BYTES:
+            return "not object code of a size graphc loads"
+        return objfile.problem(self.obj, machine)
+
+
+def _key_difference(recorded: bytes, wanted: bytes) -> str | None:
+    """How a recorded key differs from this compile's (``recorded for cpu a, this process has
+    b``), or None when they are one key."""
+    if recorded == wanted:
+        return None
+
+    def parts(text) -> dict:
+        lines = text.decode(errors="replace").splitlines() if isinstance(text, bytes) else []
+        return dict(line.partition(" ")[::2] for line in lines)
+
+    old, new = parts(recorded), parts(wanted)
+    changed = [k for k in new if old.get(k) != new[k]] or ["format"]
+    return ", ".join(f"recorded for {k} {old.get(k, '(none)')}, this process has {new.get(k)}"
+                     for k in changed)
+
+
 def compile_cached(
     ir_text: str, name: str, cache: DiskCache | None = None, codegen_opt: int | None = None,
     llvm_opt: int | None = None,
 ) -> jit.JitModule:
-    """``jit.compile_ir`` through the disk cache (``default_cache()`` unless one is given)."""
-    cache = cache if cache is not None else default_cache()
+    """``jit.compile_ir`` through the object code offered in this context (``Offer``), then the
+    disk cache (``default_cache()`` unless one is given)."""
     levels = {"codegen_opt": codegen_opt, "llvm_opt": llvm_opt}
+    offer = _OFFER.get()
+    module = offer.load(ir_text, name, levels) if offer is not None else None
+    if module is not None:
+        return module
+    cache = cache if cache is not None else default_cache()
     if cache is None:
         return jit.compile_ir(ir_text, name, **levels)
     key = cache_key(ir_text, codegen_opt, llvm_opt)
     obj = cache.load(key)
     if obj is not None:
-        try:  # an object LLVM refuses with an error (not an abort) is dropped like any bad file
-            module = jit.compile_ir(ir_text, name, cached_object=obj, **levels)
-        except (RuntimeError, jit.LLVMCompileError):
-            module = None
-        if module is not None and _entry_points_resolve(module, ir_text):
+        module = _load(ir_text, name, obj, levels)
+        if module is not None:
             return module
         cache.discard(key.name + _SUFFIX)
     module = jit.compile_ir(ir_text, name, **levels)
