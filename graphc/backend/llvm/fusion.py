@@ -33,6 +33,7 @@ Views (``reshape``, ``stop_gradient``) stay outside regions: at top level they a
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 
 from ...ir import Graph, Node
@@ -72,6 +73,7 @@ class FusionPolicy:
 #: that reads it ("leaf"). Other families stay outside regions.
 _ROLES = {"map": "map", "remap": "map", "reduce": "reduce", "leaf": "leaf"}
 _SIBLING = {ew.sin: ew.cos, ew.cos: ew.sin}
+_START = operator.attrgetter("start")
 
 
 def _role(node) -> str:
@@ -79,6 +81,8 @@ def _role(node) -> str:
 
 
 class _Region:
+    __slots__ = ("domain", "start", "members", "reduce", "weight", "operands")
+
     def __init__(self, domain, start):
         self.domain, self.start = domain, start
         self.members: list = []
@@ -87,49 +91,52 @@ class _Region:
         self.operands: set = set()  # values read from outside the region (leaves excepted)
 
 
-def _domain(node):
-    return tuple(node.inputs[0].shape if _role(node) == "reduce" else node.outputs[0].shape)
-
-
-def _placed(node, pos, region_of) -> int:
-    """Where ``node``'s value becomes available: its region's first member, else its own place."""
-    region = region_of.get(node)
-    return region.start if region is not None else pos[node]
-
-
-def _outside(region, node, producer, region_of) -> list:
-    """``node``'s operands that ``region`` would read from outside (cloned leaves are not)."""
+def _operands(node, made) -> list:
+    """``node``'s operands as ``(value, maker, maker's region, placed, remapped)``, looked up once
+    for all the regions the node is tried in: ``made``'s entry for the value, and whether the
+    node reads it at another index than its own (a remap does, except a broadcast of a value of
+    its own shape). Leaves' values are not in ``made``, so not here."""
+    prim = node.prim
+    remap = prim.family == "remap"
+    same_index = prim is sh.broadcast_in_dim
     out = []
     for v in node.inputs:
-        p = producer.get(v)
-        if p is None or (region_of.get(p) is not region and _role(p) != "leaf"):
-            out.append(v)
+        m = made.get(v)
+        if m is not None:
+            remapped = remap and (not same_index or v.type.shape != node.outputs[0].type.shape)
+            out.append((v, m[0], m[1], m[2], remapped))
     return out
 
 
-def _can_join(region, node, domain, weight, producer, pos, region_of, policy) -> bool:
+def _fit(region, node, operands, domain, weight, policy) -> set | None:
+    """The values ``region`` would newly read from outside if ``node`` joined it, or None when
+    it cannot join (the rules of the module docstring)."""
     if region.domain != domain or region.weight + weight > policy.max_weight:
-        return False
-    outside = _outside(region, node, producer, region_of)
-    if len(region.operands.union(outside)) > policy.max_operands:
-        return False
-    if _role(node) == "reduce" and region.reduce is not None:
-        return False
-    # a remap's operand is read at another index, so it must come from outside the region (a
-    # broadcast of a value of its own shape reads it at the same index)
-    remap, out_shape = node.prim.family == "remap", tuple(node.outputs[0].shape)
-    same_index = node.prim is sh.broadcast_in_dim
-    for v in node.inputs:
-        p = producer.get(v)
-        if p is not None and region_of.get(p) is region:
-            remapped = remap and (not same_index or tuple(v.shape) != out_shape)
-            if p is region.reduce or remapped:
-                return False
-        elif p is not None and _role(p) == "leaf":
-            continue
-        elif p is not None and _placed(p, pos, region_of) >= region.start:
-            return False
-    return True
+        return None
+    if node.prim.family == "reduce" and region.reduce is not None:
+        return None
+    known, new = region.operands, set()
+    for v, maker, where, placed, remapped in operands:
+        if where is region:
+            # a remapped operand must come from outside the region, and so must a reduction's
+            # result (it needs the finished loop)
+            if remapped or maker is region.reduce:
+                return None
+        elif placed >= region.start:  # no cycles
+            return None
+        elif v not in known:
+            new.add(v)
+    return new if len(known) + len(new) <= policy.max_operands else None
+
+
+def _first_fit(cands, node, operands, domain, weight, policy) -> tuple:
+    """The first of ``cands`` that ``node`` can join and the values it would newly read from
+    outside; else ``(None, the values a region of its own reads)``."""
+    for region in cands:
+        new = _fit(region, node, operands, domain, weight, policy)
+        if new is not None:
+            return region, new
+    return None, {o[0] for o in operands}
 
 
 def _elementwise_bytes(graph, limit: int) -> int:
@@ -157,46 +164,86 @@ def _one_flat_domain(graph) -> bool:
     return len(shapes) == 1
 
 
-def partition(graph: Graph, policy: FusionPolicy) -> dict:
-    """Assign fusible nodes to regions; returns {node: region}."""
-    producer = {v: n for n in graph.nodes for v in n.outputs}
-    pos = {n: i for i, n in enumerate(graph.nodes)}
-    region_of: dict = {}
-    last_by_domain: dict = {}
-    trig: dict = {}  # (sin or cos, operand) -> its region
-    nbytes = _elementwise_bytes(graph, policy.blocked_pair_bytes)
-    pair_up = nbytes <= policy.pair_bytes or (
-        nbytes <= policy.blocked_pair_bytes and _one_flat_domain(graph)
-    )
-    for i, node in enumerate(graph.nodes):
-        if _role(node) not in ("map", "reduce"):
-            continue
-        domain, weight = _domain(node), node.prim.cost
-        cands = [region_of[p] for p in map(producer.get, node.inputs) if p in region_of]
-        if domain in last_by_domain:
-            cands.append(last_by_domain[domain])
-        cands.sort(key=lambda r: -r.start)
-        sibling = trig.get((_SIBLING.get(node.prim), node.inputs[0])) if pair_up else None
-        if sibling is not None:  # sin and cos of one value: one sincos call computes both
-            cands.insert(0, sibling)
-            weight = 0
-        region = next(
-            (r for r in cands
-             if _can_join(r, node, domain, weight, producer, pos, region_of, policy)),
-            None,
+class _Partition:
+    """A graph's fusible nodes assigned to regions in one walk in order (``partition``), and
+    what ``fuse`` needs to emit them."""
+
+    def __init__(self, graph: Graph, policy: FusionPolicy):
+        self.policy = policy
+        #: the nodes that join no region and the regions, in the order of the graph (a region
+        #: at its first member's place)
+        self.order: list = []
+        #: values read outside the region of the node that made them (a lone node is a region
+        #: of its own), and the graph's outputs
+        self.used_outside: set = set(graph.outputs)
+        self.leaf_of: dict = {}  # a leaf's value -> the leaf
+        #: value -> (maker, its region or None, placed): placed is where the value becomes
+        #: available (its region's first member, else its maker's place; -1 for a graph input).
+        #: Leaves' values are absent: a leaf is cloned into any region, so it neither counts as
+        #: an operand nor constrains the order.
+        self.made: dict = {v: (None, None, -1) for v in graph.inputs}
+        self.last_by_domain: dict = {}
+        self.trig: dict = {}  # (sin or cos, operand) -> its region
+        nbytes = _elementwise_bytes(graph, policy.blocked_pair_bytes)
+        self.pair_up = nbytes <= policy.pair_bytes or (
+            nbytes <= policy.blocked_pair_bytes and _one_flat_domain(graph)
         )
+        for i, node in enumerate(graph.nodes):
+            role = _ROLES.get(node.prim.family, "other")
+            if role == "map" or role == "reduce":
+                self._place(i, node, role)
+            else:
+                self._leave_out(i, node, role)
+
+    def _leave_out(self, i: int, node, role: str) -> None:
+        """Record ``node``, which joins no region."""
+        self.order.append(node)
+        self.used_outside.update(node.inputs)
+        if role == "leaf":
+            for v in node.outputs:
+                self.leaf_of[v] = node
+        else:
+            for v in node.outputs:
+                self.made[v] = (node, None, i)
+
+    def _place(self, i: int, node, role: str) -> None:
+        """Put ``node`` into the latest region it can join, else into a new one."""
+        domain = (node.inputs[0] if role == "reduce" else node.outputs[0]).type.shape
+        weight = node.prim.cost
+        operands = _operands(node, self.made)
+        cands = [o[2] for o in operands if o[2] is not None]
+        if domain in self.last_by_domain:
+            cands.append(self.last_by_domain[domain])
+        if len(cands) > 1:
+            cands.sort(key=_START, reverse=True)  # the latest first
+        if self.pair_up:
+            sibling = self.trig.get((_SIBLING.get(node.prim), node.inputs[0]))
+            if sibling is not None:  # sin and cos of one value: one sincos call computes both
+                cands.insert(0, sibling)
+                weight = 0
+        region, new = _first_fit(cands, node, operands, domain, weight, self.policy)
         if region is None:
             region = _Region(domain, i)
-            last_by_domain[region.domain] = region
+            self.last_by_domain[domain] = region
+            self.order.append(region)
         if node.prim in _SIBLING:
-            trig[(node.prim, node.inputs[0])] = region
+            self.trig[(node.prim, node.inputs[0])] = region
         region.members.append(node)
         region.weight += weight
-        region.operands.update(_outside(region, node, producer, region_of))
-        if _role(node) == "reduce":
+        region.operands.update(new)
+        if role == "reduce":
             region.reduce = node
-        region_of[node] = region
-    return region_of
+        for o in operands:
+            if o[2] is not region:
+                self.used_outside.add(o[0])
+        entry = (node, region, region.start)
+        for v in node.outputs:
+            self.made[v] = entry
+
+
+def partition(graph: Graph, policy: FusionPolicy) -> _Partition:
+    """Assign the fusible nodes of ``graph`` to regions (``_Partition.order``)."""
+    return _Partition(graph, policy)
 
 
 def fuse(graph: Graph, policy: FusionPolicy | None = None) -> Graph:
@@ -204,51 +251,37 @@ def fuse(graph: Graph, policy: FusionPolicy | None = None) -> Graph:
     docstring), within ``policy``'s limits (default: ``FusionPolicy()``). Call-like nodes are
     inlined first (``inline_calls``)."""
     graph = inline_calls(graph)
-    region_of = partition(graph, policy or FusionPolicy())
-    producer = {v: n for n in graph.nodes for v in n.outputs}
-    used_outside: set = set(graph.outputs)
-    for node in graph.nodes:
-        for v in node.inputs:
-            p = producer.get(v)
-            if p is None or (_role(p) == "leaf" and node in region_of):
-                continue  # leaves are cloned into the regions that use them
-            region = region_of.get(node)
-            if region is None or region_of.get(p) is not region:  # a lone node is its own region
-                used_outside.add(v)
-    out_nodes, emitted = [], set()
-    for node in graph.nodes:
-        region = region_of.get(node)
-        if region is None:
-            if _role(node) != "leaf" or any(v in used_outside for v in node.outputs):
-                out_nodes.append(node)
-            continue
-        if id(region) in emitted:
-            continue
-        emitted.add(id(region))
-        out_nodes.append(_fuse_region(region, producer, used_outside))
+    parts = partition(graph, policy or FusionPolicy())
+    used_outside = parts.used_outside
+    out_nodes = []
+    for item in parts.order:
+        if type(item) is _Region:
+            out_nodes.append(_fuse_region(item, parts))
+        elif _role(item) != "leaf" or any(v in used_outside for v in item.outputs):
+            out_nodes.append(item)
     return Graph(list(graph.inputs), out_nodes, list(graph.outputs), graph.name)
 
 
-def _fuse_region(region, producer, used_outside) -> Node:
+def _fuse_region(region, parts: _Partition) -> Node:
     """The region as one ``fused`` node. The body reuses the region's own nodes and values (no
     re-emission, no shape rules rerun: W6 n=1000 has ~11,000 of them); cloned leaves are the
     leaf nodes themselves, listed in every body that reads them."""
-    members = region.members
-    inside = set(members)
+    members, leaf_of = region.members, parts.leaf_of
+    inside = {v for n in members for v in n.outputs}
     body_nodes, leaves, ext = [], set(), {}
     for n in members:
         for v in n.inputs:
-            p = producer.get(v)
-            if p is not None and p not in inside and _role(p) == "leaf":
-                if p not in leaves:
-                    leaves.add(p)
-                    body_nodes.append(p)
-            elif p not in inside:
+            leaf = leaf_of.get(v)
+            if leaf is not None:
+                if leaf not in leaves:
+                    leaves.add(leaf)
+                    body_nodes.append(leaf)
+            elif v not in inside:
                 ext.setdefault(v, None)
         body_nodes.append(n)
     if len(members) == 1 and not leaves:
         return members[0]
-    outs = [v for n in members for v in n.outputs if v in used_outside]
+    outs = [v for n in members for v in n.outputs if v in parts.used_outside]
     body = Graph(list(ext), body_nodes, outs, "fused")
     first = members[0]
     return Node(fused, tuple(ext), {"body": body}, tuple(outs), first.loc, first.phase)
