@@ -43,17 +43,17 @@ def tangents(nodes, env: dict, tans: dict) -> dict:
     tangents and receives the outputs' ones."""
     trace = current_trace()
     here = user_location()
-    with trace.builder.in_phase("jvp"):
+    with trace.builder.in_phase("jvp"), trace.location_above(sys._getframe(), here):
         for node in nodes:
             t_in = [tans.get(v) for v in node.inputs]
             if all(t is None for t in t_in):
                 continue
             rule = rule_of(node, "jvp")
-            with trace.location_above(sys._getframe(), at_node(node, here)):
-                out = rule(
-                    [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
-                    **node.attrs,
-                )
+            trace.locate_at(at_node(node, here))
+            out = rule(
+                [env[v] for v in node.inputs], t_in, [env[v] for v in node.outputs],
+                **node.attrs,
+            )
             outs = out if node.prim.multiple_results else [out]
             for v, t in zip(node.outputs, outs, strict=True):
                 if t is not None and is_float(v):

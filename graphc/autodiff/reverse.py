@@ -95,7 +95,7 @@ def path_nodes(nodes, sources, targets) -> tuple[list, set]:
 
 def accumulate(cts: dict, value: Value, ct, node=None) -> None:
     """Add ``ct`` into the cotangent of ``value`` (None is a zero and adds nothing)."""
-    if ct is None or not is_float(value):
+    if ct is None or value.type.dtype.kind != "f":  # (is_float, without its property calls)
         return
     ct_type = ct.value.type
     if ct_type is not value.type and ct_type != value.type:
@@ -113,21 +113,25 @@ def backward(nodes, env: dict, cts: dict, active: set) -> dict:
     is told which inputs need a cotangent (the others, such as constants, may get None)."""
     trace = current_trace()
     here = user_location()  # the line that asked for the gradient: what bind() records
-    with trace.builder.in_phase("bwd"):
+    with trace.builder.in_phase("bwd"), trace.location_above(sys._getframe(), here):
         for node in reversed(nodes):
-            outs_ct = [cts.get(v) for v in node.outputs]
-            if all(c is None for c in outs_ct):
-                continue
+            if node.prim.multiple_results:
+                ct_arg = [cts.get(v) for v in node.outputs]
+                if all(c is None for c in ct_arg):
+                    continue
+            else:
+                ct_arg = cts.get(node.outputs[0])
+                if ct_arg is None:
+                    continue
             rule = rule_of(node, "vjp")
-            ct_arg = outs_ct if node.prim.multiple_results else outs_ct[0]
             needed = tuple([v in active for v in node.inputs])
             # the rule's nodes and the sums of its cotangents into others differentiate node
-            with trace.location_above(sys._getframe(), at_node(node, here)):
-                in_cts = rule(ct_arg, [env[v] for v in node.inputs],
-                              [env[v] for v in node.outputs], needed, **node.attrs)
-                for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
-                    if need:
-                        accumulate(cts, v, c, node)
+            trace.locate_at(at_node(node, here))
+            in_cts = rule(ct_arg, [env[v] for v in node.inputs],
+                          [env[v] for v in node.outputs], needed, **node.attrs)
+            for v, c, need in zip(node.inputs, in_cts, needed, strict=True):
+                if need:
+                    accumulate(cts, v, c, node)
     return cts
 
 

@@ -60,6 +60,7 @@ class Trace:
         self.builder = Builder(name)
         self.parent = parent
         self.captured: dict[Value, tuple[Tracer, Value]] = {}
+        self._constants: dict[Literal, tuple[Value]] = {}  # see ``constant_node``
         self._location_stop: tuple | None = None  # (frame or None, SourceLoc), see location_above
         #: Where nodes made with no user frame on the stack point (set by ``gc.function`` to the
         #: traced function's definition: ``graphc dump`` calls it from graphc's own code).
@@ -79,6 +80,12 @@ class Trace:
         finally:
             self._location_stop = old
 
+    def locate_at(self, loc: SourceLoc | None) -> None:
+        """Move the innermost ``location_above`` to ``loc`` (its frame stays): a derivative pass
+        enters one for its whole walk and moves it to each node it differentiates (a context per
+        node cost more than many nodes' rules)."""
+        self._location_stop = (self._location_stop[0], loc)
+
     @contextmanager
     def nodes_at(self, loc: SourceLoc | None):
         """While active, every node bound in this trace is at ``loc`` (when not None), with no
@@ -93,6 +100,19 @@ class Trace:
         finally:
             self._location_stop = old
 
+    def constant_node(self, literal: Literal, loc: SourceLoc | None) -> tuple[Value]:
+        """The outputs of a ``constant`` node of ``literal`` in this trace's graph: of the one made
+        before when there is one (the same dtype, shape and bytes). A loop of ``x * 0.01`` makes
+        one ``0.01``, not one per step for every pass to walk until CSE merges them into the
+        first (the one kept here). The ``constant`` primitive is defined with the other shape
+        primitives (``ops/shape.py``) and found here by name, since the tracer sits below every
+        primitive family."""
+        outs = self._constants.get(literal)
+        if outs is None:
+            outs = self._constants[literal] = self.builder.emit(
+                REGISTRY["constant"], (), {"value": literal}, loc)
+        return outs
+
     def new_input(self, type_: TensorType, weak: bool = False) -> Tracer:
         return Tracer(self.builder.add_input(type_), self, weak)
 
@@ -106,17 +126,15 @@ class Trace:
         return self.constant(x)[0]
 
     def constant(self, x) -> tuple[Value, bool]:
-        """A constant node of ``x`` and whether it is weakly typed (a Python scalar). The
-        ``constant`` primitive is defined with the other shape primitives (``ops/shape.py``) and
-        found here by name, since the tracer sits below every primitive family."""
-        constant = REGISTRY["constant"]
+        """A constant node of ``x`` (``constant_node``) and whether it is weakly typed (a Python
+        scalar)."""
         if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
             dt, weak = dtypes.python_scalar_dtype(x), True
             arr = np.asarray(x, dtype=dt)
         else:
             arr = as_array(x)
             weak = False
-        return self.builder.emit(constant, (), {"value": Literal(arr)}, None)[0], weak
+        return self.constant_node(Literal(arr), None)[0], weak
 
     def _capture(self, t: Tracer) -> Value:
         if not t._trace.is_active_ancestor_of(self):
@@ -258,16 +276,19 @@ def bind(prim, args, attrs):
         else:
             values.append(trace.to_value(a))
             weak = weak and _is_weak(a)
-    stop = trace._location_stop
+    stop = trace._location_stop  # (the search starts above Primitive.__call__, bind's caller)
     if stop is None:
-        loc = location_from(sys._getframe(1), None, None)
+        loc = location_from(sys._getframe(2), None, None)
     elif stop[0] is None:
         loc = stop[1]
     else:
-        loc = location_from(sys._getframe(1), stop[0], stop[1])
+        loc = location_from(sys._getframe(2), stop[0], stop[1])
     if loc is None:
         loc = trace.default_loc
-    outs = trace.builder.emit(prim, values, attrs, loc)
+    if args or prim is not REGISTRY["constant"]:
+        outs = trace.builder.emit(prim, values, attrs, loc)
+    else:
+        outs = trace.constant_node(attrs["value"], loc)
     if prim.multiple_results:
         return [Tracer(v, trace, False) for v in outs]
     return Tracer(outs[0], trace, weak)

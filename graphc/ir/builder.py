@@ -40,7 +40,7 @@ class Builder:
             out_types = prim.infer([v.type for v in inputs], **attrs)
         except GraphcError as e:
             raise with_location(e, prim, loc) from None
-        outputs = tuple([Value(t) for t in out_types])
+        outputs = (Value(out_types[0]),) if len(out_types) == 1 else tuple(map(Value, out_types))
         self.nodes.append(Node(prim, inputs, dict(attrs), outputs, loc, self.phase))
         return outputs
 

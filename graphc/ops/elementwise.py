@@ -29,18 +29,33 @@ def _check_kinds(name, types, kinds):
 
 def _infer(name, kinds, out_dtype=None):
     def infer(types):
-        first, n = types[0], len(types)
-        if (n == 1 or (n == 2 and (types[1] is first or types[1] == first))) and (
-            first.dtype.kind in kinds
-        ):
-            # NOTE: operands of one type (the common case, and every unary op): the output type
-            # is that type (or its shape with ``out_dtype``); the general checks give the same.
-            return [first if out_dtype is None else TensorType(first.shape, out_dtype)]
+        common = _operand_type(types)
+        if common is not None and common.dtype.kind in kinds:
+            return [common if out_dtype is None else TensorType(common.shape, out_dtype)]
         _check_kinds(name, types, kinds)
         shape = broadcast_shapes(*(t.shape for t in types))
         return [TensorType(shape, out_dtype or types[0].dtype)]
 
     return infer
+
+
+def _operand_type(types):
+    """The type the operands broadcast to when it is one of theirs and they share a dtype: one
+    operand, two of one type, or one 0-d (a scalar constant's) and the other. These are most
+    nodes of a big graph, and the general checks give an equal type for them. Else None."""
+    first = types[0]
+    if len(types) == 1:
+        return first
+    if len(types) != 2:
+        return None
+    second = types[1]
+    if second is first:
+        return first
+    if first.dtype != second.dtype:
+        return None
+    if first.shape == second.shape or not second.shape:
+        return first
+    return second if not first.shape else None
 
 
 def _impl(fn):

@@ -1,6 +1,6 @@
 """The shortcuts that make tracing big gradient graphs cheap give the graphs the slow way gives:
-locations found without climbing to the user's frame, copied nodes that skip their shape rule, and
-vjp rules that emit no cotangent for inputs reverse mode ignores."""
+locations found without climbing to the user's frame, copied nodes that skip their shape rule,
+vjp rules that emit no cotangent for inputs reverse mode ignores, and equal constants made once."""
 
 import sys
 
@@ -89,6 +89,34 @@ def test_no_cotangent_is_emitted_for_a_constant_factor():
     assert "reduce_sum" not in bwd  # the constant's cotangent would be summed to a scalar
     g = gc.function(gc.grad(lambda x: gnp.sum(0.5 * x * x)), backend="reference")(X)
     np.testing.assert_array_equal(g, X)
+
+
+def _constant_every_time(self, literal, loc):
+    return self.builder.emit(REGISTRY["constant"], (), {"value": literal}, loc)
+
+
+def _literals(graph):
+    return [n.attrs["value"].array for n in graph.nodes if n.prim is REGISTRY["constant"]]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_equal_constants_made_once_optimize_as_when_made_every_time(name, monkeypatch):
+    fun, args = CASES[name]
+    once = _graph(fun, args)
+    monkeypatch.setattr(core.Trace, "constant_node", _constant_every_time)
+    every_time = _graph(fun, args)
+    assert once.count_nodes() <= every_time.count_nodes()
+    assert str(optimize(once)[0]) == str(optimize(every_time)[0])
+
+
+def test_a_loop_makes_its_constant_once():
+    assert [float(a) for a in _literals(_graph(*CASES["chain"]))].count(np.float32(0.01)) == 1
+
+
+def test_constants_of_other_bits_or_dtypes_stay_apart():
+    graph = gc.make_graph(lambda x: x * 0.0 + x * -0.0 + x.astype(np.float64) * 0.0)(X)
+    assert sorted((a.dtype.str, float(a), bool(np.signbit(a))) for a in _literals(graph)) == [
+        ("<f4", 0.0, False), ("<f4", 0.0, True), ("<f8", 0.0, False)]
 
 
 def _every_cotangent(rule):

@@ -143,10 +143,12 @@ def binary_row(fn, dts, domains=("real", "real")):
         ([T((2, 3), d), T((3, 2), d)], {}, ShapeError),
     ]
     other = next(o for o in ALL if o != d)
-    rejects.append(([T((3,), d), T((3,), other)], {}, DTypeError))
+    for s1, s2 in (((3,), (3,)), ((), (3,)), ((3,), ())):  # (0-d: the shape rule's shortcut)
+        rejects.append(([T(s1, d), T(s2, other)], {}, DTypeError))
     bad = next((o for o in ALL if o not in dts), None)
     if bad is not None:
         rejects.append(([T((3,), bad), T((3,), bad)], {}, DTypeError))
+        rejects.append(([T((), bad), T((3,), bad)], {}, DTypeError))
     return Row(cases, rejects, rtol=0.0)
 
 
