@@ -10,6 +10,8 @@ zeros and ones as broadcasts of 0-d constants, and identity rewrites (``x*1``,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ir import Literal, Value
@@ -63,7 +65,21 @@ def splat_is(rw: Rewriter, v: Value, target) -> bool:
     s = splat(rw, v)
     if s is None:
         return False
-    return s.tobytes() == np.asarray(target, dtype=s.dtype).tobytes()
+    return s.tobytes() == _bits(target, s.dtype)
+
+
+#: ``_bits`` by (dtype, target, target's sign): the sign keeps 0.0 and -0.0 (equal keys
+#: otherwise) apart. Rules ask about a few targets (0, -0.0, 1, ...) for every node of a graph.
+_BITS: dict = {}
+
+
+def _bits(target, dtype) -> bytes:
+    """The bytes of ``target`` converted to ``dtype``."""
+    key = (dtype, target, math.copysign(1.0, target))
+    bits = _BITS.get(key)
+    if bits is None:
+        bits = _BITS[key] = np.asarray(target, dtype=dtype).tobytes()
+    return bits
 
 
 def is_zero(rw: Rewriter, v: Value) -> bool:

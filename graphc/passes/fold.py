@@ -89,12 +89,14 @@ def fold(graph: Graph, options=None) -> Graph:
     """The pass: full and splat folding (see the module docstring)."""
 
     def rule(rw: Rewriter, node: Node, inputs: tuple, attrs: dict):
-        if not node.prim.pure or node.prim is shape_ops.constant or has_nested(node):
+        if not node.prim.pure or node.prim is shape_ops.constant:
             return None
         for v in inputs:  # a cheap test that skips most nodes: only splat makers make constants
             maker = rw.producer.get(v)
             if maker is None or maker.prim not in SPLAT_MAKERS:
                 return None
+        if has_nested(node):
+            return None
         return _full_fold(rw, node, inputs, attrs) or _splat_fold(rw, node, inputs, attrs)
 
     return rewrite_graph(graph, rule, nested=lambda g: fold(g, options))

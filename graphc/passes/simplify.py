@@ -137,8 +137,10 @@ def mul_one(rw, node, ins, attrs, fast):
 def mul_zero(rw, node, ins, attrs, fast):
     """x * 0 = 0: exact for integers; for floats needs fast_math (NaN*0 and inf*0 are NaN, and the
     sign of a float zero product depends on x's sign)."""
-    for x, c in _either(ins):
-        if (fast or not _is_float(x)) and is_any_zero(rw, c):
+    if not fast and _is_float(ins[0]):  # (the operands have one dtype)
+        return None
+    for _, c in _either(ins):
+        if is_any_zero(rw, c):
             return [broadcast_to(rw, c, node.outputs[0].type)]
     return None
 
@@ -147,7 +149,7 @@ def hoist_neg(rw, node, ins, attrs, fast):
     """(-a) * b = a * (-b) = -(a * b), and the same for /: exact (IEEE products and quotients are
     rounded symmetrically, so the sign factors out). Moving negations outward lets them cancel
     (-(-x)), fold into add/sub (x + -y = x - y), and lets CSE see a*b under both."""
-    a, b = (_produced_by(rw, v, ew.neg) for v in ins)
+    a, b = _produced_by(rw, ins[0], ew.neg), _produced_by(rw, ins[1], ew.neg)
     if a is None and b is None:
         return None
     x = ins[0] if a is None else a.inputs[0]
