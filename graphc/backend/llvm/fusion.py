@@ -108,14 +108,14 @@ def _operands(node, made) -> list:
     return out
 
 
-def _fit(region, node, operands, domain, weight, policy) -> set | None:
+def _fit(region, node, operands, domain, weight, policy) -> list | None:
     """The values ``region`` would newly read from outside if ``node`` joined it, or None when
     it cannot join (the rules of the module docstring)."""
     if region.domain != domain or region.weight + weight > policy.max_weight:
         return None
     if node.prim.family == "reduce" and region.reduce is not None:
         return None
-    known, new = region.operands, set()
+    known, new = region.operands, []
     for v, maker, where, placed, remapped in operands:
         if where is region:
             # a remapped operand must come from outside the region, and so must a reduction's
@@ -124,8 +124,8 @@ def _fit(region, node, operands, domain, weight, policy) -> set | None:
                 return None
         elif placed >= region.start:  # no cycles
             return None
-        elif v not in known:
-            new.add(v)
+        elif v not in known and v not in new:
+            new.append(v)
     return new if len(known) + len(new) <= policy.max_operands else None
 
 
@@ -136,7 +136,7 @@ def _first_fit(cands, node, operands, domain, weight, policy) -> tuple:
         new = _fit(region, node, operands, domain, weight, policy)
         if new is not None:
             return region, new
-    return None, {o[0] for o in operands}
+    return None, [o[0] for o in operands]
 
 
 def _elementwise_bytes(graph, limit: int) -> int:
