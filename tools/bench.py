@@ -297,12 +297,17 @@ def bench_workload(wid, names, opts):
                               warm=name == "graphc")
             for name in made}
     failed = {name for name, result in row.get("first_call", {}).items() if "error" in result}
+    # graphc's children first and NumPy last: the threads of JAX's pool and of NumPy's OpenBLAS
+    # spin-wait after their work, which took a core from whatever ran next (graphc's W2 on two
+    # threads in a child started after JAX's run: 2.06 ms, against 1.05 ms; JAX's W3 right after
+    # NumPy's: 2.87-3.07 ms, against 2.48 ms alone)
+    children = graphc_threads(wid, opts.threads, opts.load)
     expected = wl.numpy(*wl.args)
-    in_process = {"numpy": wl.numpy} | {
+    in_process = {
         name: timed(wl, name, fn, expected) for name, fn in made.items()
-        if name not in failed and not (name == "graphc" and opts.threads)}
+        if name not in failed and not (name == "graphc" and opts.threads)} | {"numpy": wl.numpy}
     row["steady"] = steady(in_process, wl.args, wl.steps, opts.load)
-    for condition, medians in graphc_threads(wid, opts.threads, opts.load).items():
+    for condition, medians in children.items():
         row["steady"][condition] |= medians
     return row
 
