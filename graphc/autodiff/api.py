@@ -25,7 +25,6 @@ Choices where API.md is silent (JAX's, unless said otherwise):
 
 from __future__ import annotations
 
-import functools
 import weakref
 from typing import Any, Callable
 
