@@ -30,6 +30,7 @@ NOT_FOLDED = {
     "product also returned": lambda w, x, d: (w - 0.01 * (x.T @ d), x.T @ d),
     "product used twice": lambda w, x, d: w - 0.01 * (x.T @ d) * (x.T @ d),
     "w broadcast": lambda w, x, d: w[:1] - 0.01 * (x.T @ d),
+    "the product as W": lambda w, x, d: (x.T @ d) - 0.01 * (x.T @ d),
 }
 
 

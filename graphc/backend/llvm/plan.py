@@ -147,7 +147,8 @@ def _plan(graph: Graph, tuning: Tuning, frame: _Frame) -> Program:
             kernels += records
             bodies.append(extent)
             continue
-        sp = Split(split[k], split[k] > 1 or chunked, blocks[k], _chunks(step, split[k], blocks[k], tuning))
+        chunks = _chunks(step, split[k], blocks[k], tuning)
+        sp = Split(split[k], split[k] > 1 or chunked, blocks[k], chunks)
         origin = producers.get(step.reads[0]) if step.reads else None
         plan = {"lanes": lanes[k], "math": maths[k], "split": sp, "update": step.update}
         kernels.append(_kernel(f"{frame.prefix}{k}", step, storage, buffers, origin, plan, keys))
@@ -241,24 +242,25 @@ def _update_of(step):
     *rest, last = nodes
     if last.prim not in (ew.add, ew.sub) or last.outputs[0] is not results[0]:
         return None
-    scale, term = 1.0, None
-    if rest:  # the product scaled by a 0-d constant
+    scale, term = 1.0, last.inputs[1]  # what is added to W (or subtracted from it)
+    if rest:  # c * product, c a 0-d constant
         if len(rest) != 2 or rest[0].prim is not sh.constant or rest[1].prim is not ew.mul:
             return None
         c, m = rest[0].outputs[0], rest[1]
-        if c not in m.inputs or c.type != TensorType((), m.outputs[0].dtype):
+        term = m.outputs[0]
+        if c not in m.inputs or c.type != TensorType((), term.dtype) or term not in last.inputs:
             return None
-        scale = float(rest[0].attrs["value"].array)
-        prod, term = next(v for v in m.inputs if v is not c), m.outputs[0]
-    w = next((v for v in last.inputs if v is not term), None) if term else last.inputs[0]
-    term = term or last.inputs[1]
-    prod = prod if rest else term
-    if term not in last.inputs or (last.prim is ew.sub and last.inputs[1] is not term):
+        scale, prod = float(rest[0].attrs["value"].array), next(v for v in m.inputs if v is not c)
+    else:
+        prod = term
+    w = next((v for v in last.inputs if v is not term), None)
+    if w is None or (last.prim is ew.sub and last.inputs[1] is not term):
         return None
-    scale = -scale if last.prim is ew.sub else scale
-    if prod not in outer or w not in outer or prod is w or (
+    if last.prim is ew.sub:
+        scale = -scale
+    if prod not in outer or w not in outer or outer[prod] is outer[w] or (
             outer[prod].type != outer[w].type or outer[w].type != node.outputs[0].type):
-        return None
+        return None  # (W being the product itself, W + c * W, would read a result never stored)
     return outer[prod], outer[w], scale
 
 
