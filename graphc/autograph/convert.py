@@ -181,6 +181,8 @@ def _block_tree(lines: list, first: int):
     column numbers (an indented one is parsed under ``if 1:``), or None when it does not parse by
     itself. Why: parsing the whole file was most of a small function's first call in a long
     file."""
+    if not 1 <= first <= len(lines):  # lines other than those the code was compiled from
+        return None
     text = "".join(_block(lines, first))
     indented = text[:1].isspace()
     try:

@@ -713,3 +713,19 @@ def test_functions_found_however_their_lines_are_laid_out(tmp_path, monkeypatch)
         assert f(np.float64(1.0)) == pos and f(np.float64(-1.0)) == neg, fun
         text = _graph_text(fun, np.float64(1.0))
         assert " cond" in text or " select" in text  # a ternary converts to select
+
+
+def test_source_lines_shorter_than_the_code_give_no_source():
+    """linecache holding other, shorter lines than those the code was compiled from (a
+    generated file rewritten): no source found, so the clear TracerBoolError, not an IndexError."""
+    import linecache
+
+    src = "\n\n\n\ndef f(x):\n    if x > 0:\n        return x * 2.0\n    return x\n"
+    ns: dict = {}
+    exec(compile(src, "<ag-short>", "exec"), ns)
+    linecache.cache["<ag-short>"] = (1, None, ["x = 1\n"], "<ag-short>")
+    try:
+        with pytest.raises(gc.TracerBoolError):
+            gc.function(ns["f"])(np.float64(2.0))
+    finally:
+        linecache.cache.pop("<ag-short>", None)
